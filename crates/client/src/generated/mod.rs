@@ -1,0 +1,16 @@
+//! The code progenitor generates from `spec/openapi.yaml`.
+//!
+//! Never edit `client.rs` or `httpmock.rs` by hand: change the spec and run
+//! `cargo xtask codegen`. `cargo xtask codegen --check` (and the test
+//! `generated_code_is_fresh` in the xtask crate) fail when they are stale.
+
+#![allow(clippy::all, missing_docs, unused_imports, dead_code, rustdoc::all)]
+
+mod client;
+
+pub use client::*;
+
+/// progenitor's typed `httpmock` helpers: `MockServerExt` adds one method
+/// per operation to `httpmock::MockServer`. Behind the `httpmock` feature.
+#[cfg(feature = "httpmock")]
+pub mod httpmock;

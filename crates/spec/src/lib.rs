@@ -1,0 +1,293 @@
+//! Our OpenAPI contract of the Rafiki payouts API (`spec/openapi.yaml`),
+//! embedded in the binary and made usable from Rust.
+//!
+//! - [`Spec::embedded`] parses the committed spec; [`Spec::from_yaml`] any other.
+//! - [`Spec::check`] is the self-check `cargo xtask` runs before generating
+//!   code: unique `operationId`s, every `$ref` resolvable, every example
+//!   valid against its schema. It fails with the path of the first problem.
+//! - [`Spec::validator`] compiles one component schema with `jsonschema`,
+//!   and [`Spec::response_schema`] says which schema an operation's answer
+//!   must match, so the contract suite can check any server's bodies.
+//!
+//! OpenAPI 3.0 schemas are (for the features this spec uses) JSON Schema,
+//! so a schema is compiled as the whole spec document with a root
+//! `{"$ref": "#/components/schemas/Name"}` added.
+
+mod examples;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+pub use examples::ExampleSite;
+
+/// The spec as committed in `spec/openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../../../spec/openapi.yaml");
+
+/// A problem found in the spec, always naming where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("spec is not valid YAML/OpenAPI 3.0: {0}")]
+    Parse(String),
+    #[error("{path}: {message}")]
+    At { path: String, message: String },
+}
+
+impl SpecError {
+    fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
+        SpecError::At { path: path.into(), message: message.into() }
+    }
+}
+
+/// A parsed spec: the typed `openapiv3` view and the raw JSON view.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    openapi: openapiv3::OpenAPI,
+    json: Value,
+}
+
+impl Spec {
+    /// The committed spec (panics only if the committed file is broken,
+    /// which `cargo test -p rafiki-spec` catches first).
+    pub fn embedded() -> Self {
+        Self::from_yaml(OPENAPI_YAML).expect("spec/openapi.yaml must parse")
+    }
+
+    /// Parses an OpenAPI 3.0.x document from YAML (or JSON, a subset).
+    pub fn from_yaml(text: &str) -> Result<Self, SpecError> {
+        let json: Value =
+            serde_yaml::from_str(text).map_err(|e| SpecError::Parse(e.to_string()))?;
+        match json.get("openapi").and_then(Value::as_str) {
+            Some(v) if v.starts_with("3.0.") => {}
+            Some(v) => return Err(SpecError::at("openapi", format!("version {v} is not 3.0.x"))),
+            None => return Err(SpecError::at("openapi", "missing version field")),
+        }
+        let openapi: openapiv3::OpenAPI =
+            serde_json::from_value(json.clone()).map_err(|e| SpecError::Parse(e.to_string()))?;
+        Ok(Spec { openapi, json })
+    }
+
+    /// The typed view, as the code generator wants it.
+    pub fn openapi(&self) -> &openapiv3::OpenAPI {
+        &self.openapi
+    }
+
+    /// The raw JSON view.
+    pub fn json(&self) -> &Value {
+        &self.json
+    }
+
+    /// Runs every self-check; the first problem found is returned.
+    pub fn check(&self) -> Result<(), SpecError> {
+        self.check_operation_ids()?;
+        self.check_refs()?;
+        examples::check_all(self)
+    }
+
+    /// Every operation has an `operationId`, and no two share one.
+    pub fn check_operation_ids(&self) -> Result<(), SpecError> {
+        let mut seen = BTreeSet::new();
+        for (path, method, op) in self.operations() {
+            let at = format!("paths.{path}.{method}.operationId");
+            let id = op.operation_id.as_deref().ok_or_else(|| SpecError::at(&at, "missing"))?;
+            if !seen.insert(id.to_string()) {
+                return Err(SpecError::at(at, format!("`{id}` is used by another operation")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every local `$ref` points at something that exists.
+    pub fn check_refs(&self) -> Result<(), SpecError> {
+        fn walk(spec: &Value, node: &Value, path: &str) -> Result<(), SpecError> {
+            match node {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        let pointer = target.strip_prefix('#').ok_or_else(|| {
+                            SpecError::at(path, format!("only local refs are allowed: {target}"))
+                        })?;
+                        if spec.pointer(pointer).is_none() {
+                            return Err(SpecError::at(path, format!("dangling $ref {target}")));
+                        }
+                    }
+                    map.iter().try_for_each(|(k, v)| walk(spec, v, &join(path, k)))
+                }
+                Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(i, v)| walk(spec, v, &format!("{path}[{i}]"))),
+                _ => Ok(()),
+            }
+        }
+        walk(&self.json, &self.json, "")
+    }
+
+    /// `(path, method, operation)` for every operation, in spec order.
+    pub fn operations(&self) -> impl Iterator<Item = (&str, &str, &openapiv3::Operation)> {
+        self.openapi.paths.iter().flat_map(|(path, item)| {
+            let item = item.as_item().expect("path items are inline in our spec");
+            item.iter().map(move |(method, op)| (path.as_str(), method, op))
+        })
+    }
+
+    /// Compiles a validator for any JSON pointer into the spec that holds
+    /// a schema (e.g. `/components/schemas/Payout`).
+    pub fn validator_at(&self, pointer: &str) -> Result<jsonschema::Validator, SpecError> {
+        if self.json.pointer(pointer).is_none() {
+            return Err(SpecError::at(pointer, "no schema here"));
+        }
+        // The whole document is the root schema (its OpenAPI keys are unknown
+        // keywords, ignored), so every local `#/components/...` ref resolves.
+        let mut root = self.json.clone();
+        root["$ref"] = Value::String(format!("#{}", fragment(pointer)));
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&root)
+            .map_err(|e| SpecError::at(pointer, format!("schema does not compile: {e}")))
+    }
+
+    /// Compiles a validator for a component schema by name.
+    pub fn validator(&self, schema_name: &str) -> Result<jsonschema::Validator, SpecError> {
+        self.validator_at(&format!("/components/schemas/{schema_name}"))
+    }
+
+    /// The JSON pointer of the schema the body of `operation_id`'s answer
+    /// with `status` must match; `None` if the status is not documented.
+    pub fn response_schema(&self, operation_id: &str, status: u16) -> Option<String> {
+        let (path, method, _) =
+            self.operations().find(|(_, _, op)| op.operation_id.as_deref() == Some(operation_id))?;
+        let response = format!("/paths/{}/{method}/responses/{status}", escape(path));
+        let mut node = self.json.pointer(&response)?;
+        if let Some(target) = node.get("$ref").and_then(Value::as_str) {
+            node = self.json.pointer(target.strip_prefix('#')?)?;
+            let pointer = format!("{}/content/application~1json/schema", target.strip_prefix('#')?);
+            return node.pointer("/content/application~1json/schema").map(|_| pointer);
+        }
+        let pointer = format!("{response}/content/application~1json/schema");
+        self.json.pointer(&pointer).map(|_| pointer)
+    }
+
+    /// The statuses documented for an operation.
+    pub fn documented_statuses(&self, operation_id: &str) -> Vec<u16> {
+        self.operations()
+            .filter(|(_, _, op)| op.operation_id.as_deref() == Some(operation_id))
+            .flat_map(|(_, _, op)| op.responses.responses.keys())
+            .filter_map(|code| match code {
+                openapiv3::StatusCode::Code(c) => Some(*c),
+                openapiv3::StatusCode::Range(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// Escapes one JSON pointer segment.
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Percent-encodes a JSON pointer for use as a URI fragment (`{id}` and
+/// the like are not allowed there as they are).
+fn fragment(pointer: &str) -> String {
+    let mut out = String::with_capacity(pointer.len());
+    for byte in pointer.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Joins a dotted display path.
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn committed_spec_passes_its_own_checks() {
+        Spec::embedded().check().unwrap();
+    }
+
+    #[test]
+    fn seven_operations_with_the_documented_statuses() {
+        let spec = Spec::embedded();
+        let mut ids: Vec<_> = spec.operations().filter_map(|(_, _, o)| o.operation_id.clone()).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            [
+                "create_payout",
+                "get_or_create_payment_account",
+                "get_payout",
+                "list_banks",
+                "list_payment_accounts",
+                "list_payouts",
+                "list_wallets"
+            ]
+        );
+        let mut create = spec.documented_statuses("create_payout");
+        create.sort();
+        assert_eq!(create, [202, 401, 402, 409, 422, 500]);
+        let mut get = spec.documented_statuses("get_payout");
+        get.sort();
+        assert_eq!(get, [200, 401, 404, 500]);
+    }
+
+    #[test]
+    fn response_schemas_resolve_through_shared_responses() {
+        let spec = Spec::embedded();
+        let ok = spec.response_schema("create_payout", 202).unwrap();
+        let unauthorized = spec.response_schema("create_payout", 401).unwrap();
+        assert!(ok.starts_with("/paths/~1payouts/post/responses/202"), "{ok}");
+        assert_eq!(unauthorized, "/components/responses/Unauthorized/content/application~1json/schema");
+        assert!(spec.response_schema("create_payout", 404).is_none());
+        let v = spec.validator_at(&unauthorized).unwrap();
+        assert!(v.is_valid(&json!({"code": "UNAUTHORIZED", "message": "no"})));
+        assert!(!v.is_valid(&json!({"message": "no code"})));
+    }
+
+    #[test]
+    fn validators_enforce_patterns_required_fields_and_formats() {
+        let spec = Spec::embedded();
+        let payout = spec.validator("Payout").unwrap();
+        let good = json!({
+            "id": "pyt-abc123", "amount": {"value": "140.00", "currency": "KES"},
+            "payment_account_id": "pac-x1", "wallet_id": "wlt-y2",
+            "state": {"code": "PENDING"}, "created_at": "2026-01-31T09:30:00+03:00"
+        });
+        assert!(payout.is_valid(&good));
+        for (pointer, bad) in [
+            ("/id", json!("pac-abc")),
+            ("/amount/value", json!(140)),
+            ("/amount/value", json!("1e3")),
+            ("/state/code", json!("DONE")),
+            ("/created_at", json!("yesterday")),
+        ] {
+            let mut body = good.clone();
+            *body.pointer_mut(pointer).unwrap() = bad.clone();
+            assert!(!payout.is_valid(&body), "{pointer} = {bad} should be refused");
+        }
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("wallet_id");
+        assert!(!payout.is_valid(&missing));
+    }
+
+    #[test]
+    fn duplicate_operation_ids_are_reported_with_their_path() {
+        let text = OPENAPI_YAML.replace("operationId: list_wallets", "operationId: list_banks");
+        let err = Spec::from_yaml(&text).unwrap().check().unwrap_err().to_string();
+        assert!(err.contains("paths./wallets.get.operationId"), "{err}");
+    }
+
+    #[test]
+    fn openapi_31_is_refused() {
+        let text = OPENAPI_YAML.replacen("openapi: 3.0.3", "openapi: 3.1.0", 1);
+        assert!(Spec::from_yaml(&text).unwrap_err().to_string().contains("3.1.0"));
+    }
+}
