@@ -130,6 +130,6 @@ mod tests {
     async fn a_repeated_cursor_ends_the_stream_with_an_error() {
         let pages = paginate(|_| async { Ok(Page { items: vec![1], after: Some("same".to_string()) }) });
         let items: Vec<_> = pages.collect().await;
-        assert!(matches!(items.as_slice(), [Ok(1), Ok(1), Err(Error::InvalidResponse(_))]), "{items:?}");
+        assert!(matches!(items.as_slice(), [Ok(1), Err(Error::InvalidResponse(_))]), "{items:?}");
     }
 }

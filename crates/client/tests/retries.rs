@@ -1,0 +1,97 @@
+//! `create_payout` retries against a scripted server: one key on every
+//! attempt, success after transient failures, `Retry-After` honoured.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use common::{client, create_request, error_json, payout_json};
+use rafiki_client::Error;
+
+/// A server that answers each `POST /payouts` with the next scripted
+/// answer (repeating the last), and records the idempotency keys it saw.
+struct Scripted {
+    base_url: String,
+    keys: Arc<Mutex<Vec<String>>>,
+}
+
+async fn scripted(answers: Vec<(u16, &'static str, serde_json::Value)>) -> Scripted {
+    let keys = Arc::new(Mutex::new(Vec::new()));
+    let seen = keys.clone();
+    let answers = Arc::new(answers);
+    let app = Router::new().route(
+        "/payouts",
+        post(move |headers: HeaderMap| {
+            let seen = seen.clone();
+            let answers = answers.clone();
+            async move {
+                let key = headers.get("x-idempotency-key").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+                let n = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(key);
+                    seen.len() - 1
+                };
+                let (status, retry_after, body) = answers[n.min(answers.len() - 1)].clone();
+                let mut response = (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
+                if !retry_after.is_empty() {
+                    response.headers_mut().insert("retry-after", retry_after.parse().unwrap());
+                }
+                response
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Scripted { base_url, keys }
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_under_one_key_until_accepted() {
+    let server = scripted(vec![
+        (503, "", error_json("INTERNAL_SERVER_ERROR")),
+        (409, "0", error_json("IDEMPOTENCY_RACE")),
+        (202, "", serde_json::json!({"data": payout_json("pyt-1", "PENDING")})),
+    ])
+    .await;
+    let created = client(&server.base_url).create_payout(&create_request(), None).await.unwrap();
+    assert_eq!(created.attempts, 3);
+    let keys = server.keys.lock().unwrap().clone();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|k| *k == created.idempotency_key), "{keys:?}");
+}
+
+#[tokio::test]
+async fn a_422_stops_at_once_and_hands_back_the_key() {
+    let server = scripted(vec![(422, "", error_json("VALIDATION_FAILED"))]).await;
+    let error = client(&server.base_url).create_payout(&create_request(), Some("my-key")).await.unwrap_err();
+    assert!(matches!(error.error, Error::Validation(_)));
+    assert_eq!((error.attempts, error.idempotency_key.as_str()), (1, "my-key"));
+    assert_eq!(server.keys.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn attempts_are_bounded_and_a_long_retry_after_is_not_waited_out() {
+    let server = scripted(vec![(503, "", error_json("INTERNAL_SERVER_ERROR"))]).await;
+    let error = client(&server.base_url).create_payout(&create_request(), None).await.unwrap_err();
+    assert_eq!(error.attempts, 3, "the test policy allows 3 attempts");
+    assert_eq!(server.keys.lock().unwrap().len(), 3);
+
+    let server = scripted(vec![(503, "3600", error_json("INTERNAL_SERVER_ERROR"))]).await;
+    let error = client(&server.base_url).create_payout(&create_request(), None).await.unwrap_err();
+    assert_eq!(error.attempts, 1, "an hour-long Retry-After is beyond the policy's max delay");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_then_reported_as_transport() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let error = client(&base_url).create_payout(&create_request(), None).await.unwrap_err();
+    assert!(matches!(error.error, Error::Transport(_)), "{:?}", error.error);
+    assert_eq!(error.attempts, 3);
+}
