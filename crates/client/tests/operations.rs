@@ -170,15 +170,15 @@ async fn payment_account_stream_pages_too() {
         "bank_account": {"bank_id": "bnk-1", "number": "0123456789"},
         "created_at": "2026-01-31T09:30:00Z"});
     server.mock(|when, then| {
-        when.method(GET).path("/payment-accounts").query_param_missing("paging_after");
+        when.method(GET).path("/payment-accounts").query_param("paging_limit", "1").query_param_missing("paging_after");
         then.status(200).json_body(json!({"data": [account("pac-2")], "meta": {"paging": {"cursors": {"after": "cGFjLTI"}}}}));
     });
     server.mock(|when, then| {
-        when.method(GET).path("/payment-accounts").query_param("paging_after", "cGFjLTI");
+        when.method(GET).path("/payment-accounts").query_param("paging_limit", "1").query_param("paging_after", "cGFjLTI");
         then.status(200).json_body(json!({"data": [account("pac-1")], "meta": {"paging": {}}}));
     });
     let ids: Vec<String> = client(&server.base_url())
-        .payment_accounts(None)
+        .payment_accounts(Some(1))
         .map_ok(|a| a.id.to_string())
         .try_collect()
         .await
