@@ -58,8 +58,15 @@ mod tests {
     use super::*;
 
     fn assert_sorted_unique_upper(table: &[&str], len: usize) {
-        assert!(table.windows(2).all(|w| w[0] < w[1]), "table must be sorted and unique");
-        assert!(table.iter().all(|c| c.len() == len && c.bytes().all(|b| b.is_ascii_uppercase())));
+        assert!(
+            table.windows(2).all(|w| w[0] < w[1]),
+            "table must be sorted and unique"
+        );
+        assert!(
+            table
+                .iter()
+                .all(|c| c.len() == len && c.bytes().all(|b| b.is_ascii_uppercase()))
+        );
     }
 
     #[test]

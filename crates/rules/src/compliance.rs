@@ -68,7 +68,10 @@ pub enum ComplianceError {
 }
 
 fn invalid(entry: impl Into<String>, reason: impl Into<String>) -> ComplianceError {
-    ComplianceError::Invalid { entry: entry.into(), reason: reason.into() }
+    ComplianceError::Invalid {
+        entry: entry.into(),
+        reason: reason.into(),
+    }
 }
 
 // ---- the YAML shape -------------------------------------------------------
@@ -222,8 +225,12 @@ impl ComplianceTable {
             if !is_country_code(&country) {
                 return Err(invalid(entry, "not an ISO 3166-1 alpha-2 country code"));
             }
-            let regex = Regex::new(&format!("^(?:{pattern})$"))
-                .map_err(|source| ComplianceError::PostalCodePattern { entry: entry.clone(), source })?;
+            let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|source| {
+                ComplianceError::PostalCodePattern {
+                    entry: entry.clone(),
+                    source,
+                }
+            })?;
             postal_codes.insert(country, PostalCodeFormat { pattern, regex });
         }
         let mut countries = BTreeMap::new();
@@ -234,7 +241,10 @@ impl ComplianceTable {
         if countries.is_empty() {
             return Err(invalid("countries", "must list at least one country"));
         }
-        Ok(Self { countries, postal_codes })
+        Ok(Self {
+            countries,
+            postal_codes,
+        })
     }
 
     /// Rules of destination country `code`, if it is served.
@@ -274,7 +284,10 @@ fn check_country(code: &str, raw: CountryYaml) -> Result<CountryRules, Complianc
         let entry = at(&format!(".limits[{i}]"));
         let checked = check_limit(&entry, limit)?;
         for account_type in &checked.account_types {
-            if limits.iter().any(|l| l.currency == checked.currency && l.account_types.contains(account_type)) {
+            if limits
+                .iter()
+                .any(|l| l.currency == checked.currency && l.account_types.contains(account_type))
+            {
                 return Err(invalid(
                     entry,
                     format!("a second limit for {} and {account_type}", checked.currency),
@@ -303,7 +316,10 @@ fn check_country(code: &str, raw: CountryYaml) -> Result<CountryRules, Complianc
 
 fn check_limit(entry: &str, raw: LimitYaml) -> Result<AmountLimit, ComplianceError> {
     if !is_currency_code(&raw.currency) {
-        return Err(invalid(format!("{entry}.currency"), format!("`{}` is not an ISO 4217 currency code", raw.currency)));
+        return Err(invalid(
+            format!("{entry}.currency"),
+            format!("`{}` is not an ISO 4217 currency code", raw.currency),
+        ));
     }
     let bound = |name: &str, text: Option<String>| -> Result<Option<Decimal>, ComplianceError> {
         text.map(|t| {
@@ -321,11 +337,19 @@ fn check_limit(entry: &str, raw: LimitYaml) -> Result<AmountLimit, ComplianceErr
     let account_types = match raw.account_types {
         None => AccountType::ALL.to_vec(),
         Some(types) if types.is_empty() => {
-            return Err(invalid(format!("{entry}.account_types"), "must not be empty (omit it to cover every type)"));
+            return Err(invalid(
+                format!("{entry}.account_types"),
+                "must not be empty (omit it to cover every type)",
+            ));
         }
         Some(types) => types,
     };
-    Ok(AmountLimit { currency: raw.currency, min, max, account_types })
+    Ok(AmountLimit {
+        currency: raw.currency,
+        min,
+        max,
+        account_types,
+    })
 }
 
 #[cfg(test)]
@@ -368,7 +392,9 @@ mod tests {
     }
 
     fn load_error(yaml: &str) -> String {
-        ComplianceTable::from_yaml_str(yaml).unwrap_err().to_string()
+        ComplianceTable::from_yaml_str(yaml)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -376,27 +402,52 @@ mod tests {
         let base = "countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KES, min: \"140\", max: \"500000\"}\n";
         assert!(ComplianceTable::from_yaml_str(base).is_ok());
         let unknown_key = format!("{base}    colour: red\n");
-        assert!(load_error(&unknown_key).contains("colour"), "{}", load_error(&unknown_key));
-        let err = load_error("countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KES, min: \"1e3\"}\n");
+        assert!(
+            load_error(&unknown_key).contains("colour"),
+            "{}",
+            load_error(&unknown_key)
+        );
+        let err = load_error(
+            "countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KES, min: \"1e3\"}\n",
+        );
         assert!(err.contains("countries.KE.limits[0].min"), "{err}");
-        let err = load_error("countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KES, min: \"10\", max: \"5\"}\n");
-        assert!(err.contains("countries.KE.limits[0]") && err.contains("above"), "{err}");
-        let err = load_error("countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KSH}\n");
+        let err = load_error(
+            "countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KES, min: \"10\", max: \"5\"}\n",
+        );
+        assert!(
+            err.contains("countries.KE.limits[0]") && err.contains("above"),
+            "{err}"
+        );
+        let err = load_error(
+            "countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KSH}\n",
+        );
         assert!(err.contains("countries.KE.limits[0].currency"), "{err}");
-        let err = load_error("countries:\n  XX:\n    name: Nowhere\n    limits:\n      - {currency: KES}\n");
+        let err = load_error(
+            "countries:\n  XX:\n    name: Nowhere\n    limits:\n      - {currency: KES}\n",
+        );
         assert!(err.contains("countries.XX"), "{err}");
         let err = load_error(&format!("postal_codes:\n  GB: '[A-Z'\n{base}"));
         assert!(err.contains("postal_codes.GB"), "{err}");
         let err = load_error(
             "countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KES}\n      - {currency: KES, account_types: [BANK_ACCOUNT]}\n",
         );
-        assert!(err.contains("countries.KE.limits[1]") && err.contains("BANK_ACCOUNT"), "{err}");
-        let err = load_error(&format!("{base}    sender:\n      required_fields: [address.street]\n"));
+        assert!(
+            err.contains("countries.KE.limits[1]") && err.contains("BANK_ACCOUNT"),
+            "{err}"
+        );
+        let err = load_error(&format!(
+            "{base}    sender:\n      required_fields: [address.street]\n"
+        ));
         assert!(err.contains("address.street"), "{err}");
-        let err = load_error(&format!("{base}    mobile_money_operators: [SAFARICOM, SAFARICOM]\n"));
+        let err = load_error(&format!(
+            "{base}    mobile_money_operators: [SAFARICOM, SAFARICOM]\n"
+        ));
         assert!(err.contains("mobile_money_operators[1]"), "{err}");
         // A bare YAML number is read from its text, exactly like a quoted one.
         let bare = ComplianceTable::from_yaml_str("countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KES, min: 140.50}\n").unwrap();
-        assert_eq!(bare.country("KE").unwrap().limits[0].min, Some("140.50".parse().unwrap()));
+        assert_eq!(
+            bare.country("KE").unwrap().limits[0].min,
+            Some("140.50".parse().unwrap())
+        );
     }
 }

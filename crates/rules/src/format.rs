@@ -41,7 +41,9 @@ pub fn is_id(kind: IdKind, text: &str) -> bool {
 pub enum AmountError {
     #[error("must not be empty")]
     Empty,
-    #[error("must be a plain decimal number such as \"2000.99\" (digits, optionally a dot and decimals; no sign, spaces, separators or exponent)")]
+    #[error(
+        "must be a plain decimal number such as \"2000.99\" (digits, optionally a dot and decimals; no sign, spaces, separators or exponent)"
+    )]
     NotPlainDecimal,
     #[error("must have at most {AMOUNT_MAX_DECIMAL_PLACES} decimal places")]
     TooManyDecimals,
@@ -89,7 +91,13 @@ pub fn is_e164(text: &str) -> bool {
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let bytes = text.as_bytes();
     let shaped = bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+        && bytes.iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !shaped {
         return None;
     }
@@ -112,7 +120,16 @@ mod tests {
 
     #[test]
     fn amounts() {
-        for ok in ["140", "140.00", "140.5", "0.01", "500000", "500000.00", "2000.99", "0"] {
+        for ok in [
+            "140",
+            "140.00",
+            "140.5",
+            "0.01",
+            "500000",
+            "500000.00",
+            "2000.99",
+            "0",
+        ] {
             assert!(parse_amount(ok).is_ok(), "{ok}");
         }
         assert_eq!(parse_amount("140.00").unwrap().to_string(), "140.00");
@@ -138,19 +155,37 @@ mod tests {
 
     #[test]
     fn ids() {
-        assert!(is_id(IdKind::PaymentAccount, "pac-2WLXb8bP6sS7QRvA6AFGp7NhGs7"));
+        assert!(is_id(
+            IdKind::PaymentAccount,
+            "pac-2WLXb8bP6sS7QRvA6AFGp7NhGs7"
+        ));
         assert!(is_id(IdKind::Wallet, "wlt-1"));
-        for bad in ["pac-", "pac", "wlt-1", "pac-a_b", "pac-a b", "PAC-1", " pac-1"] {
+        for bad in [
+            "pac-", "pac", "wlt-1", "pac-a_b", "pac-a b", "PAC-1", " pac-1",
+        ] {
             assert!(!is_id(IdKind::PaymentAccount, bad), "{bad}");
         }
     }
 
     #[test]
     fn e164() {
-        for ok in ["+254712345678", "+12345678", "+123456789012345", "+254000000000"] {
+        for ok in [
+            "+254712345678",
+            "+12345678",
+            "+123456789012345",
+            "+254000000000",
+        ] {
             assert!(is_e164(ok), "{ok}");
         }
-        for bad in ["254712345678", "+0254712345", "+1234567", "+1234567890123456", "+2547 1234567", "+", ""] {
+        for bad in [
+            "254712345678",
+            "+0254712345",
+            "+1234567",
+            "+1234567890123456",
+            "+2547 1234567",
+            "+",
+            "",
+        ] {
             assert!(!is_e164(bad), "{bad}");
         }
     }
@@ -158,7 +193,17 @@ mod tests {
     #[test]
     fn dates() {
         assert!(parse_date("2024-02-29").is_some());
-        for bad in ["2023-02-30", "2023-02-29", "2023-13-01", "2023-1-01", "23-01-01", "2023/01/01", "20230101", "2023-01-01T00:00:00Z", ""] {
+        for bad in [
+            "2023-02-30",
+            "2023-02-29",
+            "2023-13-01",
+            "2023-1-01",
+            "23-01-01",
+            "2023/01/01",
+            "20230101",
+            "2023-01-01T00:00:00Z",
+            "",
+        ] {
             assert!(parse_date(bad).is_none(), "{bad}");
         }
     }

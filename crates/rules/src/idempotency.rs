@@ -24,7 +24,8 @@ pub const MAX_KEY_LEN: usize = 255;
 /// API.md recommends, always pass.
 pub fn validate_key(key: Option<&str>) -> Result<&str, Violation> {
     let fail = |message: &str| Violation::new(HEADER, Rule::IdempotencyKey, message);
-    let key = key.ok_or_else(|| Violation::new(HEADER, Rule::Required, "the header is required"))?;
+    let key =
+        key.ok_or_else(|| Violation::new(HEADER, Rule::Required, "the header is required"))?;
     if key.is_empty() {
         return Err(fail("must not be empty"));
     }
@@ -75,7 +76,11 @@ pub enum Decision<'a, R> {
 /// gone, even one still in flight), then the body (a different body is
 /// KEY_ALREADY_USED even while the first request is in flight: retrying
 /// would not help), then the status (in flight: RACE; completed: replay).
-pub fn decide<'a, R>(stored: Option<&'a StoredEntry<R>>, body: &Value, now: DateTime<Utc>) -> Decision<'a, R> {
+pub fn decide<'a, R>(
+    stored: Option<&'a StoredEntry<R>>,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Decision<'a, R> {
     let Some(entry) = stored else {
         return Decision::Fresh;
     };
@@ -102,23 +107,41 @@ mod tests {
 
     #[test]
     fn decisions() {
-        let body = json!({"amount": {"value": "150", "currency": "KES"}, "payment_account_id": "pac-1"});
+        let body =
+            json!({"amount": {"value": "150", "currency": "KES"}, "payment_account_id": "pac-1"});
         let reordered: Value = serde_json::from_str(
             r#"{ "payment_account_id":"pac-1",  "amount":{"currency":"KES","value":"150"} }"#,
         )
         .unwrap();
-        let done = StoredEntry { body: body.clone(), status: EntryStatus::Completed(202u16), stored_at: at("2024-01-01T00:00:00Z") };
-        let busy = StoredEntry { status: EntryStatus::InFlight, ..done.clone() };
+        let done = StoredEntry {
+            body: body.clone(),
+            status: EntryStatus::Completed(202u16),
+            stored_at: at("2024-01-01T00:00:00Z"),
+        };
+        let busy = StoredEntry {
+            status: EntryStatus::InFlight,
+            ..done.clone()
+        };
         let now = at("2024-01-01T01:00:00Z");
         assert_eq!(decide::<u16>(None, &body, now), Decision::Fresh);
         assert_eq!(decide(Some(&done), &reordered, now), Decision::Replay(&202));
         assert_eq!(decide(Some(&busy), &body, now), Decision::Race);
-        let other = json!({"amount": {"value": "151", "currency": "KES"}, "payment_account_id": "pac-1"});
+        let other =
+            json!({"amount": {"value": "151", "currency": "KES"}, "payment_account_id": "pac-1"});
         assert_eq!(decide(Some(&done), &other, now), Decision::KeyAlreadyUsed);
         assert_eq!(decide(Some(&busy), &other, now), Decision::KeyAlreadyUsed);
-        assert_eq!(decide(Some(&done), &body, at("2024-01-01T23:59:59Z")), Decision::Replay(&202));
-        assert_eq!(decide(Some(&done), &other, at("2024-01-02T00:00:00Z")), Decision::Expired);
-        assert_eq!(decide(Some(&busy), &body, at("2024-01-03T00:00:00Z")), Decision::Expired);
+        assert_eq!(
+            decide(Some(&done), &body, at("2024-01-01T23:59:59Z")),
+            Decision::Replay(&202)
+        );
+        assert_eq!(
+            decide(Some(&done), &other, at("2024-01-02T00:00:00Z")),
+            Decision::Expired
+        );
+        assert_eq!(
+            decide(Some(&busy), &body, at("2024-01-03T00:00:00Z")),
+            Decision::Expired
+        );
     }
 
     #[test]
@@ -128,13 +151,20 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert_eq!(validate_key(Some("5f0c7a52-4c1e-4c55-9a55-3c0f7d1e2b3a")), Ok("5f0c7a52-4c1e-4c55-9a55-3c0f7d1e2b3a"));
+        assert_eq!(
+            validate_key(Some("5f0c7a52-4c1e-4c55-9a55-3c0f7d1e2b3a")),
+            Ok("5f0c7a52-4c1e-4c55-9a55-3c0f7d1e2b3a")
+        );
         assert_eq!(validate_key(None).unwrap_err().rule, Rule::Required);
         let long = "k".repeat(255);
         assert!(validate_key(Some(&long)).is_ok());
         for bad in ["", "has space", "tab\t", "é", &"k".repeat(256)] {
             let v = validate_key(Some(bad)).unwrap_err();
-            assert_eq!((v.path.as_str(), v.rule), (HEADER, Rule::IdempotencyKey), "{bad:?}");
+            assert_eq!(
+                (v.path.as_str(), v.rule),
+                (HEADER, Rule::IdempotencyKey),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -54,5 +54,7 @@ pub mod strategies;
 pub use compliance::{ComplianceError, ComplianceTable};
 pub use macros::WireEnum;
 pub use payment_account::{AccountIdentity, account_identity, validate_payment_account};
-pub use payout::{Destination, NoPaymentAccounts, PaymentAccountLookup, select_wallet, validate_payout_create};
+pub use payout::{
+    Destination, NoPaymentAccounts, PaymentAccountLookup, select_wallet, validate_payout_create,
+};
 pub use violations::{Rule, Violation, Violations};

@@ -43,10 +43,26 @@ pub const INITIAL: StateCode = StateCode::Pending;
 
 /// Every allowed transition; nothing else is allowed.
 pub const TRANSITIONS: &[Transition] = &[
-    Transition { from: StateCode::Pending, to: StateCode::Sent, when: "processed" },
-    Transition { from: StateCode::Pending, to: StateCode::Failed, when: "did not reach the recipient" },
-    Transition { from: StateCode::Pending, to: StateCode::Cancelled, when: "cancelled by support" },
-    Transition { from: StateCode::Sent, to: StateCode::Reversed, when: "reversed by support" },
+    Transition {
+        from: StateCode::Pending,
+        to: StateCode::Sent,
+        when: "processed",
+    },
+    Transition {
+        from: StateCode::Pending,
+        to: StateCode::Failed,
+        when: "did not reach the recipient",
+    },
+    Transition {
+        from: StateCode::Pending,
+        to: StateCode::Cancelled,
+        when: "cancelled by support",
+    },
+    Transition {
+        from: StateCode::Sent,
+        to: StateCode::Reversed,
+        when: "reversed by support",
+    },
 ];
 
 impl StateCode {
@@ -57,7 +73,10 @@ impl StateCode {
 
     /// States reachable in exactly one transition.
     pub fn successors(self) -> impl Iterator<Item = StateCode> {
-        TRANSITIONS.iter().filter(move |t| t.from == self).map(|t| t.to)
+        TRANSITIONS
+            .iter()
+            .filter(move |t| t.from == self)
+            .map(|t| t.to)
     }
 }
 
@@ -88,8 +107,14 @@ pub fn reachable(from: StateCode, to: StateCode) -> bool {
 /// Why a sequence of polled snapshots is not a possible history.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HistoryError {
-    #[error("snapshot {index}: state went from {from} to {to}, which no sequence of transitions allows")]
-    IllegalMove { index: usize, from: StateCode, to: StateCode },
+    #[error(
+        "snapshot {index}: state went from {from} to {to}, which no sequence of transitions allows"
+    )]
+    IllegalMove {
+        index: usize,
+        from: StateCode,
+        to: StateCode,
+    },
     #[error("snapshot {index}: immutable field `{field}` changed")]
     ImmutableFieldChanged { index: usize, field: &'static str },
     #[error("snapshot {index}: the failure context of a FAILED payout changed")]
@@ -134,7 +159,10 @@ fn changed_immutable_field(before: &Payout, after: &Payout) -> Option<&'static s
     [
         ("id", before.id == after.id),
         ("amount", before.amount == after.amount),
-        ("payment_account_id", before.payment_account_id == after.payment_account_id),
+        (
+            "payment_account_id",
+            before.payment_account_id == after.payment_account_id,
+        ),
         ("wallet_id", before.wallet_id == after.wallet_id),
         ("sender", before.sender == after.sender),
         ("created_at", before.created_at == after.created_at),
@@ -165,9 +193,14 @@ pub fn mermaid() -> String {
 /// A Graphviz digraph generated from [`TRANSITIONS`]; final states are
 /// drawn with a double circle.
 pub fn dot() -> String {
-    let mut out = String::from("digraph payout_lifecycle {\n    rankdir=LR;\n    start [shape=point];\n");
+    let mut out =
+        String::from("digraph payout_lifecycle {\n    rankdir=LR;\n    start [shape=point];\n");
     for state in states() {
-        let shape = if state.is_final() { "doublecircle" } else { "circle" };
+        let shape = if state.is_final() {
+            "doublecircle"
+        } else {
+            "circle"
+        };
         let _ = writeln!(out, "    {state} [shape={shape}];");
     }
     let _ = writeln!(out, "    start -> {INITIAL};");
@@ -204,7 +237,10 @@ mod tests {
         let mermaid = mermaid();
         let dot = dot();
         for t in TRANSITIONS {
-            assert!(mermaid.contains(&format!("{} --> {}", t.from, t.to)), "{mermaid}");
+            assert!(
+                mermaid.contains(&format!("{} --> {}", t.from, t.to)),
+                "{mermaid}"
+            );
             assert!(dot.contains(&format!("{} -> {}", t.from, t.to)), "{dot}");
         }
         assert!(mermaid.contains("[*] --> PENDING"));
@@ -213,7 +249,10 @@ mod tests {
             assert!(dot.contains(&format!("{s} [shape=doublecircle]")));
         }
         assert!(!mermaid.contains("SENT --> [*]"));
-        let arrows = mermaid.lines().filter(|l| l.contains("-->") && !l.contains("[*]")).count();
+        let arrows = mermaid
+            .lines()
+            .filter(|l| l.contains("-->") && !l.contains("[*]"))
+            .count();
         assert_eq!(arrows, TRANSITIONS.len());
     }
 }

@@ -48,7 +48,10 @@ pub struct DateRange {
 
 impl DateRange {
     /// Parses both raw query values; each bad one is a violation at its own name.
-    pub fn parse(created_at_from: Option<&str>, created_at_to: Option<&str>) -> Result<DateRange, Violations> {
+    pub fn parse(
+        created_at_from: Option<&str>,
+        created_at_to: Option<&str>,
+    ) -> Result<DateRange, Violations> {
         let mut violations = Violations::new();
         let mut bound = |name: &str, raw: Option<&str>, end_of_day: bool| {
             raw.and_then(|raw| {
@@ -93,10 +96,18 @@ impl DateRange {
 fn parse_bound(raw: &str, upper: bool) -> Option<DateTime<Utc>> {
     if let Some(date) = parse_date(raw) {
         let start = date.and_time(NaiveTime::MIN).and_utc();
-        return if upper { start.checked_add_signed(TimeDelta::days(1)) } else { Some(start) };
+        return if upper {
+            start.checked_add_signed(TimeDelta::days(1))
+        } else {
+            Some(start)
+        };
     }
     let at = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
-    if upper { at.checked_add_signed(TimeDelta::nanoseconds(1)) } else { Some(at) }
+    if upper {
+        at.checked_add_signed(TimeDelta::nanoseconds(1))
+    } else {
+        Some(at)
+    }
 }
 
 #[cfg(test)]
@@ -114,7 +125,11 @@ mod tests {
         assert_eq!(paging_limit(Some("50")), Ok(50));
         for bad in ["0", "51", "-1", "abc", "1.5", "", " 5", "+5", "99999999999"] {
             let v = paging_limit(Some(bad)).unwrap_err();
-            assert_eq!((v.path.as_str(), v.rule), ("paging_limit", Rule::PagingLimit), "{bad:?}");
+            assert_eq!(
+                (v.path.as_str(), v.rule),
+                ("paging_limit", Rule::PagingLimit),
+                "{bad:?}"
+            );
         }
     }
 
@@ -130,7 +145,11 @@ mod tests {
 
     #[test]
     fn rfc3339_bounds_are_converted_to_utc() {
-        let range = DateRange::parse(Some("2024-01-01T03:00:00+03:00"), Some("2024-01-01T10:00:00-02:00")).unwrap();
+        let range = DateRange::parse(
+            Some("2024-01-01T03:00:00+03:00"),
+            Some("2024-01-01T10:00:00-02:00"),
+        )
+        .unwrap();
         assert_eq!(range.from(), Some(at("2024-01-01T00:00:00Z")));
         assert!(range.contains(at("2024-01-01T12:00:00Z")));
         assert!(!range.contains(at("2024-01-01T12:00:00.000000001Z")));
@@ -151,7 +170,10 @@ mod tests {
         let v = DateRange::parse(Some("yesterday"), Some("2024-02-30")).unwrap_err();
         assert_eq!(
             v.path_rules(),
-            vec![("created_at_from".to_owned(), Rule::DateTimeFormat), ("created_at_to".to_owned(), Rule::DateTimeFormat)]
+            vec![
+                ("created_at_from".to_owned(), Rule::DateTimeFormat),
+                ("created_at_to".to_owned(), Rule::DateTimeFormat)
+            ]
         );
         for bad in ["2024-01-01T00:00:00", "01/02/2024", ""] {
             assert!(DateRange::parse(Some(bad), None).is_err(), "{bad:?}");

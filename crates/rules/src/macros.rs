@@ -14,7 +14,11 @@ pub trait WireEnum: Sized + Copy + 'static {
     }
     /// `A, B, C`: for messages.
     fn expected_list() -> String {
-        Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+        Self::ALL
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -8,7 +8,9 @@ use crate::compliance::{ComplianceTable, CountryRules};
 use crate::format::{IdKind, is_alphanumeric, is_blank, is_e164};
 use crate::reader::{Field, Reader};
 use crate::violations::{Rule, Violations};
-use crate::wire::{AccountType, BankAccount, Holder, MobileMoney, PartyType, PaymentAccountRequest};
+use crate::wire::{
+    AccountType, BankAccount, Holder, MobileMoney, PartyType, PaymentAccountRequest,
+};
 
 /// Validates a POST /payment-accounts body. Paths are relative to the body
 /// (`mobile_money.number`, `holder.name`, ...).
@@ -21,7 +23,10 @@ use crate::wire::{AccountType, BankAccount, Holder, MobileMoney, PartyType, Paym
 /// - a bank account number must be ASCII alphanumeric (the upstream schema's
 ///   `alphanum` format); `branch_id` is optional;
 /// - unknown properties are ignored.
-pub fn validate_payment_account(body: &Value, table: &ComplianceTable) -> Result<PaymentAccountRequest, Violations> {
+pub fn validate_payment_account(
+    body: &Value,
+    table: &ComplianceTable,
+) -> Result<PaymentAccountRequest, Violations> {
     let mut reader = Reader::default();
     let checked = check_payment_account(&mut reader, &Field::at("", Some(body)), true, table);
     reader.finish(checked.account)
@@ -43,7 +48,11 @@ pub(crate) fn check_payment_account<'t>(
     required: bool,
     table: &'t ComplianceTable,
 ) -> CheckedAccount<'t> {
-    let nothing = CheckedAccount { account: None, country: None, kind: None };
+    let nothing = CheckedAccount {
+        account: None,
+        country: None,
+        kind: None,
+    };
     if reader.object(field, required).is_none() {
         return nothing;
     }
@@ -53,14 +62,24 @@ pub(crate) fn check_payment_account<'t>(
     let country = country_code.and_then(|code| {
         let rules = table.country(code);
         if rules.is_none() {
-            reader.report(&country_field, Rule::UnsupportedCountry, format!("payouts to {code} are not supported"));
+            reader.report(
+                &country_field,
+                Rule::UnsupportedCountry,
+                format!("payouts to {code} are not supported"),
+            );
         }
         rules
     });
     let holder = check_holder(reader, &field.child("holder"));
     let (mobile_money, bank_account) = match kind {
-        Some(AccountType::MobileMoney) => (check_mobile_money(reader, &field.child("mobile_money"), country).map(Some), Some(None)),
-        Some(AccountType::BankAccount) => (Some(None), check_bank_account(reader, &field.child("bank_account")).map(Some)),
+        Some(AccountType::MobileMoney) => (
+            check_mobile_money(reader, &field.child("mobile_money"), country).map(Some),
+            Some(None),
+        ),
+        Some(AccountType::BankAccount) => (
+            Some(None),
+            check_bank_account(reader, &field.child("bank_account")).map(Some),
+        ),
         None => (None, None),
     };
     let account = (|| {
@@ -72,44 +91,70 @@ pub(crate) fn check_payment_account<'t>(
             bank_account: bank_account?,
         })
     })();
-    CheckedAccount { account, country, kind }
+    CheckedAccount {
+        account,
+        country,
+        kind,
+    }
 }
 
 fn check_holder(reader: &mut Reader, field: &Field<'_>) -> Option<Holder> {
     reader.object(field, true)?;
     let kind = reader.enumeration::<PartyType>(&field.child("type"), true);
     let name = reader.text(&field.child("name"), true);
-    Some(Holder { kind: kind?, name: name?.to_owned() })
+    Some(Holder {
+        kind: kind?,
+        name: name?.to_owned(),
+    })
 }
 
-fn check_mobile_money(reader: &mut Reader, field: &Field<'_>, country: Option<&CountryRules>) -> Option<MobileMoney> {
+fn check_mobile_money(
+    reader: &mut Reader,
+    field: &Field<'_>,
+    country: Option<&CountryRules>,
+) -> Option<MobileMoney> {
     reader.object(field, true)?;
     let number_field = field.child("number");
     let number = reader.string(&number_field, true).filter(|number| {
         let ok = is_e164(number);
         if !ok {
-            reader.report(&number_field, Rule::E164, format!("`{number}` is not an E.164 number (`+` then 8 to 15 digits, the first not 0)"));
+            reader.report(
+                &number_field,
+                Rule::E164,
+                format!(
+                    "`{number}` is not an E.164 number (`+` then 8 to 15 digits, the first not 0)"
+                ),
+            );
         }
         ok
     });
     let operator_field = field.child("operator");
-    let operator = reader.string(&operator_field, true).filter(|operator| match country {
-        // Without a served country there is no operator list to check against;
-        // the country's own violation says what is wrong.
-        None => true,
-        Some(rules) => {
-            let ok = rules.allows_operator(operator);
-            if !ok {
-                reader.report(
-                    &operator_field,
-                    Rule::Operator,
-                    format!("`{operator}` is not a mobile money operator served in {} (served: {})", rules.code, rules.mobile_money_operators.join(", ")),
-                );
+    let operator = reader
+        .string(&operator_field, true)
+        .filter(|operator| match country {
+            // Without a served country there is no operator list to check against;
+            // the country's own violation says what is wrong.
+            None => true,
+            Some(rules) => {
+                let ok = rules.allows_operator(operator);
+                if !ok {
+                    reader.report(
+                        &operator_field,
+                        Rule::Operator,
+                        format!(
+                            "`{operator}` is not a mobile money operator served in {} (served: {})",
+                            rules.code,
+                            rules.mobile_money_operators.join(", ")
+                        ),
+                    );
+                }
+                ok
             }
-            ok
-        }
-    });
-    Some(MobileMoney { number: number?.to_owned(), operator: operator?.to_owned() })
+        });
+    Some(MobileMoney {
+        number: number?.to_owned(),
+        operator: operator?.to_owned(),
+    })
 }
 
 fn check_bank_account(reader: &mut Reader, field: &Field<'_>) -> Option<BankAccount> {
@@ -123,13 +168,20 @@ fn check_bank_account(reader: &mut Reader, field: &Field<'_>) -> Option<BankAcco
             let (rule, message) = if is_blank(number) {
                 (Rule::Blank, "must not be blank".to_owned())
             } else {
-                (Rule::AlphaNumeric, format!("`{number}` must contain only letters and digits"))
+                (
+                    Rule::AlphaNumeric,
+                    format!("`{number}` must contain only letters and digits"),
+                )
             };
             reader.report(&number_field, rule, message);
         }
         ok
     });
-    Some(BankAccount { bank_id: bank_id?.to_owned(), branch_id: branch_id.map(str::to_owned), number: number?.to_owned() })
+    Some(BankAccount {
+        bank_id: bank_id?.to_owned(),
+        branch_id: branch_id.map(str::to_owned),
+        number: number?.to_owned(),
+    })
 }
 
 /// What makes two posted payment accounts "the same account" for
@@ -139,8 +191,17 @@ fn check_bank_account(reader: &mut Reader, field: &Field<'_>) -> Option<BankAcco
 /// its original holder) instead of creating a twin that pays the same wallet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AccountIdentity {
-    MobileMoney { country: String, operator: String, number: String },
-    BankAccount { country: String, bank_id: String, branch_id: Option<String>, number: String },
+    MobileMoney {
+        country: String,
+        operator: String,
+        number: String,
+    },
+    BankAccount {
+        country: String,
+        bank_id: String,
+        branch_id: Option<String>,
+        number: String,
+    },
 }
 
 /// The identity of a validated account request. `None` only for a request
@@ -148,16 +209,26 @@ pub enum AccountIdentity {
 pub fn account_identity(account: &PaymentAccountRequest) -> Option<AccountIdentity> {
     let country = account.country.clone();
     match account.kind {
-        AccountType::MobileMoney => account.mobile_money.as_ref().map(|m| AccountIdentity::MobileMoney {
-            country,
-            operator: m.operator.clone(),
-            number: m.number.clone(),
-        }),
-        AccountType::BankAccount => account.bank_account.as_ref().map(|b| AccountIdentity::BankAccount {
-            country,
-            bank_id: b.bank_id.clone(),
-            branch_id: b.branch_id.clone(),
-            number: b.number.clone(),
-        }),
+        AccountType::MobileMoney => {
+            account
+                .mobile_money
+                .as_ref()
+                .map(|m| AccountIdentity::MobileMoney {
+                    country,
+                    operator: m.operator.clone(),
+                    number: m.number.clone(),
+                })
+        }
+        AccountType::BankAccount => {
+            account
+                .bank_account
+                .as_ref()
+                .map(|b| AccountIdentity::BankAccount {
+                    country,
+                    bank_id: b.bank_id.clone(),
+                    branch_id: b.branch_id.clone(),
+                    number: b.number.clone(),
+                })
+        }
     }
 }

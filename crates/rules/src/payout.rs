@@ -51,9 +51,10 @@ impl PaymentAccountLookup for BTreeMap<String, Destination> {
 
 impl PaymentAccountLookup for [PaymentAccount] {
     fn destination(&self, id: &str) -> Option<Destination> {
-        self.iter()
-            .find(|a| a.id == id)
-            .map(|a| Destination { country: a.account.country.clone(), account_type: a.account.kind })
+        self.iter().find(|a| a.id == id).map(|a| Destination {
+            country: a.account.country.clone(),
+            account_type: a.account.kind,
+        })
     }
 }
 
@@ -90,7 +91,12 @@ pub fn validate_payout_create(
     let amount = check_amount(&mut reader, &amount_field);
     let recipient = check_recipient(&mut reader, &root, table, accounts);
     let wallet_id = reader.id(&root.child("wallet_id"), IdKind::Wallet, false);
-    let sender = check_sender(&mut reader, &root.child("sender"), recipient.country.map(|c| &c.sender), table);
+    let sender = check_sender(
+        &mut reader,
+        &root.child("sender"),
+        recipient.country.map(|c| &c.sender),
+        table,
+    );
     if let (Some(money), Some(country), Some(kind)) = (&amount, recipient.country, recipient.kind) {
         check_limits(&mut reader, &amount_field, money, country, kind);
     }
@@ -108,19 +114,28 @@ pub fn validate_payout_create(
 fn check_amount(reader: &mut Reader, field: &Field<'_>) -> Option<Money> {
     reader.object(field, true)?;
     let value_field = field.child("value");
-    let value = reader.string(&value_field, true).and_then(|text| match parse_amount(text) {
-        Ok(value) if value.is_zero() => {
-            reader.report(&value_field, Rule::AmountNotPositive, "must be greater than zero");
-            None
-        }
-        Ok(value) => Some(value),
-        Err(why) => {
-            reader.report(&value_field, Rule::AmountFormat, format!("`{text}` {why}"));
-            None
-        }
-    });
+    let value = reader
+        .string(&value_field, true)
+        .and_then(|text| match parse_amount(text) {
+            Ok(value) if value.is_zero() => {
+                reader.report(
+                    &value_field,
+                    Rule::AmountNotPositive,
+                    "must be greater than zero",
+                );
+                None
+            }
+            Ok(value) => Some(value),
+            Err(why) => {
+                reader.report(&value_field, Rule::AmountFormat, format!("`{text}` {why}"));
+                None
+            }
+        });
     let currency = reader.currency(&field.child("currency"), true);
-    Some(Money { value: value?, currency: currency?.to_owned() })
+    Some(Money {
+        value: value?,
+        currency: currency?.to_owned(),
+    })
 }
 
 /// The recipient as read from the body, plus what compliance needs.
@@ -139,7 +154,12 @@ fn check_recipient<'t>(
 ) -> CheckedRecipient<'t> {
     let id_field = root.child("payment_account_id");
     let inline_field = root.child("payment_account");
-    let mut recipient = CheckedRecipient { payment_account_id: None, payment_account: None, country: None, kind: None };
+    let mut recipient = CheckedRecipient {
+        payment_account_id: None,
+        payment_account: None,
+        country: None,
+        kind: None,
+    };
     match (id_field.is_present(), inline_field.is_present()) {
         (true, true) => reader.report(
             &id_field,
@@ -157,7 +177,11 @@ fn check_recipient<'t>(
             };
             recipient.payment_account_id = Some(id.to_owned());
             match accounts.destination(id) {
-                None => reader.report(&id_field, Rule::UnknownPaymentAccount, format!("no payment account `{id}`")),
+                None => reader.report(
+                    &id_field,
+                    Rule::UnknownPaymentAccount,
+                    format!("no payment account `{id}`"),
+                ),
                 Some(destination) => {
                     recipient.kind = Some(destination.account_type);
                     recipient.country = table.country(&destination.country);
@@ -182,7 +206,13 @@ fn check_recipient<'t>(
 }
 
 /// The destination's currency and amount limits.
-fn check_limits(reader: &mut Reader, amount_field: &Field<'_>, money: &Money, country: &CountryRules, kind: AccountType) {
+fn check_limits(
+    reader: &mut Reader,
+    amount_field: &Field<'_>,
+    money: &Money,
+    country: &CountryRules,
+    kind: AccountType,
+) {
     let Some(limit) = country.limit_for(&money.currency, kind) else {
         let accepted: Vec<&str> = country
             .limits
@@ -197,7 +227,11 @@ fn check_limits(reader: &mut Reader, amount_field: &Field<'_>, money: &Money, co
                 "{} is not accepted for {kind} accounts in {} (accepted: {})",
                 money.currency,
                 country.code,
-                if accepted.is_empty() { "none".to_owned() } else { accepted.join(", ") }
+                if accepted.is_empty() {
+                    "none".to_owned()
+                } else {
+                    accepted.join(", ")
+                }
             ),
         );
         return;
@@ -207,12 +241,20 @@ fn check_limits(reader: &mut Reader, amount_field: &Field<'_>, money: &Money, co
     if let Some(min) = limit.min
         && money.value < min
     {
-        reader.report(&value_field, Rule::AmountBelowMin, format!("must be at least {}", bound(min)));
+        reader.report(
+            &value_field,
+            Rule::AmountBelowMin,
+            format!("must be at least {}", bound(min)),
+        );
     }
     if let Some(max) = limit.max
         && money.value > max
     {
-        reader.report(&value_field, Rule::AmountAboveMax, format!("must be at most {}", bound(max)));
+        reader.report(
+            &value_field,
+            Rule::AmountAboveMax,
+            format!("must be at most {}", bound(max)),
+        );
     }
 }
 
@@ -238,24 +280,44 @@ impl WalletRef for Wallet {
 ///   at `wallet_id` (the API never converts currencies).
 /// - Without: the first wallet (in the given order) holding `currency`;
 ///   none -> `NoWalletForCurrency` at `amount.currency`.
-pub fn select_wallet<'w, W: WalletRef>(wallets: &'w [W], wallet_id: Option<&str>, currency: &str) -> Result<&'w W, Violation> {
+pub fn select_wallet<'w, W: WalletRef>(
+    wallets: &'w [W],
+    wallet_id: Option<&str>,
+    currency: &str,
+) -> Result<&'w W, Violation> {
     match wallet_id {
         Some(id) => {
             let wallet = wallets
                 .iter()
                 .find(|w| w.wallet_id() == id)
-                .ok_or_else(|| Violation::new("wallet_id", Rule::UnknownWallet, format!("no wallet `{id}`")))?;
+                .ok_or_else(|| {
+                    Violation::new(
+                        "wallet_id",
+                        Rule::UnknownWallet,
+                        format!("no wallet `{id}`"),
+                    )
+                })?;
             if wallet.wallet_currency() != currency {
                 return Err(Violation::new(
                     "wallet_id",
                     Rule::WalletCurrencyMismatch,
-                    format!("wallet `{id}` holds {}, not {currency}", wallet.wallet_currency()),
+                    format!(
+                        "wallet `{id}` holds {}, not {currency}",
+                        wallet.wallet_currency()
+                    ),
                 ));
             }
             Ok(wallet)
         }
-        None => wallets.iter().find(|w| w.wallet_currency() == currency).ok_or_else(|| {
-            Violation::new("amount.currency", Rule::NoWalletForCurrency, format!("no wallet holds {currency}"))
-        }),
+        None => wallets
+            .iter()
+            .find(|w| w.wallet_currency() == currency)
+            .ok_or_else(|| {
+                Violation::new(
+                    "amount.currency",
+                    Rule::NoWalletForCurrency,
+                    format!("no wallet holds {currency}"),
+                )
+            }),
     }
 }

@@ -35,11 +35,18 @@ impl<'v> Field<'v> {
             None | Some(Value::Null) => Slot::Absent,
             Some(v) => Slot::Present(v),
         };
-        Field { path: prefix.to_owned(), slot }
+        Field {
+            path: prefix.to_owned(),
+            slot,
+        }
     }
 
     pub(crate) fn child(&self, name: &str) -> Field<'v> {
-        let path = if self.path.is_empty() { name.to_owned() } else { format!("{}.{name}", self.path) };
+        let path = if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.path)
+        };
         let slot = match self.slot {
             Slot::Present(Value::Object(map)) => match map.get(name) {
                 None | Some(Value::Null) => Slot::Absent,
@@ -53,7 +60,11 @@ impl<'v> Field<'v> {
 
     /// The path as written in `errors.fields` (the body itself is `body`).
     pub(crate) fn path(&self) -> &str {
-        if self.path.is_empty() { BODY_PATH } else { &self.path }
+        if self.path.is_empty() {
+            BODY_PATH
+        } else {
+            &self.path
+        }
     }
 
     pub(crate) fn is_present(&self) -> bool {
@@ -99,11 +110,19 @@ impl Reader {
         }
     }
 
-    pub(crate) fn object<'v>(&mut self, field: &Field<'v>, required: bool) -> Option<&'v Map<String, Value>> {
+    pub(crate) fn object<'v>(
+        &mut self,
+        field: &Field<'v>,
+        required: bool,
+    ) -> Option<&'v Map<String, Value>> {
         match self.present(field, required)? {
             Value::Object(map) => Some(map),
             other => {
-                self.report(field, Rule::WrongType, format!("must be an object, not {}", json_type(other)));
+                self.report(
+                    field,
+                    Rule::WrongType,
+                    format!("must be an object, not {}", json_type(other)),
+                );
                 None
             }
         }
@@ -113,7 +132,11 @@ impl Reader {
         match self.present(field, required)? {
             Value::String(s) => Some(s),
             other => {
-                self.report(field, Rule::WrongType, format!("must be a string, not {}", json_type(other)));
+                self.report(
+                    field,
+                    Rule::WrongType,
+                    format!("must be a string, not {}", json_type(other)),
+                );
                 None
             }
         }
@@ -129,7 +152,11 @@ impl Reader {
         Some(text)
     }
 
-    pub(crate) fn enumeration<E: WireEnum>(&mut self, field: &Field<'_>, required: bool) -> Option<E> {
+    pub(crate) fn enumeration<E: WireEnum>(
+        &mut self,
+        field: &Field<'_>,
+        required: bool,
+    ) -> Option<E> {
         let text = self.string(field, required)?;
         let parsed = E::parse(text);
         if parsed.is_none() {
@@ -142,7 +169,12 @@ impl Reader {
         parsed
     }
 
-    pub(crate) fn id<'v>(&mut self, field: &Field<'v>, kind: IdKind, required: bool) -> Option<&'v str> {
+    pub(crate) fn id<'v>(
+        &mut self,
+        field: &Field<'v>,
+        kind: IdKind,
+        required: bool,
+    ) -> Option<&'v str> {
         let text = self.string(field, required)?;
         if !is_id(kind, text) {
             self.report(
@@ -158,7 +190,11 @@ impl Reader {
     pub(crate) fn country<'v>(&mut self, field: &Field<'v>, required: bool) -> Option<&'v str> {
         let text = self.string(field, required)?;
         if !is_country_code(text) {
-            self.report(field, Rule::CountryCode, format!("`{text}` is not an ISO 3166-1 alpha-2 country code"));
+            self.report(
+                field,
+                Rule::CountryCode,
+                format!("`{text}` is not an ISO 3166-1 alpha-2 country code"),
+            );
             return None;
         }
         Some(text)
@@ -167,7 +203,11 @@ impl Reader {
     pub(crate) fn currency<'v>(&mut self, field: &Field<'v>, required: bool) -> Option<&'v str> {
         let text = self.string(field, required)?;
         if !is_currency_code(text) {
-            self.report(field, Rule::CurrencyCode, format!("`{text}` is not an ISO 4217 currency code"));
+            self.report(
+                field,
+                Rule::CurrencyCode,
+                format!("`{text}` is not an ISO 4217 currency code"),
+            );
             return None;
         }
         Some(text)
@@ -177,7 +217,11 @@ impl Reader {
         let text = self.string(field, required)?;
         let date = parse_date(text);
         if date.is_none() {
-            self.report(field, Rule::DateFormat, format!("`{text}` is not an existing date formatted YYYY-MM-DD"));
+            self.report(
+                field,
+                Rule::DateFormat,
+                format!("`{text}` is not an existing date formatted YYYY-MM-DD"),
+            );
         }
         date
     }
@@ -190,7 +234,11 @@ impl Reader {
         match value {
             Some(value) if violations.is_empty() => Ok(value),
             None if violations.is_empty() => {
-                violations.add(BODY_PATH, Rule::WrongType, "could not be read (internal error in rafiki-rules)");
+                violations.add(
+                    BODY_PATH,
+                    Rule::WrongType,
+                    "could not be read (internal error in rafiki-rules)",
+                );
                 Err(violations)
             }
             _ => Err(violations),

@@ -6,11 +6,26 @@ use crate::wire::PaymentAccountRequest;
 /// Mobile numbers ending in these digits fail, with this context.
 pub const FAILING_MOBILE_SUFFIXES: &[(&str, Option<FailureContext>)] = &[
     ("000100", None),
-    ("000101", Some(FailureContext::PaymentAccountInvalidAccountNumber)),
-    ("000102", Some(FailureContext::PaymentAccountBalanceMaxedOut)),
-    ("000103", Some(FailureContext::PaymentAccountPerTransactionLimitReached)),
-    ("000104", Some(FailureContext::PaymentAccountDailyLimitReached)),
-    ("000105", Some(FailureContext::PaymentAccountMonthlyLimitReached)),
+    (
+        "000101",
+        Some(FailureContext::PaymentAccountInvalidAccountNumber),
+    ),
+    (
+        "000102",
+        Some(FailureContext::PaymentAccountBalanceMaxedOut),
+    ),
+    (
+        "000103",
+        Some(FailureContext::PaymentAccountPerTransactionLimitReached),
+    ),
+    (
+        "000104",
+        Some(FailureContext::PaymentAccountDailyLimitReached),
+    ),
+    (
+        "000105",
+        Some(FailureContext::PaymentAccountMonthlyLimitReached),
+    ),
     ("000106", Some(FailureContext::PaymentAccountLimitReached)),
 ];
 
@@ -25,10 +40,16 @@ pub struct SandboxOutcome {
 }
 
 impl SandboxOutcome {
-    pub const SENT: SandboxOutcome = SandboxOutcome { code: StateCode::Sent, context: None };
+    pub const SENT: SandboxOutcome = SandboxOutcome {
+        code: StateCode::Sent,
+        context: None,
+    };
 
     fn failed(context: Option<FailureContext>) -> Self {
-        SandboxOutcome { code: StateCode::Failed, context }
+        SandboxOutcome {
+            code: StateCode::Failed,
+            context,
+        }
     }
 }
 
@@ -36,7 +57,9 @@ impl SandboxOutcome {
 /// test values above, SENT otherwise.
 pub fn sandbox_outcome(account: &PaymentAccountRequest) -> SandboxOutcome {
     if let Some(mobile) = &account.mobile_money
-        && let Some((_, context)) = FAILING_MOBILE_SUFFIXES.iter().find(|(suffix, _)| mobile.number.ends_with(suffix))
+        && let Some((_, context)) = FAILING_MOBILE_SUFFIXES
+            .iter()
+            .find(|(suffix, _)| mobile.number.ends_with(suffix))
     {
         return SandboxOutcome::failed(*context);
     }
@@ -57,8 +80,14 @@ mod tests {
         PaymentAccountRequest {
             kind: AccountType::MobileMoney,
             country: "KE".into(),
-            holder: Holder { kind: PartyType::Individual, name: "Wanjiru".into() },
-            mobile_money: Some(MobileMoney { number: number.into(), operator: "SAFARICOM".into() }),
+            holder: Holder {
+                kind: PartyType::Individual,
+                name: "Wanjiru".into(),
+            },
+            mobile_money: Some(MobileMoney {
+                number: number.into(),
+                operator: "SAFARICOM".into(),
+            }),
             bank_account: None,
         }
     }
@@ -67,24 +96,51 @@ mod tests {
         PaymentAccountRequest {
             kind: AccountType::BankAccount,
             country: "KE".into(),
-            holder: Holder { kind: PartyType::Business, name: "Duka Ltd".into() },
+            holder: Holder {
+                kind: PartyType::Business,
+                name: "Duka Ltd".into(),
+            },
             mobile_money: None,
-            bank_account: Some(BankAccount { bank_id: "bnk-1".into(), branch_id: None, number: number.into() }),
+            bank_account: Some(BankAccount {
+                bank_id: "bnk-1".into(),
+                branch_id: None,
+                number: number.into(),
+            }),
         }
     }
 
     #[test]
     fn outcomes() {
-        assert_eq!(sandbox_outcome(&mobile("+254712345678")), SandboxOutcome::SENT);
-        assert_eq!(sandbox_outcome(&mobile("+254700000100")), SandboxOutcome::failed(None));
+        assert_eq!(
+            sandbox_outcome(&mobile("+254712345678")),
+            SandboxOutcome::SENT
+        );
+        assert_eq!(
+            sandbox_outcome(&mobile("+254700000100")),
+            SandboxOutcome::failed(None)
+        );
         assert_eq!(
             sandbox_outcome(&mobile("+254700000103")),
-            SandboxOutcome::failed(Some(FailureContext::PaymentAccountPerTransactionLimitReached))
+            SandboxOutcome::failed(Some(
+                FailureContext::PaymentAccountPerTransactionLimitReached
+            ))
         );
-        assert_eq!(sandbox_outcome(&mobile("+254700000107")), SandboxOutcome::SENT);
-        assert_eq!(sandbox_outcome(&bank("0390195016650")), SandboxOutcome::failed(None));
-        assert_eq!(sandbox_outcome(&bank("0390195016651")), SandboxOutcome::SENT);
-        let contexts: Vec<_> = FAILING_MOBILE_SUFFIXES.iter().filter_map(|(_, c)| *c).collect();
+        assert_eq!(
+            sandbox_outcome(&mobile("+254700000107")),
+            SandboxOutcome::SENT
+        );
+        assert_eq!(
+            sandbox_outcome(&bank("0390195016650")),
+            SandboxOutcome::failed(None)
+        );
+        assert_eq!(
+            sandbox_outcome(&bank("0390195016651")),
+            SandboxOutcome::SENT
+        );
+        let contexts: Vec<_> = FAILING_MOBILE_SUFFIXES
+            .iter()
+            .filter_map(|(_, c)| *c)
+            .collect();
         assert_eq!(contexts.len(), 6);
     }
 }

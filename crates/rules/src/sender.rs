@@ -19,12 +19,23 @@ pub(crate) fn check_sender(
     let no_rules = SenderRules::default();
     let rules = rules.unwrap_or(&no_rules);
     reader.object(field, rules.required)?;
-    let kind = reader.enumeration::<PartyType>(&field.child("type"), rules.required_fields.contains(&SenderField::Type));
-    let required = Requirements { rules, individual: kind == Some(PartyType::Individual) };
+    let kind = reader.enumeration::<PartyType>(
+        &field.child("type"),
+        rules.required_fields.contains(&SenderField::Type),
+    );
+    let required = Requirements {
+        rules,
+        individual: kind == Some(PartyType::Individual),
+    };
     let name = reader.text(&field.child("name"), required.of(SenderField::Name));
     let address = check_address(reader, &field.child("address"), &required, table);
     let individual = check_individual(reader, &field.child("individual"), &required);
-    Some(Sender { kind, name: name.map(str::to_owned), address, individual })
+    Some(Sender {
+        kind,
+        name: name.map(str::to_owned),
+        address,
+        individual,
+    })
 }
 
 /// Resolves whether a sender field is required for this sender.
@@ -40,26 +51,54 @@ impl Requirements<'_> {
     }
 
     fn of_document(&self, field: DocumentField) -> bool {
-        self.rules.required_fields_in_identity_document.contains(&field)
+        self.rules
+            .required_fields_in_identity_document
+            .contains(&field)
     }
 }
 
-fn check_address(reader: &mut Reader, field: &Field<'_>, required: &Requirements<'_>, table: &ComplianceTable) -> Option<Address> {
-    let present = reader.object(field, required.of(SenderField::Address)).is_some();
+fn check_address(
+    reader: &mut Reader,
+    field: &Field<'_>,
+    required: &Requirements<'_>,
+    table: &ComplianceTable,
+) -> Option<Address> {
+    let present = reader
+        .object(field, required.of(SenderField::Address))
+        .is_some();
     // Children of an absent address still report when the country requires them.
-    let line_1 = reader.text(&field.child("line_1"), required.of(SenderField::AddressLine1));
+    let line_1 = reader.text(
+        &field.child("line_1"),
+        required.of(SenderField::AddressLine1),
+    );
     // line_2 and line_3 may be empty strings (the upstream example sends "").
-    let line_2 = reader.string(&field.child("line_2"), required.of(SenderField::AddressLine2));
-    let line_3 = reader.string(&field.child("line_3"), required.of(SenderField::AddressLine3));
+    let line_2 = reader.string(
+        &field.child("line_2"),
+        required.of(SenderField::AddressLine2),
+    );
+    let line_3 = reader.string(
+        &field.child("line_3"),
+        required.of(SenderField::AddressLine3),
+    );
     let city = reader.text(&field.child("city"), required.of(SenderField::AddressCity));
     let postal_code_field = field.child("postal_code");
-    let postal_code = reader.text(&postal_code_field, required.of(SenderField::AddressPostalCode));
-    let country = reader.country(&field.child("country"), required.of(SenderField::AddressCountry));
+    let postal_code = reader.text(
+        &postal_code_field,
+        required.of(SenderField::AddressPostalCode),
+    );
+    let country = reader.country(
+        &field.child("country"),
+        required.of(SenderField::AddressCountry),
+    );
     if let (Some(code), Some(country)) = (postal_code, country)
         && let Some(format) = table.postal_code_format(country)
         && !format.matches(code)
     {
-        reader.report(&postal_code_field, Rule::PostalCode, format!("`{code}` is not a valid postal code for {country}"));
+        reader.report(
+            &postal_code_field,
+            Rule::PostalCode,
+            format!("`{code}` is not a valid postal code for {country}"),
+        );
     }
     present.then(|| Address {
         line_1: line_1.map(str::to_owned),
@@ -71,20 +110,55 @@ fn check_address(reader: &mut Reader, field: &Field<'_>, required: &Requirements
     })
 }
 
-fn check_individual(reader: &mut Reader, field: &Field<'_>, required: &Requirements<'_>) -> Option<Individual> {
-    let present = reader.object(field, required.of(SenderField::Individual)).is_some();
+fn check_individual(
+    reader: &mut Reader,
+    field: &Field<'_>,
+    required: &Requirements<'_>,
+) -> Option<Individual> {
+    let present = reader
+        .object(field, required.of(SenderField::Individual))
+        .is_some();
     let dob = reader.date(&field.child("dob"), required.of(SenderField::IndividualDob));
-    let identity_document = check_identity_document(reader, &field.child("identity_document"), required);
-    present.then_some(Individual { dob, identity_document })
+    let identity_document =
+        check_identity_document(reader, &field.child("identity_document"), required);
+    present.then_some(Individual {
+        dob,
+        identity_document,
+    })
 }
 
 /// The document's own requirements apply only when a document is given.
-fn check_identity_document(reader: &mut Reader, field: &Field<'_>, required: &Requirements<'_>) -> Option<IdentityDocument> {
+fn check_identity_document(
+    reader: &mut Reader,
+    field: &Field<'_>,
+    required: &Requirements<'_>,
+) -> Option<IdentityDocument> {
     reader.object(field, required.of(SenderField::IdentityDocument))?;
-    let kind = reader.enumeration::<DocumentType>(&field.child("type"), required.of_document(DocumentField::Type));
-    let country = reader.country(&field.child("country"), required.of_document(DocumentField::Country));
-    let number = reader.text(&field.child("number"), required.of_document(DocumentField::Number));
-    let issued_on = reader.date(&field.child("issued_on"), required.of_document(DocumentField::IssuedOn));
-    let expires_on = reader.date(&field.child("expires_on"), required.of_document(DocumentField::ExpiresOn));
-    Some(IdentityDocument { kind, country: country.map(str::to_owned), number: number.map(str::to_owned), issued_on, expires_on })
+    let kind = reader.enumeration::<DocumentType>(
+        &field.child("type"),
+        required.of_document(DocumentField::Type),
+    );
+    let country = reader.country(
+        &field.child("country"),
+        required.of_document(DocumentField::Country),
+    );
+    let number = reader.text(
+        &field.child("number"),
+        required.of_document(DocumentField::Number),
+    );
+    let issued_on = reader.date(
+        &field.child("issued_on"),
+        required.of_document(DocumentField::IssuedOn),
+    );
+    let expires_on = reader.date(
+        &field.child("expires_on"),
+        required.of_document(DocumentField::ExpiresOn),
+    );
+    Some(IdentityDocument {
+        kind,
+        country: country.map(str::to_owned),
+        number: number.map(str::to_owned),
+        issued_on,
+        expires_on,
+    })
 }

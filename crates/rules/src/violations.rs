@@ -86,7 +86,11 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(path: impl Into<String>, rule: Rule, message: impl Into<String>) -> Self {
-        Self { path: path.into(), rule, message: message.into() }
+        Self {
+            path: path.into(),
+            rule,
+            message: message.into(),
+        }
     }
 }
 
@@ -148,7 +152,10 @@ impl Violations {
     pub fn fields(&self) -> BTreeMap<String, Vec<String>> {
         let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for v in &self.0 {
-            fields.entry(v.path.clone()).or_default().push(v.message.clone());
+            fields
+                .entry(v.path.clone())
+                .or_default()
+                .push(v.message.clone());
         }
         fields
     }
@@ -158,13 +165,19 @@ impl Violations {
         ErrorBody {
             code: ErrorCode::ValidationFailed,
             message: "Validation failed.".to_owned(),
-            errors: Some(ErrorDetails { fields: self.fields() }),
+            errors: Some(ErrorDetails {
+                fields: self.fields(),
+            }),
         }
     }
 
     /// `Ok(value)` when nothing was recorded, else `Err(self)`.
     pub fn into_result<T>(self, value: T) -> Result<T, Violations> {
-        if self.is_empty() { Ok(value) } else { Err(self) }
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 }
 
@@ -213,7 +226,10 @@ mod tests {
         v.add("sender", Rule::Required, "missing");
         v.add("amount.value", Rule::AmountBelowMin, "low");
         let fields = v.fields();
-        assert_eq!(fields["amount.value"], vec!["bad".to_owned(), "low".to_owned()]);
+        assert_eq!(
+            fields["amount.value"],
+            vec!["bad".to_owned(), "low".to_owned()]
+        );
         assert_eq!(fields["sender"], vec!["missing".to_owned()]);
         let body = serde_json::to_value(v.to_error_body()).unwrap();
         assert_eq!(body["code"], "VALIDATION_FAILED");

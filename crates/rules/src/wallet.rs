@@ -35,7 +35,10 @@ impl Balances {
 pub enum WalletError {
     /// The 402 WALLET_INSUFFICIENT_BALANCE case.
     #[error("insufficient balance: {requested} requested, {available} available")]
-    InsufficientBalance { requested: Decimal, available: Decimal },
+    InsufficientBalance {
+        requested: Decimal,
+        available: Decimal,
+    },
     #[error("amount must be positive, got {0}")]
     NonPositiveAmount(Decimal),
     #[error("{amount} is more than the {reserved} reserved")]
@@ -43,41 +46,64 @@ pub enum WalletError {
 }
 
 fn positive(amount: Decimal) -> Result<Decimal, WalletError> {
-    if amount > Decimal::ZERO { Ok(amount) } else { Err(WalletError::NonPositiveAmount(amount)) }
+    if amount > Decimal::ZERO {
+        Ok(amount)
+    } else {
+        Err(WalletError::NonPositiveAmount(amount))
+    }
 }
 
 fn reserved_at_least(wallet: Balances, amount: Decimal) -> Result<(), WalletError> {
     let reserved = wallet.reserved();
-    if amount <= reserved { Ok(()) } else { Err(WalletError::NotReserved { amount, reserved }) }
+    if amount <= reserved {
+        Ok(())
+    } else {
+        Err(WalletError::NotReserved { amount, reserved })
+    }
 }
 
 /// Accepting a payout: `available -= amount`, refused above `available`.
 pub fn reserve(wallet: Balances, amount: Decimal) -> Result<Balances, WalletError> {
     let amount = positive(amount)?;
     if amount > wallet.available {
-        return Err(WalletError::InsufficientBalance { requested: amount, available: wallet.available });
+        return Err(WalletError::InsufficientBalance {
+            requested: amount,
+            available: wallet.available,
+        });
     }
-    Ok(Balances { available: wallet.available - amount, ..wallet })
+    Ok(Balances {
+        available: wallet.available - amount,
+        ..wallet
+    })
 }
 
 /// PENDING -> SENT: the reservation leaves the wallet, `balance -= amount`.
 pub fn settle(wallet: Balances, amount: Decimal) -> Result<Balances, WalletError> {
     let amount = positive(amount)?;
     reserved_at_least(wallet, amount)?;
-    Ok(Balances { balance: wallet.balance - amount, ..wallet })
+    Ok(Balances {
+        balance: wallet.balance - amount,
+        ..wallet
+    })
 }
 
 /// PENDING -> FAILED or CANCELLED: the reservation is lifted, `available += amount`.
 pub fn release(wallet: Balances, amount: Decimal) -> Result<Balances, WalletError> {
     let amount = positive(amount)?;
     reserved_at_least(wallet, amount)?;
-    Ok(Balances { available: wallet.available + amount, ..wallet })
+    Ok(Balances {
+        available: wallet.available + amount,
+        ..wallet
+    })
 }
 
 /// SENT -> REVERSED: the money comes back, both figures `+= amount`.
 pub fn credit_back(wallet: Balances, amount: Decimal) -> Result<Balances, WalletError> {
     let amount = positive(amount)?;
-    Ok(Balances { balance: wallet.balance + amount, available: wallet.available + amount })
+    Ok(Balances {
+        balance: wallet.balance + amount,
+        available: wallet.available + amount,
+    })
 }
 
 /// The accounting move of a lifecycle event.
@@ -139,16 +165,34 @@ mod tests {
     #[test]
     fn refusals() {
         let w = Balances::new(d("100"), d("50"));
-        assert_eq!(reserve(w, d("50.01")), Err(WalletError::InsufficientBalance { requested: d("50.01"), available: d("50") }));
+        assert_eq!(
+            reserve(w, d("50.01")),
+            Err(WalletError::InsufficientBalance {
+                requested: d("50.01"),
+                available: d("50")
+            })
+        );
         assert!(reserve(w, d("50")).is_ok());
-        assert_eq!(reserve(w, d("0")), Err(WalletError::NonPositiveAmount(d("0"))));
-        assert_eq!(credit_back(w, d("-1")), Err(WalletError::NonPositiveAmount(d("-1"))));
-        assert!(matches!(settle(w, d("60")), Err(WalletError::NotReserved { .. })));
+        assert_eq!(
+            reserve(w, d("0")),
+            Err(WalletError::NonPositiveAmount(d("0")))
+        );
+        assert_eq!(
+            credit_back(w, d("-1")),
+            Err(WalletError::NonPositiveAmount(d("-1")))
+        );
+        assert!(matches!(
+            settle(w, d("60")),
+            Err(WalletError::NotReserved { .. })
+        ));
     }
 
     #[test]
     fn every_transition_has_an_effect() {
-        assert_eq!(effect_of(None, StateCode::Pending), Some(WalletEffect::Reserve));
+        assert_eq!(
+            effect_of(None, StateCode::Pending),
+            Some(WalletEffect::Reserve)
+        );
         assert_eq!(effect_of(None, StateCode::Sent), None);
         for t in TRANSITIONS {
             assert!(effect_of(Some(t.from), t.to).is_some(), "{t:?}");

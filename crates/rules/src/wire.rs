@@ -290,7 +290,11 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error without field details.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), errors: None }
+        Self {
+            code,
+            message: message.into(),
+            errors: None,
+        }
     }
 }
 
@@ -337,9 +341,18 @@ mod tests {
 
     #[test]
     fn money_serialises_value_as_string_keeping_scale() {
-        let money = Money { value: "2000.99".parse().unwrap(), currency: "KES".into() };
-        assert_eq!(serde_json::to_value(&money).unwrap(), json!({"value": "2000.99", "currency": "KES"}));
-        let money = Money { value: "140.00".parse().unwrap(), currency: "KES".into() };
+        let money = Money {
+            value: "2000.99".parse().unwrap(),
+            currency: "KES".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&money).unwrap(),
+            json!({"value": "2000.99", "currency": "KES"})
+        );
+        let money = Money {
+            value: "140.00".parse().unwrap(),
+            currency: "KES".into(),
+        };
         assert_eq!(serde_json::to_value(&money).unwrap()["value"], "140.00");
     }
 
@@ -347,11 +360,17 @@ mod tests {
     fn payout_omits_absent_optionals() {
         let payout = Payout {
             id: "pyt-1".into(),
-            amount: Money { value: "150".parse().unwrap(), currency: "KES".into() },
+            amount: Money {
+                value: "150".parse().unwrap(),
+                currency: "KES".into(),
+            },
             payment_account_id: "pac-1".into(),
             wallet_id: "wlt-1".into(),
             sender: None,
-            state: PayoutState { code: StateCode::Pending, context: None },
+            state: PayoutState {
+                code: StateCode::Pending,
+                context: None,
+            },
             created_at: "2024-01-02T03:04:05Z".parse().unwrap(),
             receipt: None,
         };
@@ -388,14 +407,23 @@ mod tests {
 
     #[test]
     fn last_page_has_no_cursor_nor_next() {
-        let page: Page<Wallet> = Page { data: vec![], meta: PageMeta::default() };
-        assert_eq!(serde_json::to_value(&page).unwrap(), json!({"data": [], "meta": {"paging": {"cursors": {}}}}));
+        let page: Page<Wallet> = Page {
+            data: vec![],
+            meta: PageMeta::default(),
+        };
+        assert_eq!(
+            serde_json::to_value(&page).unwrap(),
+            json!({"data": [], "meta": {"paging": {"cursors": {}}}})
+        );
     }
 
     #[test]
     fn error_codes_map_to_statuses() {
         assert_eq!(ErrorCode::IdempotencyRace.http_status(), 409);
         assert_eq!(ErrorCode::Unauthorized.http_status(), 401);
-        assert_eq!(serde_json::to_value(ErrorCode::WalletInsufficientBalance).unwrap(), "WALLET_INSUFFICIENT_BALANCE");
+        assert_eq!(
+            serde_json::to_value(ErrorCode::WalletInsufficientBalance).unwrap(),
+            "WALLET_INSUFFICIENT_BALANCE"
+        );
     }
 }

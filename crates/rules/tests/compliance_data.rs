@@ -43,7 +43,10 @@ fn ugandan_payout(value: &str, currency: &str, operator: &str) -> Value {
 }
 
 fn faults(body: &Value, table: &ComplianceTable) -> Vec<(String, Rule)> {
-    validate_payout_create(body, table, &NoPaymentAccounts).err().map(|v| v.path_rules()).unwrap_or_default()
+    validate_payout_create(body, table, &NoPaymentAccounts)
+        .err()
+        .map(|v| v.path_rules())
+        .unwrap_or_default()
 }
 
 fn one(path: &str, rule: Rule) -> Vec<(String, Rule)> {
@@ -55,28 +58,58 @@ fn kenyan_limits_split_per_account_type() {
     let builtin = ComplianceTable::builtin();
     let later = later();
     // 300,000 KES: fine under the documented 500,000; too much for mobile money later.
-    assert_eq!(faults(&kenyan_payout("300000", "MOBILE_MONEY"), builtin), vec![]);
-    assert_eq!(faults(&kenyan_payout("300000", "MOBILE_MONEY"), &later), one("amount.value", Rule::AmountAboveMax));
-    assert_eq!(faults(&kenyan_payout("250000", "MOBILE_MONEY"), &later), vec![]);
+    assert_eq!(
+        faults(&kenyan_payout("300000", "MOBILE_MONEY"), builtin),
+        vec![]
+    );
+    assert_eq!(
+        faults(&kenyan_payout("300000", "MOBILE_MONEY"), &later),
+        one("amount.value", Rule::AmountAboveMax)
+    );
+    assert_eq!(
+        faults(&kenyan_payout("250000", "MOBILE_MONEY"), &later),
+        vec![]
+    );
     // 900,000 KES to a bank: refused now, accepted later.
-    assert_eq!(faults(&kenyan_payout("900000", "BANK_ACCOUNT"), builtin), one("amount.value", Rule::AmountAboveMax));
-    assert_eq!(faults(&kenyan_payout("900000", "BANK_ACCOUNT"), &later), vec![]);
-    assert_eq!(faults(&kenyan_payout("950000.01", "BANK_ACCOUNT"), &later), one("amount.value", Rule::AmountAboveMax));
+    assert_eq!(
+        faults(&kenyan_payout("900000", "BANK_ACCOUNT"), builtin),
+        one("amount.value", Rule::AmountAboveMax)
+    );
+    assert_eq!(
+        faults(&kenyan_payout("900000", "BANK_ACCOUNT"), &later),
+        vec![]
+    );
+    assert_eq!(
+        faults(&kenyan_payout("950000.01", "BANK_ACCOUNT"), &later),
+        one("amount.value", Rule::AmountAboveMax)
+    );
 }
 
 #[test]
 fn uganda_is_served_only_by_the_later_table() {
     let body = ugandan_payout("20000", "UGX", "MTN");
-    assert_eq!(faults(&body, ComplianceTable::builtin()), one("payment_account.country", Rule::UnsupportedCountry));
+    assert_eq!(
+        faults(&body, ComplianceTable::builtin()),
+        one("payment_account.country", Rule::UnsupportedCountry)
+    );
     assert_eq!(faults(&body, &later()), vec![]);
-    assert_eq!(faults(&ugandan_payout("499", "UGX", "MTN"), &later()), one("amount.value", Rule::AmountBelowMin));
+    assert_eq!(
+        faults(&ugandan_payout("499", "UGX", "MTN"), &later()),
+        one("amount.value", Rule::AmountBelowMin)
+    );
     assert_eq!(
         faults(&ugandan_payout("20000", "UGX", "SAFARICOM"), &later()),
         one("payment_account.mobile_money.operator", Rule::Operator)
     );
     // USD is accepted in Uganda for bank accounts only.
-    assert_eq!(faults(&ugandan_payout("20", "USD", "MTN"), &later()), one("amount.currency", Rule::UnsupportedCurrency));
-    assert_eq!(faults(&ugandan_payout("20000", "KES", "MTN"), &later()), one("amount.currency", Rule::UnsupportedCurrency));
+    assert_eq!(
+        faults(&ugandan_payout("20", "USD", "MTN"), &later()),
+        one("amount.currency", Rule::UnsupportedCurrency)
+    );
+    assert_eq!(
+        faults(&ugandan_payout("20000", "KES", "MTN"), &later()),
+        one("amount.currency", Rule::UnsupportedCurrency)
+    );
 }
 
 #[test]
@@ -94,7 +127,10 @@ fn postal_code_formats_come_from_the_table() {
     let mut body = kenyan_payout("1000", "MOBILE_MONEY");
     body["sender"]["address"]["country"] = json!("US");
     body["sender"]["address"]["postal_code"] = json!("ABC");
-    assert_eq!(faults(&body, ComplianceTable::builtin()), one("sender.address.postal_code", Rule::PostalCode));
+    assert_eq!(
+        faults(&body, ComplianceTable::builtin()),
+        one("sender.address.postal_code", Rule::PostalCode)
+    );
     // The later fixture does not format-check US codes.
     assert_eq!(faults(&body, &later()), vec![]);
 }

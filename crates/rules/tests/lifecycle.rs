@@ -1,6 +1,8 @@
 //! Polled histories: immutable fields, failure contexts, error messages.
 
-use rafiki_rules::lifecycle::{FailureContext, HistoryError, StateCode, check_history, dot, mermaid};
+use rafiki_rules::lifecycle::{
+    FailureContext, HistoryError, StateCode, check_history, dot, mermaid,
+};
 use rafiki_rules::wire::{Money, Payout, PayoutState, Sender};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -19,34 +21,74 @@ fn pending() -> Payout {
 }
 
 fn moved(code: StateCode, context: Option<FailureContext>) -> Payout {
-    Payout { state: PayoutState { code, context }, ..pending() }
+    Payout {
+        state: PayoutState { code, context },
+        ..pending()
+    }
 }
 
 #[test]
 fn a_sent_payout_with_a_receipt_is_fine() {
-    let sent = Payout { receipt: Some("ref-1".into()), ..moved(StateCode::Sent, None) };
-    assert_eq!(check_history(&[pending(), pending(), sent.clone(), sent]), Ok(()));
+    let sent = Payout {
+        receipt: Some("ref-1".into()),
+        ..moved(StateCode::Sent, None)
+    };
+    assert_eq!(
+        check_history(&[pending(), pending(), sent.clone(), sent]),
+        Ok(())
+    );
     assert_eq!(check_history(&[]), Ok(()));
 }
 
 #[test]
 fn going_back_or_branching_is_refused() {
     let err = check_history(&[moved(StateCode::Sent, None), pending()]).unwrap_err();
-    assert_eq!(err, HistoryError::IllegalMove { index: 1, from: StateCode::Sent, to: StateCode::Pending });
-    assert_eq!(err.to_string(), "snapshot 1: state went from SENT to PENDING, which no sequence of transitions allows");
-    let err = check_history(&[pending(), moved(StateCode::Sent, None), moved(StateCode::Failed, None)]).unwrap_err();
-    assert_eq!(err, HistoryError::IllegalMove { index: 2, from: StateCode::Sent, to: StateCode::Failed });
+    assert_eq!(
+        err,
+        HistoryError::IllegalMove {
+            index: 1,
+            from: StateCode::Sent,
+            to: StateCode::Pending
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "snapshot 1: state went from SENT to PENDING, which no sequence of transitions allows"
+    );
+    let err = check_history(&[
+        pending(),
+        moved(StateCode::Sent, None),
+        moved(StateCode::Failed, None),
+    ])
+    .unwrap_err();
+    assert_eq!(
+        err,
+        HistoryError::IllegalMove {
+            index: 2,
+            from: StateCode::Sent,
+            to: StateCode::Failed
+        }
+    );
 }
 
 #[test]
 fn every_immutable_field_is_named_when_it_changes() {
     let changes: [(&str, fn(&mut Payout)); 6] = [
         ("id", |p| p.id = "pyt-2".into()),
-        ("amount", |p| p.amount = Money { value: Decimal::new(151, 0), currency: "KES".into() }),
-        ("payment_account_id", |p| p.payment_account_id = "pac-2".into()),
+        ("amount", |p| {
+            p.amount = Money {
+                value: Decimal::new(151, 0),
+                currency: "KES".into(),
+            }
+        }),
+        ("payment_account_id", |p| {
+            p.payment_account_id = "pac-2".into()
+        }),
         ("wallet_id", |p| p.wallet_id = "wlt-2".into()),
         ("sender", |p| p.sender = Some(Sender::default())),
-        ("created_at", |p| p.created_at = "2024-01-02T03:04:06Z".parse().unwrap()),
+        ("created_at", |p| {
+            p.created_at = "2024-01-02T03:04:06Z".parse().unwrap()
+        }),
     ];
     for (field, change) in changes {
         let mut later = moved(StateCode::Sent, None);
@@ -72,18 +114,37 @@ fn failure_contexts() {
     let limit = Some(FailureContext::PaymentAccountDailyLimitReached);
     let other = Some(FailureContext::WalletInsufficientBalance);
     // A context may show up on a later poll...
-    assert_eq!(check_history(&[pending(), moved(StateCode::Failed, None), moved(StateCode::Failed, limit)]), Ok(()));
+    assert_eq!(
+        check_history(&[
+            pending(),
+            moved(StateCode::Failed, None),
+            moved(StateCode::Failed, limit)
+        ]),
+        Ok(())
+    );
     // ...but not change or vanish once shown.
     assert_eq!(
-        check_history(&[moved(StateCode::Failed, limit), moved(StateCode::Failed, other)]),
+        check_history(&[
+            moved(StateCode::Failed, limit),
+            moved(StateCode::Failed, other)
+        ]),
         Err(HistoryError::FailureContextChanged { index: 1 })
     );
     assert_eq!(
-        check_history(&[moved(StateCode::Failed, limit), moved(StateCode::Failed, None)]),
+        check_history(&[
+            moved(StateCode::Failed, limit),
+            moved(StateCode::Failed, None)
+        ]),
         Err(HistoryError::FailureContextChanged { index: 1 })
     );
     // Not flagged on other states (API.md only documents it for FAILED).
-    assert_eq!(check_history(&[moved(StateCode::Pending, other), moved(StateCode::Sent, None)]), Ok(()));
+    assert_eq!(
+        check_history(&[
+            moved(StateCode::Pending, other),
+            moved(StateCode::Sent, None)
+        ]),
+        Ok(())
+    );
 }
 
 #[test]
@@ -94,7 +155,10 @@ fn contexts_on_the_wire() {
         "created_at": "2024-01-02T03:04:05Z"
     }))
     .unwrap();
-    assert_eq!(failed.state.context, Some(FailureContext::PaymentAccountLimitReached));
+    assert_eq!(
+        failed.state.context,
+        Some(FailureContext::PaymentAccountLimitReached)
+    );
 }
 
 #[test]

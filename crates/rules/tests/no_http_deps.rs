@@ -11,15 +11,41 @@ use serde_json::Value;
 
 /// Crates that would mean HTTP or an async runtime.
 const FORBIDDEN: &[&str] = &[
-    "reqwest", "hyper", "hyper-util", "http", "http-body", "h2", "tokio", "tokio-util", "mio", "axum",
-    "axum-core", "tower", "tower-http", "futures", "futures-util", "futures-core", "futures-executor",
-    "async-std", "async-trait", "smol", "httpmock", "ureq", "isahc", "surf", "actix-web", "warp",
+    "reqwest",
+    "hyper",
+    "hyper-util",
+    "http",
+    "http-body",
+    "h2",
+    "tokio",
+    "tokio-util",
+    "mio",
+    "axum",
+    "axum-core",
+    "tower",
+    "tower-http",
+    "futures",
+    "futures-util",
+    "futures-core",
+    "futures-executor",
+    "async-std",
+    "async-trait",
+    "smol",
+    "httpmock",
+    "ureq",
+    "isahc",
+    "surf",
+    "actix-web",
+    "warp",
 ];
 
 /// The host target triple, from `rustc -vV`.
 fn host_triple() -> String {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    let output = Command::new(rustc).arg("-vV").output().expect("rustc -vV runs");
+    let output = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
     let text = String::from_utf8(output.stdout).expect("utf-8");
     text.lines()
         .find_map(|line| line.strip_prefix("host: "))
@@ -31,11 +57,22 @@ fn metadata() -> Value {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
     let host = host_triple();
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--all-features", "--filter-platform", &host])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--all-features",
+            "--filter-platform",
+            &host,
+        ])
         .args(["--manifest-path", manifest])
         .output()
         .expect("cargo metadata runs");
-    assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
 }
 
@@ -47,7 +84,11 @@ fn normal_closure(metadata: &Value, root: &str) -> BTreeSet<String> {
         .iter()
         .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
         .collect();
-    let root_id = names.iter().find(|(_, name)| **name == root).map(|(id, _)| *id).expect("root package in metadata");
+    let root_id = names
+        .iter()
+        .find(|(_, name)| **name == root)
+        .map(|(id, _)| *id)
+        .expect("root package in metadata");
     let nodes: HashMap<&str, &Value> = metadata["resolve"]["nodes"]
         .as_array()
         .unwrap()
@@ -58,7 +99,11 @@ fn normal_closure(metadata: &Value, root: &str) -> BTreeSet<String> {
     let mut stack = vec![root_id];
     while let Some(id) = stack.pop() {
         for dep in nodes[id]["deps"].as_array().unwrap() {
-            let not_dev_only = dep["dep_kinds"].as_array().unwrap().iter().any(|k| k["kind"].as_str() != Some("dev"));
+            let not_dev_only = dep["dep_kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kind"].as_str() != Some("dev"));
             let pkg = dep["pkg"].as_str().unwrap();
             if not_dev_only && seen.insert(pkg) {
                 stack.push(pkg);
@@ -74,8 +119,17 @@ fn rafiki_rules_depends_on_no_http_or_async_crate() {
     let closure = normal_closure(&metadata, "rafiki-rules");
     // The walk does see transitive dependencies (serde -> serde_derive -> syn).
     for expected in ["serde_json", "rust_decimal", "syn"] {
-        assert!(closure.contains(expected), "walk missed {expected}: {closure:?}");
+        assert!(
+            closure.contains(expected),
+            "walk missed {expected}: {closure:?}"
+        );
     }
-    let offending: Vec<&String> = closure.iter().filter(|name| FORBIDDEN.contains(&name.as_str())).collect();
-    assert!(offending.is_empty(), "rafiki-rules must stay pure, but depends on {offending:?}");
+    let offending: Vec<&String> = closure
+        .iter()
+        .filter(|name| FORBIDDEN.contains(&name.as_str()))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "rafiki-rules must stay pure, but depends on {offending:?}"
+    );
 }

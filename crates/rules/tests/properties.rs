@@ -7,11 +7,14 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use rafiki_rules::lifecycle::{StateCode, check_history};
 use rafiki_rules::strategies::{
-    FaultCase, payment_account_with_one_fault, payout_with_one_fault, valid_payment_account, valid_payout,
+    FaultCase, payment_account_with_one_fault, payout_with_one_fault, valid_payment_account,
+    valid_payout,
 };
 use rafiki_rules::wallet::{self, Balances, WalletError};
 use rafiki_rules::wire::{Money, Payout, PayoutState};
-use rafiki_rules::{ComplianceTable, NoPaymentAccounts, validate_payment_account, validate_payout_create};
+use rafiki_rules::{
+    ComplianceTable, NoPaymentAccounts, validate_payment_account, validate_payout_create,
+};
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -20,23 +23,41 @@ fn builtin() -> Arc<ComplianceTable> {
 }
 
 fn later() -> Arc<ComplianceTable> {
-    Arc::new(ComplianceTable::from_yaml_str(include_str!("fixtures/compliance_two_countries.yaml")).unwrap())
+    Arc::new(
+        ComplianceTable::from_yaml_str(include_str!("fixtures/compliance_two_countries.yaml"))
+            .unwrap(),
+    )
 }
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 fn assert_payout_fault(table: &ComplianceTable, case: &FaultCase) -> Result<(), TestCaseError> {
     let violations = validate_payout_create(&case.body, table, &case.accounts)
         .expect_err("a single-fault request must be refused");
-    prop_assert_eq!(violations.path_rules(), vec![(case.path.clone(), case.rule)], "body: {}", case.body);
+    prop_assert_eq!(
+        violations.path_rules(),
+        vec![(case.path.clone(), case.rule)],
+        "body: {}",
+        case.body
+    );
     Ok(())
 }
 
 fn assert_account_fault(table: &ComplianceTable, case: &FaultCase) -> Result<(), TestCaseError> {
-    let violations = validate_payment_account(&case.body, table).expect_err("a single-fault request must be refused");
-    prop_assert_eq!(violations.path_rules(), vec![(case.path.clone(), case.rule)], "body: {}", case.body);
+    let violations = validate_payment_account(&case.body, table)
+        .expect_err("a single-fault request must be refused");
+    prop_assert_eq!(
+        violations.path_rules(),
+        vec![(case.path.clone(), case.rule)],
+        "body: {}",
+        case.body
+    );
     Ok(())
 }
 
@@ -113,7 +134,14 @@ proptest! {
 
 #[test]
 fn kenyan_amount_boundary_values() {
-    let ok = |v: &str| validate_payout_create(&kenyan_payout(v), ComplianceTable::builtin(), &NoPaymentAccounts).is_ok();
+    let ok = |v: &str| {
+        validate_payout_create(
+            &kenyan_payout(v),
+            ComplianceTable::builtin(),
+            &NoPaymentAccounts,
+        )
+        .is_ok()
+    };
     assert!(!ok("139.99"));
     assert!(ok("140"));
     assert!(ok("500000"));
@@ -122,7 +150,13 @@ fn kenyan_amount_boundary_values() {
 
 // ---- lifecycle ------------------------------------------------------------
 
-const STATES: [StateCode; 5] = [StateCode::Pending, StateCode::Sent, StateCode::Failed, StateCode::Cancelled, StateCode::Reversed];
+const STATES: [StateCode; 5] = [
+    StateCode::Pending,
+    StateCode::Sent,
+    StateCode::Failed,
+    StateCode::Cancelled,
+    StateCode::Reversed,
+];
 
 /// Written out by hand from API.md, independently of the crate's table:
 /// every (from, to) with `to` reachable from `from` in one or more steps.
@@ -137,11 +171,17 @@ const REACHABLE: [(StateCode, StateCode); 5] = [
 fn snapshot(code: StateCode) -> Payout {
     Payout {
         id: "pyt-1".into(),
-        amount: Money { value: Decimal::new(15000, 2), currency: "KES".into() },
+        amount: Money {
+            value: Decimal::new(15000, 2),
+            currency: "KES".into(),
+        },
         payment_account_id: "pac-1".into(),
         wallet_id: "wlt-1".into(),
         sender: None,
-        state: PayoutState { code, context: None },
+        state: PayoutState {
+            code,
+            context: None,
+        },
         created_at: "2024-01-02T03:04:05Z".parse().unwrap(),
         receipt: None,
     }
@@ -190,7 +230,14 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (1i64..200_000).prop_map(Op::Accept),
-        (any::<usize>(), prop::sample::select(vec![StateCode::Sent, StateCode::Failed, StateCode::Cancelled]))
+        (
+            any::<usize>(),
+            prop::sample::select(vec![
+                StateCode::Sent,
+                StateCode::Failed,
+                StateCode::Cancelled
+            ])
+        )
             .prop_map(|(n, to)| Op::Finish(n, to)),
         any::<usize>().prop_map(Op::Reverse),
     ]

@@ -29,8 +29,7 @@ fn readme_diagram_matches_the_transition_table() {
         return;
     }
     assert_eq!(
-        &text[block],
-        generated,
+        &text[block], generated,
         "crates/rules/README.md has a stale lifecycle diagram; regenerate it with \
          `UPDATE_DIAGRAMS=1 cargo test -p rafiki-rules --test readme_diagram`"
     );
