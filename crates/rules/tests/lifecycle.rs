@@ -71,9 +71,12 @@ fn going_back_or_branching_is_refused() {
     );
 }
 
+/// An edit of one field of a snapshot.
+type Change = fn(&mut Payout);
+
 #[test]
 fn every_immutable_field_is_named_when_it_changes() {
-    let changes: [(&str, fn(&mut Payout)); 6] = [
+    let changes: [(&str, Change); 6] = [
         ("id", |p| p.id = "pyt-2".into()),
         ("amount", |p| {
             p.amount = Money {
