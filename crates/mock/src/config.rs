@@ -1,0 +1,201 @@
+//! Server configuration: the accounts (one per API key) with the wallets
+//! each is seeded with, the processing delay of the lifecycle scheduler,
+//! the body size limit, the clock and the public base URL used in `next`
+//! links.
+//!
+//! Defaults (what `Config::default()` and the binary without flags give):
+//! one API key [`DEFAULT_API_KEY`] with one KES wallet holding
+//! [`DEFAULT_BALANCE`], a processing delay of [`DEFAULT_DELAY`], a body
+//! limit of [`DEFAULT_BODY_LIMIT`] bytes and the system clock.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rafiki_rules::codes::is_currency_code;
+use rafiki_rules::format::parse_amount;
+use rust_decimal::Decimal;
+
+use crate::clock::{Clock, ManualClock, SystemClock};
+
+/// The API key of the default account (for local use only).
+pub const DEFAULT_API_KEY: &str = "sk_test_rafiki_mock";
+/// Balance of the default KES wallet.
+pub const DEFAULT_BALANCE: &str = "10000000.00";
+/// Time from acceptance (PENDING) to the outcome (SENT or FAILED).
+pub const DEFAULT_DELAY: Duration = Duration::from_millis(300);
+/// Largest accepted request body.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// A wallet an account starts with (and gets back on reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletSeed {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Starting `balance` (and `available`).
+    pub balance: Decimal,
+}
+
+impl WalletSeed {
+    /// The default wallet: KES with [`DEFAULT_BALANCE`].
+    pub fn default_kes() -> Self {
+        WalletSeed { currency: "KES".into(), balance: DEFAULT_BALANCE.parse().expect("constant decimal") }
+    }
+}
+
+/// Why a wallet seed did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeedError {
+    #[error("`{0}` is not CURRENCY:AMOUNT (e.g. KES:10000000.00)")]
+    Shape(String),
+    #[error("`{0}` is not an ISO 4217 currency code")]
+    Currency(String),
+    #[error("`{text}` is not an amount: {why}")]
+    Amount { text: String, why: String },
+}
+
+impl FromStr for WalletSeed {
+    type Err = SeedError;
+
+    /// `CURRENCY:AMOUNT`, e.g. `KES:10000000.00`.
+    fn from_str(text: &str) -> Result<Self, SeedError> {
+        let (currency, amount) = text.split_once(':').ok_or_else(|| SeedError::Shape(text.to_owned()))?;
+        if !is_currency_code(currency) {
+            return Err(SeedError::Currency(currency.to_owned()));
+        }
+        let balance = parse_amount(amount).map_err(|why| SeedError::Amount { text: amount.to_owned(), why: why.to_string() })?;
+        Ok(WalletSeed { currency: currency.to_owned(), balance })
+    }
+}
+
+/// One account: its API key and its starting wallets.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountConfig {
+    pub api_key: String,
+    pub wallets: Vec<WalletSeed>,
+}
+
+impl fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("api_key", &redact_key(&self.api_key))
+            .field("wallets", &self.wallets)
+            .finish()
+    }
+}
+
+/// Everything [`crate::spawn`] needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// One entry per API key; every key is its own account.
+    pub accounts: Vec<AccountConfig>,
+    /// How long a payout stays PENDING before the scheduler settles it.
+    pub processing_delay: Duration,
+    /// Largest request body in bytes; above it the answer is 413.
+    pub body_limit: usize,
+    /// Base URL (with `/v1`) written into `next` links; by default it is
+    /// built from the request's `Host` header.
+    pub public_base_url: Option<String>,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Test hook: serve `GET /_sandbox/debug/panic`, a handler that panics,
+    /// to show panics become a 500 envelope. Off by default.
+    pub panic_route: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::with_keys([DEFAULT_API_KEY], &[WalletSeed::default_kes()])
+    }
+}
+
+impl Config {
+    /// One account per key, each seeded with `wallets`; other fields default.
+    pub fn with_keys<K: Into<String>>(keys: impl IntoIterator<Item = K>, wallets: &[WalletSeed]) -> Self {
+        Config {
+            accounts: keys.into_iter().map(|k| AccountConfig { api_key: k.into(), wallets: wallets.to_vec() }).collect(),
+            processing_delay: DEFAULT_DELAY,
+            body_limit: DEFAULT_BODY_LIMIT,
+            public_base_url: None,
+            clock: Arc::new(SystemClock),
+            panic_route: false,
+        }
+    }
+
+    /// Uses `clock` (tests then drive the scheduler with
+    /// [`crate::MockHandle::advance`]).
+    pub fn manual_clock(mut self, clock: Arc<ManualClock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks the accounts: at least one, keys non-empty visible ASCII and
+    /// unique.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.accounts.is_empty() {
+            return Err(ConfigError::NoAccounts);
+        }
+        for (i, account) in self.accounts.iter().enumerate() {
+            let key = &account.api_key;
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::BadKey(redact_key(key)));
+            }
+            if self.accounts[..i].iter().any(|a| &a.api_key == key) {
+                return Err(ConfigError::DuplicateKey(redact_key(key)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A configuration the server refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no API key configured")]
+    NoAccounts,
+    #[error("API key {0} must be non-empty visible ASCII (no spaces)")]
+    BadKey(String),
+    #[error("API key {0} is configured twice")]
+    DuplicateKey(String),
+}
+
+/// What logs show of an API key: its first three and last three
+/// characters for keys of 16 characters or more (`sk_…ock`), nothing of
+/// shorter ones.
+pub fn redact_key(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() >= 16 {
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[chars.len() - 3..].iter().collect();
+        format!("{head}…{tail}")
+    } else {
+        "…".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wallet_seeds_parse() {
+        let seed: WalletSeed = "KES:1500.50".parse().unwrap();
+        assert_eq!(seed, WalletSeed { currency: "KES".into(), balance: "1500.50".parse().unwrap() });
+        assert!(matches!("KES".parse::<WalletSeed>(), Err(SeedError::Shape(_))));
+        assert!(matches!("KSH:1".parse::<WalletSeed>(), Err(SeedError::Currency(_))));
+        assert!(matches!("KES:-1".parse::<WalletSeed>(), Err(SeedError::Amount { .. })));
+    }
+
+    #[test]
+    fn keys_are_redacted_and_checked() {
+        assert_eq!(redact_key(DEFAULT_API_KEY), "sk_…ock");
+        assert_eq!(redact_key("short"), "…");
+        let config = Config::default();
+        assert!(!format!("{config:?}").contains(DEFAULT_API_KEY));
+        assert_eq!(config.validate(), Ok(()));
+        assert!(matches!(Config::with_keys(["a", "a"], &[]).validate(), Err(ConfigError::DuplicateKey(_))));
+        assert!(matches!(Config::with_keys(["a b"], &[]).validate(), Err(ConfigError::BadKey(_))));
+        assert_eq!(Config::with_keys(Vec::<String>::new(), &[]).validate(), Err(ConfigError::NoAccounts));
+    }
+}

@@ -1,0 +1,125 @@
+//! The sandbox control API under `/_sandbox` (described in
+//! `spec/sandbox.yaml`): what support staff or a test harness does that the
+//! public API cannot. Authenticated like the API (each key controls only
+//! its own account), except `GET /_sandbox/health`.
+//!
+//! - `POST /_sandbox/payouts/{id}/transition` `{"to", "context"?}`: moves a
+//!   payout (CANCELLED, REVERSED, or a forced SENT/FAILED) when the
+//!   lifecycle allows it (else 409 ILLEGAL_TRANSITION), applying its
+//!   wallet effect; `context` is for FAILED only.
+//! - `POST /_sandbox/wallets/{id}/fund` `{"amount": "100.00"}`: credits
+//!   `balance` and `available`.
+//! - `POST /_sandbox/reset`: forgets every payout, payment account and
+//!   idempotency key of the account and restores its seeded wallets.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use rafiki_rules::format::parse_amount;
+use rafiki_rules::lifecycle::{FailureContext, StateCode};
+use rafiki_rules::wire::Data;
+use rafiki_rules::{Rule, Violations, WireEnum};
+use serde_json::Value;
+
+use crate::errors::{ApiError, json};
+use crate::extract::{Authed, JsonBody, PathId};
+
+/// `GET /_sandbox/health`.
+pub async fn health() -> Response {
+    json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+}
+
+/// `POST /_sandbox/payouts/{id}/transition`.
+pub async fn transition(Authed(cell): Authed, PathId(id): PathId, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let (to, context) = transition_request(&body)?;
+    let mut account = cell.lock();
+    let payout = account.transition(&id, to, context)?;
+    tracing::info!(payout_id = %id, state = %to, "control: transition");
+    Ok(json(StatusCode::OK, &Data { data: payout }))
+}
+
+/// `POST /_sandbox/wallets/{id}/fund`.
+pub async fn fund(Authed(cell): Authed, PathId(id): PathId, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let amount = match body.get("amount") {
+        Some(Value::String(text)) => parse_amount(text)
+            .ok()
+            .filter(|a| !a.is_zero())
+            .ok_or_else(|| ApiError::invalid("amount", Rule::AmountFormat, format!("`{text}` is not a positive decimal string such as \"100.00\"")))?,
+        Some(Value::Null) | None => return Err(ApiError::invalid("amount", Rule::Required, "is required")),
+        Some(_) => return Err(ApiError::invalid("amount", Rule::WrongType, "must be a decimal string such as \"100.00\"")),
+    };
+    let mut account = cell.lock();
+    let wallet = account.fund(&id, amount)?;
+    Ok(json(StatusCode::OK, &Data { data: wallet }))
+}
+
+/// `POST /_sandbox/reset`: answers the restored wallets.
+pub async fn reset(Authed(cell): Authed) -> Response {
+    let wallets = cell.reset();
+    tracing::info!("control: account reset");
+    json(StatusCode::OK, &Data { data: wallets })
+}
+
+/// Test hook (only with `Config::panic_route`): a handler that panics.
+pub async fn panic() -> Response {
+    panic!("deliberate panic from /_sandbox/debug/panic")
+}
+
+/// Reads `{"to": STATE, "context"?: FAILURE_CONTEXT}`; unknown properties
+/// are ignored.
+fn transition_request(body: &Value) -> Result<(StateCode, Option<FailureContext>), ApiError> {
+    let Value::Object(object) = body else {
+        return Err(ApiError::bad_body("must be a JSON object"));
+    };
+    let mut violations = Violations::new();
+    let to = enum_field::<StateCode>(object.get("to"), "to", true, &mut violations);
+    let context = enum_field::<FailureContext>(object.get("context"), "context", false, &mut violations);
+    if context.is_some() && to.is_some_and(|to| to != StateCode::Failed) {
+        violations.add("context", Rule::WrongType, "is only allowed when `to` is FAILED");
+    }
+    match to {
+        Some(to) if violations.is_empty() => Ok((to, context)),
+        _ => Err(violations.into()),
+    }
+}
+
+/// One enum-valued property; `null` counts as absent.
+fn enum_field<E: WireEnum>(value: Option<&Value>, path: &str, required: bool, violations: &mut Violations) -> Option<E> {
+    match value {
+        None | Some(Value::Null) => {
+            if required {
+                violations.add(path, Rule::Required, "is required");
+            }
+            None
+        }
+        Some(Value::String(text)) => {
+            let parsed = E::parse(text);
+            if parsed.is_none() {
+                violations.add(path, Rule::UnknownEnumValue, format!("`{text}` is not one of {}", E::expected_list()));
+            }
+            parsed
+        }
+        Some(_) => {
+            violations.add(path, Rule::WrongType, format!("must be a string, one of {}", E::expected_list()));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn transition_bodies() {
+        assert_eq!(transition_request(&json!({"to": "CANCELLED", "extra": 1})).unwrap(), (StateCode::Cancelled, None));
+        assert_eq!(
+            transition_request(&json!({"to": "FAILED", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"})).unwrap(),
+            (StateCode::Failed, Some(FailureContext::PaymentAccountLimitReached))
+        );
+        for bad in [json!({}), json!({"to": "DONE"}), json!({"to": 1}), json!([]), json!({"to": "SENT", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"}), json!({"to": "FAILED", "context": "NOPE"})] {
+            let error = transition_request(&bad).unwrap_err();
+            assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+    }
+}

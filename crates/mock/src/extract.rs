@@ -1,0 +1,147 @@
+//! Request extractors whose every rejection is an [`ApiError`], so no
+//! plain-text axum rejection ever reaches a client.
+//!
+//! - [`Authed`]: `Authorization: Bearer <key>` resolved to its account (401
+//!   otherwise); also records the redacted key on the request's span.
+//! - [`JsonBody`]: an `application/json` body parsed into a
+//!   `serde_json::Value`; wrong content type, unreadable bytes, bad UTF-8
+//!   or malformed JSON are a 422 at field `body`, a body over the limit is
+//!   413. Unknown properties are left for the validators, which ignore them.
+//! - [`Params`]: the query string as pairs (a parameter given twice is a
+//!   422 at its name).
+//! - [`PathId`]: the `{id}` path segment; undecodable is 404.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use rafiki_rules::{Rule, Violation};
+use serde_json::Value;
+
+use crate::errors::ApiError;
+use crate::server::AppState;
+use crate::store::AccountCell;
+
+/// The caller's account.
+pub struct Authed(pub Arc<AccountCell>);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let cell = bearer_key(&parts.headers).and_then(|key| state.store.account(key)).ok_or(ApiError::Unauthorized)?;
+        tracing::Span::current().record("account", cell.label());
+        Ok(Authed(cell.clone()))
+    }
+}
+
+/// The key of `Authorization: Bearer <key>` (scheme case-insensitive).
+fn bearer_key(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim()).filter(|key| !key.is_empty())
+}
+
+/// A parsed JSON request body.
+pub struct JsonBody(pub Value);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let json_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_type);
+        let limit = state.body_limit;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::bad_body(format!("could not be read: {rejection}"))
+            }
+        })?;
+        if !json_type {
+            return Err(ApiError::bad_body("must be sent with `Content-Type: application/json`"));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid(rafiki_rules::violations::BODY_PATH, Rule::Required, "a JSON body is required"));
+        }
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| ApiError::bad_body(format!("is not valid JSON: {e}")))
+    }
+}
+
+/// `application/json` or `application/<anything>+json`, any parameters.
+fn is_json_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Query parameters.
+pub struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::invalid("query", Rule::WrongType, format!("could not be read: {e}")))?;
+        Ok(Params(pairs))
+    }
+}
+
+impl Params {
+    /// The value of `name`; a parameter given twice is a violation.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, Violation> {
+        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(Violation::new(name, Rule::WrongType, "must be given at most once"));
+        }
+        Ok(first)
+    }
+}
+
+/// The `{id}` segment of the path.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        Ok(PathId(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn content_types() {
+        for ok in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/problem+json"] {
+            assert!(is_json_type(ok), "{ok}");
+        }
+        for bad in ["text/plain", "application/jsonx", "", "multipart/form-data", "json"] {
+            assert!(!is_json_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bearer_keys() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            bearer_key(&headers).map(str::to_owned)
+        };
+        assert_eq!(with("Bearer sk_1").as_deref(), Some("sk_1"));
+        assert_eq!(with("bearer sk_1").as_deref(), Some("sk_1"));
+        assert_eq!(with("Basic sk_1"), None);
+        assert_eq!(with("Bearer "), None);
+        assert_eq!(with("sk_1"), None);
+        assert_eq!(bearer_key(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,40 @@
+//! # rafiki-mock
+//!
+//! A stateful sandbox of the Rafiki payouts API, for CI and integrators:
+//! every API key is an account with its own wallets, payment accounts and
+//! payouts; payouts go PENDING → SENT (or FAILED for the sandbox test
+//! values) after a delay; idempotency, wallet accounting, get-or-create,
+//! cursor paging and date filters behave as `shared/reference/API.md`
+//! describes, all checked by `rafiki-rules`. A control API under
+//! `/_sandbox` forces transitions, funds wallets and resets accounts.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let mock = rafiki_mock::spawn(rafiki_mock::Config::default()).await?;
+//! let client = rafiki_client::RafikiClient::new(mock.base_url(), rafiki_mock::DEFAULT_API_KEY)?;
+//! let wallets = client.list_wallets().await?;
+//! mock.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`config`], [`clock`], [`store`] (state and indexes),
+//! `scheduler` (lifecycle task), `routes` (the API handlers), `control`
+//! (the `/_sandbox` handlers), [`errors`] (the envelope), `extract`
+//! (auth, body and query extractors), `cursor`, `ids`, `banks`.
+
+mod banks;
+pub mod clock;
+pub mod config;
+mod control;
+mod cursor;
+pub mod errors;
+mod extract;
+mod ids;
+mod routes;
+mod scheduler;
+mod server;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{AccountConfig, Config, ConfigError, DEFAULT_API_KEY, WalletSeed};
+pub use server::{MockHandle, StartError, spawn, spawn_on};

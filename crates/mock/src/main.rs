@@ -1,0 +1,62 @@
+//! `rafiki-mock`: the sandbox server as a standalone binary.
+//!
+//! ```sh
+//! cargo run -p rafiki-mock -- --port 8080
+//! RAFIKI_MOCK_API_KEYS=sk_test_a,sk_test_b cargo run -p rafiki-mock -- --wallet KES:500000.00 --wallet USD:1000.00
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use rafiki_mock::{Config, DEFAULT_API_KEY, WalletSeed};
+use tracing_subscriber::EnvFilter;
+
+/// A stateful sandbox of the Rafiki payouts API (base URL `http://HOST:PORT/v1`).
+#[derive(Debug, Parser)]
+#[command(name = "rafiki-mock", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0: an ephemeral port, printed at start).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// An API key, i.e. an account (repeatable). Default: sk_test_rafiki_mock.
+    #[arg(long = "api-key", env = "RAFIKI_MOCK_API_KEYS", value_delimiter = ',', hide_env_values = true)]
+    api_keys: Vec<String>,
+    /// Milliseconds a payout stays PENDING before it is SENT or FAILED.
+    #[arg(long = "delay-ms", default_value_t = 300)]
+    delay_ms: u64,
+    /// A wallet every account starts with, CURRENCY:AMOUNT (repeatable).
+    /// Default: KES:10000000.00.
+    #[arg(long = "wallet")]
+    wallets: Vec<WalletSeed>,
+    /// Base URL written into `next` links (default: from the Host header).
+    #[arg(long)]
+    public_base_url: Option<String>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = rafiki_mock::config::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let args = Args::parse();
+    let keys = if args.api_keys.is_empty() { vec![DEFAULT_API_KEY.to_owned()] } else { args.api_keys };
+    let wallets = if args.wallets.is_empty() { vec![WalletSeed::default_kes()] } else { args.wallets };
+    let mut config = Config::with_keys(keys, &wallets);
+    config.processing_delay = Duration::from_millis(args.delay_ms);
+    config.public_base_url = args.public_base_url;
+    config.body_limit = args.body_limit;
+    let handle = rafiki_mock::spawn_on(config, SocketAddr::new(args.host, args.port)).await.context("starting rafiki-mock")?;
+    println!("rafiki-mock serving {}", handle.base_url());
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tracing::info!("shutting down");
+    handle.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! The seven operations of the API under `/v1`, as thin handlers: extract,
+//! check with `rafiki-rules`, call the store, render.
+
+use axum::extract::State;
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rafiki_rules::idempotency;
+use rafiki_rules::listing::{DateRange, paging_limit};
+use rafiki_rules::wire::{Cursors, Data, Page, PageMeta, Paging};
+use rafiki_rules::{Rule, Violations, validate_payment_account, validate_payout_create};
+use serde::Serialize;
+
+use crate::cursor::{self, ListKind, SortKey};
+use crate::errors::{ApiError, json};
+use crate::extract::{Authed, JsonBody, Params, PathId};
+use crate::server::AppState;
+use crate::store::{Begin, PageOf, PageQuery, StoredResponse};
+
+/// `GET /banks`.
+pub async fn list_banks(_: Authed) -> Response {
+    json(StatusCode::OK, &Data { data: crate::banks::all() })
+}
+
+/// `GET /wallets`.
+pub async fn list_wallets(Authed(cell): Authed) -> Response {
+    json(StatusCode::OK, &Data { data: cell.lock().wallets() })
+}
+
+/// `GET /payouts/{id}`.
+pub async fn get_payout(Authed(cell): Authed, PathId(id): PathId) -> Result<Response, ApiError> {
+    let account = cell.lock();
+    let payout = account.payout(&id).ok_or(ApiError::NotFound)?;
+    Ok(json(StatusCode::OK, &Data { data: payout }))
+}
+
+/// `POST /payment-accounts`: 200 when the account exists, 201 when created.
+pub async fn create_payment_account(State(app): State<AppState>, Authed(cell): Authed, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let request = validate_payment_account(&body, app.store.compliance())?;
+    let now = app.store.now();
+    let mut account = cell.lock();
+    let (created, is_new) = account.get_or_create_account(request, now);
+    let status = if is_new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(json(status, &Data { data: created }))
+}
+
+/// `POST /payouts`: idempotency first, then validation, then the store.
+pub async fn create_payout(
+    State(app): State<AppState>,
+    Authed(cell): Authed,
+    headers: HeaderMap,
+    body: Result<JsonBody, ApiError>,
+) -> Result<Response, ApiError> {
+    let raw_key = headers.get(idempotency::HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let key = idempotency::validate_key(raw_key.as_deref());
+    let (key, body) = match (key, body) {
+        (Ok(key), Ok(JsonBody(body))) => (key, body),
+        (key, body) => return Err(merge(key.err().map(ApiError::from), body.err())),
+    };
+    let now = app.store.now();
+    let flight = match cell.begin(key, &body, now) {
+        Begin::Proceed(flight) => flight,
+        Begin::Replay(response) => return Ok(response.into_response()),
+        Begin::Refuse(error) => return Err(error),
+    };
+    let validated = validate_payout_create(&body, app.store.compliance(), cell.as_ref());
+    let mut wake = false;
+    let response = flight.finish(|account| {
+        let created = validated
+            .map_err(ApiError::from)
+            .and_then(|request| account.create_payout(request, now, app.store.delay()));
+        match created {
+            Ok((payout, was_idle)) => {
+                wake = was_idle;
+                StoredResponse::json(StatusCode::ACCEPTED, &Data { data: payout })
+            }
+            Err(error @ ApiError::Internal(_)) => Err(error),
+            Err(error) => Ok(StoredResponse::error(&error)),
+        }
+    })?;
+    if wake {
+        app.store.wake.notify_one();
+    }
+    Ok(response.into_response())
+}
+
+/// Both problems of a request in one answer: 413 wins, two 422s merge.
+fn merge(first: Option<ApiError>, second: Option<ApiError>) -> ApiError {
+    match (first, second) {
+        (Some(ApiError::Validation(a)), Some(ApiError::Validation(b))) => {
+            let mut all = Violations::new();
+            a.into_iter().chain(b).for_each(|v| all.push(v));
+            ApiError::Validation(all)
+        }
+        (Some(ApiError::Validation(_)), Some(other)) | (Some(other), _) | (None, Some(other)) => other,
+        (None, None) => ApiError::Internal("merge of no errors".into()),
+    }
+}
+
+/// `GET /payment-accounts`.
+pub async fn list_payment_accounts(State(app): State<AppState>, Authed(cell): Authed, headers: HeaderMap, params: Params) -> Result<Response, ApiError> {
+    let list = ListRequest::parse(&params, ListKind::PaymentAccounts, false)?;
+    let account = cell.lock();
+    let page = account.payment_account_page(list.query);
+    Ok(list.render(&app, &headers, "payment-accounts", page))
+}
+
+/// `GET /payouts`.
+pub async fn list_payouts(State(app): State<AppState>, Authed(cell): Authed, headers: HeaderMap, params: Params) -> Result<Response, ApiError> {
+    let list = ListRequest::parse(&params, ListKind::Payouts, true)?;
+    let account = cell.lock();
+    let page = account.payout_page(list.query);
+    Ok(list.render(&app, &headers, "payouts", page))
+}
+
+/// The checked list parameters, and the raw ones `next` repeats.
+struct ListRequest<'p> {
+    kind: ListKind,
+    query: PageQuery,
+    limit: u32,
+    dates: Vec<(&'static str, &'p str)>,
+}
+
+impl<'p> ListRequest<'p> {
+    /// Every bad parameter is reported, each at its own name.
+    fn parse(params: &'p Params, kind: ListKind, with_dates: bool) -> Result<Self, ApiError> {
+        let mut violations = Violations::new();
+        let mut get = |name: &str| params.one(name).unwrap_or_else(|v| {
+            violations.push(v);
+            None
+        });
+        let raw_limit = get("paging_limit");
+        let raw_after = get("paging_after");
+        let (raw_from, raw_to) = if with_dates { (get("created_at_from"), get("created_at_to")) } else { (None, None) };
+        let limit = paging_limit(raw_limit).map_err(|v| violations.push(v)).ok();
+        let after = raw_after.and_then(|raw| {
+            let key = cursor::decode(kind, raw);
+            if key.is_none() {
+                violations.add("paging_after", Rule::WrongType, "is not a cursor this list handed out");
+            }
+            key
+        });
+        let range = DateRange::parse(raw_from, raw_to).map_err(|v| v.into_iter().for_each(|v| violations.push(v))).ok();
+        let (Some(limit), Some(range)) = (limit, range) else {
+            return Err(violations.into());
+        };
+        if !violations.is_empty() {
+            return Err(violations.into());
+        }
+        let at_start = |t: chrono::DateTime<chrono::Utc>| -> SortKey { (t, 0) };
+        let below = match (range.before().map(at_start), after) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let dates = [("created_at_from", raw_from), ("created_at_to", raw_to)]
+            .into_iter()
+            .filter_map(|(name, raw)| raw.map(|raw| (name, raw)))
+            .collect();
+        let query = PageQuery { from: range.from().map(at_start), below, limit: limit as usize };
+        Ok(ListRequest { kind, query, limit, dates })
+    }
+
+    /// The page with its cursor and the full URL of the next page.
+    fn render<T: Serialize>(&self, app: &AppState, headers: &HeaderMap, path: &str, page: PageOf<'_, T>) -> Response {
+        let after = page.after.map(|key| cursor::encode(self.kind, key));
+        let next = after.as_ref().map(|after| {
+            let mut url = format!("{}/{path}?paging_limit={}&paging_after={after}", base_url(app, headers), self.limit);
+            for (name, raw) in &self.dates {
+                url.push('&');
+                url.push_str(name);
+                url.push('=');
+                url.push_str(&percent_encode(raw));
+            }
+            url
+        });
+        let body = Page { data: page.items, meta: PageMeta { paging: Paging { cursors: Cursors { after }, next } } };
+        json(StatusCode::OK, &body)
+    }
+}
+
+/// The configured public base URL, else `http://<Host>/v1`, else the
+/// bound address.
+fn base_url(app: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &app.public_base_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
+    match host {
+        Some(host) => format!("http://{host}/v1"),
+        None => format!("http://{}/v1", app.local_addr),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for byte in raw.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_query_values() {
+        assert_eq!(percent_encode("2026-01-31T08:00:00+03:00"), "2026-01-31T08%3A00%3A00%2B03%3A00");
+        assert_eq!(percent_encode("2026-01-31"), "2026-01-31");
+    }
+
+    #[test]
+    fn merges_problems() {
+        let key = ApiError::invalid("X-Idempotency-Key", Rule::Required, "missing");
+        let body = ApiError::bad_body("bad");
+        let ApiError::Validation(both) = merge(Some(key.clone()), Some(body)) else { panic!() };
+        assert_eq!(both.len(), 2);
+        let too_large = merge(Some(key), Some(ApiError::PayloadTooLarge { limit: 1 }));
+        assert!(matches!(too_large, ApiError::PayloadTooLarge { .. }));
+    }
+}

@@ -1,0 +1,191 @@
+//! The router, the server task and [`MockHandle`].
+
+use std::any::Any;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::{Config, ConfigError};
+use crate::errors::ApiError;
+use crate::store::Store;
+use crate::{control, routes, scheduler};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) store: Arc<Store>,
+    pub(crate) public_base_url: Option<String>,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) body_limit: usize,
+}
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running server. Dropping it stops the server (like
+/// [`MockHandle::shutdown`], without waiting).
+pub struct MockHandle {
+    addr: SocketAddr,
+    base_url: String,
+    store: Arc<Store>,
+    shutdown: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+    scheduler: Option<JoinHandle<()>>,
+}
+
+/// Starts a server on `127.0.0.1` and an ephemeral port.
+pub async fn spawn(config: Config) -> Result<MockHandle, StartError> {
+    spawn_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+}
+
+/// Starts a server on `addr` (port 0: an ephemeral one).
+pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, StartError> {
+    config.validate()?;
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let store = Arc::new(Store::new(&config));
+    let state = AppState {
+        store: store.clone(),
+        public_base_url: config.public_base_url.clone(),
+        local_addr,
+        body_limit: config.body_limit,
+    };
+    let app = router(state, config.panic_route);
+    let (shutdown, mut stop) = watch::channel(false);
+    let scheduler = store.clock().as_manual().is_none().then(|| tokio::spawn(scheduler::run(store.clone(), shutdown.subscribe())));
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+            tracing::error!(%error, "server stopped with an error");
+        }
+    });
+    let labels: Vec<String> = config.accounts.iter().map(|a| crate::config::redact_key(&a.api_key)).collect();
+    tracing::info!(%local_addr, accounts = ?labels, delay_ms = config.processing_delay.as_millis() as u64, "rafiki-mock listening");
+    Ok(MockHandle {
+        addr: local_addr,
+        base_url: format!("http://{local_addr}/v1"),
+        store,
+        shutdown,
+        server: Some(server),
+        scheduler,
+    })
+}
+
+/// Every route, the fallbacks and the layers.
+fn router(state: AppState, panic_route: bool) -> Router {
+    let body_limit = state.body_limit;
+    let mut router = Router::new()
+        .route("/v1/banks", get(routes::list_banks))
+        .route("/v1/wallets", get(routes::list_wallets))
+        .route("/v1/payment-accounts", get(routes::list_payment_accounts).post(routes::create_payment_account))
+        .route("/v1/payouts", get(routes::list_payouts).post(routes::create_payout))
+        .route("/v1/payouts/{id}", get(routes::get_payout))
+        .route("/_sandbox/health", get(control::health))
+        .route("/_sandbox/payouts/{id}/transition", post(control::transition))
+        .route("/_sandbox/wallets/{id}/fund", post(control::fund))
+        .route("/_sandbox/reset", post(control::reset));
+    if panic_route {
+        router = router.route("/_sandbox/debug/panic", get(control::panic));
+    }
+    router
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), account = tracing::field::Empty)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// A handler panic: logged, answered with the 500 envelope.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    ApiError::Internal(format!("handler panicked: {detail}")).into_response()
+}
+
+impl MockHandle {
+    /// `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The state, for direct seeding (benchmarks) and inspection.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Settles every payout due at the clock's current time; returns how
+    /// many moved.
+    pub fn run_due(&self) -> usize {
+        self.store.run_due().0
+    }
+
+    /// Advances the [`crate::clock::ManualClock`] by `by`, then
+    /// [`MockHandle::run_due`].
+    ///
+    /// # Panics
+    /// When the server was not configured with a manual clock.
+    pub fn advance(&self, by: Duration) -> usize {
+        self.store.clock().as_manual().expect("MockHandle::advance needs Config::manual_clock").advance(by);
+        self.run_due()
+    }
+
+    /// Stops accepting connections, lets requests in progress finish, and
+    /// stops the scheduler.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in [self.server.take(), self.scheduler.take()].into_iter().flatten() {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "mock task ended abnormally");
+            }
+        }
+    }
+}
+
+impl Drop for MockHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,583 @@
+//! In-memory state, one [`AccountCell`] per API key.
+//!
+//! Each account sits behind its own mutex, held only for short synchronous
+//! sections (never across an `.await`). Inside:
+//!
+//! - wallets, in seeding order (the order [`select_wallet`] searches);
+//! - payment accounts by id, plus an identity index (get-or-create answers
+//!   200 for a known identity) and a `(created_at, seq)` order index;
+//! - payouts by id, plus the order index for newest-first pages, plus the
+//!   scheduler's queue of PENDING payouts by due time;
+//! - idempotency entries by key, plus their insertion log so expired ones
+//!   are dropped in O(1) amortised time.
+//!
+//! Pages walk the order index backwards from a bound (`range(..).rev()`):
+//! a page costs O(log n + page size) whatever the number of items.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, TimeDelta, Utc};
+use rafiki_rules::idempotency::{self, Decision, EntryStatus, StoredEntry};
+use rafiki_rules::lifecycle::{FailureContext, StateCode};
+use rafiki_rules::sandbox::{SandboxOutcome, sandbox_outcome};
+use rafiki_rules::wallet::{self, Balances, WalletError, effect_of};
+use rafiki_rules::wire::{
+    AccountType, Holder, MobileMoney, Money, PartyType, PaymentAccount, PaymentAccountRequest, Payout, PayoutCreateRequest,
+    PayoutState, Recipient, Wallet,
+};
+use rafiki_rules::{AccountIdentity, ComplianceTable, Destination, PaymentAccountLookup, Rule, account_identity, select_wallet};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::{Config, redact_key};
+use crate::cursor::SortKey;
+use crate::errors::{ApiError, json_bytes};
+use crate::ids;
+
+/// Most due payouts settled per lock hold (the rest on the next round).
+const SETTLE_BATCH: usize = 512;
+
+/// The whole server state.
+pub struct Store {
+    accounts: HashMap<String, Arc<AccountCell>>,
+    clock: Arc<dyn Clock>,
+    delay: TimeDelta,
+    compliance: &'static ComplianceTable,
+    /// Wakes the scheduler when a payout lands in an empty queue.
+    pub(crate) wake: Notify,
+}
+
+/// One account: its state and what a reset restores.
+pub struct AccountCell {
+    label: String,
+    seeds: Vec<Wallet>,
+    state: Mutex<Account>,
+}
+
+/// A page: the items, and the key of the last one when more follow.
+pub(crate) struct PageOf<'a, T> {
+    pub items: Vec<&'a T>,
+    pub after: Option<SortKey>,
+}
+
+/// Bounds of a page over an order index: `from` inclusive, `below` exclusive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageQuery {
+    pub from: Option<SortKey>,
+    pub below: Option<SortKey>,
+    pub limit: usize,
+}
+
+/// A response kept for idempotent replay: status and exact body bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StoredResponse {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+impl StoredResponse {
+    pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Self, ApiError> {
+        let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("serialising a response: {e}")))?;
+        Ok(StoredResponse { status, body: body.into() })
+    }
+
+    pub fn error(error: &ApiError) -> Self {
+        StoredResponse { status: error.status(), body: error.body_bytes().into() }
+    }
+}
+
+impl IntoResponse for StoredResponse {
+    fn into_response(self) -> Response {
+        json_bytes(self.status, self.body)
+    }
+}
+
+/// How an idempotent POST starts.
+pub(crate) enum Begin<'a> {
+    /// First use (or an expired one): process it, then [`InFlight::finish`].
+    Proceed(InFlight<'a>),
+    /// Answer the stored response again.
+    Replay(StoredResponse),
+    /// 409.
+    Refuse(ApiError),
+}
+
+/// A key marked in flight; dropping it unfinished (a panic, an internal
+/// error) forgets the key so that a retry can proceed.
+pub(crate) struct InFlight<'a> {
+    cell: &'a AccountCell,
+    key: String,
+    finished: bool,
+}
+
+impl InFlight<'_> {
+    /// Runs `f` under the account lock and stores its response for replay
+    /// in the same critical section; an `Err` is not stored.
+    pub fn finish(mut self, f: impl FnOnce(&mut Account) -> Result<StoredResponse, ApiError>) -> Result<StoredResponse, ApiError> {
+        let mut account = self.cell.lock();
+        let response = f(&mut account)?;
+        if let Some(entry) = account.idempotency.get_mut(&self.key) {
+            entry.status = EntryStatus::Completed(response.clone());
+        }
+        self.finished = true;
+        Ok(response)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let mut account = self.cell.lock();
+            if matches!(account.idempotency.get(&self.key), Some(entry) if entry.status == EntryStatus::InFlight) {
+                account.idempotency.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Everything one API key owns.
+#[derive(Default)]
+pub struct Account {
+    seq: u64,
+    wallets: Vec<Wallet>,
+    payment_accounts: HashMap<String, PaymentAccount>,
+    identities: HashMap<AccountIdentity, String>,
+    account_order: BTreeMap<SortKey, String>,
+    payouts: HashMap<String, PayoutRecord>,
+    payout_order: BTreeMap<SortKey, String>,
+    pending: BTreeMap<SortKey, String>,
+    idempotency: HashMap<String, StoredEntry<StoredResponse>>,
+    idempotency_log: VecDeque<(DateTime<Utc>, String)>,
+}
+
+struct PayoutRecord {
+    payout: Payout,
+    /// Where the scheduler takes it.
+    outcome: SandboxOutcome,
+    /// Its key in the scheduler queue while PENDING.
+    due: Option<SortKey>,
+}
+
+impl Store {
+    /// A store with the configured accounts, seeded.
+    pub fn new(config: &Config) -> Self {
+        let now = config.clock.now();
+        let accounts = config
+            .accounts
+            .iter()
+            .map(|account| {
+                let seeds: Vec<Wallet> = account
+                    .wallets
+                    .iter()
+                    .map(|seed| Wallet {
+                        id: ids::new_id(ids::WALLET, now),
+                        currency: seed.currency.clone(),
+                        balance: seed.balance,
+                        available: seed.balance,
+                    })
+                    .collect();
+                let state = Account { wallets: seeds.clone(), ..Account::default() };
+                let cell = AccountCell { label: redact_key(&account.api_key), seeds, state: Mutex::new(state) };
+                (account.api_key.clone(), Arc::new(cell))
+            })
+            .collect();
+        Store {
+            accounts,
+            clock: config.clock.clone(),
+            delay: TimeDelta::from_std(config.processing_delay).unwrap_or(TimeDelta::MAX),
+            compliance: ComplianceTable::builtin(),
+            wake: Notify::new(),
+        }
+    }
+
+    /// The account of an API key.
+    pub fn account(&self, api_key: &str) -> Option<&Arc<AccountCell>> {
+        self.accounts.get(api_key)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub(crate) fn compliance(&self) -> &'static ComplianceTable {
+        self.compliance
+    }
+
+    pub(crate) fn delay(&self) -> TimeDelta {
+        self.delay
+    }
+
+    /// Settles every payout due by now in every account. Returns how many
+    /// moved and the earliest due time still queued.
+    pub fn run_due(&self) -> (usize, Option<DateTime<Utc>>) {
+        let now = self.now();
+        let mut moved = 0;
+        let mut next: Option<DateTime<Utc>> = None;
+        for cell in self.accounts.values() {
+            loop {
+                let mut account = cell.lock();
+                let (count, due) = account.settle_due(now, SETTLE_BATCH);
+                drop(account);
+                moved += count;
+                if count < SETTLE_BATCH {
+                    next = match (next, due) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    break;
+                }
+            }
+        }
+        (moved, next)
+    }
+
+    /// How many payouts and payment accounts the account of `api_key`
+    /// holds.
+    pub fn counts(&self, api_key: &str) -> Option<(usize, usize)> {
+        let account = self.account(api_key)?.lock();
+        Some((account.payout_count(), account.payment_account_count()))
+    }
+
+    /// Benchmark and demo hook: inserts `count` SENT payouts (and one
+    /// payment account) straight into the account of `api_key`, without
+    /// HTTP or wallet effects, created one millisecond apart and ending
+    /// now. Returns their ids, oldest first; `None` for an unknown key or
+    /// an account without wallets.
+    pub fn seed_sent_payouts(&self, api_key: &str, count: usize) -> Option<Vec<String>> {
+        let now = self.now();
+        let mut account = self.account(api_key)?.lock();
+        let wallet = account.wallets.first()?.clone();
+        let recipient = PaymentAccountRequest {
+            kind: AccountType::MobileMoney,
+            country: "KE".into(),
+            holder: Holder { kind: PartyType::Individual, name: "Seeded Recipient".into() },
+            mobile_money: Some(MobileMoney { number: "+254712345678".into(), operator: "SAFARICOM".into() }),
+            bank_account: None,
+        };
+        let (payment_account, _) = account.get_or_create_account(recipient, now);
+        let payment_account_id = payment_account.id.clone();
+        let mut ids = Vec::with_capacity(count);
+        account.payouts.reserve(count);
+        for i in 0..count {
+            let back = i64::try_from(count - i).unwrap_or(i64::MAX);
+            let created_at = now - TimeDelta::milliseconds(back);
+            let payout = Payout {
+                id: ids::new_id(ids::PAYOUT, created_at),
+                amount: Money { value: Decimal::new(150_000 + i64::try_from(i % 1000).unwrap_or(0), 2), currency: wallet.currency.clone() },
+                payment_account_id: payment_account_id.clone(),
+                wallet_id: wallet.id.clone(),
+                sender: None,
+                state: PayoutState { code: StateCode::Sent, context: None },
+                created_at,
+                receipt: Some(ids::new_receipt()),
+            };
+            ids.push(payout.id.clone());
+            account.insert_payout(payout, SandboxOutcome::SENT);
+        }
+        Some(ids)
+    }
+}
+
+impl AccountCell {
+    /// Locks the account. A panic elsewhere never makes it unusable: the
+    /// state is consistent between statements that take the lock.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Account> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The redacted API key, for logs.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Marks `key` in flight, or says how to answer instead.
+    pub(crate) fn begin(&self, key: &str, body: &Value, now: DateTime<Utc>) -> Begin<'_> {
+        let mut account = self.lock();
+        account.prune_idempotency(now);
+        match idempotency::decide(account.idempotency.get(key), body, now) {
+            Decision::Fresh | Decision::Expired => {
+                let entry = StoredEntry { body: body.clone(), status: EntryStatus::InFlight, stored_at: now };
+                account.idempotency.insert(key.to_owned(), entry);
+                account.idempotency_log.push_back((now, key.to_owned()));
+                Begin::Proceed(InFlight { cell: self, key: key.to_owned(), finished: false })
+            }
+            Decision::Replay(response) => Begin::Replay(response.clone()),
+            Decision::KeyAlreadyUsed => Begin::Refuse(ApiError::IdempotencyKeyAlreadyUsed),
+            Decision::Race => Begin::Refuse(ApiError::IdempotencyRace),
+        }
+    }
+
+    /// Empties the account and gives it back its seeded wallets (same ids).
+    pub(crate) fn reset(&self) -> Vec<Wallet> {
+        let mut account = self.lock();
+        let seq = account.seq;
+        *account = Account { seq, wallets: self.seeds.clone(), ..Account::default() };
+        account.wallets.clone()
+    }
+}
+
+/// Validation resolves `payment_account_id` through the account (taking
+/// the lock briefly; never call it while holding the lock).
+impl PaymentAccountLookup for AccountCell {
+    fn destination(&self, id: &str) -> Option<Destination> {
+        let account = self.lock();
+        account
+            .payment_accounts
+            .get(id)
+            .map(|a| Destination { country: a.account.country.clone(), account_type: a.account.kind })
+    }
+}
+
+impl Account {
+    fn next_key(&mut self, at: DateTime<Utc>) -> SortKey {
+        self.seq += 1;
+        (at, self.seq)
+    }
+
+    pub(crate) fn wallets(&self) -> &[Wallet] {
+        &self.wallets
+    }
+
+    pub(crate) fn payout(&self, id: &str) -> Option<&Payout> {
+        self.payouts.get(id).map(|r| &r.payout)
+    }
+
+    pub(crate) fn payout_count(&self) -> usize {
+        self.payouts.len()
+    }
+
+    pub(crate) fn payment_account_count(&self) -> usize {
+        self.payment_accounts.len()
+    }
+
+    /// Get-or-create by [`account_identity`]: the stored account and
+    /// whether it was created now.
+    pub(crate) fn get_or_create_account(&mut self, request: PaymentAccountRequest, now: DateTime<Utc>) -> (&PaymentAccount, bool) {
+        let identity = account_identity(&request);
+        let existing = identity.as_ref().and_then(|i| self.identities.get(i)).cloned();
+        let (id, created) = match existing {
+            Some(id) => (id, false),
+            None => {
+                let key = self.next_key(now);
+                let id = ids::new_id(ids::PAYMENT_ACCOUNT, now);
+                if let Some(identity) = identity {
+                    self.identities.insert(identity, id.clone());
+                }
+                self.account_order.insert(key, id.clone());
+                self.payment_accounts.insert(id.clone(), PaymentAccount { id: id.clone(), account: request, created_at: now });
+                (id, true)
+            }
+        };
+        (&self.payment_accounts[&id], created)
+    }
+
+    /// Accepts a validated payout: picks the wallet, reserves the amount
+    /// (402 when `available` is short), resolves or creates the payment
+    /// account and queues the payout for the scheduler. Nothing changes
+    /// unless every step succeeds. Also says whether the scheduler's queue
+    /// was empty (so it needs waking).
+    pub(crate) fn create_payout(
+        &mut self,
+        request: PayoutCreateRequest,
+        now: DateTime<Utc>,
+        delay: TimeDelta,
+    ) -> Result<(&Payout, bool), ApiError> {
+        let wallet = select_wallet(&self.wallets, request.wallet_id.as_deref(), &request.amount.currency)?;
+        let wallet_id = wallet.id.clone();
+        let reserved = wallet::reserve(Balances::new(wallet.balance, wallet.available), request.amount.value).map_err(|e| match e {
+            WalletError::InsufficientBalance { .. } => ApiError::InsufficientBalance { wallet_id: wallet_id.clone() },
+            other => ApiError::Internal(format!("reserving: {other}")),
+        })?;
+        let (payment_account_id, outcome) = match request.recipient() {
+            Some(Recipient::Existing(id)) => {
+                let account = self.payment_accounts.get(id).ok_or_else(|| {
+                    ApiError::invalid("payment_account_id", Rule::UnknownPaymentAccount, format!("no payment account `{id}`"))
+                })?;
+                (account.id.clone(), sandbox_outcome(&account.account))
+            }
+            Some(Recipient::Inline(inline)) => {
+                let (account, _) = self.get_or_create_account(inline.clone(), now);
+                (account.id.clone(), sandbox_outcome(&account.account))
+            }
+            None => {
+                return Err(ApiError::invalid(
+                    "payment_account_id",
+                    Rule::ExactlyOneOf,
+                    "one of payment_account_id or payment_account is required",
+                ));
+            }
+        };
+        if let Some(wallet) = self.wallets.iter_mut().find(|w| w.id == wallet_id) {
+            wallet.available = reserved.available;
+            wallet.balance = reserved.balance;
+        }
+        let payout = Payout {
+            id: ids::new_id(ids::PAYOUT, now),
+            amount: request.amount,
+            payment_account_id,
+            wallet_id,
+            sender: request.sender,
+            state: PayoutState { code: rafiki_rules::lifecycle::INITIAL, context: None },
+            created_at: now,
+            receipt: None,
+        };
+        let was_idle = self.pending.is_empty();
+        let id = payout.id.clone();
+        let (_, seq) = self.insert_payout(payout, outcome);
+        let due = (now.checked_add_signed(delay).unwrap_or(DateTime::<Utc>::MAX_UTC), seq);
+        self.pending.insert(due, id.clone());
+        let record = self.payouts.get_mut(&id).expect("just inserted");
+        record.due = Some(due);
+        Ok((&record.payout, was_idle))
+    }
+
+    /// Inserts into the id map and the order index; returns the order key.
+    fn insert_payout(&mut self, payout: Payout, outcome: SandboxOutcome) -> SortKey {
+        let key = self.next_key(payout.created_at);
+        self.payout_order.insert(key, payout.id.clone());
+        self.payouts.insert(payout.id.clone(), PayoutRecord { payout, outcome, due: None });
+        key
+    }
+
+    /// Moves a payout to `to` if the lifecycle allows it, applying the
+    /// wallet effect. `context` is kept only for FAILED; SENT gets a
+    /// receipt.
+    pub(crate) fn transition(&mut self, id: &str, to: StateCode, context: Option<FailureContext>) -> Result<&Payout, ApiError> {
+        let record = self.payouts.get_mut(id).ok_or(ApiError::NotFound)?;
+        let from = record.payout.state.code;
+        let effect = effect_of(Some(from), to).ok_or(ApiError::IllegalTransition { from, to })?;
+        let wallet = self
+            .wallets
+            .iter_mut()
+            .find(|w| w.id == record.payout.wallet_id)
+            .ok_or_else(|| ApiError::Internal(format!("payout {id} has no wallet")))?;
+        let after = effect
+            .apply(Balances::new(wallet.balance, wallet.available), record.payout.amount.value)
+            .map_err(|e| ApiError::Internal(format!("{effect:?} of payout {id}: {e}")))?;
+        wallet.balance = after.balance;
+        wallet.available = after.available;
+        record.payout.state = PayoutState { code: to, context: context.filter(|_| to == StateCode::Failed) };
+        if to == StateCode::Sent && record.payout.receipt.is_none() {
+            record.payout.receipt = Some(ids::new_receipt());
+        }
+        if let Some(due) = record.due.take() {
+            self.pending.remove(&due);
+        }
+        Ok(&record.payout)
+    }
+
+    /// Settles up to `max` payouts due at `now`; returns how many and the
+    /// next due time.
+    fn settle_due(&mut self, now: DateTime<Utc>, max: usize) -> (usize, Option<DateTime<Utc>>) {
+        let mut moved = 0;
+        while moved < max {
+            let Some(entry) = self.pending.first_entry() else { break };
+            if entry.key().0 > now {
+                break;
+            }
+            let id = entry.remove();
+            let Some(record) = self.payouts.get_mut(&id) else { continue };
+            record.due = None;
+            let outcome = record.outcome;
+            if let Err(error) = self.transition(&id, outcome.code, outcome.context) {
+                tracing::error!(payout_id = %id, %error, "scheduler could not settle a payout");
+            }
+            moved += 1;
+        }
+        (moved, self.pending.first_key_value().map(|(key, _)| key.0))
+    }
+
+    /// Credits a wallet (the control API's funding).
+    pub(crate) fn fund(&mut self, wallet_id: &str, amount: Decimal) -> Result<&Wallet, ApiError> {
+        let wallet = self.wallets.iter_mut().find(|w| w.id == wallet_id).ok_or(ApiError::NotFound)?;
+        let after = wallet::credit_back(Balances::new(wallet.balance, wallet.available), amount)
+            .map_err(|e| ApiError::invalid("amount", Rule::AmountNotPositive, e.to_string()))?;
+        wallet.balance = after.balance;
+        wallet.available = after.available;
+        Ok(wallet)
+    }
+
+    pub(crate) fn payout_page(&self, query: PageQuery) -> PageOf<'_, Payout> {
+        let (ids, after) = page_ids(&self.payout_order, query);
+        PageOf { items: ids.into_iter().filter_map(|id| self.payout(id)).collect(), after }
+    }
+
+    pub(crate) fn payment_account_page(&self, query: PageQuery) -> PageOf<'_, PaymentAccount> {
+        let (ids, after) = page_ids(&self.account_order, query);
+        PageOf { items: ids.into_iter().filter_map(|id| self.payment_accounts.get(id)).collect(), after }
+    }
+
+    /// Forgets entries older than the retention, oldest first.
+    fn prune_idempotency(&mut self, now: DateTime<Utc>) {
+        while let Some((stored_at, _)) = self.idempotency_log.front() {
+            if now - *stored_at < idempotency::RETENTION {
+                break;
+            }
+            let (stored_at, key) = self.idempotency_log.pop_front().expect("front exists");
+            if self.idempotency.get(&key).is_some_and(|entry| entry.stored_at == stored_at) {
+                self.idempotency.remove(&key);
+            }
+        }
+    }
+}
+
+/// Up to `limit` ids, newest first, with keys in `[from, below)`; plus the
+/// last key when more items follow.
+fn page_ids(order: &BTreeMap<SortKey, String>, query: PageQuery) -> (Vec<&String>, Option<SortKey>) {
+    if let (Some(from), Some(below)) = (query.from, query.below)
+        && from >= below
+    {
+        return (Vec::new(), None);
+    }
+    let lower = query.from.map_or(Bound::Unbounded, Bound::Included);
+    let upper = query.below.map_or(Bound::Unbounded, Bound::Excluded);
+    let mut entries = order.range((lower, upper)).rev();
+    let mut ids = Vec::with_capacity(query.limit);
+    let mut last = None;
+    for (key, id) in entries.by_ref().take(query.limit) {
+        ids.push(id);
+        last = Some(*key);
+    }
+    let more = entries.next().is_some();
+    (ids, last.filter(|_| more))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(seconds: i64, seq: u64) -> SortKey {
+        (DateTime::from_timestamp(seconds, 0).unwrap(), seq)
+    }
+
+    #[test]
+    fn pages_walk_newest_first_within_bounds() {
+        let order: BTreeMap<SortKey, String> = (1..=10).map(|i| (key(i, i as u64), format!("x{i}"))).collect();
+        let all = PageQuery { from: None, below: None, limit: 4 };
+        let (ids, after) = page_ids(&order, all);
+        assert_eq!(ids, ["x10", "x9", "x8", "x7"]);
+        assert_eq!(after, Some(key(7, 7)));
+        let (ids, after) = page_ids(&order, PageQuery { below: after, ..all });
+        assert_eq!(ids, ["x6", "x5", "x4", "x3"]);
+        let (ids, after) = page_ids(&order, PageQuery { below: after, ..all });
+        assert_eq!((ids, after), (vec![&"x2".to_owned(), &"x1".to_owned()], None));
+        let window = PageQuery { from: Some(key(3, 0)), below: Some(key(5, 0)), limit: 10 };
+        assert_eq!(page_ids(&order, window).0, ["x4", "x3"]);
+        let inverted = PageQuery { from: Some(key(5, 0)), below: Some(key(3, 0)), limit: 10 };
+        assert!(page_ids(&order, inverted).0.is_empty());
+        let exact = PageQuery { from: Some(key(4, 0)), below: Some(key(4, 0)), limit: 10 };
+        assert!(page_ids(&order, exact).0.is_empty());
+    }
+}
