@@ -1,0 +1,110 @@
+//! Fixtures shared by the mock's integration tests: a server on an
+//! ephemeral port with a manual clock and two accounts, typed requests, and
+//! raw HTTP helpers for the control API and hostile input.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rafiki_client::{RafikiClient, RetryPolicy, types};
+use rafiki_mock::{Config, ManualClock, MockHandle, WalletSeed};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+/// The main account's key.
+pub const KEY: &str = "sk_test_mock_suite_alpha";
+/// Another account.
+pub const OTHER_KEY: &str = "sk_test_mock_suite_beta_";
+/// The processing delay of test servers.
+pub const DELAY: Duration = Duration::from_millis(300);
+
+/// A running mock, its clock, and a client for [`KEY`].
+pub struct Env {
+    pub mock: MockHandle,
+    pub clock: Arc<ManualClock>,
+    pub client: RafikiClient,
+    pub http: reqwest::Client,
+}
+
+/// Two accounts, each with one KES wallet of `balance`, a manual clock.
+pub async fn start_with_balance(balance: &str) -> Env {
+    let clock = Arc::new(ManualClock::new("2026-01-31T09:30:00Z".parse().unwrap()));
+    let wallet = WalletSeed { currency: "KES".into(), balance: balance.parse().unwrap() };
+    let mut config = Config::with_keys([KEY, OTHER_KEY], &[wallet]).manual_clock(clock.clone());
+    config.processing_delay = DELAY;
+    config.panic_route = true;
+    let mock = rafiki_mock::spawn(config).await.expect("mock starts");
+    let client = client(&mock, KEY);
+    Env { clock, client, http: reqwest::Client::new(), mock }
+}
+
+/// [`start_with_balance`] with 10,000,000.00 KES.
+pub async fn start() -> Env {
+    start_with_balance("10000000.00").await
+}
+
+/// A client that never retries (tests observe every answer).
+pub fn client(mock: &MockHandle, key: &str) -> RafikiClient {
+    RafikiClient::builder(mock.base_url(), key).retry_policy(RetryPolicy::none()).build().unwrap()
+}
+
+/// A valid KE payout body to a SAFARICOM number.
+pub fn payout_json(number: &str, amount: &str) -> Value {
+    json!({
+        "amount": {"value": amount, "currency": "KES"},
+        "payment_account": {
+            "type": "MOBILE_MONEY",
+            "country": "KE",
+            "holder": {"type": "INDIVIDUAL", "name": "Achieng Otieno"},
+            "mobile_money": {"number": number, "operator": "SAFARICOM"}
+        },
+        "sender": {
+            "type": "BUSINESS",
+            "name": "Duka Supplies Ltd",
+            "address": {"line_1": "12 Moi Avenue", "city": "Nairobi", "postal_code": "00100", "country": "KE"}
+        }
+    })
+}
+
+/// The same body, typed for the client.
+pub fn payout_request(number: &str, amount: &str) -> types::PayoutCreateRequest {
+    serde_json::from_value(payout_json(number, amount)).unwrap()
+}
+
+pub fn dec(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+impl Env {
+    /// `base_url` without `/v1`: where `/_sandbox` lives.
+    pub fn root(&self) -> String {
+        self.mock.base_url().trim_end_matches("/v1").to_owned()
+    }
+
+    /// Creates a payout through the typed client with a fresh key.
+    pub async fn create(&self, number: &str, amount: &str) -> types::Payout {
+        self.client.create_payout(&payout_request(number, amount), None).await.expect("payout accepted").payout
+    }
+
+    /// The only wallet of the main account.
+    pub async fn wallet(&self) -> types::Wallet {
+        self.client.list_wallets().await.unwrap().remove(0)
+    }
+
+    /// A raw request with the main key; answers status and JSON body.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.root())).bearer_auth(KEY);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))))
+    }
+
+    /// `POST /_sandbox/payouts/{id}/transition`.
+    pub async fn transition(&self, id: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, &format!("/_sandbox/payouts/{id}/transition"), Some(body)).await
+    }
+}
