@@ -1,0 +1,141 @@
+//! What a run checks and how: the target server, keys, selection and pace.
+
+use std::time::Duration;
+
+use crate::checks::{self, CheckInfo};
+
+/// Hosts where payouts move real money.
+const PRODUCTION_HOSTS: &[&str] = &["rest.prod.rafiki-api.com"];
+
+/// A run's settings (the CLI's options, or a test's).
+#[derive(Clone)]
+pub struct RunConfig {
+    /// The server's base URL, including `/v1`.
+    pub base_url: String,
+    pub api_key: String,
+    /// A second account's key, for the tenant-isolation check.
+    pub api_key_2: Option<String>,
+    /// Only these checks (all when empty).
+    pub checks: Vec<String>,
+    pub exclude_checks: Vec<String>,
+    /// Generated cases per property check.
+    pub max_examples: u32,
+    /// Suites run concurrently.
+    pub workers: usize,
+    /// Requests per second at most.
+    pub rate_limit: Option<u32>,
+    pub request_timeout: Duration,
+    /// Replays a run; random when `None`.
+    pub seed: Option<u64>,
+    /// Allow a production host (payouts there move real money).
+    pub allow_production: bool,
+}
+
+impl std::fmt::Debug for RunConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("api_key_2", &self.api_key_2.as_ref().map(|_| "<redacted>"))
+            .field("checks", &self.checks)
+            .field("exclude_checks", &self.exclude_checks)
+            .field("max_examples", &self.max_examples)
+            .field("workers", &self.workers)
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+impl RunConfig {
+    /// Defaults for a server at `base_url`.
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        RunConfig {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            api_key_2: None,
+            checks: Vec::new(),
+            exclude_checks: Vec::new(),
+            max_examples: 40,
+            workers: 4,
+            rate_limit: None,
+            request_timeout: Duration::from_secs(10),
+            seed: None,
+            allow_production: false,
+        }
+    }
+
+    /// The selected checks, or the unknown name.
+    pub fn selected_checks(&self) -> Result<Vec<&'static CheckInfo>, ConfigError> {
+        for name in self.checks.iter().chain(&self.exclude_checks) {
+            if checks::by_name(name).is_none() {
+                let known: Vec<_> = checks::ALL.iter().map(|c| c.name).collect();
+                return Err(ConfigError::UnknownCheck(name.clone(), known.join(", ")));
+            }
+        }
+        Ok(checks::ALL
+            .iter()
+            .copied()
+            .filter(|c| self.checks.is_empty() || self.checks.iter().any(|n| n == c.name))
+            .filter(|c| !self.exclude_checks.iter().any(|n| n == c.name))
+            .collect())
+    }
+
+    /// Refuses a malformed URL, and a production host unless allowed.
+    pub fn check_target(&self) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.base_url).map_err(|e| ConfigError::BaseUrl(self.base_url.clone(), e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::BaseUrl(self.base_url.clone(), "scheme must be http or https".into()));
+        }
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if PRODUCTION_HOSTS.contains(&host.as_str()) && !self.allow_production {
+            return Err(ConfigError::Production(host));
+        }
+        if self.api_key.trim().is_empty() {
+            return Err(ConfigError::NoKey);
+        }
+        Ok(())
+    }
+}
+
+/// A configuration the run cannot start with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown check `{0}`; known checks: {1}")]
+    UnknownCheck(String, String),
+    #[error("--base-url `{0}` is not usable: {1}")]
+    BaseUrl(String, String),
+    #[error("{0} is production: payouts there move real money; pass --allow-production if you mean it")]
+    Production(String),
+    #[error("no API key: pass --api-key or set RAFIKI_API_KEY")]
+    NoKey,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_is_refused_unless_allowed() {
+        let mut config = RunConfig::new("https://rest.prod.rafiki-api.com/v1", "k");
+        assert!(matches!(config.check_target(), Err(ConfigError::Production(_))));
+        config.allow_production = true;
+        assert!(config.check_target().is_ok());
+        assert!(RunConfig::new("https://rest.sandbox.rafiki-api.com/v1", "k").check_target().is_ok());
+    }
+
+    #[test]
+    fn unknown_checks_are_named() {
+        let mut config = RunConfig::new("http://127.0.0.1:1/v1", "k");
+        config.checks = vec!["no_such_check".into()];
+        let error = config.selected_checks().unwrap_err().to_string();
+        assert!(error.contains("no_such_check") && error.contains("pagination_walk"), "{error}");
+    }
+
+    #[test]
+    fn debug_hides_keys() {
+        let mut config = RunConfig::new("http://x/v1", "sk_secret_one");
+        config.api_key_2 = Some("sk_secret_two".into());
+        let text = format!("{config:?}");
+        assert!(!text.contains("secret"), "{text}");
+    }
+}

@@ -1,0 +1,90 @@
+//! Running a proptest property against the server: seeded from the run's
+//! seed and the check's name (so `--seed` replays it), shrunk on failure,
+//! and reported with the exchange of the smallest failing input.
+
+use std::cell::{Cell, RefCell};
+
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+
+use crate::checks::CheckInfo;
+use crate::http::Exchange;
+use crate::runner::Ctx;
+
+/// A generated JSON body; reports print it as JSON.
+#[derive(Clone)]
+pub struct Json(pub serde_json::Value);
+
+impl std::fmt::Debug for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Why one generated case failed.
+pub struct CaseFailure {
+    pub expected: String,
+    pub exchange: Exchange,
+}
+
+/// A property's verdict on one case.
+pub type CaseResult = Result<(), CaseFailure>;
+
+/// Derives a check's own seed from the run's seed (FNV-1a over its name).
+pub fn check_seed(seed: u64, check: &CheckInfo) -> [u8; 32] {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for byte in check.name.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut bytes = [0u8; 32];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&hash.rotate_left(i as u32 * 16).to_le_bytes());
+    }
+    bytes
+}
+
+/// Runs `property` on up to `ctx.max_examples` cases of `strategy`.
+/// Blocking: call it from `spawn_blocking` (it sends with `ctx.send_blocking`).
+pub fn run_property<S>(ctx: &Ctx, check: &'static CheckInfo, strategy: S, property: impl Fn(&Ctx, &S::Value) -> CaseResult)
+where
+    S: Strategy,
+    S::Value: std::fmt::Debug,
+{
+    let config = Config {
+        cases: ctx.max_examples,
+        max_shrink_iters: 64,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &check_seed(ctx.recorder.seed(), check));
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let passed_before_failure = Cell::new(0u64);
+    let failing = Cell::new(false);
+    let last_failure: RefCell<Option<CaseFailure>> = RefCell::new(None);
+    let result = runner.run(&strategy, |value| match property(ctx, &value) {
+        Ok(()) => {
+            if !failing.get() {
+                passed_before_failure.set(passed_before_failure.get() + 1);
+            }
+            Ok(())
+        }
+        Err(failure) => {
+            failing.set(true);
+            let expected = failure.expected.clone();
+            *last_failure.borrow_mut() = Some(failure);
+            Err(TestCaseError::fail(expected))
+        }
+    });
+    for _ in 0..passed_before_failure.get() {
+        ctx.recorder.pass(check);
+    }
+    match result {
+        Ok(()) => {}
+        Err(TestError::Fail(_, minimal)) => {
+            // The last failing case is the shrunk one.
+            let failure = last_failure.into_inner().expect("a failure was recorded");
+            ctx.recorder.fail(check, failure.expected, Some(&failure.exchange), Some(format!("{minimal:?}")));
+        }
+        Err(TestError::Abort(reason)) => ctx.recorder.skip(check, format!("generation gave up: {reason}")),
+    }
+}

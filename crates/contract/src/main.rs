@@ -1,0 +1,152 @@
+//! `rafiki-contract run`: the contract suite as a CI step.
+//!
+//! With no `--base-url` it starts the embedded `rafiki-mock` (two accounts)
+//! and checks it; with `--base-url` and a key it checks any server.
+//! Exit codes: 0 every check held, 1 a check failed, 2 usage or connection
+//! problem (one line on stderr).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use rafiki_contract::{Report, RunConfig, RunError, checks};
+
+#[derive(Parser)]
+#[command(name = "rafiki-contract", version, about = "Contract suite for Rafiki payouts API servers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the checks (against the embedded mock unless --base-url is given).
+    Run(RunArgs),
+    /// List the checks with their descriptions.
+    ListChecks,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Base URL of the server under test, including /v1. Omit to check the embedded mock.
+    #[arg(long, env = "RAFIKI_BASE_URL")]
+    base_url: Option<String>,
+    /// API key of the account under test.
+    #[arg(long, env = "RAFIKI_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// A second account's key, for the tenant-isolation check.
+    #[arg(long, env = "RAFIKI_API_KEY_2", hide_env_values = true)]
+    api_key_2: Option<String>,
+    /// Only these checks (comma-separated names; see `list-checks`).
+    #[arg(long, value_delimiter = ',')]
+    checks: Vec<String>,
+    /// Skip these checks.
+    #[arg(long, value_delimiter = ',')]
+    exclude_checks: Vec<String>,
+    /// Generated cases per property check.
+    #[arg(long, default_value_t = 40)]
+    max_examples: u32,
+    /// Suites run concurrently.
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// At most this many requests per second.
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    request_timeout: u64,
+    /// Replay a run (printed at the end of every run).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write a JSON report here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Allow a production host (payouts there move real money).
+    #[arg(long)]
+    allow_production: bool,
+}
+
+/// Keys of the embedded mock's two accounts.
+const EMBEDDED_KEYS: [&str; 2] = ["sk_test_contract_a", "sk_test_contract_b"];
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::ListChecks => {
+            for check in checks::ALL {
+                println!("{:32} {}", check.name, check.description);
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Run(args) => match run(args).await {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("rafiki-contract: {message}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode, String> {
+    // The embedded mock lives as long as the run.
+    let (mut config, _mock) = match &args.base_url {
+        Some(url) => {
+            let key = args.api_key.clone().ok_or("no API key: pass --api-key or set RAFIKI_API_KEY")?;
+            let mut config = RunConfig::new(url, key);
+            config.api_key_2 = args.api_key_2.clone();
+            (config, None)
+        }
+        None => {
+            let seeds = [rafiki_mock::WalletSeed { currency: "KES".into(), balance: "1000000000.00".parse().expect("decimal") }];
+            let mut mock_config = rafiki_mock::Config::with_keys(EMBEDDED_KEYS, &seeds);
+            mock_config.processing_delay = Duration::from_millis(50);
+            let mock = rafiki_mock::spawn(mock_config).await.map_err(|e| format!("cannot start the embedded mock: {e}"))?;
+            let mut config = RunConfig::new(mock.base_url(), EMBEDDED_KEYS[0]);
+            config.api_key_2 = Some(EMBEDDED_KEYS[1].to_string());
+            (config, Some(mock))
+        }
+    };
+    config.checks = args.checks;
+    config.exclude_checks = args.exclude_checks;
+    config.max_examples = args.max_examples;
+    config.workers = args.workers;
+    config.rate_limit = args.rate_limit;
+    config.request_timeout = Duration::from_secs(args.request_timeout);
+    config.seed = args.seed;
+    config.allow_production = args.allow_production;
+
+    let progress = progress(&config.base_url);
+    let result = rafiki_contract::run(&config).await;
+    progress.finish_and_clear();
+    let report = result.map_err(|e: RunError| e.to_string())?;
+    print!("{}", report.render());
+    write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
+    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A spinner on a terminal; a plain line otherwise.
+fn progress(base_url: &str) -> indicatif::ProgressBar {
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner().with_message(format!("checking {base_url}"));
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    } else {
+        eprintln!("rafiki-contract: checking {base_url}");
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+fn write_reports(report: &Report, junit: Option<&PathBuf>, json: Option<&PathBuf>) -> Result<(), String> {
+    for (path, text) in [(junit, report.junit()), (json, report.json())] {
+        if let Some(path) = path {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}

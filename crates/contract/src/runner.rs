@@ -1,0 +1,183 @@
+//! The run: preflight (is this the API, does the key work?), fixtures
+//! (a few payouts the read checks look for), then every selected suite,
+//! concurrently up to `workers`, into one [`Report`].
+
+use std::sync::Arc;
+
+use rafiki_rules::ComplianceTable;
+use serde_json::{Value, json};
+use tokio::runtime::Handle;
+
+use crate::checks::conformance::Conformance;
+use crate::checks::{self, CheckInfo};
+use crate::config::{ConfigError, RunConfig};
+use crate::http::{Client, Exchange, Keys, Probe};
+use crate::report::{Recorder, Report};
+
+/// Why a run could not happen at all (exit code 2 in the CLI).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{url} does not look like the Rafiki payouts API: {reason}")]
+    NotThisApi { url: String, reason: String },
+    #[error("the API key was refused by {url} (HTTP 401)")]
+    KeyRefused { url: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Payouts (and their payment accounts) created for the read checks.
+#[derive(Debug, Clone)]
+pub struct Fixtures {
+    /// `data` of each 202, oldest first.
+    pub payouts: Vec<Value>,
+}
+
+/// Everything a check needs.
+pub struct Ctx {
+    pub client: Client,
+    pub recorder: Recorder,
+    pub conformance: Conformance,
+    pub table: Arc<ComplianceTable>,
+    pub max_examples: u32,
+    pub selected: Vec<&'static CheckInfo>,
+    pub fixtures: Result<Fixtures, String>,
+    runtime: Handle,
+}
+
+impl Ctx {
+    /// Sends a probe; the answer is judged by the conformance checks.
+    pub async fn send(&self, probe: Probe) -> Exchange {
+        let exchange = self.client.send(probe).await;
+        self.conformance.observe(&exchange, &self.recorder);
+        exchange
+    }
+
+    /// [`Ctx::send`] from blocking code (property checks).
+    pub fn send_blocking(&self, probe: Probe) -> Exchange {
+        self.runtime.block_on(self.send(probe))
+    }
+
+    pub fn is_selected(&self, check: &CheckInfo) -> bool {
+        self.selected.iter().any(|c| *c == check)
+    }
+
+    /// The fixtures, or a skip of `checks` with the reason.
+    pub fn fixtures_or_skip(&self, checks: &[&'static CheckInfo]) -> Option<&Fixtures> {
+        match &self.fixtures {
+            Ok(fixtures) => Some(fixtures),
+            Err(reason) => {
+                for check in checks {
+                    self.recorder.skip(check, format!("no fixture payouts: {reason}"));
+                }
+                None
+            }
+        }
+    }
+}
+
+/// One suite: the checks it records and how to run it.
+struct Suite {
+    checks: &'static [&'static CheckInfo],
+    run: fn(Arc<Ctx>) -> futures::future::BoxFuture<'static, ()>,
+}
+
+fn suites() -> Vec<Suite> {
+    use checks::*;
+    vec![
+        Suite { checks: auth::CHECKS, run: |ctx| Box::pin(auth::run(ctx)) },
+        Suite { checks: payouts::CHECKS, run: |ctx| Box::pin(payouts::run(ctx)) },
+        Suite { checks: payment_accounts::CHECKS, run: |ctx| Box::pin(payment_accounts::run(ctx)) },
+        Suite { checks: listing::CHECKS, run: |ctx| Box::pin(listing::run(ctx)) },
+        Suite { checks: isolation::CHECKS, run: |ctx| Box::pin(isolation::run(ctx)) },
+    ]
+}
+
+/// Runs the suite against the server in `config`.
+pub async fn run(config: &RunConfig) -> Result<Report, RunError> {
+    config.check_target()?;
+    let started = std::time::Instant::now();
+    let selected = config.selected_checks()?;
+    let seed = config.seed.unwrap_or_else(rand::random);
+    let keys = Keys { primary: config.api_key.clone(), secondary: config.api_key_2.clone() };
+    let client = Client::new(&config.base_url, keys, config.request_timeout, config.rate_limit)
+        .map_err(|e| RunError::Internal(e.to_string()))?;
+    preflight(&client).await?;
+    let conformance = Conformance::new(&rafiki_spec::Spec::embedded()).map_err(|e| RunError::Internal(e.to_string()))?;
+    let mut ctx = Ctx {
+        client,
+        recorder: Recorder::new(seed, &selected),
+        conformance,
+        table: Arc::new(ComplianceTable::builtin().clone()),
+        max_examples: config.max_examples.max(1),
+        selected,
+        fixtures: Err("not created yet".into()),
+        runtime: Handle::current(),
+    };
+    ctx.fixtures = create_fixtures(&ctx).await;
+    let ctx = Arc::new(ctx);
+
+    let workers = Arc::new(tokio::sync::Semaphore::new(config.workers.max(1)));
+    let mut tasks = Vec::new();
+    for suite in suites().into_iter().filter(|s| s.checks.iter().any(|c| ctx.is_selected(c))) {
+        let (ctx, workers) = (ctx.clone(), workers.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = workers.acquire_owned().await.expect("semaphore open");
+            (suite.run)(ctx).await;
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| RunError::Internal(format!("a check panicked: {e}")))?;
+    }
+    let ctx = Arc::into_inner(ctx).ok_or_else(|| RunError::Internal("a check outlived the run".into()))?;
+    let requests = ctx.client.requests_sent();
+    Ok(ctx.recorder.finish(requests, started.elapsed()))
+}
+
+/// One `GET /wallets`: tells "down", "not this API" and "bad key" apart
+/// before any check runs.
+async fn preflight(client: &Client) -> Result<(), RunError> {
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    let url = exchange.url.clone();
+    let answer = exchange.answer.map_err(|reason| RunError::Unreachable { url: url.clone(), reason })?;
+    match (answer.status, answer.json.as_ref()) {
+        (200, Some(body)) if body.get("data").is_some_and(Value::is_array) => Ok(()),
+        (401, Some(body)) if body.get("code").is_some() => Err(RunError::KeyRefused { url }),
+        (status, _) => Err(RunError::NotThisApi {
+            url,
+            reason: format!("GET /wallets answered HTTP {status} without a {{\"data\": [...]}} body"),
+        }),
+    }
+}
+
+/// Creates a few small payouts, one at a time so their order is known.
+async fn create_fixtures(ctx: &Ctx) -> Result<Fixtures, String> {
+    let mut payouts = Vec::new();
+    for i in 0..5 {
+        let exchange = ctx.send(Probe::create_payout(fixture_payout(i))).await;
+        match (exchange.status(), exchange.json().and_then(|j| j.get("data"))) {
+            (202, Some(data)) => payouts.push(data.clone()),
+            _ => return Err(format!("POST /payouts answered {}", exchange.summary())),
+        }
+    }
+    Ok(Fixtures { payouts })
+}
+
+/// A small valid Kenyan payout (not one of the sandbox's failing numbers).
+pub fn fixture_payout(i: u32) -> Value {
+    json!({
+        "amount": {"value": format!("{}.00", 140 + i), "currency": "KES"},
+        "payment_account": {
+            "type": "MOBILE_MONEY", "country": "KE",
+            "holder": {"type": "INDIVIDUAL", "name": "Contract Fixture"},
+            "mobile_money": {"number": format!("+25471234{:04}", 5670 + i), "operator": "SAFARICOM"}
+        },
+        "sender": {
+            "type": "BUSINESS", "name": "Rafiki Contract Suite",
+            "address": {"line_1": "1 Test Road", "city": "Nairobi", "postal_code": "00100", "country": "KE"}
+        }
+    })
+}

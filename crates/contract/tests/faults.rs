@@ -1,0 +1,265 @@
+//! The suite finds real bugs: a proxy in front of the embedded mock breaks
+//! the API in one way at a time, and the check meant for that fault must
+//! catch it (with a reproduction); the clean mock raises nothing.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rafiki_contract::{Report, RunConfig};
+use serde_json::{Value, json};
+
+const KEYS: [&str; 2] = ["sk_test_faults_a", "sk_test_faults_b"];
+
+/// One way to break the API, and the check that must notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    UndocumentedStatus,
+    SchemaBreakingBody,
+    TextContentType,
+    WrongErrorCode,
+    AuthOptional,
+    SpuriousInsufficientBalance,
+    ValidationFieldsLost,
+    IdempotencyKeyOptional,
+    AlwaysCreatedAccount,
+    AccountValidationFieldsLost,
+    AmountChangesOnRead,
+    UnknownIdFound,
+    PageItemSkipped,
+    LimitClamped,
+    BadCursorIgnored,
+    DateToIsStartOfDay,
+    BadDateIgnored,
+    TenantLeak,
+}
+
+impl Fault {
+    fn check(self) -> &'static str {
+        match self {
+            Fault::UndocumentedStatus => "status_documented",
+            Fault::SchemaBreakingBody => "response_schema",
+            Fault::TextContentType => "content_type_json",
+            Fault::WrongErrorCode => "error_envelope",
+            Fault::AuthOptional => "auth_required",
+            Fault::SpuriousInsufficientBalance => "valid_payout_accepted",
+            Fault::ValidationFieldsLost => "invalid_payout_rejected",
+            Fault::IdempotencyKeyOptional => "idempotency_key_required",
+            Fault::AlwaysCreatedAccount => "valid_payment_account_accepted",
+            Fault::AccountValidationFieldsLost => "invalid_payment_account_rejected",
+            Fault::AmountChangesOnRead => "payout_retrievable",
+            Fault::UnknownIdFound => "unknown_payout_not_found",
+            Fault::PageItemSkipped => "pagination_walk",
+            Fault::LimitClamped => "paging_limit_bounds",
+            Fault::BadCursorIgnored => "bad_cursor_rejected",
+            Fault::DateToIsStartOfDay => "date_filter_boundaries",
+            Fault::BadDateIgnored => "bad_date_rejected",
+            Fault::TenantLeak => "tenant_isolation",
+        }
+    }
+}
+
+struct Proxy {
+    upstream: String,
+    fault: Option<Fault>,
+    http: reqwest::Client,
+}
+
+fn query_value(uri: &axum::http::Uri, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+fn with_query(uri: &axum::http::Uri, edit: impl Fn(&str, &str) -> Option<(String, String)>) -> String {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter_map(|(k, v)| edit(&k, &v))
+        .collect();
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    if query.is_empty() { uri.path().to_string() } else { format!("{}?{query}", uri.path()) }
+}
+
+fn is_date(text: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+}
+
+fn is_datetime(text: &str) -> bool {
+    is_date(text) || chrono::DateTime::parse_from_rfc3339(text).is_ok()
+}
+
+/// Rewrites the request on its way to the mock.
+fn break_request(fault: Fault, method: &Method, uri: &axum::http::Uri, headers: &mut HeaderMap) -> String {
+    let path = uri.path();
+    let bearer = |key: &str| HeaderValue::from_str(&format!("Bearer {key}")).unwrap();
+    match fault {
+        Fault::AuthOptional if !headers.contains_key("authorization") || !headers["authorization"].to_str().unwrap().contains("sk_test_faults") => {
+            headers.insert("authorization", bearer(KEYS[0]));
+        }
+        Fault::IdempotencyKeyOptional if method == Method::POST && path.ends_with("/payouts") => {
+            let usable = headers.get("x-idempotency-key").is_some_and(|k| k.len() <= 255);
+            if !usable {
+                headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
+            }
+        }
+        Fault::TenantLeak if path.contains("/payouts/") => {
+            headers.insert("authorization", bearer(KEYS[0]));
+        }
+        Fault::LimitClamped => {
+            return with_query(uri, |k, v| match (k, v.parse::<i64>()) {
+                ("paging_limit", Ok(n)) => Some((k.into(), n.clamp(1, 50).to_string())),
+                ("paging_limit", Err(_)) => None,
+                _ => Some((k.into(), v.into())),
+            });
+        }
+        Fault::BadCursorIgnored => {
+            return with_query(uri, |k, v| {
+                (k != "paging_after" || v.chars().all(|c| c.is_ascii_alphanumeric() || "-_=".contains(c)))
+                    .then(|| (k.into(), v.into()))
+            });
+        }
+        Fault::BadDateIgnored => {
+            return with_query(uri, |k, v| (!k.starts_with("created_at") || is_datetime(v)).then(|| (k.into(), v.into())));
+        }
+        Fault::DateToIsStartOfDay => {
+            return with_query(uri, |k, v| {
+                Some((k.into(), if k == "created_at_to" && is_date(v) { format!("{v}T00:00:00Z") } else { v.into() }))
+            });
+        }
+        _ => {}
+    }
+    uri.path_and_query().map_or(path.to_string(), |p| p.to_string())
+}
+
+/// Rewrites the mock's answer on its way back.
+fn break_response(fault: Fault, method: &Method, uri: &axum::http::Uri, status: &mut StatusCode, headers: &mut HeaderMap, body: &mut Value) {
+    let path = uri.path();
+    let is_get_payout = method == Method::GET && path.starts_with("/v1/payouts/");
+    match fault {
+        Fault::UndocumentedStatus if is_get_payout && *status == StatusCode::NOT_FOUND => *status = StatusCode::BAD_REQUEST,
+        Fault::SchemaBreakingBody if is_get_payout => {
+            body["data"].as_object_mut().map(|d| d.remove("wallet_id"));
+        }
+        Fault::TextContentType if path.ends_with("/wallets") => {
+            headers.insert("content-type", HeaderValue::from_static("text/plain"));
+        }
+        Fault::WrongErrorCode if *status == StatusCode::NOT_FOUND => body["code"] = json!("MISSING"),
+        Fault::SpuriousInsufficientBalance if method == Method::POST && path.ends_with("/payouts") && *status == StatusCode::ACCEPTED => {
+            let amount: f64 = body.pointer("/data/amount/value").and_then(Value::as_str).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            if amount > 1000.0 {
+                *status = StatusCode::PAYMENT_REQUIRED;
+                *body = json!({"code": "WALLET_INSUFFICIENT_BALANCE", "message": "short"});
+            }
+        }
+        Fault::ValidationFieldsLost if method == Method::POST && path.ends_with("/payouts") && *status == StatusCode::UNPROCESSABLE_ENTITY => {
+            body["errors"] = json!({"fields": {"request": ["is invalid"]}});
+        }
+        Fault::AccountValidationFieldsLost if path.ends_with("/payment-accounts") && *status == StatusCode::UNPROCESSABLE_ENTITY => {
+            body["errors"] = json!({"fields": {"request": ["is invalid"]}});
+        }
+        Fault::AlwaysCreatedAccount if method == Method::POST && path.ends_with("/payment-accounts") && *status == StatusCode::OK => {
+            *status = StatusCode::CREATED;
+        }
+        Fault::AmountChangesOnRead if is_get_payout && *status == StatusCode::OK => body["data"]["amount"]["value"] = json!("1.00"),
+        Fault::UnknownIdFound if is_get_payout && *status == StatusCode::NOT_FOUND => {
+            let id = path.rsplit('/').next().unwrap();
+            *status = StatusCode::OK;
+            *body = json!({"data": {"id": id, "amount": {"value": "140.00", "currency": "KES"}, "payment_account_id": "pac-x",
+                "wallet_id": "wlt-x", "state": {"code": "PENDING"}, "created_at": "2026-01-01T00:00:00Z"}});
+        }
+        Fault::PageItemSkipped if query_value(uri, "paging_after").is_some() => {
+            body["data"].as_array_mut().filter(|d| !d.is_empty()).map(|d| d.remove(0));
+        }
+        _ => {}
+    }
+}
+
+async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let mut headers = parts.headers.clone();
+    let target = match proxy.fault {
+        Some(fault) => break_request(fault, &parts.method, &parts.uri, &mut headers),
+        None => parts.uri.path_and_query().unwrap().to_string(),
+    };
+    headers.remove("host");
+    headers.remove("content-length");
+    let answer = proxy
+        .http
+        .request(parts.method.clone(), format!("{}{target}", proxy.upstream))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let mut status = answer.status();
+    let mut headers = answer.headers().clone();
+    let bytes = answer.bytes().await.unwrap();
+    let mut json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if let Some(fault) = proxy.fault {
+        break_response(fault, &parts.method, &parts.uri, &mut status, &mut headers, &mut json);
+    }
+    headers.remove("content-length");
+    // `next` links point at the mock; send them through the proxy instead.
+    let text = json.to_string().replace(&proxy.upstream, &format!("http://{}", parts.headers["host"].to_str().unwrap()));
+    let mut response = (status, Body::from(text)).into_response();
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The mock behind a proxy with `fault`; the proxy's base URL.
+async fn faulty_server(fault: Option<Fault>) -> (String, rafiki_mock::MockHandle) {
+    let seeds = [rafiki_mock::WalletSeed { currency: "KES".into(), balance: "1000000000.00".parse().unwrap() }];
+    let mock = rafiki_mock::spawn(rafiki_mock::Config::with_keys(KEYS, &seeds)).await.unwrap();
+    let upstream = mock.base_url().trim_end_matches("/v1").to_string();
+    let proxy = Arc::new(Proxy { upstream, fault, http: reqwest::Client::new() });
+    let app = Router::new().fallback(forward).with_state(proxy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base_url, mock)
+}
+
+async fn run_against(fault: Option<Fault>, checks: Vec<String>) -> Report {
+    let (base_url, _mock) = faulty_server(fault).await;
+    let mut config = RunConfig::new(base_url, KEYS[0]);
+    config.api_key_2 = Some(KEYS[1].into());
+    config.checks = checks;
+    config.max_examples = 25;
+    config.seed = Some(7);
+    rafiki_contract::run(&config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clean_mock_passes_every_check() {
+    let report = run_against(None, Vec::new()).await;
+    assert!(!report.failed(), "{}", report.render());
+    let (passed, _, skipped) = report.totals();
+    assert!(passed > 500 && skipped == 0, "{}", report.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_is_caught_by_its_own_check() {
+    use Fault::*;
+    let faults = [
+        UndocumentedStatus, SchemaBreakingBody, TextContentType, WrongErrorCode, AuthOptional,
+        SpuriousInsufficientBalance, ValidationFieldsLost, IdempotencyKeyOptional, AlwaysCreatedAccount,
+        AccountValidationFieldsLost, AmountChangesOnRead, UnknownIdFound, PageItemSkipped, LimitClamped,
+        BadCursorIgnored, DateToIsStartOfDay, BadDateIgnored, TenantLeak,
+    ];
+    let mut missed = Vec::new();
+    for fault in faults {
+        // The conformance checks judge answers made by other checks.
+        let mut checks = vec![fault.check().to_string()];
+        if matches!(fault, UndocumentedStatus | SchemaBreakingBody | TextContentType | WrongErrorCode) {
+            checks.extend(["unknown_payout_not_found", "payout_retrievable", "auth_required"].map(String::from));
+        }
+        let report = run_against(Some(fault), checks).await;
+        let result = report.check(fault.check()).unwrap();
+        let reproducible = result.failures.iter().all(|f| f.curl.as_deref().is_some_and(|c| c.starts_with("curl ")));
+        if result.failed == 0 || !reproducible {
+            missed.push(format!("{fault:?} not caught by {}:\n{}", fault.check(), report.render()));
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+}
