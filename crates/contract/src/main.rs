@@ -137,7 +137,7 @@ fn progress(base_url: &str) -> indicatif::ProgressBar {
         bar.enable_steady_tick(Duration::from_millis(100));
         bar
     } else {
-        eprintln!("rafiki-contract: checking {base_url}");
+        println!("rafiki-contract: checking {base_url}");
         indicatif::ProgressBar::hidden()
     }
 }

@@ -1,0 +1,112 @@
+//! The binary as CI uses it: exit codes, one-line errors, report files.
+
+use std::process::{Command, Output};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::json;
+
+fn contract(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rafiki-contract"))
+        .args(args)
+        .env_remove("RAFIKI_API_KEY")
+        .env_remove("RAFIKI_BASE_URL")
+        .env_remove("RAFIKI_API_KEY_2")
+        .output()
+        .unwrap()
+}
+
+fn stderr_line(output: &Output) -> String {
+    let text = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(text.trim_end().lines().count(), 1, "one clear line, got: {text}");
+    assert!(!text.contains("panicked"), "{text}");
+    text
+}
+
+/// Serves `app` on an ephemeral port from a background thread.
+fn serve(app: Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async move {
+            axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap()
+        })
+    });
+    base_url
+}
+
+#[test]
+fn default_run_checks_the_embedded_mock_and_writes_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let output = contract(&["run", "--max-examples", "10", "--junit", junit.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML parses");
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), rafiki_contract::checks::ALL.len());
+    assert!(cases.iter().all(|c| c.attribute("name").is_some()));
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("failure")).count(), 0);
+
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["checks"].as_array().unwrap().len(), rafiki_contract::checks::ALL.len());
+}
+
+#[test]
+fn a_failing_server_exits_1_with_junit_failures() {
+    // Looks like the API at /wallets, answers 500 without an envelope elsewhere.
+    let app = Router::new()
+        .route("/v1/wallets", get(|| async { axum::Json(json!({"data": []})) }))
+        .fallback(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") });
+    let base_url = serve(app);
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let output = contract(&["run", "--base-url", &base_url, "--api-key", "k", "--max-examples", "5", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stdout));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let failed: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .filter_map(|n| n.parent()?.attribute("name"))
+        .collect();
+    assert!(failed.contains(&"auth_required"), "{failed:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("Bearer k"), "the key never appears in a report");
+}
+
+#[test]
+fn a_server_that_is_down_exits_2_with_one_line() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let output = contract(&["run", "--base-url", &format!("http://127.0.0.1:{port}/v1"), "--api-key", "k"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("cannot reach"));
+}
+
+#[test]
+fn a_server_that_is_not_this_api_exits_2_with_one_line() {
+    let base_url = serve(Router::new().fallback(|| async { "<html>hello</html>" }));
+    let output = contract(&["run", "--base-url", &base_url, "--api-key", "k"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("does not look like the Rafiki payouts API"));
+}
+
+#[test]
+fn usage_problems_exit_2() {
+    let production = contract(&["run", "--base-url", "https://rest.prod.rafiki-api.com/v1", "--api-key", "k"]);
+    assert_eq!(production.status.code(), Some(2));
+    assert!(stderr_line(&production).contains("--allow-production"));
+    let unknown = contract(&["run", "--checks", "no_such_check"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr_line(&unknown).contains("no_such_check"));
+    let no_key = contract(&["run", "--base-url", "http://127.0.0.1:1/v1"]);
+    assert_eq!(no_key.status.code(), Some(2));
+    assert!(stderr_line(&no_key).contains("--api-key"));
+    assert_eq!(contract(&["run", "--workers", "many"]).status.code(), Some(2));
+}
