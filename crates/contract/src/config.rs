@@ -55,7 +55,7 @@ impl RunConfig {
             api_key_2: None,
             checks: Vec::new(),
             exclude_checks: Vec::new(),
-            max_examples: 40,
+            max_examples: 100,
             workers: 4,
             rate_limit: None,
             request_timeout: Duration::from_secs(10),

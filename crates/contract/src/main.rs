@@ -46,7 +46,7 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     exclude_checks: Vec<String>,
     /// Generated cases per property check.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 100)]
     max_examples: u32,
     /// Suites run concurrently.
     #[arg(long, default_value_t = 4)]

@@ -1,0 +1,75 @@
+//! How fast the suite runs against the embedded mock, and what the runner
+//! itself costs per request: `cargo bench -p rafiki-contract --bench suite`.
+//!
+//! The mock runs on its own thread (a current-thread runtime), so that
+//! thread's CPU time is the server's; the rest of the process's CPU time is
+//! the runner's (generation, requests, checks). Each round is a full
+//! default run (every check, default `--max-examples`).
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use cpu_time::{ProcessTime, ThreadTime};
+use rafiki_contract::RunConfig;
+
+const ROUNDS: usize = 5;
+const KEYS: [&str; 2] = ["sk_test_bench_a", "sk_test_bench_b"];
+
+/// Starts the mock on its own thread; returns its base URL, a stop switch
+/// and the channel that will carry that thread's CPU time.
+fn mock_thread() -> (String, tokio::sync::oneshot::Sender<()>, mpsc::Receiver<Duration>) {
+    let (url_tx, url_rx) = mpsc::channel();
+    let (cpu_tx, cpu_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let started = ThreadTime::now();
+            let seeds = [rafiki_mock::WalletSeed { currency: "KES".into(), balance: "1000000000000.00".parse().unwrap() }];
+            let mut config = rafiki_mock::Config::with_keys(KEYS, &seeds);
+            config.processing_delay = Duration::from_millis(50);
+            let mock = rafiki_mock::spawn(config).await.unwrap();
+            url_tx.send(mock.base_url().to_string()).unwrap();
+            let _ = stop_rx.await;
+            mock.shutdown().await;
+            cpu_tx.send(started.elapsed()).unwrap();
+        });
+    });
+    (url_rx.recv().unwrap(), stop_tx, cpu_rx)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (base_url, stop, mock_cpu) = mock_thread();
+    let process_start = ProcessTime::now();
+    let mut rows = Vec::new();
+    let mut requests_total = 0;
+    for round in 1..=ROUNDS {
+        let mut config = RunConfig::new(base_url.clone(), KEYS[0]);
+        config.api_key_2 = Some(KEYS[1].into());
+        config.seed = Some(round as u64);
+        let started = Instant::now();
+        let report = runtime.block_on(rafiki_contract::run(&config)).unwrap();
+        let wall = started.elapsed();
+        assert!(!report.failed(), "{}", report.render());
+        requests_total += report.requests;
+        let rps = report.requests as f64 / wall.as_secs_f64();
+        rows.push((wall, report.requests, rps));
+        println!("round {round}: {} requests in {:.3} s = {rps:.0} req/s", report.requests, wall.as_secs_f64());
+    }
+    stop.send(()).unwrap();
+    let mock_cpu = mock_cpu.recv().unwrap();
+    let runner_cpu = process_start.elapsed().saturating_sub(mock_cpu);
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let (median_wall, median_requests, median_rps) = rows[ROUNDS / 2];
+    println!(
+        "median run: {:.3} s, {median_requests} requests, {median_rps:.0} req/s",
+        median_wall.as_secs_f64()
+    );
+    println!(
+        "runner CPU: {:.1} ms over {requests_total} requests = {:.1} µs/request (mock CPU {:.1} ms)",
+        runner_cpu.as_secs_f64() * 1e3,
+        runner_cpu.as_secs_f64() * 1e6 / requests_total as f64,
+        mock_cpu.as_secs_f64() * 1e3
+    );
+}
