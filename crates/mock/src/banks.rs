@@ -7,23 +7,36 @@ use std::sync::LazyLock;
 use rafiki_rules::wire::{Bank, Branch};
 
 /// `(id, name, [(branch id, branch name)])`.
-type BankRow = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type BankRow = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 const BANKS: &[BankRow] = &[
     (
         "bnk-2WLXb8bP6sS7QRvA6AFGp7NhGs7",
         "Equity Bank Kenya",
-        &[("brn-2WLXbB7nQ1kP0aZ3mV5tY8uR4eW", "Nairobi Main"), ("brn-2WLXbC9pR2lQ1bA4nW6uZ9vS5fX", "Mombasa Digo Road")],
+        &[
+            ("brn-2WLXbB7nQ1kP0aZ3mV5tY8uR4eW", "Nairobi Main"),
+            ("brn-2WLXbC9pR2lQ1bA4nW6uZ9vS5fX", "Mombasa Digo Road"),
+        ],
     ),
     (
         "bnk-2WLXc3KcB1rT8pHq0sVd6YmNe4F",
         "KCB Bank Kenya",
-        &[("brn-2WLXc5MdC2sU9qIr1tWe7ZnOf5G", "Moi Avenue"), ("brn-2WLXc6NeD3tV0rJs2uXf8AoPg6H", "Kisumu")],
+        &[
+            ("brn-2WLXc5MdC2sU9qIr1tWe7ZnOf5G", "Moi Avenue"),
+            ("brn-2WLXc6NeD3tV0rJs2uXf8AoPg6H", "Kisumu"),
+        ],
     ),
     (
         "bnk-2WLXd7QgF4uW1sKt3vYg9BpQh7J",
         "Co-operative Bank of Kenya",
-        &[("brn-2WLXd8RhG5vX2tLu4wZh0CqRi8K", "Co-op House"), ("brn-2WLXd9SiH6wY3uMv5xAi1DrSj9L", "Nakuru")],
+        &[
+            ("brn-2WLXd8RhG5vX2tLu4wZh0CqRi8K", "Co-op House"),
+            ("brn-2WLXd9SiH6wY3uMv5xAi1DrSj9L", "Nakuru"),
+        ],
     ),
     ("bnk-2WLXe1TjI7xZ4vNw6yBj2EsTk0M", "NCBA Bank Kenya", &[]),
     ("bnk-2WLXe2UkJ8yA5wOx7zCk3FtUl1N", "Absa Bank Kenya", &[]),
@@ -39,7 +52,13 @@ pub fn all() -> &'static [Bank] {
                 name: (*name).to_owned(),
                 country: "KE".to_owned(),
                 branches: (!branches.is_empty()).then(|| {
-                    branches.iter().map(|(id, name)| Branch { id: (*id).to_owned(), name: (*name).to_owned() }).collect()
+                    branches
+                        .iter()
+                        .map(|(id, name)| Branch {
+                            id: (*id).to_owned(),
+                            name: (*name).to_owned(),
+                        })
+                        .collect()
                 }),
             })
             .collect()

@@ -40,7 +40,10 @@ pub struct WalletSeed {
 impl WalletSeed {
     /// The default wallet: KES with [`DEFAULT_BALANCE`].
     pub fn default_kes() -> Self {
-        WalletSeed { currency: "KES".into(), balance: DEFAULT_BALANCE.parse().expect("constant decimal") }
+        WalletSeed {
+            currency: "KES".into(),
+            balance: DEFAULT_BALANCE.parse().expect("constant decimal"),
+        }
     }
 }
 
@@ -60,12 +63,20 @@ impl FromStr for WalletSeed {
 
     /// `CURRENCY:AMOUNT`, e.g. `KES:10000000.00`.
     fn from_str(text: &str) -> Result<Self, SeedError> {
-        let (currency, amount) = text.split_once(':').ok_or_else(|| SeedError::Shape(text.to_owned()))?;
+        let (currency, amount) = text
+            .split_once(':')
+            .ok_or_else(|| SeedError::Shape(text.to_owned()))?;
         if !is_currency_code(currency) {
             return Err(SeedError::Currency(currency.to_owned()));
         }
-        let balance = parse_amount(amount).map_err(|why| SeedError::Amount { text: amount.to_owned(), why: why.to_string() })?;
-        Ok(WalletSeed { currency: currency.to_owned(), balance })
+        let balance = parse_amount(amount).map_err(|why| SeedError::Amount {
+            text: amount.to_owned(),
+            why: why.to_string(),
+        })?;
+        Ok(WalletSeed {
+            currency: currency.to_owned(),
+            balance,
+        })
     }
 }
 
@@ -112,9 +123,18 @@ impl Default for Config {
 
 impl Config {
     /// One account per key, each seeded with `wallets`; other fields default.
-    pub fn with_keys<K: Into<String>>(keys: impl IntoIterator<Item = K>, wallets: &[WalletSeed]) -> Self {
+    pub fn with_keys<K: Into<String>>(
+        keys: impl IntoIterator<Item = K>,
+        wallets: &[WalletSeed],
+    ) -> Self {
         Config {
-            accounts: keys.into_iter().map(|k| AccountConfig { api_key: k.into(), wallets: wallets.to_vec() }).collect(),
+            accounts: keys
+                .into_iter()
+                .map(|k| AccountConfig {
+                    api_key: k.into(),
+                    wallets: wallets.to_vec(),
+                })
+                .collect(),
             processing_delay: DEFAULT_DELAY,
             body_limit: DEFAULT_BODY_LIMIT,
             public_base_url: None,
@@ -181,10 +201,25 @@ mod tests {
     #[test]
     fn wallet_seeds_parse() {
         let seed: WalletSeed = "KES:1500.50".parse().unwrap();
-        assert_eq!(seed, WalletSeed { currency: "KES".into(), balance: "1500.50".parse().unwrap() });
-        assert!(matches!("KES".parse::<WalletSeed>(), Err(SeedError::Shape(_))));
-        assert!(matches!("KSH:1".parse::<WalletSeed>(), Err(SeedError::Currency(_))));
-        assert!(matches!("KES:-1".parse::<WalletSeed>(), Err(SeedError::Amount { .. })));
+        assert_eq!(
+            seed,
+            WalletSeed {
+                currency: "KES".into(),
+                balance: "1500.50".parse().unwrap()
+            }
+        );
+        assert!(matches!(
+            "KES".parse::<WalletSeed>(),
+            Err(SeedError::Shape(_))
+        ));
+        assert!(matches!(
+            "KSH:1".parse::<WalletSeed>(),
+            Err(SeedError::Currency(_))
+        ));
+        assert!(matches!(
+            "KES:-1".parse::<WalletSeed>(),
+            Err(SeedError::Amount { .. })
+        ));
     }
 
     #[test]
@@ -194,8 +229,17 @@ mod tests {
         let config = Config::default();
         assert!(!format!("{config:?}").contains(DEFAULT_API_KEY));
         assert_eq!(config.validate(), Ok(()));
-        assert!(matches!(Config::with_keys(["a", "a"], &[]).validate(), Err(ConfigError::DuplicateKey(_))));
-        assert!(matches!(Config::with_keys(["a b"], &[]).validate(), Err(ConfigError::BadKey(_))));
-        assert_eq!(Config::with_keys(Vec::<String>::new(), &[]).validate(), Err(ConfigError::NoAccounts));
+        assert!(matches!(
+            Config::with_keys(["a", "a"], &[]).validate(),
+            Err(ConfigError::DuplicateKey(_))
+        ));
+        assert!(matches!(
+            Config::with_keys(["a b"], &[]).validate(),
+            Err(ConfigError::BadKey(_))
+        ));
+        assert_eq!(
+            Config::with_keys(Vec::<String>::new(), &[]).validate(),
+            Err(ConfigError::NoAccounts)
+        );
     }
 }

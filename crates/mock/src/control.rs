@@ -29,7 +29,11 @@ pub async fn health() -> Response {
 }
 
 /// `POST /_sandbox/payouts/{id}/transition`.
-pub async fn transition(Authed(cell): Authed, PathId(id): PathId, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+pub async fn transition(
+    Authed(cell): Authed,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
     let (to, context) = transition_request(&body)?;
     let mut account = cell.lock();
     let payout = account.transition(&id, to, context)?;
@@ -38,14 +42,32 @@ pub async fn transition(Authed(cell): Authed, PathId(id): PathId, JsonBody(body)
 }
 
 /// `POST /_sandbox/wallets/{id}/fund`.
-pub async fn fund(Authed(cell): Authed, PathId(id): PathId, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+pub async fn fund(
+    Authed(cell): Authed,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
     let amount = match body.get("amount") {
         Some(Value::String(text)) => parse_amount(text)
             .ok()
             .filter(|a| !a.is_zero())
-            .ok_or_else(|| ApiError::invalid("amount", Rule::AmountFormat, format!("`{text}` is not a positive decimal string such as \"100.00\"")))?,
-        Some(Value::Null) | None => return Err(ApiError::invalid("amount", Rule::Required, "is required")),
-        Some(_) => return Err(ApiError::invalid("amount", Rule::WrongType, "must be a decimal string such as \"100.00\"")),
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "amount",
+                    Rule::AmountFormat,
+                    format!("`{text}` is not a positive decimal string such as \"100.00\""),
+                )
+            })?,
+        Some(Value::Null) | None => {
+            return Err(ApiError::invalid("amount", Rule::Required, "is required"));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "amount",
+                Rule::WrongType,
+                "must be a decimal string such as \"100.00\"",
+            ));
+        }
     };
     let mut account = cell.lock();
     let wallet = account.fund(&id, amount)?;
@@ -72,9 +94,14 @@ fn transition_request(body: &Value) -> Result<(StateCode, Option<FailureContext>
     };
     let mut violations = Violations::new();
     let to = enum_field::<StateCode>(object.get("to"), "to", true, &mut violations);
-    let context = enum_field::<FailureContext>(object.get("context"), "context", false, &mut violations);
+    let context =
+        enum_field::<FailureContext>(object.get("context"), "context", false, &mut violations);
     if context.is_some() && to.is_some_and(|to| to != StateCode::Failed) {
-        violations.add("context", Rule::WrongType, "is only allowed when `to` is FAILED");
+        violations.add(
+            "context",
+            Rule::WrongType,
+            "is only allowed when `to` is FAILED",
+        );
     }
     match to {
         Some(to) if violations.is_empty() => Ok((to, context)),
@@ -83,7 +110,12 @@ fn transition_request(body: &Value) -> Result<(StateCode, Option<FailureContext>
 }
 
 /// One enum-valued property; `null` counts as absent.
-fn enum_field<E: WireEnum>(value: Option<&Value>, path: &str, required: bool, violations: &mut Violations) -> Option<E> {
+fn enum_field<E: WireEnum>(
+    value: Option<&Value>,
+    path: &str,
+    required: bool,
+    violations: &mut Violations,
+) -> Option<E> {
     match value {
         None | Some(Value::Null) => {
             if required {
@@ -94,12 +126,20 @@ fn enum_field<E: WireEnum>(value: Option<&Value>, path: &str, required: bool, vi
         Some(Value::String(text)) => {
             let parsed = E::parse(text);
             if parsed.is_none() {
-                violations.add(path, Rule::UnknownEnumValue, format!("`{text}` is not one of {}", E::expected_list()));
+                violations.add(
+                    path,
+                    Rule::UnknownEnumValue,
+                    format!("`{text}` is not one of {}", E::expected_list()),
+                );
             }
             parsed
         }
         Some(_) => {
-            violations.add(path, Rule::WrongType, format!("must be a string, one of {}", E::expected_list()));
+            violations.add(
+                path,
+                Rule::WrongType,
+                format!("must be a string, one of {}", E::expected_list()),
+            );
             None
         }
     }
@@ -112,12 +152,28 @@ mod tests {
 
     #[test]
     fn transition_bodies() {
-        assert_eq!(transition_request(&json!({"to": "CANCELLED", "extra": 1})).unwrap(), (StateCode::Cancelled, None));
         assert_eq!(
-            transition_request(&json!({"to": "FAILED", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"})).unwrap(),
-            (StateCode::Failed, Some(FailureContext::PaymentAccountLimitReached))
+            transition_request(&json!({"to": "CANCELLED", "extra": 1})).unwrap(),
+            (StateCode::Cancelled, None)
         );
-        for bad in [json!({}), json!({"to": "DONE"}), json!({"to": 1}), json!([]), json!({"to": "SENT", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"}), json!({"to": "FAILED", "context": "NOPE"})] {
+        assert_eq!(
+            transition_request(
+                &json!({"to": "FAILED", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"})
+            )
+            .unwrap(),
+            (
+                StateCode::Failed,
+                Some(FailureContext::PaymentAccountLimitReached)
+            )
+        );
+        for bad in [
+            json!({}),
+            json!({"to": "DONE"}),
+            json!({"to": 1}),
+            json!([]),
+            json!({"to": "SENT", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"}),
+            json!({"to": "FAILED", "context": "NOPE"}),
+        ] {
             let error = transition_request(&bad).unwrap_err();
             assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         }

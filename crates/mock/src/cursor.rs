@@ -23,7 +23,9 @@ pub enum ListKind {
 
 const ENGINE: GeneralPurpose = GeneralPurpose::new(
     &URL_SAFE,
-    GeneralPurposeConfig::new().with_encode_padding(false).with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 const LEN: usize = 1 + 8 + 4 + 8;
 
@@ -59,10 +61,21 @@ mod tests {
     fn round_trip_and_refusals() {
         let key: SortKey = ("2026-01-31T09:30:00.123456789Z".parse().unwrap(), 42);
         let cursor = encode(ListKind::Payouts, key);
-        assert!(cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{cursor}");
+        assert!(
+            cursor
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{cursor}"
+        );
         assert_eq!(decode(ListKind::Payouts, &cursor), Some(key));
         assert_eq!(decode(ListKind::PaymentAccounts, &cursor), None);
-        for bad in ["", "abc", "!!!!", &cursor[1..], "cGFjLTJXTFhiOGJQNnNTN1FSdkE2QUZHcDdOaEdzNw=="] {
+        for bad in [
+            "",
+            "abc",
+            "!!!!",
+            &cursor[1..],
+            "cGFjLTJXTFhiOGJQNnNTN1FSdkE2QUZHcDdOaEdzNw==",
+        ] {
             assert_eq!(decode(ListKind::Payouts, bad), None, "{bad:?}");
         }
     }

@@ -66,9 +66,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::InsufficientBalance { .. } => StatusCode::PAYMENT_REQUIRED,
-            ApiError::IdempotencyKeyAlreadyUsed | ApiError::IdempotencyRace | ApiError::IllegalTransition { .. } => {
-                StatusCode::CONFLICT
-            }
+            ApiError::IdempotencyKeyAlreadyUsed
+            | ApiError::IdempotencyRace
+            | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,24 +94,46 @@ impl ApiError {
             ApiError::Unauthorized => "Missing or unknown API key.".to_owned(),
             ApiError::NotFound => "The resource you are looking for cannot be found.".to_owned(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".to_owned(),
-            ApiError::PayloadTooLarge { limit } => format!("The request body is larger than {limit} bytes."),
+            ApiError::PayloadTooLarge { limit } => {
+                format!("The request body is larger than {limit} bytes.")
+            }
             ApiError::Validation(violations) => {
                 let body = violations.to_error_body();
-                return Envelope { code: self.code(), message: body.message, errors: body.errors };
+                return Envelope {
+                    code: self.code(),
+                    message: body.message,
+                    errors: body.errors,
+                };
             }
-            ApiError::InsufficientBalance { wallet_id } => format!("Wallet '{wallet_id}' does not have enough balance."),
-            ApiError::IdempotencyKeyAlreadyUsed => "This idempotency key was already used with another request body.".to_owned(),
-            ApiError::IdempotencyRace => "A request with this idempotency key is still being processed; retry later.".to_owned(),
-            ApiError::IllegalTransition { from, to } => format!("A {from} payout cannot become {to}."),
+            ApiError::InsufficientBalance { wallet_id } => {
+                format!("Wallet '{wallet_id}' does not have enough balance.")
+            }
+            ApiError::IdempotencyKeyAlreadyUsed => {
+                "This idempotency key was already used with another request body.".to_owned()
+            }
+            ApiError::IdempotencyRace => {
+                "A request with this idempotency key is still being processed; retry later."
+                    .to_owned()
+            }
+            ApiError::IllegalTransition { from, to } => {
+                format!("A {from} payout cannot become {to}.")
+            }
             // Details go to the log, never to the client.
             ApiError::Internal(_) => "An internal error has occurred.".to_owned(),
         };
-        Envelope { code: self.code(), message, errors: None }
+        Envelope {
+            code: self.code(),
+            message,
+            errors: None,
+        }
     }
 
     /// The serialised body.
     pub fn body_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.envelope()).unwrap_or_else(|_| br#"{"code":"INTERNAL_SERVER_ERROR","message":"An internal error has occurred."}"#.to_vec())
+        serde_json::to_vec(&self.envelope()).unwrap_or_else(|_| {
+            br#"{"code":"INTERNAL_SERVER_ERROR","message":"An internal error has occurred."}"#
+                .to_vec()
+        })
     }
 }
 
@@ -130,7 +152,10 @@ impl From<Violation> for ApiError {
 /// A JSON response from already serialised bytes.
 pub fn json_bytes(status: StatusCode, body: impl IntoResponse) -> Response {
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -163,11 +188,21 @@ mod tests {
     fn envelopes() {
         let e = ApiError::invalid("paging_limit", Rule::PagingLimit, "bad");
         assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(body(&e), serde_json::json!({"code": "VALIDATION_FAILED", "message": "Validation failed.", "errors": {"fields": {"paging_limit": ["bad"]}}}));
+        assert_eq!(
+            body(&e),
+            serde_json::json!({"code": "VALIDATION_FAILED", "message": "Validation failed.", "errors": {"fields": {"paging_limit": ["bad"]}}})
+        );
         let e = ApiError::Internal("secret detail".into());
-        assert!(!String::from_utf8(e.body_bytes()).unwrap().contains("secret"));
+        assert!(
+            !String::from_utf8(e.body_bytes())
+                .unwrap()
+                .contains("secret")
+        );
         assert_eq!(body(&ApiError::Unauthorized)["code"], "UNAUTHORIZED");
         assert_eq!(ApiError::IdempotencyRace.status(), StatusCode::CONFLICT);
-        assert_eq!(body(&ApiError::bad_body("x"))["errors"]["fields"]["body"][0], "x");
+        assert_eq!(
+            body(&ApiError::bad_body("x"))["errors"]["fields"]["body"][0],
+            "x"
+        );
     }
 }

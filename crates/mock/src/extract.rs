@@ -32,7 +32,9 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let cell = bearer_key(&parts.headers).and_then(|key| state.store.account(key)).ok_or(ApiError::Unauthorized)?;
+        let cell = bearer_key(&parts.headers)
+            .and_then(|key| state.store.account(key))
+            .ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("account", cell.label());
         Ok(Authed(cell.clone()))
     }
@@ -42,7 +44,10 @@ impl FromRequestParts<AppState> for Authed {
 fn bearer_key(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, key) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim()).filter(|key| !key.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim())
+        .filter(|key| !key.is_empty())
 }
 
 /// A parsed JSON request body.
@@ -52,29 +57,49 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let json_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_type);
+        let json_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json_type);
         let limit = state.body_limit;
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                ApiError::bad_body(format!("could not be read: {rejection}"))
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge { limit }
+                } else {
+                    ApiError::bad_body(format!("could not be read: {rejection}"))
+                }
+            })?;
         if !json_type {
-            return Err(ApiError::bad_body("must be sent with `Content-Type: application/json`"));
+            return Err(ApiError::bad_body(
+                "must be sent with `Content-Type: application/json`",
+            ));
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::invalid(rafiki_rules::violations::BODY_PATH, Rule::Required, "a JSON body is required"));
+            return Err(ApiError::invalid(
+                rafiki_rules::violations::BODY_PATH,
+                Rule::Required,
+                "a JSON body is required",
+            ));
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| ApiError::bad_body(format!("is not valid JSON: {e}")))
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_body(format!("is not valid JSON: {e}")))
     }
 }
 
 /// `application/json` or `application/<anything>+json`, any parameters.
 fn is_json_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Query parameters.
@@ -86,7 +111,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::invalid("query", Rule::WrongType, format!("could not be read: {e}")))?;
+            .map_err(|e| {
+                ApiError::invalid("query", Rule::WrongType, format!("could not be read: {e}"))
+            })?;
         Ok(Params(pairs))
     }
 }
@@ -94,10 +121,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 impl Params {
     /// The value of `name`; a parameter given twice is a violation.
     pub fn one(&self, name: &str) -> Result<Option<&str>, Violation> {
-        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
         let first = values.next();
         if values.next().is_some() {
-            return Err(Violation::new(name, Rule::WrongType, "must be given at most once"));
+            return Err(Violation::new(
+                name,
+                Rule::WrongType,
+                "must be given at most once",
+            ));
         }
         Ok(first)
     }
@@ -110,7 +145,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
         Ok(PathId(id))
     }
 }
@@ -122,10 +159,21 @@ mod tests {
 
     #[test]
     fn content_types() {
-        for ok in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/problem+json"] {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/problem+json",
+        ] {
             assert!(is_json_type(ok), "{ok}");
         }
-        for bad in ["text/plain", "application/jsonx", "", "multipart/form-data", "json"] {
+        for bad in [
+            "text/plain",
+            "application/jsonx",
+            "",
+            "multipart/form-data",
+            "json",
+        ] {
             assert!(!is_json_type(bad), "{bad}");
         }
     }

@@ -85,6 +85,10 @@ mod tests {
     fn receipts() {
         let receipt = new_receipt();
         assert_eq!(receipt.len(), 10);
-        assert!(receipt.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(
+            receipt
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
     }
 }

@@ -24,7 +24,12 @@ struct Args {
     #[arg(long, default_value_t = 8080)]
     port: u16,
     /// An API key, i.e. an account (repeatable). Default: sk_test_rafiki_mock.
-    #[arg(long = "api-key", env = "RAFIKI_MOCK_API_KEYS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long = "api-key",
+        env = "RAFIKI_MOCK_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     api_keys: Vec<String>,
     /// Milliseconds a payout stays PENDING before it is SENT or FAILED.
     #[arg(long = "delay-ms", default_value_t = 300)]
@@ -44,18 +49,32 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let args = Args::parse();
-    let keys = if args.api_keys.is_empty() { vec![DEFAULT_API_KEY.to_owned()] } else { args.api_keys };
-    let wallets = if args.wallets.is_empty() { vec![WalletSeed::default_kes()] } else { args.wallets };
+    let keys = if args.api_keys.is_empty() {
+        vec![DEFAULT_API_KEY.to_owned()]
+    } else {
+        args.api_keys
+    };
+    let wallets = if args.wallets.is_empty() {
+        vec![WalletSeed::default_kes()]
+    } else {
+        args.wallets
+    };
     let mut config = Config::with_keys(keys, &wallets);
     config.processing_delay = Duration::from_millis(args.delay_ms);
     config.public_base_url = args.public_base_url;
     config.body_limit = args.body_limit;
-    let handle = rafiki_mock::spawn_on(config, SocketAddr::new(args.host, args.port)).await.context("starting rafiki-mock")?;
+    let handle = rafiki_mock::spawn_on(config, SocketAddr::new(args.host, args.port))
+        .await
+        .context("starting rafiki-mock")?;
     println!("rafiki-mock serving {}", handle.base_url());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     tracing::info!("shutting down");
     handle.shutdown().await;
     Ok(())

@@ -19,12 +19,22 @@ use crate::store::{Begin, PageOf, PageQuery, StoredResponse};
 
 /// `GET /banks`.
 pub async fn list_banks(_: Authed) -> Response {
-    json(StatusCode::OK, &Data { data: crate::banks::all() })
+    json(
+        StatusCode::OK,
+        &Data {
+            data: crate::banks::all(),
+        },
+    )
 }
 
 /// `GET /wallets`.
 pub async fn list_wallets(Authed(cell): Authed) -> Response {
-    json(StatusCode::OK, &Data { data: cell.lock().wallets() })
+    json(
+        StatusCode::OK,
+        &Data {
+            data: cell.lock().wallets(),
+        },
+    )
 }
 
 /// `GET /payouts/{id}`.
@@ -35,12 +45,20 @@ pub async fn get_payout(Authed(cell): Authed, PathId(id): PathId) -> Result<Resp
 }
 
 /// `POST /payment-accounts`: 200 when the account exists, 201 when created.
-pub async fn create_payment_account(State(app): State<AppState>, Authed(cell): Authed, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+pub async fn create_payment_account(
+    State(app): State<AppState>,
+    Authed(cell): Authed,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
     let request = validate_payment_account(&body, app.store.compliance())?;
     let now = app.store.now();
     let mut account = cell.lock();
     let (created, is_new) = account.get_or_create_account(request, now);
-    let status = if is_new { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if is_new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(json(status, &Data { data: created }))
 }
 
@@ -51,7 +69,9 @@ pub async fn create_payout(
     headers: HeaderMap,
     body: Result<JsonBody, ApiError>,
 ) -> Result<Response, ApiError> {
-    let raw_key = headers.get(idempotency::HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let raw_key = headers
+        .get(idempotency::HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let key = idempotency::validate_key(raw_key.as_deref());
     let (key, body) = match (key, body) {
         (Ok(key), Ok(JsonBody(body))) => (key, body),
@@ -92,13 +112,20 @@ fn merge(first: Option<ApiError>, second: Option<ApiError>) -> ApiError {
             a.into_iter().chain(b).for_each(|v| all.push(v));
             ApiError::Validation(all)
         }
-        (Some(ApiError::Validation(_)), Some(other)) | (Some(other), _) | (None, Some(other)) => other,
+        (Some(ApiError::Validation(_)), Some(other)) | (Some(other), _) | (None, Some(other)) => {
+            other
+        }
         (None, None) => ApiError::Internal("merge of no errors".into()),
     }
 }
 
 /// `GET /payment-accounts`.
-pub async fn list_payment_accounts(State(app): State<AppState>, Authed(cell): Authed, headers: HeaderMap, params: Params) -> Result<Response, ApiError> {
+pub async fn list_payment_accounts(
+    State(app): State<AppState>,
+    Authed(cell): Authed,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
     let list = ListRequest::parse(&params, ListKind::PaymentAccounts, false)?;
     let account = cell.lock();
     let page = account.payment_account_page(list.query);
@@ -106,7 +133,12 @@ pub async fn list_payment_accounts(State(app): State<AppState>, Authed(cell): Au
 }
 
 /// `GET /payouts`.
-pub async fn list_payouts(State(app): State<AppState>, Authed(cell): Authed, headers: HeaderMap, params: Params) -> Result<Response, ApiError> {
+pub async fn list_payouts(
+    State(app): State<AppState>,
+    Authed(cell): Authed,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
     let list = ListRequest::parse(&params, ListKind::Payouts, true)?;
     let account = cell.lock();
     let page = account.payout_page(list.query);
@@ -125,22 +157,34 @@ impl<'p> ListRequest<'p> {
     /// Every bad parameter is reported, each at its own name.
     fn parse(params: &'p Params, kind: ListKind, with_dates: bool) -> Result<Self, ApiError> {
         let mut violations = Violations::new();
-        let mut get = |name: &str| params.one(name).unwrap_or_else(|v| {
-            violations.push(v);
-            None
-        });
+        let mut get = |name: &str| {
+            params.one(name).unwrap_or_else(|v| {
+                violations.push(v);
+                None
+            })
+        };
         let raw_limit = get("paging_limit");
         let raw_after = get("paging_after");
-        let (raw_from, raw_to) = if with_dates { (get("created_at_from"), get("created_at_to")) } else { (None, None) };
+        let (raw_from, raw_to) = if with_dates {
+            (get("created_at_from"), get("created_at_to"))
+        } else {
+            (None, None)
+        };
         let limit = paging_limit(raw_limit).map_err(|v| violations.push(v)).ok();
         let after = raw_after.and_then(|raw| {
             let key = cursor::decode(kind, raw);
             if key.is_none() {
-                violations.add("paging_after", Rule::WrongType, "is not a cursor this list handed out");
+                violations.add(
+                    "paging_after",
+                    Rule::WrongType,
+                    "is not a cursor this list handed out",
+                );
             }
             key
         });
-        let range = DateRange::parse(raw_from, raw_to).map_err(|v| v.into_iter().for_each(|v| violations.push(v))).ok();
+        let range = DateRange::parse(raw_from, raw_to)
+            .map_err(|v| v.into_iter().for_each(|v| violations.push(v)))
+            .ok();
         let (Some(limit), Some(range)) = (limit, range) else {
             return Err(violations.into());
         };
@@ -156,15 +200,34 @@ impl<'p> ListRequest<'p> {
             .into_iter()
             .filter_map(|(name, raw)| raw.map(|raw| (name, raw)))
             .collect();
-        let query = PageQuery { from: range.from().map(at_start), below, limit: limit as usize };
-        Ok(ListRequest { kind, query, limit, dates })
+        let query = PageQuery {
+            from: range.from().map(at_start),
+            below,
+            limit: limit as usize,
+        };
+        Ok(ListRequest {
+            kind,
+            query,
+            limit,
+            dates,
+        })
     }
 
     /// The page with its cursor and the full URL of the next page.
-    fn render<T: Serialize>(&self, app: &AppState, headers: &HeaderMap, path: &str, page: PageOf<'_, T>) -> Response {
+    fn render<T: Serialize>(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        path: &str,
+        page: PageOf<'_, T>,
+    ) -> Response {
         let after = page.after.map(|key| cursor::encode(self.kind, key));
         let next = after.as_ref().map(|after| {
-            let mut url = format!("{}/{path}?paging_limit={}&paging_after={after}", base_url(app, headers), self.limit);
+            let mut url = format!(
+                "{}/{path}?paging_limit={}&paging_after={after}",
+                base_url(app, headers),
+                self.limit
+            );
             for (name, raw) in &self.dates {
                 url.push('&');
                 url.push_str(name);
@@ -173,7 +236,15 @@ impl<'p> ListRequest<'p> {
             }
             url
         });
-        let body = Page { data: page.items, meta: PageMeta { paging: Paging { cursors: Cursors { after }, next } } };
+        let body = Page {
+            data: page.items,
+            meta: PageMeta {
+                paging: Paging {
+                    cursors: Cursors { after },
+                    next,
+                },
+            },
+        };
         json(StatusCode::OK, &body)
     }
 }
@@ -184,10 +255,11 @@ fn base_url(app: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &app.public_base_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let host = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)));
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    });
     match host {
         Some(host) => format!("http://{host}/v1"),
         None => format!("http://{}/v1", app.local_addr),
@@ -213,7 +285,10 @@ mod tests {
 
     #[test]
     fn encodes_query_values() {
-        assert_eq!(percent_encode("2026-01-31T08:00:00+03:00"), "2026-01-31T08%3A00%3A00%2B03%3A00");
+        assert_eq!(
+            percent_encode("2026-01-31T08:00:00+03:00"),
+            "2026-01-31T08%3A00%3A00%2B03%3A00"
+        );
         assert_eq!(percent_encode("2026-01-31"), "2026-01-31");
     }
 
@@ -221,7 +296,9 @@ mod tests {
     fn merges_problems() {
         let key = ApiError::invalid("X-Idempotency-Key", Rule::Required, "missing");
         let body = ApiError::bad_body("bad");
-        let ApiError::Validation(both) = merge(Some(key.clone()), Some(body)) else { panic!() };
+        let ApiError::Validation(both) = merge(Some(key.clone()), Some(body)) else {
+            panic!()
+        };
         assert_eq!(both.len(), 2);
         let too_large = merge(Some(key), Some(ApiError::PayloadTooLarge { limit: 1 }));
         assert!(matches!(too_large, ApiError::PayloadTooLarge { .. }));

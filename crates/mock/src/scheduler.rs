@@ -25,7 +25,9 @@ pub(crate) async fn run(store: Arc<Store>, mut shutdown: watch::Receiver<bool>) 
         if moved > 0 {
             tracing::debug!(moved, "scheduler settled payouts");
         }
-        let wait = next.map_or(IDLE, |due| (due - store.now()).to_std().unwrap_or(Duration::ZERO));
+        let wait = next.map_or(IDLE, |due| {
+            (due - store.now()).to_std().unwrap_or(Duration::ZERO)
+        });
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = store.wake.notified() => {}

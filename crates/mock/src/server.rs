@@ -63,8 +63,12 @@ pub async fn spawn(config: Config) -> Result<MockHandle, StartError> {
 /// Starts a server on `addr` (port 0: an ephemeral one).
 pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, StartError> {
     config.validate()?;
-    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-    let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
     let store = Arc::new(Store::new(&config));
     let state = AppState {
         store: store.clone(),
@@ -74,7 +78,11 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
     };
     let app = router(state, config.panic_route);
     let (shutdown, mut stop) = watch::channel(false);
-    let scheduler = store.clock().as_manual().is_none().then(|| tokio::spawn(scheduler::run(store.clone(), shutdown.subscribe())));
+    let scheduler = store
+        .clock()
+        .as_manual()
+        .is_none()
+        .then(|| tokio::spawn(scheduler::run(store.clone(), shutdown.subscribe())));
     let server = tokio::spawn(async move {
         let stopped = async move {
             while !*stop.borrow_and_update() {
@@ -83,11 +91,18 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
                 }
             }
         };
-        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
             tracing::error!(%error, "server stopped with an error");
         }
     });
-    let labels: Vec<String> = config.accounts.iter().map(|a| crate::config::redact_key(&a.api_key)).collect();
+    let labels: Vec<String> = config
+        .accounts
+        .iter()
+        .map(|a| crate::config::redact_key(&a.api_key))
+        .collect();
     tracing::info!(%local_addr, accounts = ?labels, delay_ms = config.processing_delay.as_millis() as u64, "rafiki-mock listening");
     Ok(MockHandle {
         addr: local_addr,
@@ -105,11 +120,20 @@ fn router(state: AppState, panic_route: bool) -> Router {
     let mut router = Router::new()
         .route("/v1/banks", get(routes::list_banks))
         .route("/v1/wallets", get(routes::list_wallets))
-        .route("/v1/payment-accounts", get(routes::list_payment_accounts).post(routes::create_payment_account))
-        .route("/v1/payouts", get(routes::list_payouts).post(routes::create_payout))
+        .route(
+            "/v1/payment-accounts",
+            get(routes::list_payment_accounts).post(routes::create_payment_account),
+        )
+        .route(
+            "/v1/payouts",
+            get(routes::list_payouts).post(routes::create_payout),
+        )
         .route("/v1/payouts/{id}", get(routes::get_payout))
         .route("/_sandbox/health", get(control::health))
-        .route("/_sandbox/payouts/{id}/transition", post(control::transition))
+        .route(
+            "/_sandbox/payouts/{id}/transition",
+            post(control::transition),
+        )
         .route("/_sandbox/wallets/{id}/fund", post(control::fund))
         .route("/_sandbox/reset", post(control::reset));
     if panic_route {
@@ -168,7 +192,11 @@ impl MockHandle {
     /// # Panics
     /// When the server was not configured with a manual clock.
     pub fn advance(&self, by: Duration) -> usize {
-        self.store.clock().as_manual().expect("MockHandle::advance needs Config::manual_clock").advance(by);
+        self.store
+            .clock()
+            .as_manual()
+            .expect("MockHandle::advance needs Config::manual_clock")
+            .advance(by);
         self.run_due()
     }
 
@@ -176,7 +204,10 @@ impl MockHandle {
     /// stops the scheduler.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        for task in [self.server.take(), self.scheduler.take()].into_iter().flatten() {
+        for task in [self.server.take(), self.scheduler.take()]
+            .into_iter()
+            .flatten()
+        {
             if let Err(error) = task.await {
                 tracing::error!(%error, "mock task ended abnormally");
             }

@@ -27,10 +27,13 @@ use rafiki_rules::lifecycle::{FailureContext, StateCode};
 use rafiki_rules::sandbox::{SandboxOutcome, sandbox_outcome};
 use rafiki_rules::wallet::{self, Balances, WalletError, effect_of};
 use rafiki_rules::wire::{
-    AccountType, Holder, MobileMoney, Money, PartyType, PaymentAccount, PaymentAccountRequest, Payout, PayoutCreateRequest,
-    PayoutState, Recipient, Wallet,
+    AccountType, Holder, MobileMoney, Money, PartyType, PaymentAccount, PaymentAccountRequest,
+    Payout, PayoutCreateRequest, PayoutState, Recipient, Wallet,
 };
-use rafiki_rules::{AccountIdentity, ComplianceTable, Destination, PaymentAccountLookup, Rule, account_identity, select_wallet};
+use rafiki_rules::{
+    AccountIdentity, ComplianceTable, Destination, PaymentAccountLookup, Rule, account_identity,
+    select_wallet,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
@@ -85,12 +88,19 @@ pub(crate) struct StoredResponse {
 
 impl StoredResponse {
     pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Self, ApiError> {
-        let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("serialising a response: {e}")))?;
-        Ok(StoredResponse { status, body: body.into() })
+        let body = serde_json::to_vec(value)
+            .map_err(|e| ApiError::Internal(format!("serialising a response: {e}")))?;
+        Ok(StoredResponse {
+            status,
+            body: body.into(),
+        })
     }
 
     pub fn error(error: &ApiError) -> Self {
-        StoredResponse { status: error.status(), body: error.body_bytes().into() }
+        StoredResponse {
+            status: error.status(),
+            body: error.body_bytes().into(),
+        }
     }
 }
 
@@ -121,7 +131,10 @@ pub(crate) struct InFlight<'a> {
 impl InFlight<'_> {
     /// Runs `f` under the account lock and stores its response for replay
     /// in the same critical section; an `Err` is not stored.
-    pub fn finish(mut self, f: impl FnOnce(&mut Account) -> Result<StoredResponse, ApiError>) -> Result<StoredResponse, ApiError> {
+    pub fn finish(
+        mut self,
+        f: impl FnOnce(&mut Account) -> Result<StoredResponse, ApiError>,
+    ) -> Result<StoredResponse, ApiError> {
         let mut account = self.cell.lock();
         let response = f(&mut account)?;
         if let Some(entry) = account.idempotency.get_mut(&self.key) {
@@ -136,7 +149,8 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if !self.finished {
             let mut account = self.cell.lock();
-            if matches!(account.idempotency.get(&self.key), Some(entry) if entry.status == EntryStatus::InFlight) {
+            if matches!(account.idempotency.get(&self.key), Some(entry) if entry.status == EntryStatus::InFlight)
+            {
                 account.idempotency.remove(&self.key);
             }
         }
@@ -184,8 +198,15 @@ impl Store {
                         available: seed.balance,
                     })
                     .collect();
-                let state = Account { wallets: seeds.clone(), ..Account::default() };
-                let cell = AccountCell { label: redact_key(&account.api_key), seeds, state: Mutex::new(state) };
+                let state = Account {
+                    wallets: seeds.clone(),
+                    ..Account::default()
+                };
+                let cell = AccountCell {
+                    label: redact_key(&account.api_key),
+                    seeds,
+                    state: Mutex::new(state),
+                };
                 (account.api_key.clone(), Arc::new(cell))
             })
             .collect();
@@ -262,8 +283,14 @@ impl Store {
         let recipient = PaymentAccountRequest {
             kind: AccountType::MobileMoney,
             country: "KE".into(),
-            holder: Holder { kind: PartyType::Individual, name: "Seeded Recipient".into() },
-            mobile_money: Some(MobileMoney { number: "+254712345678".into(), operator: "SAFARICOM".into() }),
+            holder: Holder {
+                kind: PartyType::Individual,
+                name: "Seeded Recipient".into(),
+            },
+            mobile_money: Some(MobileMoney {
+                number: "+254712345678".into(),
+                operator: "SAFARICOM".into(),
+            }),
             bank_account: None,
         };
         let (payment_account, _) = account.get_or_create_account(recipient, now);
@@ -275,11 +302,17 @@ impl Store {
             let created_at = now - TimeDelta::milliseconds(back);
             let payout = Payout {
                 id: ids::new_id(ids::PAYOUT, created_at),
-                amount: Money { value: Decimal::new(150_000 + i64::try_from(i % 1000).unwrap_or(0), 2), currency: wallet.currency.clone() },
+                amount: Money {
+                    value: Decimal::new(150_000 + i64::try_from(i % 1000).unwrap_or(0), 2),
+                    currency: wallet.currency.clone(),
+                },
                 payment_account_id: payment_account_id.clone(),
                 wallet_id: wallet.id.clone(),
                 sender: None,
-                state: PayoutState { code: StateCode::Sent, context: None },
+                state: PayoutState {
+                    code: StateCode::Sent,
+                    context: None,
+                },
                 created_at,
                 receipt: Some(ids::new_receipt()),
             };
@@ -294,7 +327,9 @@ impl AccountCell {
     /// Locks the account. A panic elsewhere never makes it unusable: the
     /// state is consistent between statements that take the lock.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Account> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The redacted API key, for logs.
@@ -308,10 +343,18 @@ impl AccountCell {
         account.prune_idempotency(now);
         match idempotency::decide(account.idempotency.get(key), body, now) {
             Decision::Fresh | Decision::Expired => {
-                let entry = StoredEntry { body: body.clone(), status: EntryStatus::InFlight, stored_at: now };
+                let entry = StoredEntry {
+                    body: body.clone(),
+                    status: EntryStatus::InFlight,
+                    stored_at: now,
+                };
                 account.idempotency.insert(key.to_owned(), entry);
                 account.idempotency_log.push_back((now, key.to_owned()));
-                Begin::Proceed(InFlight { cell: self, key: key.to_owned(), finished: false })
+                Begin::Proceed(InFlight {
+                    cell: self,
+                    key: key.to_owned(),
+                    finished: false,
+                })
             }
             Decision::Replay(response) => Begin::Replay(response.clone()),
             Decision::KeyAlreadyUsed => Begin::Refuse(ApiError::IdempotencyKeyAlreadyUsed),
@@ -323,7 +366,11 @@ impl AccountCell {
     pub(crate) fn reset(&self) -> Vec<Wallet> {
         let mut account = self.lock();
         let seq = account.seq;
-        *account = Account { seq, wallets: self.seeds.clone(), ..Account::default() };
+        *account = Account {
+            seq,
+            wallets: self.seeds.clone(),
+            ..Account::default()
+        };
         account.wallets.clone()
     }
 }
@@ -333,10 +380,10 @@ impl AccountCell {
 impl PaymentAccountLookup for AccountCell {
     fn destination(&self, id: &str) -> Option<Destination> {
         let account = self.lock();
-        account
-            .payment_accounts
-            .get(id)
-            .map(|a| Destination { country: a.account.country.clone(), account_type: a.account.kind })
+        account.payment_accounts.get(id).map(|a| Destination {
+            country: a.account.country.clone(),
+            account_type: a.account.kind,
+        })
     }
 }
 
@@ -364,9 +411,16 @@ impl Account {
 
     /// Get-or-create by [`account_identity`]: the stored account and
     /// whether it was created now.
-    pub(crate) fn get_or_create_account(&mut self, request: PaymentAccountRequest, now: DateTime<Utc>) -> (&PaymentAccount, bool) {
+    pub(crate) fn get_or_create_account(
+        &mut self,
+        request: PaymentAccountRequest,
+        now: DateTime<Utc>,
+    ) -> (&PaymentAccount, bool) {
         let identity = account_identity(&request);
-        let existing = identity.as_ref().and_then(|i| self.identities.get(i)).cloned();
+        let existing = identity
+            .as_ref()
+            .and_then(|i| self.identities.get(i))
+            .cloned();
         let (id, created) = match existing {
             Some(id) => (id, false),
             None => {
@@ -376,7 +430,14 @@ impl Account {
                     self.identities.insert(identity, id.clone());
                 }
                 self.account_order.insert(key, id.clone());
-                self.payment_accounts.insert(id.clone(), PaymentAccount { id: id.clone(), account: request, created_at: now });
+                self.payment_accounts.insert(
+                    id.clone(),
+                    PaymentAccount {
+                        id: id.clone(),
+                        account: request,
+                        created_at: now,
+                    },
+                );
                 (id, true)
             }
         };
@@ -394,16 +455,30 @@ impl Account {
         now: DateTime<Utc>,
         delay: TimeDelta,
     ) -> Result<(&Payout, bool), ApiError> {
-        let wallet = select_wallet(&self.wallets, request.wallet_id.as_deref(), &request.amount.currency)?;
+        let wallet = select_wallet(
+            &self.wallets,
+            request.wallet_id.as_deref(),
+            &request.amount.currency,
+        )?;
         let wallet_id = wallet.id.clone();
-        let reserved = wallet::reserve(Balances::new(wallet.balance, wallet.available), request.amount.value).map_err(|e| match e {
-            WalletError::InsufficientBalance { .. } => ApiError::InsufficientBalance { wallet_id: wallet_id.clone() },
+        let reserved = wallet::reserve(
+            Balances::new(wallet.balance, wallet.available),
+            request.amount.value,
+        )
+        .map_err(|e| match e {
+            WalletError::InsufficientBalance { .. } => ApiError::InsufficientBalance {
+                wallet_id: wallet_id.clone(),
+            },
             other => ApiError::Internal(format!("reserving: {other}")),
         })?;
         let (payment_account_id, outcome) = match request.recipient() {
             Some(Recipient::Existing(id)) => {
                 let account = self.payment_accounts.get(id).ok_or_else(|| {
-                    ApiError::invalid("payment_account_id", Rule::UnknownPaymentAccount, format!("no payment account `{id}`"))
+                    ApiError::invalid(
+                        "payment_account_id",
+                        Rule::UnknownPaymentAccount,
+                        format!("no payment account `{id}`"),
+                    )
                 })?;
                 (account.id.clone(), sandbox_outcome(&account.account))
             }
@@ -429,14 +504,21 @@ impl Account {
             payment_account_id,
             wallet_id,
             sender: request.sender,
-            state: PayoutState { code: rafiki_rules::lifecycle::INITIAL, context: None },
+            state: PayoutState {
+                code: rafiki_rules::lifecycle::INITIAL,
+                context: None,
+            },
             created_at: now,
             receipt: None,
         };
         let was_idle = self.pending.is_empty();
         let id = payout.id.clone();
         let (_, seq) = self.insert_payout(payout, outcome);
-        let due = (now.checked_add_signed(delay).unwrap_or(DateTime::<Utc>::MAX_UTC), seq);
+        let due = (
+            now.checked_add_signed(delay)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            seq,
+        );
         self.pending.insert(due, id.clone());
         let record = self.payouts.get_mut(&id).expect("just inserted");
         record.due = Some(due);
@@ -447,14 +529,26 @@ impl Account {
     fn insert_payout(&mut self, payout: Payout, outcome: SandboxOutcome) -> SortKey {
         let key = self.next_key(payout.created_at);
         self.payout_order.insert(key, payout.id.clone());
-        self.payouts.insert(payout.id.clone(), PayoutRecord { payout, outcome, due: None });
+        self.payouts.insert(
+            payout.id.clone(),
+            PayoutRecord {
+                payout,
+                outcome,
+                due: None,
+            },
+        );
         key
     }
 
     /// Moves a payout to `to` if the lifecycle allows it, applying the
     /// wallet effect. `context` is kept only for FAILED; SENT gets a
     /// receipt.
-    pub(crate) fn transition(&mut self, id: &str, to: StateCode, context: Option<FailureContext>) -> Result<&Payout, ApiError> {
+    pub(crate) fn transition(
+        &mut self,
+        id: &str,
+        to: StateCode,
+        context: Option<FailureContext>,
+    ) -> Result<&Payout, ApiError> {
         let record = self.payouts.get_mut(id).ok_or(ApiError::NotFound)?;
         let from = record.payout.state.code;
         let effect = effect_of(Some(from), to).ok_or(ApiError::IllegalTransition { from, to })?;
@@ -464,11 +558,17 @@ impl Account {
             .find(|w| w.id == record.payout.wallet_id)
             .ok_or_else(|| ApiError::Internal(format!("payout {id} has no wallet")))?;
         let after = effect
-            .apply(Balances::new(wallet.balance, wallet.available), record.payout.amount.value)
+            .apply(
+                Balances::new(wallet.balance, wallet.available),
+                record.payout.amount.value,
+            )
             .map_err(|e| ApiError::Internal(format!("{effect:?} of payout {id}: {e}")))?;
         wallet.balance = after.balance;
         wallet.available = after.available;
-        record.payout.state = PayoutState { code: to, context: context.filter(|_| to == StateCode::Failed) };
+        record.payout.state = PayoutState {
+            code: to,
+            context: context.filter(|_| to == StateCode::Failed),
+        };
         if to == StateCode::Sent && record.payout.receipt.is_none() {
             record.payout.receipt = Some(ids::new_receipt());
         }
@@ -483,12 +583,16 @@ impl Account {
     fn settle_due(&mut self, now: DateTime<Utc>, max: usize) -> (usize, Option<DateTime<Utc>>) {
         let mut moved = 0;
         while moved < max {
-            let Some(entry) = self.pending.first_entry() else { break };
+            let Some(entry) = self.pending.first_entry() else {
+                break;
+            };
             if entry.key().0 > now {
                 break;
             }
             let id = entry.remove();
-            let Some(record) = self.payouts.get_mut(&id) else { continue };
+            let Some(record) = self.payouts.get_mut(&id) else {
+                continue;
+            };
             record.due = None;
             let outcome = record.outcome;
             if let Err(error) = self.transition(&id, outcome.code, outcome.context) {
@@ -501,7 +605,11 @@ impl Account {
 
     /// Credits a wallet (the control API's funding).
     pub(crate) fn fund(&mut self, wallet_id: &str, amount: Decimal) -> Result<&Wallet, ApiError> {
-        let wallet = self.wallets.iter_mut().find(|w| w.id == wallet_id).ok_or(ApiError::NotFound)?;
+        let wallet = self
+            .wallets
+            .iter_mut()
+            .find(|w| w.id == wallet_id)
+            .ok_or(ApiError::NotFound)?;
         let after = wallet::credit_back(Balances::new(wallet.balance, wallet.available), amount)
             .map_err(|e| ApiError::invalid("amount", Rule::AmountNotPositive, e.to_string()))?;
         wallet.balance = after.balance;
@@ -511,12 +619,21 @@ impl Account {
 
     pub(crate) fn payout_page(&self, query: PageQuery) -> PageOf<'_, Payout> {
         let (ids, after) = page_ids(&self.payout_order, query);
-        PageOf { items: ids.into_iter().filter_map(|id| self.payout(id)).collect(), after }
+        PageOf {
+            items: ids.into_iter().filter_map(|id| self.payout(id)).collect(),
+            after,
+        }
     }
 
     pub(crate) fn payment_account_page(&self, query: PageQuery) -> PageOf<'_, PaymentAccount> {
         let (ids, after) = page_ids(&self.account_order, query);
-        PageOf { items: ids.into_iter().filter_map(|id| self.payment_accounts.get(id)).collect(), after }
+        PageOf {
+            items: ids
+                .into_iter()
+                .filter_map(|id| self.payment_accounts.get(id))
+                .collect(),
+            after,
+        }
     }
 
     /// Forgets entries older than the retention, oldest first.
@@ -526,7 +643,11 @@ impl Account {
                 break;
             }
             let (stored_at, key) = self.idempotency_log.pop_front().expect("front exists");
-            if self.idempotency.get(&key).is_some_and(|entry| entry.stored_at == stored_at) {
+            if self
+                .idempotency
+                .get(&key)
+                .is_some_and(|entry| entry.stored_at == stored_at)
+            {
                 self.idempotency.remove(&key);
             }
         }
@@ -535,7 +656,10 @@ impl Account {
 
 /// Up to `limit` ids, newest first, with keys in `[from, below)`; plus the
 /// last key when more items follow.
-fn page_ids(order: &BTreeMap<SortKey, String>, query: PageQuery) -> (Vec<&String>, Option<SortKey>) {
+fn page_ids(
+    order: &BTreeMap<SortKey, String>,
+    query: PageQuery,
+) -> (Vec<&String>, Option<SortKey>) {
     if let (Some(from), Some(below)) = (query.from, query.below)
         && from >= below
     {
@@ -564,20 +688,53 @@ mod tests {
 
     #[test]
     fn pages_walk_newest_first_within_bounds() {
-        let order: BTreeMap<SortKey, String> = (1..=10).map(|i| (key(i, i as u64), format!("x{i}"))).collect();
-        let all = PageQuery { from: None, below: None, limit: 4 };
+        let order: BTreeMap<SortKey, String> = (1..=10)
+            .map(|i| (key(i, i as u64), format!("x{i}")))
+            .collect();
+        let all = PageQuery {
+            from: None,
+            below: None,
+            limit: 4,
+        };
         let (ids, after) = page_ids(&order, all);
         assert_eq!(ids, ["x10", "x9", "x8", "x7"]);
         assert_eq!(after, Some(key(7, 7)));
-        let (ids, after) = page_ids(&order, PageQuery { below: after, ..all });
+        let (ids, after) = page_ids(
+            &order,
+            PageQuery {
+                below: after,
+                ..all
+            },
+        );
         assert_eq!(ids, ["x6", "x5", "x4", "x3"]);
-        let (ids, after) = page_ids(&order, PageQuery { below: after, ..all });
-        assert_eq!((ids, after), (vec![&"x2".to_owned(), &"x1".to_owned()], None));
-        let window = PageQuery { from: Some(key(3, 0)), below: Some(key(5, 0)), limit: 10 };
+        let (ids, after) = page_ids(
+            &order,
+            PageQuery {
+                below: after,
+                ..all
+            },
+        );
+        assert_eq!(
+            (ids, after),
+            (vec![&"x2".to_owned(), &"x1".to_owned()], None)
+        );
+        let window = PageQuery {
+            from: Some(key(3, 0)),
+            below: Some(key(5, 0)),
+            limit: 10,
+        };
         assert_eq!(page_ids(&order, window).0, ["x4", "x3"]);
-        let inverted = PageQuery { from: Some(key(5, 0)), below: Some(key(3, 0)), limit: 10 };
+        let inverted = PageQuery {
+            from: Some(key(5, 0)),
+            below: Some(key(3, 0)),
+            limit: 10,
+        };
         assert!(page_ids(&order, inverted).0.is_empty());
-        let exact = PageQuery { from: Some(key(4, 0)), below: Some(key(4, 0)), limit: 10 };
+        let exact = PageQuery {
+            from: Some(key(4, 0)),
+            below: Some(key(4, 0)),
+            limit: 10,
+        };
         assert!(page_ids(&order, exact).0.is_empty());
     }
 }

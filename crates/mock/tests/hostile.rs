@@ -47,10 +47,20 @@ impl Raw {
 
 /// Sends it; answers the status, the content type and the body.
 async fn send(env: &Env, raw: &Raw) -> (u16, String, Vec<u8>) {
-    let mut request = env.http.request(raw.method.clone(), format!("{}{}", env.root(), raw.path)).query(&raw.query);
-    let headers = [("authorization", &raw.auth), ("content-type", &raw.content_type), ("x-idempotency-key", &raw.idempotency_key)];
+    let mut request = env
+        .http
+        .request(raw.method.clone(), format!("{}{}", env.root(), raw.path))
+        .query(&raw.query);
+    let headers = [
+        ("authorization", &raw.auth),
+        ("content-type", &raw.content_type),
+        ("x-idempotency-key", &raw.idempotency_key),
+    ];
     for (name, value) in headers {
-        if let Some(value) = value.as_ref().and_then(|v| reqwest::header::HeaderValue::from_bytes(v).ok()) {
+        if let Some(value) = value
+            .as_ref()
+            .and_then(|v| reqwest::header::HeaderValue::from_bytes(v).ok())
+        {
             request = request.header(name, value);
         }
     }
@@ -59,8 +69,16 @@ async fn send(env: &Env, raw: &Raw) -> (u16, String, Vec<u8>) {
     }
     let response = request.send().await.expect("the server answers");
     let status = response.status().as_u16();
-    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_owned()).unwrap_or_default();
-    (status, content_type, response.bytes().await.unwrap().to_vec())
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or("").to_owned())
+        .unwrap_or_default();
+    (
+        status,
+        content_type,
+        response.bytes().await.unwrap().to_vec(),
+    )
 }
 
 /// The envelope's `code` (and checks its shape).
@@ -68,15 +86,31 @@ fn envelope_code(status: u16, content_type: &str, body: &[u8]) -> Result<String,
     if content_type != "application/json" {
         return Err(format!("HTTP {status} with content type {content_type:?}"));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("HTTP {status}, body not JSON ({e}): {}", String::from_utf8_lossy(body)))?;
-    let code = value["code"].as_str().ok_or_else(|| format!("no code in {value}"))?;
-    let ok = !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "HTTP {status}, body not JSON ({e}): {}",
+            String::from_utf8_lossy(body)
+        )
+    })?;
+    let code = value["code"]
+        .as_str()
+        .ok_or_else(|| format!("no code in {value}"))?;
+    let ok = !code.is_empty()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
     if !ok || !value["message"].is_string() {
         return Err(format!("not an envelope: {value}"));
     }
     if let Some(errors) = value.get("errors") {
-        let fields = errors["fields"].as_object().ok_or_else(|| format!("errors without fields: {value}"))?;
-        if fields.values().any(|reasons| reasons.as_array().is_none_or(|r| r.is_empty() || r.iter().any(|r| !r.is_string()))) {
+        let fields = errors["fields"]
+            .as_object()
+            .ok_or_else(|| format!("errors without fields: {value}"))?;
+        if fields.values().any(|reasons| {
+            reasons
+                .as_array()
+                .is_none_or(|r| r.is_empty() || r.iter().any(|r| !r.is_string()))
+        }) {
             return Err(format!("bad errors.fields: {value}"));
         }
     }
@@ -85,7 +119,8 @@ fn envelope_code(status: u16, content_type: &str, body: &[u8]) -> Result<String,
 
 async fn expect(env: &Env, raw: Raw, status: u16, code: &str) -> Value {
     let (got, content_type, body) = send(env, &raw).await;
-    let got_code = envelope_code(got, &content_type, &body).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
+    let got_code =
+        envelope_code(got, &content_type, &body).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
     assert_eq!((got, got_code.as_str()), (status, code), "{raw:?}");
     serde_json::from_slice(&body).unwrap()
 }
@@ -99,22 +134,51 @@ async fn unreadable_bodies_are_422_at_body() {
         post().body("not json"),
         post().body(b"{\"amount\": \"\xff\xfe\"}".to_vec()),
         post().body(""),
-        Raw { content_type: None, ..post().body(payout_json("+254712345678", "150.00").to_string()) },
-        Raw { content_type: Some(b"text/plain".to_vec()), ..post().body(payout_json("+254712345678", "150.00").to_string()) },
+        Raw {
+            content_type: None,
+            ..post().body(payout_json("+254712345678", "150.00").to_string())
+        },
+        Raw {
+            content_type: Some(b"text/plain".to_vec()),
+            ..post().body(payout_json("+254712345678", "150.00").to_string())
+        },
         Raw::new(Method::POST, "/v1/payment-accounts").body("[1,2"),
     ];
     for raw in cases {
         let body = expect(&env, raw, 422, "VALIDATION_FAILED").await;
         assert!(body["errors"]["fields"]["body"][0].is_string(), "{body}");
     }
-    let typed = expect(&env, post().body(r#"{"amount": {"value": 150, "currency": ["KES"]}, "payment_account": "x"}"#), 422, "VALIDATION_FAILED").await;
+    let typed = expect(
+        &env,
+        post().body(r#"{"amount": {"value": 150, "currency": ["KES"]}, "payment_account": "x"}"#),
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
     let fields = typed["errors"]["fields"].as_object().unwrap();
     for path in ["amount.value", "amount.currency", "payment_account"] {
         assert!(fields.contains_key(path), "{path} in {typed}");
     }
-    let both = expect(&env, Raw { idempotency_key: None, ..post().body("nope") }, 422, "VALIDATION_FAILED").await;
-    assert!(both["errors"]["fields"]["X-Idempotency-Key"].is_array() && both["errors"]["fields"]["body"].is_array(), "{both}");
-    let (status, _) = expect_ok(&env, Raw::new(Method::POST, "/_sandbox/reset").body("reset reads no body")).await;
+    let both = expect(
+        &env,
+        Raw {
+            idempotency_key: None,
+            ..post().body("nope")
+        },
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert!(
+        both["errors"]["fields"]["X-Idempotency-Key"].is_array()
+            && both["errors"]["fields"]["body"].is_array(),
+        "{both}"
+    );
+    let (status, _) = expect_ok(
+        &env,
+        Raw::new(Method::POST, "/_sandbox/reset").body("reset reads no body"),
+    )
+    .await;
     assert_eq!(status, 200);
 }
 
@@ -130,25 +194,67 @@ async fn unknown_properties_are_ignored() {
     let mut body = payout_json("+254712345678", "150.00");
     body["colour"] = json!("blue");
     body["sender"]["favourite_food"] = json!({"nested": [1, 2]});
-    let (status, payout) = expect_ok(&env, Raw::new(Method::POST, "/v1/payouts").body(body.to_string())).await;
+    let (status, payout) = expect_ok(
+        &env,
+        Raw::new(Method::POST, "/v1/payouts").body(body.to_string()),
+    )
+    .await;
     assert_eq!(status, 202, "{payout}");
-    assert!(payout["data"].get("colour").is_none() && payout["data"]["sender"].get("favourite_food").is_none());
+    assert!(
+        payout["data"].get("colour").is_none()
+            && payout["data"]["sender"].get("favourite_food").is_none()
+    );
 }
 
 #[tokio::test]
 async fn oversized_bodies_routes_methods_and_ids_get_envelopes() {
     let env = start().await;
     let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(70 * 1024));
-    expect(&env, Raw::new(Method::POST, "/v1/payouts").body(huge.clone()), 413, "PAYLOAD_TOO_LARGE").await;
-    expect(&env, Raw::new(Method::POST, "/v1/payment-accounts").body(huge), 413, "PAYLOAD_TOO_LARGE").await;
-    for path in ["/v1/nothing", "/v2/payouts", "/", "/v1/payouts/pyt-1/extra", "/v1/payouts/", "/_sandbox/nothing"] {
+    expect(
+        &env,
+        Raw::new(Method::POST, "/v1/payouts").body(huge.clone()),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    .await;
+    expect(
+        &env,
+        Raw::new(Method::POST, "/v1/payment-accounts").body(huge),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    .await;
+    for path in [
+        "/v1/nothing",
+        "/v2/payouts",
+        "/",
+        "/v1/payouts/pyt-1/extra",
+        "/v1/payouts/",
+        "/_sandbox/nothing",
+    ] {
         expect(&env, Raw::new(Method::GET, path), 404, "NOT_FOUND").await;
     }
-    for (method, path) in [(Method::DELETE, "/v1/payouts"), (Method::PUT, "/v1/banks"), (Method::POST, "/v1/payouts/pyt-1"), (Method::GET, "/_sandbox/reset")] {
+    for (method, path) in [
+        (Method::DELETE, "/v1/payouts"),
+        (Method::PUT, "/v1/banks"),
+        (Method::POST, "/v1/payouts/pyt-1"),
+        (Method::GET, "/_sandbox/reset"),
+    ] {
         expect(&env, Raw::new(method, path), 405, "METHOD_NOT_ALLOWED").await;
     }
-    for id in ["pyt-unknown", "%FF%FE", "wlt-2WLXb8bP6sS7QRvA6AFGp7NhGs7", "..%2F..%2Fetc"] {
-        expect(&env, Raw::new(Method::GET, &format!("/v1/payouts/{id}")), 404, "NOT_FOUND").await;
+    for id in [
+        "pyt-unknown",
+        "%FF%FE",
+        "wlt-2WLXb8bP6sS7QRvA6AFGp7NhGs7",
+        "..%2F..%2Fetc",
+    ] {
+        expect(
+            &env,
+            Raw::new(Method::GET, &format!("/v1/payouts/{id}")),
+            404,
+            "NOT_FOUND",
+        )
+        .await;
     }
 }
 
@@ -156,10 +262,19 @@ async fn oversized_bodies_routes_methods_and_ids_get_envelopes() {
 async fn a_handler_panic_is_a_500_envelope_and_the_server_keeps_serving() {
     let env = start().await;
     for _ in 0..3 {
-        expect(&env, Raw::new(Method::GET, "/_sandbox/debug/panic"), 500, "INTERNAL_SERVER_ERROR").await;
+        expect(
+            &env,
+            Raw::new(Method::GET, "/_sandbox/debug/panic"),
+            500,
+            "INTERNAL_SERVER_ERROR",
+        )
+        .await;
     }
     let payout = env.create("+254712345678", "150.00").await;
-    assert_eq!(env.client.get_payout(payout.id.as_str()).await.unwrap().id, payout.id);
+    assert_eq!(
+        env.client.get_payout(payout.id.as_str()).await.unwrap().id,
+        payout.id
+    );
 }
 
 // ---- property-based sweeps ---------------------------------------------
@@ -177,9 +292,33 @@ const PATHS: &[&str] = &[
 ];
 
 const NAMES: &[&str] = &[
-    "amount", "value", "currency", "payment_account", "payment_account_id", "wallet_id", "sender", "type", "country", "holder",
-    "name", "mobile_money", "number", "operator", "bank_account", "bank_id", "branch_id", "address", "line_1", "city",
-    "postal_code", "individual", "dob", "identity_document", "expires_on", "to", "context",
+    "amount",
+    "value",
+    "currency",
+    "payment_account",
+    "payment_account_id",
+    "wallet_id",
+    "sender",
+    "type",
+    "country",
+    "holder",
+    "name",
+    "mobile_money",
+    "number",
+    "operator",
+    "bank_account",
+    "bank_id",
+    "branch_id",
+    "address",
+    "line_1",
+    "city",
+    "postal_code",
+    "individual",
+    "dob",
+    "identity_document",
+    "expires_on",
+    "to",
+    "context",
 ];
 
 fn any_json() -> impl Strategy<Value = Value> {
@@ -189,14 +328,32 @@ fn any_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
         "\\PC{0,12}".prop_map(Value::String),
-        prop::sample::select(vec!["KES", "KE", "MOBILE_MONEY", "BANK_ACCOUNT", "INDIVIDUAL", "SAFARICOM", "150.00", "+254712345678", "pac-1", "wlt-x", "1970-01-01", "CANCELLED", "FAILED"])
-            .prop_map(Value::from),
+        prop::sample::select(vec![
+            "KES",
+            "KE",
+            "MOBILE_MONEY",
+            "BANK_ACCOUNT",
+            "INDIVIDUAL",
+            "SAFARICOM",
+            "150.00",
+            "+254712345678",
+            "pac-1",
+            "wlt-x",
+            "1970-01-01",
+            "CANCELLED",
+            "FAILED"
+        ])
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map(prop::sample::select(NAMES).prop_map(str::to_owned), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(
+                prop::sample::select(NAMES).prop_map(str::to_owned),
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -245,38 +402,91 @@ fn body_bytes() -> impl Strategy<Value = Option<Vec<u8>>> {
 }
 
 fn hostile_request() -> impl Strategy<Value = Raw> {
-    let method = prop::sample::select(vec![Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::HEAD, Method::OPTIONS]);
-    let path = (prop::sample::select(PATHS), "[A-Za-z0-9%._~-]{0,40}").prop_map(|(p, id)| p.replace("{id}", &id));
+    let method = prop::sample::select(vec![
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+    ]);
+    let path = (prop::sample::select(PATHS), "[A-Za-z0-9%._~-]{0,40}")
+        .prop_map(|(p, id)| p.replace("{id}", &id));
     let query_name = prop_oneof![
-        prop::sample::select(vec!["paging_limit", "paging_after", "created_at_from", "created_at_to"]).prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "paging_limit",
+            "paging_after",
+            "created_at_from",
+            "created_at_to"
+        ])
+        .prop_map(str::to_owned),
         "[a-z_]{1,12}",
     ];
     let query = prop::collection::vec((query_name, "\\PC{0,30}"), 0..4);
-    let auth = prop_oneof![3 => Just(Some(format!("Bearer {KEY}").into_bytes())), 1 => header_bytes()];
-    (method, path, query, auth, header_bytes(), header_bytes(), body_bytes()).prop_map(
-        |(method, path, query, auth, content_type, idempotency_key, body)| Raw { method, path, query, auth, content_type, idempotency_key, body },
+    let auth =
+        prop_oneof![3 => Just(Some(format!("Bearer {KEY}").into_bytes())), 1 => header_bytes()];
+    (
+        method,
+        path,
+        query,
+        auth,
+        header_bytes(),
+        header_bytes(),
+        body_bytes(),
     )
+        .prop_map(
+            |(method, path, query, auth, content_type, idempotency_key, body)| Raw {
+                method,
+                path,
+                query,
+                auth,
+                content_type,
+                idempotency_key,
+                body,
+            },
+        )
 }
 
 /// Runs `strategy`'s requests against one server: never a 5xx; every
 /// error is the envelope; successes are JSON. Answers the statuses seen.
 fn sweep(cases: u32, strategy: impl Strategy<Value = Raw>) -> BTreeSet<u16> {
     let seen = Mutex::new(BTreeSet::new());
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let env = runtime.block_on(start());
-    let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
     TestRunner::new(config)
         .run(&strategy, |raw| {
             let (status, content_type, body) = runtime.block_on(send(&env, &raw));
             seen.lock().unwrap().insert(status);
-            prop_assert!(status < 500, "HTTP {} for {:?}: {}", status, raw, String::from_utf8_lossy(&body));
+            prop_assert!(
+                status < 500,
+                "HTTP {} for {:?}: {}",
+                status,
+                raw,
+                String::from_utf8_lossy(&body)
+            );
             if raw.method == Method::HEAD {
                 return Ok(());
             }
             if status >= 400 {
-                envelope_code(status, &content_type, &body).map_err(|e| TestCaseError::fail(format!("{raw:?}: {e}")))?;
+                envelope_code(status, &content_type, &body)
+                    .map_err(|e| TestCaseError::fail(format!("{raw:?}: {e}")))?;
             } else {
-                prop_assert!(serde_json::from_slice::<Value>(&body).is_ok(), "HTTP {} not JSON for {:?}", status, raw);
+                prop_assert!(
+                    serde_json::from_slice::<Value>(&body).is_ok(),
+                    "HTTP {} not JSON for {:?}",
+                    status,
+                    raw
+                );
             }
             Ok(())
         })
@@ -286,7 +496,10 @@ fn sweep(cases: u32, strategy: impl Strategy<Value = Raw>) -> BTreeSet<u16> {
 
 /// The sweep reached past the outer checks.
 fn assert_saw(seen: &BTreeSet<u16>, expected: &[u16]) {
-    assert!(expected.iter().all(|s| seen.contains(s)), "statuses seen: {seen:?}, expected at least {expected:?}");
+    assert!(
+        expected.iter().all(|s| seen.contains(s)),
+        "statuses seen: {seen:?}, expected at least {expected:?}"
+    );
 }
 
 #[test]
@@ -297,9 +510,14 @@ fn sweep_random_requests_over_every_operation() {
 
 #[test]
 fn sweep_mutated_payouts_and_payment_accounts() {
-    let payouts = mutated_payout().prop_map(|body| Raw::new(Method::POST, "/v1/payouts").body(body.to_string()));
-    let keyed = (payouts, "[!-~]{1,20}").prop_map(|(raw, key)| Raw { idempotency_key: Some(key.into_bytes()), ..raw });
-    let accounts = any_json().prop_map(|body| Raw::new(Method::POST, "/v1/payment-accounts").body(body.to_string()));
+    let payouts = mutated_payout()
+        .prop_map(|body| Raw::new(Method::POST, "/v1/payouts").body(body.to_string()));
+    let keyed = (payouts, "[!-~]{1,20}").prop_map(|(raw, key)| Raw {
+        idempotency_key: Some(key.into_bytes()),
+        ..raw
+    });
+    let accounts = any_json()
+        .prop_map(|body| Raw::new(Method::POST, "/v1/payment-accounts").body(body.to_string()));
     let seen = sweep(128, prop_oneof![keyed, accounts]);
     assert_saw(&seen, &[422]);
 }
@@ -307,8 +525,12 @@ fn sweep_mutated_payouts_and_payment_accounts() {
 #[test]
 fn sweep_control_api_bodies() {
     let body = || prop_oneof![4 => any_json(), 1 => Just(json!({"to": "CANCELLED"})), 1 => Just(json!({"amount": "1.00"}))];
-    let transition = body().prop_map(|body| Raw::new(Method::POST, "/_sandbox/payouts/pyt-x/transition").body(body.to_string()));
-    let fund = body().prop_map(|body| Raw::new(Method::POST, "/_sandbox/wallets/wlt-x/fund").body(body.to_string()));
+    let transition = body().prop_map(|body| {
+        Raw::new(Method::POST, "/_sandbox/payouts/pyt-x/transition").body(body.to_string())
+    });
+    let fund = body().prop_map(|body| {
+        Raw::new(Method::POST, "/_sandbox/wallets/wlt-x/fund").body(body.to_string())
+    });
     let seen = sweep(64, prop_oneof![transition, fund]);
     assert_saw(&seen, &[404, 422]);
 }

@@ -12,12 +12,19 @@ use serde_json::Value;
 
 /// A raw POST /payouts: status and exact body bytes.
 async fn post(env: &common::Env, key: Option<&str>, body: &Value) -> (u16, Vec<u8>) {
-    let mut request = env.http.post(format!("{}/payouts", env.mock.base_url())).bearer_auth(KEY).json(body);
+    let mut request = env
+        .http
+        .post(format!("{}/payouts", env.mock.base_url()))
+        .bearer_auth(KEY)
+        .json(body);
     if let Some(key) = key {
         request = request.header("X-Idempotency-Key", key);
     }
     let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.bytes().await.unwrap().to_vec())
+    (
+        response.status().as_u16(),
+        response.bytes().await.unwrap().to_vec(),
+    )
 }
 
 fn json(bytes: &[u8]) -> Value {
@@ -32,35 +39,74 @@ async fn a_retry_replays_the_first_answer_byte_for_byte_and_creates_nothing() {
     assert_eq!(first.0, 202);
     env.mock.advance(common::DELAY);
     let again = post(&env, Some("key-1"), &body).await;
-    assert_eq!(again, first, "same status and bytes, even after the payout moved on");
+    assert_eq!(
+        again, first,
+        "same status and bytes, even after the payout moved on"
+    );
     assert_eq!(env.mock.store().counts(KEY), Some((1, 1)));
-    assert_eq!(env.wallet().await.balance, dec("9997500.00"), "charged once");
+    assert_eq!(
+        env.wallet().await.balance,
+        dec("9997500.00"),
+        "charged once"
+    );
 
-    let typed = env.client.create_payout(&payout_request("+254712345678", "2500.00"), Some("key-1")).await.unwrap();
+    let typed = env
+        .client
+        .create_payout(&payout_request("+254712345678", "2500.00"), Some("key-1"))
+        .await
+        .unwrap();
     assert_eq!(typed.payout.id.as_str(), json(&first.1)["data"]["id"]);
 
     let other_body = payout_json("+254712345678", "2600.00");
     let (status, bytes) = post(&env, Some("key-1"), &other_body).await;
-    assert_eq!((status, json(&bytes)["code"].as_str()), (409, Some("IDEMPOTENCY_KEY_ALREADY_USED")));
-    let typed = env.client.create_payout(&payout_request("+254712345678", "2600.00"), Some("key-1")).await.unwrap_err();
-    assert!(matches!(typed.error, Error::IdempotencyKeyAlreadyUsed(_)), "{typed}");
+    assert_eq!(
+        (status, json(&bytes)["code"].as_str()),
+        (409, Some("IDEMPOTENCY_KEY_ALREADY_USED"))
+    );
+    let typed = env
+        .client
+        .create_payout(&payout_request("+254712345678", "2600.00"), Some("key-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(typed.error, Error::IdempotencyKeyAlreadyUsed(_)),
+        "{typed}"
+    );
 
     // Keys are per account: the other account may use the same one.
     let other = common::client(&env.mock, OTHER_KEY);
-    let theirs = other.create_payout(&payout_request("+254712345678", "2500.00"), Some("key-1")).await.unwrap();
+    let theirs = other
+        .create_payout(&payout_request("+254712345678", "2500.00"), Some("key-1"))
+        .await
+        .unwrap();
     assert_ne!(theirs.payout.id.as_str(), json(&first.1)["data"]["id"]);
 }
 
 #[tokio::test]
 async fn answers_are_kept_for_24_hours_then_the_key_is_free_again() {
     let env = start().await;
-    let (status, first) = post(&env, Some("key-24h"), &payout_json("+254712345678", "300.00")).await;
+    let (status, first) = post(
+        &env,
+        Some("key-24h"),
+        &payout_json("+254712345678", "300.00"),
+    )
+    .await;
     assert_eq!(status, 202);
     env.clock.advance(Duration::from_secs(24 * 3600 - 1));
-    let (status, _) = post(&env, Some("key-24h"), &payout_json("+254712345678", "301.00")).await;
+    let (status, _) = post(
+        &env,
+        Some("key-24h"),
+        &payout_json("+254712345678", "301.00"),
+    )
+    .await;
     assert_eq!(status, 409);
     env.clock.advance(Duration::from_secs(1));
-    let (status, second) = post(&env, Some("key-24h"), &payout_json("+254712345678", "301.00")).await;
+    let (status, second) = post(
+        &env,
+        Some("key-24h"),
+        &payout_json("+254712345678", "301.00"),
+    )
+    .await;
     assert_eq!(status, 202);
     assert_ne!(json(&first)["data"]["id"], json(&second)["data"]["id"]);
 }
@@ -72,8 +118,15 @@ async fn the_key_is_required_and_at_most_255_characters() {
     for key in [None, Some(""), Some(&*"k".repeat(256)), Some("has space")] {
         let (status, bytes) = post(&env, key, &body).await;
         let error = json(&bytes);
-        assert_eq!((status, error["code"].as_str()), (422, Some("VALIDATION_FAILED")), "{key:?}");
-        assert!(error["errors"]["fields"]["X-Idempotency-Key"].is_array(), "{error}");
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (422, Some("VALIDATION_FAILED")),
+            "{key:?}"
+        );
+        assert!(
+            error["errors"]["fields"]["X-Idempotency-Key"].is_array(),
+            "{error}"
+        );
     }
     assert_eq!(post(&env, Some(&"k".repeat(255)), &body).await.0, 202);
     assert_eq!(env.mock.store().counts(KEY), Some((1, 1)));
@@ -84,15 +137,34 @@ async fn refusals_are_replayed_too() {
     let env = start_with_balance("1000.00").await;
     let body = payout_json("+254712345678", "2500.00");
     let first = post(&env, Some("short"), &body).await;
-    assert_eq!((first.0, json(&first.1)["code"].as_str()), (402, Some("WALLET_INSUFFICIENT_BALANCE")));
+    assert_eq!(
+        (first.0, json(&first.1)["code"].as_str()),
+        (402, Some("WALLET_INSUFFICIENT_BALANCE"))
+    );
     let wallet = env.wallet().await;
-    env.call(reqwest::Method::POST, &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()), Some(serde_json::json!({"amount": "5000"}))).await;
-    assert_eq!(post(&env, Some("short"), &body).await, first, "the stored 402 is the answer for 24 h");
-    assert_eq!(post(&env, Some("funded"), &body).await.0, 202, "a new key is a new request");
+    env.call(
+        reqwest::Method::POST,
+        &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()),
+        Some(serde_json::json!({"amount": "5000"})),
+    )
+    .await;
+    assert_eq!(
+        post(&env, Some("short"), &body).await,
+        first,
+        "the stored 402 is the answer for 24 h"
+    );
+    assert_eq!(
+        post(&env, Some("funded"), &body).await.0,
+        202,
+        "a new key is a new request"
+    );
 
     let invalid = payout_json("+254712345678", "1.00");
     let refused = post(&env, Some("invalid"), &invalid).await;
-    assert_eq!(json(&refused.1)["errors"]["fields"]["amount.value"][0], "must be at least 140 KES");
+    assert_eq!(
+        json(&refused.1)["errors"]["fields"]["amount.value"][0],
+        "must be at least 140 KES"
+    );
     assert_eq!(post(&env, Some("invalid"), &invalid).await, refused);
 }
 
@@ -100,7 +172,8 @@ async fn refusals_are_replayed_too() {
 async fn sixty_four_concurrent_creates_with_one_key_make_exactly_one_payout() {
     let env = start().await;
     let request = payout_request("+254712345678", "2500.00");
-    let answers = join_all((0..64).map(|_| env.client.create_payout(&request, Some("one-key")))).await;
+    let answers =
+        join_all((0..64).map(|_| env.client.create_payout(&request, Some("one-key")))).await;
     let mut ids = HashSet::new();
     let mut races = 0;
     for answer in answers {
@@ -118,15 +191,22 @@ async fn sixty_four_concurrent_creates_with_one_key_make_exactly_one_payout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_concurrent_payouts_against_a_wallet_for_one_hundred_accept_exactly_one_hundred() {
+async fn two_hundred_concurrent_payouts_against_a_wallet_for_one_hundred_accept_exactly_one_hundred()
+ {
     let env = start_with_balance("15000.00").await;
     let request = payout_request("+254712345678", "150.00");
     let answers = join_all((0..200).map(|_| env.client.create_payout(&request, None))).await;
     let accepted = answers.iter().filter(|a| a.is_ok()).count();
-    let short = answers.iter().filter(|a| matches!(a, Err(e) if matches!(e.error, Error::InsufficientBalance(_)))).count();
+    let short = answers
+        .iter()
+        .filter(|a| matches!(a, Err(e) if matches!(e.error, Error::InsufficientBalance(_))))
+        .count();
     assert_eq!((accepted, short), (100, 100));
     let wallet = env.wallet().await;
-    assert_eq!((wallet.balance, wallet.available), (dec("15000.00"), dec("0")));
+    assert_eq!(
+        (wallet.balance, wallet.available),
+        (dec("15000.00"), dec("0"))
+    );
     assert_eq!(env.mock.advance(common::DELAY), 100);
     let wallet = env.wallet().await;
     assert_eq!((wallet.balance, wallet.available), (dec("0"), dec("0")));

@@ -18,19 +18,40 @@ async fn a_payout_goes_pending_then_sent_with_a_receipt_and_settles_the_wallet()
     assert_eq!(payout.state.code, PayoutStateCode::Pending);
     assert!(payout.receipt.is_none());
     let wallet = env.wallet().await;
-    assert_eq!((wallet.balance, wallet.available), (dec("10000000.00"), dec("9997500.00")));
+    assert_eq!(
+        (wallet.balance, wallet.available),
+        (dec("10000000.00"), dec("9997500.00"))
+    );
 
-    assert_eq!(env.mock.advance(DELAY - Duration::from_millis(1)), 0, "not due yet");
-    assert_eq!(env.client.get_payout(payout.id.as_str()).await.unwrap().state.code, PayoutStateCode::Pending);
+    assert_eq!(
+        env.mock.advance(DELAY - Duration::from_millis(1)),
+        0,
+        "not due yet"
+    );
+    assert_eq!(
+        env.client
+            .get_payout(payout.id.as_str())
+            .await
+            .unwrap()
+            .state
+            .code,
+        PayoutStateCode::Pending
+    );
     assert_eq!(env.mock.advance(Duration::from_millis(1)), 1);
 
     let sent = env.client.get_payout(payout.id.as_str()).await.unwrap();
     assert_eq!(sent.state.code, PayoutStateCode::Sent);
     assert!(sent.state.context.is_none());
     assert!(sent.receipt.as_ref().is_some_and(|r| !r.is_empty()));
-    assert_eq!((sent.id.as_str(), &sent.amount, &sent.created_at), (payout.id.as_str(), &payout.amount, &payout.created_at));
+    assert_eq!(
+        (sent.id.as_str(), &sent.amount, &sent.created_at),
+        (payout.id.as_str(), &payout.amount, &payout.created_at)
+    );
     let wallet = env.wallet().await;
-    assert_eq!((wallet.balance, wallet.available), (dec("9997500.00"), dec("9997500.00")));
+    assert_eq!(
+        (wallet.balance, wallet.available),
+        (dec("9997500.00"), dec("9997500.00"))
+    );
 }
 
 #[tokio::test]
@@ -38,11 +59,20 @@ async fn each_sandbox_test_value_fails_with_its_context_and_releases_the_reserva
     let env = start().await;
     let cases = [
         ("+254700000100", None),
-        ("+254700000101", Some("PAYMENT_ACCOUNT_INVALID_ACCOUNT_NUMBER")),
+        (
+            "+254700000101",
+            Some("PAYMENT_ACCOUNT_INVALID_ACCOUNT_NUMBER"),
+        ),
         ("+254700000102", Some("PAYMENT_ACCOUNT_BALANCE_MAXED_OUT")),
-        ("+254700000103", Some("PAYMENT_ACCOUNT_PER_TRANSACTION_LIMIT_REACHED")),
+        (
+            "+254700000103",
+            Some("PAYMENT_ACCOUNT_PER_TRANSACTION_LIMIT_REACHED"),
+        ),
         ("+254700000104", Some("PAYMENT_ACCOUNT_DAILY_LIMIT_REACHED")),
-        ("+254700000105", Some("PAYMENT_ACCOUNT_MONTHLY_LIMIT_REACHED")),
+        (
+            "+254700000105",
+            Some("PAYMENT_ACCOUNT_MONTHLY_LIMIT_REACHED"),
+        ),
         ("+254700000106", Some("PAYMENT_ACCOUNT_LIMIT_REACHED")),
     ];
     let mut ids = Vec::new();
@@ -59,55 +89,132 @@ async fn each_sandbox_test_value_fails_with_its_context_and_releases_the_reserva
         "sender": common::payout_json("+254712345678", "1000.00")["sender"].clone()
     }))
     .unwrap();
-    let bank_payout = env.client.create_payout(&bank_account, None).await.unwrap().payout;
+    let bank_payout = env
+        .client
+        .create_payout(&bank_account, None)
+        .await
+        .unwrap()
+        .payout;
     assert_eq!(env.wallet().await.available, dec("9992000.00"));
 
     assert_eq!(env.mock.advance(DELAY), cases.len() + 1);
     for ((number, context), id) in cases.iter().zip(&ids) {
         let payout = env.client.get_payout(id.as_str()).await.unwrap();
         assert_eq!(payout.state.code, PayoutStateCode::Failed, "{number}");
-        assert_eq!(payout.state.context.as_ref().map(|c| c.as_str()), *context, "{number}");
+        assert_eq!(
+            payout.state.context.as_ref().map(|c| c.as_str()),
+            *context,
+            "{number}"
+        );
         assert!(payout.receipt.is_none(), "{number}");
     }
-    let bank = env.client.get_payout(bank_payout.id.as_str()).await.unwrap();
-    assert_eq!((bank.state.code, bank.state.context), (PayoutStateCode::Failed, None));
+    let bank = env
+        .client
+        .get_payout(bank_payout.id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(
+        (bank.state.code, bank.state.context),
+        (PayoutStateCode::Failed, None)
+    );
     let wallet = env.wallet().await;
-    assert_eq!((wallet.balance, wallet.available), (dec("10000000.00"), dec("10000000.00")));
+    assert_eq!(
+        (wallet.balance, wallet.available),
+        (dec("10000000.00"), dec("10000000.00"))
+    );
 }
 
 #[tokio::test]
 async fn support_transitions_go_through_the_control_api_and_illegal_ones_are_refused() {
     let env = start().await;
     let pending = env.create("+254712345678", "1000.00").await;
-    let (status, body) = env.transition(pending.id.as_str(), json!({"to": "CANCELLED"})).await;
-    assert_eq!((status, &body["data"]["state"]), (200, &json!({"code": "CANCELLED"})));
-    assert_eq!(env.wallet().await.available, dec("10000000.00"), "cancel releases");
+    let (status, body) = env
+        .transition(pending.id.as_str(), json!({"to": "CANCELLED"}))
+        .await;
+    assert_eq!(
+        (status, &body["data"]["state"]),
+        (200, &json!({"code": "CANCELLED"}))
+    );
+    assert_eq!(
+        env.wallet().await.available,
+        dec("10000000.00"),
+        "cancel releases"
+    );
     for to in ["SENT", "FAILED", "REVERSED", "PENDING", "CANCELLED"] {
         let (status, body) = env.transition(pending.id.as_str(), json!({"to": to})).await;
-        assert_eq!((status, body["code"].as_str()), (409, Some("ILLEGAL_TRANSITION")), "CANCELLED -> {to}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("ILLEGAL_TRANSITION")),
+            "CANCELLED -> {to}"
+        );
     }
-    assert_eq!(env.mock.advance(DELAY), 0, "a cancelled payout is no longer scheduled");
+    assert_eq!(
+        env.mock.advance(DELAY),
+        0,
+        "a cancelled payout is no longer scheduled"
+    );
 
     let sent = env.create("+254712345678", "1000.00").await;
-    let (status, _) = env.transition(sent.id.as_str(), json!({"to": "REVERSED"})).await;
+    let (status, _) = env
+        .transition(sent.id.as_str(), json!({"to": "REVERSED"}))
+        .await;
     assert_eq!(status, 409, "PENDING -> REVERSED is not allowed");
     env.mock.advance(DELAY);
     assert_eq!(env.wallet().await.balance, dec("9999000.00"));
-    let (status, body) = env.transition(sent.id.as_str(), json!({"to": "REVERSED"})).await;
-    assert_eq!((status, body["data"]["state"]["code"].as_str()), (200, Some("REVERSED")));
+    let (status, body) = env
+        .transition(sent.id.as_str(), json!({"to": "REVERSED"}))
+        .await;
+    assert_eq!(
+        (status, body["data"]["state"]["code"].as_str()),
+        (200, Some("REVERSED"))
+    );
     let wallet = env.wallet().await;
-    assert_eq!((wallet.balance, wallet.available), (dec("10000000.00"), dec("10000000.00")), "reversal credits back");
-    assert_eq!(env.client.get_payout(sent.id.as_str()).await.unwrap().state.code, PayoutStateCode::Reversed);
+    assert_eq!(
+        (wallet.balance, wallet.available),
+        (dec("10000000.00"), dec("10000000.00")),
+        "reversal credits back"
+    );
+    assert_eq!(
+        env.client
+            .get_payout(sent.id.as_str())
+            .await
+            .unwrap()
+            .state
+            .code,
+        PayoutStateCode::Reversed
+    );
 
     let forced = env.create("+254712345678", "1000.00").await;
-    let (status, body) = env.transition(forced.id.as_str(), json!({"to": "FAILED", "context": "PAYMENT_ACCOUNT_DAILY_LIMIT_REACHED"})).await;
-    assert_eq!((status, &body["data"]["state"]), (200, &json!({"code": "FAILED", "context": "PAYMENT_ACCOUNT_DAILY_LIMIT_REACHED"})));
+    let (status, body) = env
+        .transition(
+            forced.id.as_str(),
+            json!({"to": "FAILED", "context": "PAYMENT_ACCOUNT_DAILY_LIMIT_REACHED"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["data"]["state"]),
+        (
+            200,
+            &json!({"code": "FAILED", "context": "PAYMENT_ACCOUNT_DAILY_LIMIT_REACHED"})
+        )
+    );
 
-    let (status, body) = env.transition("pyt-doesnotexist", json!({"to": "CANCELLED"})).await;
+    let (status, body) = env
+        .transition("pyt-doesnotexist", json!({"to": "CANCELLED"}))
+        .await;
     assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
-    for bad in [json!({}), json!({"to": "LOST"}), json!({"to": 3}), json!({"to": "SENT", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"})] {
+    for bad in [
+        json!({}),
+        json!({"to": "LOST"}),
+        json!({"to": 3}),
+        json!({"to": "SENT", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"}),
+    ] {
         let (status, body) = env.transition(forced.id.as_str(), bad.clone()).await;
-        assert_eq!((status, body["code"].as_str()), (422, Some("VALIDATION_FAILED")), "{bad}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("VALIDATION_FAILED")),
+            "{bad}"
+        );
     }
 }
 
@@ -115,24 +222,65 @@ async fn support_transitions_go_through_the_control_api_and_illegal_ones_are_ref
 async fn the_control_api_funds_resets_and_is_per_account() {
     let env = start().await;
     let wallet = env.wallet().await;
-    let (status, body) = env.call(reqwest::Method::POST, &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()), Some(json!({"amount": "100.50"}))).await;
-    assert_eq!((status, body["data"]["available"].as_str()), (200, Some("10000100.50")));
-    let (status, _) = env.call(reqwest::Method::POST, "/_sandbox/wallets/wlt-unknown/fund", Some(json!({"amount": "1"}))).await;
+    let (status, body) = env
+        .call(
+            reqwest::Method::POST,
+            &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()),
+            Some(json!({"amount": "100.50"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["data"]["available"].as_str()),
+        (200, Some("10000100.50"))
+    );
+    let (status, _) = env
+        .call(
+            reqwest::Method::POST,
+            "/_sandbox/wallets/wlt-unknown/fund",
+            Some(json!({"amount": "1"})),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = env.call(reqwest::Method::POST, &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()), Some(json!({"amount": "-1"}))).await;
+    let (status, _) = env
+        .call(
+            reqwest::Method::POST,
+            &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()),
+            Some(json!({"amount": "-1"})),
+        )
+        .await;
     assert_eq!(status, 422);
 
     let payout = env.create("+254712345678", "1000.00").await;
     let other = common::client(&env.mock, common::OTHER_KEY);
     let other_wallet = other.list_wallets().await.unwrap().remove(0);
-    let (status, _) = env.call(reqwest::Method::POST, &format!("/_sandbox/wallets/{}/fund", other_wallet.id.as_str()), Some(json!({"amount": "1"}))).await;
+    let (status, _) = env
+        .call(
+            reqwest::Method::POST,
+            &format!("/_sandbox/wallets/{}/fund", other_wallet.id.as_str()),
+            Some(json!({"amount": "1"})),
+        )
+        .await;
     assert_eq!(status, 404, "a key cannot fund another account's wallet");
 
-    let (status, body) = env.call(reqwest::Method::POST, "/_sandbox/reset", None).await;
-    assert_eq!((status, body["data"][0]["id"].as_str()), (200, Some(wallet.id.as_str())), "same wallet ids after reset");
+    let (status, body) = env
+        .call(reqwest::Method::POST, "/_sandbox/reset", None)
+        .await;
+    assert_eq!(
+        (status, body["data"][0]["id"].as_str()),
+        (200, Some(wallet.id.as_str())),
+        "same wallet ids after reset"
+    );
     assert_eq!(env.wallet().await.available, dec("10000000.00"));
-    assert!(matches!(env.client.get_payout(payout.id.as_str()).await, Err(rafiki_client::Error::NotFound(_))));
-    let health = env.http.get(format!("{}/_sandbox/health", env.root())).send().await.unwrap();
+    assert!(matches!(
+        env.client.get_payout(payout.id.as_str()).await,
+        Err(rafiki_client::Error::NotFound(_))
+    ));
+    let health = env
+        .http
+        .get(format!("{}/_sandbox/health", env.root()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200, "health needs no key");
 }
 
@@ -140,13 +288,25 @@ async fn the_control_api_funds_resets_and_is_per_account() {
 /// create, then poll with the client until SENT.
 #[tokio::test]
 async fn with_the_system_clock_the_background_scheduler_settles_payouts() {
-    let mut config = rafiki_mock::Config::default();
-    config.processing_delay = Duration::from_millis(20);
+    let config = rafiki_mock::Config {
+        processing_delay: Duration::from_millis(20),
+        ..rafiki_mock::Config::default()
+    };
     let mock = rafiki_mock::spawn(config).await.unwrap();
     let client = RafikiClient::new(mock.base_url(), rafiki_mock::DEFAULT_API_KEY).unwrap();
-    let created = client.create_payout(&common::payout_request("+254712345678", "500.00"), None).await.unwrap();
-    let options = PollOptions { initial_interval: Duration::from_millis(10), timeout: Duration::from_secs(10), ..PollOptions::default() };
-    let done = client.wait_for_final_state(created.payout.id.as_str(), &options).await.unwrap();
+    let created = client
+        .create_payout(&common::payout_request("+254712345678", "500.00"), None)
+        .await
+        .unwrap();
+    let options = PollOptions {
+        initial_interval: Duration::from_millis(10),
+        timeout: Duration::from_secs(10),
+        ..PollOptions::default()
+    };
+    let done = client
+        .wait_for_final_state(created.payout.id.as_str(), &options)
+        .await
+        .unwrap();
     assert_eq!(done.state.code, PayoutStateCode::Sent);
     assert!(done.receipt.is_some());
     mock.shutdown().await;

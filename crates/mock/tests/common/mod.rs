@@ -29,13 +29,21 @@ pub struct Env {
 /// Two accounts, each with one KES wallet of `balance`, a manual clock.
 pub async fn start_with_balance(balance: &str) -> Env {
     let clock = Arc::new(ManualClock::new("2026-01-31T09:30:00Z".parse().unwrap()));
-    let wallet = WalletSeed { currency: "KES".into(), balance: balance.parse().unwrap() };
+    let wallet = WalletSeed {
+        currency: "KES".into(),
+        balance: balance.parse().unwrap(),
+    };
     let mut config = Config::with_keys([KEY, OTHER_KEY], &[wallet]).manual_clock(clock.clone());
     config.processing_delay = DELAY;
     config.panic_route = true;
     let mock = rafiki_mock::spawn(config).await.expect("mock starts");
     let client = client(&mock, KEY);
-    Env { clock, client, http: reqwest::Client::new(), mock }
+    Env {
+        clock,
+        client,
+        http: reqwest::Client::new(),
+        mock,
+    }
 }
 
 /// [`start_with_balance`] with 10,000,000.00 KES.
@@ -45,7 +53,10 @@ pub async fn start() -> Env {
 
 /// A client that never retries (tests observe every answer).
 pub fn client(mock: &MockHandle, key: &str) -> RafikiClient {
-    RafikiClient::builder(mock.base_url(), key).retry_policy(RetryPolicy::none()).build().unwrap()
+    RafikiClient::builder(mock.base_url(), key)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
 }
 
 /// A valid KE payout body to a SAFARICOM number.
@@ -83,7 +94,11 @@ impl Env {
 
     /// Creates a payout through the typed client with a fresh key.
     pub async fn create(&self, number: &str, amount: &str) -> types::Payout {
-        self.client.create_payout(&payout_request(number, amount), None).await.expect("payout accepted").payout
+        self.client
+            .create_payout(&payout_request(number, amount), None)
+            .await
+            .expect("payout accepted")
+            .payout
     }
 
     /// The only wallet of the main account.
@@ -92,19 +107,36 @@ impl Env {
     }
 
     /// A raw request with the main key; answers status and JSON body.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.root())).bearer_auth(KEY);
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.root()))
+            .bearer_auth(KEY);
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let bytes = response.bytes().await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))))
+        (
+            status,
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))),
+        )
     }
 
     /// `POST /_sandbox/payouts/{id}/transition`.
     pub async fn transition(&self, id: &str, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, &format!("/_sandbox/payouts/{id}/transition"), Some(body)).await
+        self.call(
+            reqwest::Method::POST,
+            &format!("/_sandbox/payouts/{id}/transition"),
+            Some(body),
+        )
+        .await
     }
 }
