@@ -25,7 +25,10 @@ const KEY: &str = "sk_test_rafiki_bench_key";
 const PAYOUT_BODY: &str = r#"{"amount":{"value":"150.00","currency":"KES"},"payment_account":{"type":"MOBILE_MONEY","country":"KE","holder":{"type":"INDIVIDUAL","name":"Bench"},"mobile_money":{"number":"+254712345678","operator":"SAFARICOM"}},"sender":{"type":"BUSINESS","name":"Bench Ltd","address":{"line_1":"1 Moi Ave","city":"Nairobi","postal_code":"00100","country":"KE"}}}"#;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// What one request is.
@@ -68,13 +71,20 @@ struct Target {
 }
 
 /// Sends `requests` requests of `op` from `concurrency` tasks.
-async fn drive(http: &reqwest::Client, target: &Arc<Target>, op: Op, requests: usize, concurrency: usize) -> Report {
+async fn drive(
+    http: &reqwest::Client,
+    target: &Arc<Target>,
+    op: Op,
+    requests: usize,
+    concurrency: usize,
+) -> Report {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (http, target, next, errors) = (http.clone(), target.clone(), next.clone(), errors.clone());
+            let (http, target, next, errors) =
+                (http.clone(), target.clone(), next.clone(), errors.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(requests / concurrency + 1);
                 loop {
@@ -84,11 +94,16 @@ async fn drive(http: &reqwest::Client, target: &Arc<Target>, op: Op, requests: u
                     }
                     let pick = n.wrapping_mul(2_654_435_761) % target.ids.len();
                     let request = match op {
-                        Op::Get => http.get(format!("{}/payouts/{}", target.base, target.ids[pick])),
-                        Op::ListPage if n % 2 == 0 => http.get(format!("{}/payouts?paging_limit=20", target.base)),
-                        Op::ListPage => {
-                            http.get(format!("{}/payouts", target.base)).query(&[("paging_limit", "20"), ("created_at_to", &target.times[pick % target.times.len()])])
+                        Op::Get => {
+                            http.get(format!("{}/payouts/{}", target.base, target.ids[pick]))
                         }
+                        Op::ListPage if n % 2 == 0 => {
+                            http.get(format!("{}/payouts?paging_limit=20", target.base))
+                        }
+                        Op::ListPage => http.get(format!("{}/payouts", target.base)).query(&[
+                            ("paging_limit", "20"),
+                            ("created_at_to", &target.times[pick % target.times.len()]),
+                        ]),
                         Op::Create => http
                             .post(format!("{}/payouts", target.base))
                             .header("content-type", "application/json")
@@ -118,24 +133,52 @@ async fn drive(http: &reqwest::Client, target: &Arc<Target>, op: Op, requests: u
     }
     let elapsed = started.elapsed();
     latencies.sort_unstable();
-    Report { requests, errors: errors.load(Ordering::Relaxed), elapsed, latencies }
+    Report {
+        requests,
+        errors: errors.load(Ordering::Relaxed),
+        elapsed,
+        latencies,
+    }
 }
 
 async fn run_size(stored: usize, requests: usize, concurrency: usize) {
-    let wallet = WalletSeed { currency: "KES".into(), balance: "1000000000000.00".parse().unwrap() };
-    let mock = rafiki_mock::spawn(Config::with_keys([KEY], &[wallet])).await.expect("mock starts");
+    let wallet = WalletSeed {
+        currency: "KES".into(),
+        balance: "1000000000000.00".parse().unwrap(),
+    };
+    let mock = rafiki_mock::spawn(Config::with_keys([KEY], &[wallet]))
+        .await
+        .expect("mock starts");
     let seeding = Instant::now();
     let ids = mock.store().seed_sent_payouts(KEY, stored).expect("seeded");
     let seeded_in = seeding.elapsed();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
-    let sample: Vec<String> = ids.iter().step_by((ids.len() / 10_000).max(1)).cloned().collect();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let sample: Vec<String> = ids
+        .iter()
+        .step_by((ids.len() / 10_000).max(1))
+        .cloned()
+        .collect();
     let mut times = Vec::with_capacity(sample.len());
     for id in sample.iter().take(200) {
-        let payout: serde_json::Value =
-            http.get(format!("{}/payouts/{id}", mock.base_url())).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+        let payout: serde_json::Value = http
+            .get(format!("{}/payouts/{id}", mock.base_url()))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         times.push(payout["data"]["created_at"].as_str().unwrap().to_owned());
     }
-    let target = Arc::new(Target { base: mock.base_url().to_owned(), ids: sample, times });
+    let target = Arc::new(Target {
+        base: mock.base_url().to_owned(),
+        ids: sample,
+        times,
+    });
     println!("stored={stored} (seeded in {seeded_in:.2?})");
     for op in [Op::Get, Op::ListPage, Op::Create] {
         drive(&http, &target, op, requests / 10, concurrency).await; // warm-up
@@ -161,7 +204,10 @@ fn main() {
         .collect();
     let requests = env_or("RAFIKI_BENCH_REQUESTS", 20_000usize);
     let concurrency = env_or("RAFIKI_BENCH_CONCURRENCY", 32usize).max(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!("rafiki-mock load: {requests} requests per operation, {concurrency} concurrent tasks");
     for stored in sizes {
         runtime.block_on(run_size(stored, requests, concurrency));

@@ -5,6 +5,7 @@
 //! RAFIKI_MOCK_API_KEYS=sk_test_a,sk_test_b cargo run -p rafiki-mock -- --wallet KES:500000.00 --wallet USD:1000.00
 //! ```
 
+use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -52,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let args = Args::parse();
     let keys = if args.api_keys.is_empty() {
@@ -72,10 +75,24 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("starting rafiki-mock")?;
     println!("rafiki-mock serving {}", handle.base_url());
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    stop_signal().await.context("waiting for a stop signal")?;
     tracing::info!("shutting down");
     handle.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix (what `docker stop` and CI runners send).
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rafiki_rules::idempotency;
 use rafiki_rules::listing::{DateRange, paging_limit};
-use rafiki_rules::wire::{Cursors, Data, Page, PageMeta, Paging};
+use rafiki_rules::wire::{Cursors, Data, Page, PageMeta, Paging, PaymentAccount, Payout};
 use rafiki_rules::{Rule, Violations, validate_payment_account, validate_payout_create};
 use serde::Serialize;
 
@@ -15,7 +15,7 @@ use crate::cursor::{self, ListKind, SortKey};
 use crate::errors::{ApiError, json};
 use crate::extract::{Authed, JsonBody, Params, PathId};
 use crate::server::AppState;
-use crate::store::{Begin, PageOf, PageQuery, StoredResponse};
+use crate::store::{Account, Begin, PageOf, PageQuery, StoredResponse};
 
 /// `GET /banks`.
 pub async fn list_banks(_: Authed) -> Response {
@@ -119,30 +119,46 @@ fn merge(first: Option<ApiError>, second: Option<ApiError>) -> ApiError {
     }
 }
 
-/// `GET /payment-accounts`.
-pub async fn list_payment_accounts(
-    State(app): State<AppState>,
-    Authed(cell): Authed,
-    headers: HeaderMap,
-    params: Params,
-) -> Result<Response, ApiError> {
-    let list = ListRequest::parse(&params, ListKind::PaymentAccounts, false)?;
-    let account = cell.lock();
-    let page = account.payment_account_page(list.query);
-    Ok(list.render(&app, &headers, "payment-accounts", page))
+/// A resource listed in pages: `GET /payouts` and `GET /payment-accounts`.
+pub(crate) trait Listed: Serialize + Sized + 'static {
+    /// Which cursors it accepts.
+    const KIND: ListKind;
+    /// Its path under `/v1` (for `next`).
+    const PATH: &'static str;
+    /// Whether `created_at_from` / `created_at_to` apply.
+    const DATE_FILTERS: bool;
+    /// One page of the account's items.
+    fn page(account: &Account, query: PageQuery) -> PageOf<'_, Self>;
 }
 
-/// `GET /payouts`.
-pub async fn list_payouts(
+impl Listed for Payout {
+    const KIND: ListKind = ListKind::Payouts;
+    const PATH: &'static str = "payouts";
+    const DATE_FILTERS: bool = true;
+    fn page(account: &Account, query: PageQuery) -> PageOf<'_, Self> {
+        account.payout_page(query)
+    }
+}
+
+impl Listed for PaymentAccount {
+    const KIND: ListKind = ListKind::PaymentAccounts;
+    const PATH: &'static str = "payment-accounts";
+    const DATE_FILTERS: bool = false;
+    fn page(account: &Account, query: PageQuery) -> PageOf<'_, Self> {
+        account.payment_account_page(query)
+    }
+}
+
+/// `GET /payouts` and `GET /payment-accounts`.
+pub(crate) async fn list<T: Listed>(
     State(app): State<AppState>,
     Authed(cell): Authed,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let list = ListRequest::parse(&params, ListKind::Payouts, true)?;
+    let list = ListRequest::parse(&params, T::KIND, T::DATE_FILTERS)?;
     let account = cell.lock();
-    let page = account.payout_page(list.query);
-    Ok(list.render(&app, &headers, "payouts", page))
+    Ok(list.render(&app, &headers, T::PATH, T::page(&account, list.query)))
 }
 
 /// The checked list parameters, and the raw ones `next` repeats.

@@ -10,6 +10,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use rafiki_rules::wire::{PaymentAccount, Payout};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -122,11 +123,11 @@ fn router(state: AppState, panic_route: bool) -> Router {
         .route("/v1/wallets", get(routes::list_wallets))
         .route(
             "/v1/payment-accounts",
-            get(routes::list_payment_accounts).post(routes::create_payment_account),
+            get(routes::list::<PaymentAccount>).post(routes::create_payment_account),
         )
         .route(
             "/v1/payouts",
-            get(routes::list_payouts).post(routes::create_payout),
+            get(routes::list::<Payout>).post(routes::create_payout),
         )
         .route("/v1/payouts/{id}", get(routes::get_payout))
         .route("/_sandbox/health", get(control::health))

@@ -85,28 +85,15 @@ async fn a_retry_replays_the_first_answer_byte_for_byte_and_creates_nothing() {
 #[tokio::test]
 async fn answers_are_kept_for_24_hours_then_the_key_is_free_again() {
     let env = start().await;
-    let (status, first) = post(
-        &env,
-        Some("key-24h"),
-        &payout_json("+254712345678", "300.00"),
-    )
-    .await;
+    let send = |amount: &'static str| async {
+        post(&env, Some("key-24h"), &payout_json("+254712345678", amount)).await
+    };
+    let (status, first) = send("300.00").await;
     assert_eq!(status, 202);
     env.clock.advance(Duration::from_secs(24 * 3600 - 1));
-    let (status, _) = post(
-        &env,
-        Some("key-24h"),
-        &payout_json("+254712345678", "301.00"),
-    )
-    .await;
-    assert_eq!(status, 409);
+    assert_eq!(send("301.00").await.0, 409);
     env.clock.advance(Duration::from_secs(1));
-    let (status, second) = post(
-        &env,
-        Some("key-24h"),
-        &payout_json("+254712345678", "301.00"),
-    )
-    .await;
+    let (status, second) = send("301.00").await;
     assert_eq!(status, 202);
     assert_ne!(json(&first)["data"]["id"], json(&second)["data"]["id"]);
 }
@@ -142,12 +129,7 @@ async fn refusals_are_replayed_too() {
         (402, Some("WALLET_INSUFFICIENT_BALANCE"))
     );
     let wallet = env.wallet().await;
-    env.call(
-        reqwest::Method::POST,
-        &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()),
-        Some(serde_json::json!({"amount": "5000"})),
-    )
-    .await;
+    env.fund(wallet.id.as_str(), "5000").await;
     assert_eq!(
         post(&env, Some("short"), &body).await,
         first,
@@ -202,12 +184,7 @@ async fn two_hundred_concurrent_payouts_against_a_wallet_for_one_hundred_accept_
         .filter(|a| matches!(a, Err(e) if matches!(e.error, Error::InsufficientBalance(_))))
         .count();
     assert_eq!((accepted, short), (100, 100));
-    let wallet = env.wallet().await;
-    assert_eq!(
-        (wallet.balance, wallet.available),
-        (dec("15000.00"), dec("0"))
-    );
+    assert_eq!(env.balances().await, (dec("15000.00"), dec("0")));
     assert_eq!(env.mock.advance(common::DELAY), 100);
-    let wallet = env.wallet().await;
-    assert_eq!((wallet.balance, wallet.available), (dec("0"), dec("0")));
+    assert_eq!(env.balances().await, (dec("0"), dec("0")));
 }

@@ -17,9 +17,8 @@ async fn a_payout_goes_pending_then_sent_with_a_receipt_and_settles_the_wallet()
     let payout = env.create("+254712345678", "2500.00").await;
     assert_eq!(payout.state.code, PayoutStateCode::Pending);
     assert!(payout.receipt.is_none());
-    let wallet = env.wallet().await;
     assert_eq!(
-        (wallet.balance, wallet.available),
+        env.balances().await,
         (dec("10000000.00"), dec("9997500.00"))
     );
 
@@ -29,17 +28,12 @@ async fn a_payout_goes_pending_then_sent_with_a_receipt_and_settles_the_wallet()
         "not due yet"
     );
     assert_eq!(
-        env.client
-            .get_payout(payout.id.as_str())
-            .await
-            .unwrap()
-            .state
-            .code,
+        env.fetch(&payout.id).await.state.code,
         PayoutStateCode::Pending
     );
     assert_eq!(env.mock.advance(Duration::from_millis(1)), 1);
 
-    let sent = env.client.get_payout(payout.id.as_str()).await.unwrap();
+    let sent = env.fetch(&payout.id).await;
     assert_eq!(sent.state.code, PayoutStateCode::Sent);
     assert!(sent.state.context.is_none());
     assert!(sent.receipt.as_ref().is_some_and(|r| !r.is_empty()));
@@ -47,11 +41,7 @@ async fn a_payout_goes_pending_then_sent_with_a_receipt_and_settles_the_wallet()
         (sent.id.as_str(), &sent.amount, &sent.created_at),
         (payout.id.as_str(), &payout.amount, &payout.created_at)
     );
-    let wallet = env.wallet().await;
-    assert_eq!(
-        (wallet.balance, wallet.available),
-        (dec("9997500.00"), dec("9997500.00"))
-    );
+    assert_eq!(env.balances().await, (dec("9997500.00"), dec("9997500.00")));
 }
 
 #[tokio::test]
@@ -99,7 +89,7 @@ async fn each_sandbox_test_value_fails_with_its_context_and_releases_the_reserva
 
     assert_eq!(env.mock.advance(DELAY), cases.len() + 1);
     for ((number, context), id) in cases.iter().zip(&ids) {
-        let payout = env.client.get_payout(id.as_str()).await.unwrap();
+        let payout = env.fetch(id).await;
         assert_eq!(payout.state.code, PayoutStateCode::Failed, "{number}");
         assert_eq!(
             payout.state.context.as_ref().map(|c| c.as_str()),
@@ -117,9 +107,8 @@ async fn each_sandbox_test_value_fails_with_its_context_and_releases_the_reserva
         (bank.state.code, bank.state.context),
         (PayoutStateCode::Failed, None)
     );
-    let wallet = env.wallet().await;
     assert_eq!(
-        (wallet.balance, wallet.available),
+        env.balances().await,
         (dec("10000000.00"), dec("10000000.00"))
     );
 }
@@ -168,19 +157,13 @@ async fn support_transitions_go_through_the_control_api_and_illegal_ones_are_ref
         (status, body["data"]["state"]["code"].as_str()),
         (200, Some("REVERSED"))
     );
-    let wallet = env.wallet().await;
     assert_eq!(
-        (wallet.balance, wallet.available),
+        env.balances().await,
         (dec("10000000.00"), dec("10000000.00")),
         "reversal credits back"
     );
     assert_eq!(
-        env.client
-            .get_payout(sent.id.as_str())
-            .await
-            .unwrap()
-            .state
-            .code,
+        env.fetch(&sent.id).await.state.code,
         PayoutStateCode::Reversed
     );
 
@@ -222,44 +205,20 @@ async fn support_transitions_go_through_the_control_api_and_illegal_ones_are_ref
 async fn the_control_api_funds_resets_and_is_per_account() {
     let env = start().await;
     let wallet = env.wallet().await;
-    let (status, body) = env
-        .call(
-            reqwest::Method::POST,
-            &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()),
-            Some(json!({"amount": "100.50"})),
-        )
-        .await;
+    let (status, body) = env.fund(wallet.id.as_str(), "100.50").await;
     assert_eq!(
         (status, body["data"]["available"].as_str()),
         (200, Some("10000100.50"))
     );
-    let (status, _) = env
-        .call(
-            reqwest::Method::POST,
-            "/_sandbox/wallets/wlt-unknown/fund",
-            Some(json!({"amount": "1"})),
-        )
-        .await;
+    let (status, _) = env.fund("wlt-unknown", "1").await;
     assert_eq!(status, 404);
-    let (status, _) = env
-        .call(
-            reqwest::Method::POST,
-            &format!("/_sandbox/wallets/{}/fund", wallet.id.as_str()),
-            Some(json!({"amount": "-1"})),
-        )
-        .await;
+    let (status, _) = env.fund(wallet.id.as_str(), "-1").await;
     assert_eq!(status, 422);
 
     let payout = env.create("+254712345678", "1000.00").await;
     let other = common::client(&env.mock, common::OTHER_KEY);
     let other_wallet = other.list_wallets().await.unwrap().remove(0);
-    let (status, _) = env
-        .call(
-            reqwest::Method::POST,
-            &format!("/_sandbox/wallets/{}/fund", other_wallet.id.as_str()),
-            Some(json!({"amount": "1"})),
-        )
-        .await;
+    let (status, _) = env.fund(other_wallet.id.as_str(), "1").await;
     assert_eq!(status, 404, "a key cannot fund another account's wallet");
 
     let (status, body) = env

@@ -16,6 +16,19 @@ async fn get(env: &common::Env, url: &str) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// A payout of 150.00 KES to an existing payment account.
+fn to_existing_account(payment_account_id: &str) -> types::PayoutCreateRequest {
+    let mut body = payout_json("+254712345678", "150.00");
+    body.as_object_mut().unwrap().remove("payment_account");
+    body["payment_account_id"] = json!(payment_account_id);
+    serde_json::from_value(body).unwrap()
+}
+
+/// `GET /payouts?{query}`.
+async fn list_payouts(env: &common::Env, query: &str) -> (u16, Value) {
+    get(env, &format!("{}/payouts?{query}", env.mock.base_url())).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn walking_next_visits_every_existing_payout_once_while_others_are_created() {
     let env = start().await;
@@ -134,12 +147,9 @@ async fn date_filters_are_inclusive_days_or_instants_and_next_keeps_them() {
         "RFC 3339 bounds, inclusive"
     );
 
-    let (_, page) = get(
+    let (_, page) = list_payouts(
         &env,
-        &format!(
-            "{}/payouts?paging_limit=1&created_at_to=2026-01-31T12%3A00%3A00%2B00%3A00",
-            env.mock.base_url()
-        ),
+        "paging_limit=1&created_at_to=2026-01-31T12%3A00%3A00%2B00%3A00",
     )
     .await;
     let next = page["meta"]["paging"]["next"].as_str().unwrap();
@@ -147,14 +157,8 @@ async fn date_filters_are_inclusive_days_or_instants_and_next_keeps_them() {
         next.contains("created_at_to=2026-01-31T12%3A00%3A00%2B00%3A00"),
         "{next}"
     );
-    let (_, inverted) = get(
-        &env,
-        &format!(
-            "{}/payouts?created_at_from=2026-02-01&created_at_to=2026-01-01",
-            env.mock.base_url()
-        ),
-    )
-    .await;
+    let (_, inverted) =
+        list_payouts(&env, "created_at_from=2026-02-01&created_at_to=2026-01-01").await;
     assert_eq!(inverted["data"], json!([]));
 }
 
@@ -231,12 +235,7 @@ async fn payment_accounts_are_got_or_created_standalone_and_inline() {
         payout.payment_account_id, created.id,
         "inline get-or-create reuses it"
     );
-    let by_id = serde_json::from_value::<types::PayoutCreateRequest>(json!({
-        "amount": {"value": "150.00", "currency": "KES"},
-        "payment_account_id": created.id.as_str(),
-        "sender": payout_json("+1", "1")["sender"].clone()
-    }))
-    .unwrap();
+    let by_id = to_existing_account(created.id.as_str());
     assert_eq!(
         env.client
             .create_payout(&by_id, None)
@@ -314,12 +313,7 @@ async fn accounts_are_isolated_both_ways() {
     );
 
     // Using my payment account id from the other key: unknown there.
-    let by_id = serde_json::from_value::<types::PayoutCreateRequest>(json!({
-        "amount": {"value": "150.00", "currency": "KES"},
-        "payment_account_id": mine.payment_account_id.as_str(),
-        "sender": payout_json("+1", "1")["sender"].clone()
-    }))
-    .unwrap();
+    let by_id = to_existing_account(mine.payment_account_id.as_str());
     let refused = other.create_payout(&by_id, None).await.unwrap_err();
     let Error::Validation(response) = &refused.error else {
         panic!("{refused}")

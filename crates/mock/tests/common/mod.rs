@@ -101,9 +101,23 @@ impl Env {
             .payout
     }
 
+    /// The payout as GET answers it now.
+    pub async fn fetch(&self, id: &types::PayoutId) -> types::Payout {
+        self.client
+            .get_payout(id.as_str())
+            .await
+            .expect("payout found")
+    }
+
     /// The only wallet of the main account.
     pub async fn wallet(&self) -> types::Wallet {
         self.client.list_wallets().await.unwrap().remove(0)
+    }
+
+    /// `(balance, available)` of that wallet.
+    pub async fn balances(&self) -> (Decimal, Decimal) {
+        let wallet = self.wallet().await;
+        (wallet.balance, wallet.available)
     }
 
     /// A raw request with the main key; answers status and JSON body.
@@ -128,6 +142,17 @@ impl Env {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))),
         )
+    }
+
+    /// `POST /_sandbox/wallets/{id}/fund` with `{"amount": amount}`.
+    pub async fn fund(&self, wallet_id: &str, amount: &str) -> (u16, Value) {
+        let path = format!("/_sandbox/wallets/{wallet_id}/fund");
+        self.call(
+            reqwest::Method::POST,
+            &path,
+            Some(json!({ "amount": amount })),
+        )
+        .await
     }
 
     /// `POST /_sandbox/payouts/{id}/transition`.
