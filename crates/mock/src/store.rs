@@ -45,6 +45,10 @@ use crate::cursor::SortKey;
 use crate::errors::{ApiError, json_bytes};
 use crate::ids;
 
+/// The largest balance funding may reach (10^18): far below what
+/// `Decimal` holds, so reversals crediting money back never overflow.
+pub const MAX_BALANCE: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
+
 /// Most due payouts settled per lock hold (the rest on the next round).
 const SETTLE_BATCH: usize = 512;
 
@@ -604,12 +608,25 @@ impl Account {
     }
 
     /// Credits a wallet (the control API's funding).
+    /// A balance above [`MAX_BALANCE`] is refused (422), so no later
+    /// credit can overflow `Decimal`.
     pub(crate) fn fund(&mut self, wallet_id: &str, amount: Decimal) -> Result<&Wallet, ApiError> {
         let wallet = self
             .wallets
             .iter_mut()
             .find(|w| w.id == wallet_id)
             .ok_or(ApiError::NotFound)?;
+        if wallet
+            .balance
+            .checked_add(amount)
+            .is_none_or(|total| total > MAX_BALANCE)
+        {
+            return Err(ApiError::invalid(
+                "amount",
+                Rule::AmountAboveMax,
+                format!("the wallet's balance may not exceed {MAX_BALANCE}"),
+            ));
+        }
         let after = wallet::credit_back(Balances::new(wallet.balance, wallet.available), amount)
             .map_err(|e| ApiError::invalid("amount", Rule::AmountNotPositive, e.to_string()))?;
         wallet.balance = after.balance;
@@ -684,6 +701,11 @@ mod tests {
 
     fn key(seconds: i64, seq: u64) -> SortKey {
         (DateTime::from_timestamp(seconds, 0).unwrap(), seq)
+    }
+
+    #[test]
+    fn max_balance_is_ten_to_the_eighteenth() {
+        assert_eq!(MAX_BALANCE, Decimal::from(1_000_000_000_000_000_000u64));
     }
 
     #[test]

@@ -259,6 +259,28 @@ async fn oversized_bodies_routes_methods_and_ids_get_envelopes() {
 }
 
 #[tokio::test]
+async fn funding_cannot_overflow_a_wallet() {
+    let env = start().await;
+    let wallet = env.wallet().await;
+    let huge = "79228162514264337593543950335";
+    for _ in 0..2 {
+        let (status, body) = env.fund(wallet.id.as_str(), huge).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("VALIDATION_FAILED")),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        env.fund(wallet.id.as_str(), "999999999990000000.00")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(env.fund(wallet.id.as_str(), "0.01").await.0, 422);
+}
+
+#[tokio::test]
 async fn a_handler_panic_is_a_500_envelope_and_the_server_keeps_serving() {
     let env = start().await;
     for _ in 0..3 {

@@ -1,0 +1,81 @@
+//! Structured request logs name the account by its redacted key, never by
+//! the key itself (also when a request panics or is refused).
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{KEY, OTHER_KEY, start};
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Collects everything logged.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn logs_carry_the_redacted_key_only() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let env = start().await;
+    let payout = env.create("+254712345678", "150.00").await;
+    env.client.get_payout(payout.id.as_str()).await.unwrap();
+    common::client(&env.mock, OTHER_KEY)
+        .list_wallets()
+        .await
+        .unwrap();
+    let refused = env
+        .http
+        .get(format!("{}/wallets", env.mock.base_url()))
+        .bearer_auth("sk_test_unknown_key_0001")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    env.http
+        .get(format!("{}/_sandbox/debug/panic", env.root()))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("status=202") && logs.contains("/v1/payouts"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("account=\"sk_…pha\"") && logs.contains("account=\"sk_…ta_\""),
+        "{logs}"
+    );
+    assert!(logs.contains("handler panicked"), "{logs}");
+    for secret in [KEY, OTHER_KEY, "sk_test_unknown_key_0001"] {
+        assert!(
+            !logs.contains(secret),
+            "{secret} leaked into the logs:\n{logs}"
+        );
+    }
+}
