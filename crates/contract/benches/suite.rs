@@ -25,9 +25,7 @@ fn mock_thread() -> (String, tokio::sync::oneshot::Sender<()>, mpsc::Receiver<Du
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async move {
             let started = ThreadTime::now();
-            let seeds = [rafiki_mock::WalletSeed { currency: "KES".into(), balance: "1000000000000.00".parse().unwrap() }];
-            let mut config = rafiki_mock::Config::with_keys(KEYS, &seeds);
-            config.processing_delay = Duration::from_millis(50);
+            let config = rafiki_contract::embedded_mock_config(KEYS);
             let mock = rafiki_mock::spawn(config).await.unwrap();
             url_tx.send(mock.base_url().to_string()).unwrap();
             let _ = stop_rx.await;

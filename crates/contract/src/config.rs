@@ -25,6 +25,9 @@ pub struct RunConfig {
     /// Requests per second at most.
     pub rate_limit: Option<u32>,
     pub request_timeout: Duration,
+    /// How long to poll a payout for its outcome before giving up on it
+    /// (a payout still PENDING then is not a failure).
+    pub poll_deadline: Duration,
     /// Replays a run; random when `None`.
     pub seed: Option<u64>,
     /// Allow a production host (payouts there move real money).
@@ -59,6 +62,7 @@ impl RunConfig {
             workers: 4,
             rate_limit: None,
             request_timeout: Duration::from_secs(10),
+            poll_deadline: Duration::from_secs(30),
             seed: None,
             allow_production: false,
         }

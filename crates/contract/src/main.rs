@@ -57,6 +57,9 @@ struct RunArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     request_timeout: u64,
+    /// Seconds to poll a payout for its outcome (PENDING after that is not a failure).
+    #[arg(long, default_value_t = 30)]
+    poll_deadline: u64,
     /// Replay a run (printed at the end of every run).
     #[arg(long)]
     seed: Option<u64>,
@@ -103,9 +106,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, String> {
             (config, None)
         }
         None => {
-            let seeds = [rafiki_mock::WalletSeed { currency: "KES".into(), balance: "1000000000.00".parse().expect("decimal") }];
-            let mut mock_config = rafiki_mock::Config::with_keys(EMBEDDED_KEYS, &seeds);
-            mock_config.processing_delay = Duration::from_millis(50);
+            let mock_config = rafiki_contract::embedded_mock_config(EMBEDDED_KEYS);
             let mock = rafiki_mock::spawn(mock_config).await.map_err(|e| format!("cannot start the embedded mock: {e}"))?;
             let mut config = RunConfig::new(mock.base_url(), EMBEDDED_KEYS[0]);
             config.api_key_2 = Some(EMBEDDED_KEYS[1].to_string());
@@ -119,6 +120,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, String> {
     config.rate_limit = args.rate_limit;
     config.request_timeout = Duration::from_secs(args.request_timeout);
     config.seed = args.seed;
+    config.poll_deadline = Duration::from_secs(args.poll_deadline);
     config.allow_production = args.allow_production;
 
     let progress = progress(&config.base_url);

@@ -114,6 +114,16 @@ impl Recorder {
         });
     }
 
+    /// Replaces the reproduction of `check`'s latest failure with a script
+    /// (a whole shrunk sequence).
+    pub fn attach_script(&self, check: &'static CheckInfo, script: String) {
+        self.with(check, |r| {
+            if let Some(failure) = r.failures.last_mut() {
+                failure.curl = Some(script);
+            }
+        });
+    }
+
     /// Records `ok` as a pass, or a failure with `expected`.
     pub fn expect(&self, check: &'static CheckInfo, ok: bool, expected: impl FnOnce() -> String, exchange: &Exchange) {
         if ok { self.pass(check) } else { self.fail(check, expected(), Some(exchange), None) }

@@ -45,6 +45,8 @@ pub struct Ctx {
     pub max_examples: u32,
     pub selected: Vec<&'static CheckInfo>,
     pub fixtures: Result<Fixtures, String>,
+    /// How long to poll a payout for its outcome.
+    pub poll_deadline: std::time::Duration,
     runtime: Handle,
 }
 
@@ -58,7 +60,12 @@ impl Ctx {
 
     /// [`Ctx::send`] from blocking code (property checks).
     pub fn send_blocking(&self, probe: Probe) -> Exchange {
-        self.runtime.block_on(self.send(probe))
+        self.block_on(self.send(probe))
+    }
+
+    /// Runs a future from blocking code (property checks).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
     }
 
     pub fn is_selected(&self, check: &CheckInfo) -> bool {
@@ -93,6 +100,8 @@ fn suites() -> Vec<Suite> {
         Suite { checks: payment_accounts::CHECKS, run: |ctx| Box::pin(payment_accounts::run(ctx)) },
         Suite { checks: listing::CHECKS, run: |ctx| Box::pin(listing::run(ctx)) },
         Suite { checks: isolation::CHECKS, run: |ctx| Box::pin(isolation::run(ctx)) },
+        Suite { checks: stateful::CHECKS, run: |ctx| Box::pin(stateful::run(ctx)) },
+        Suite { checks: sandbox_outcomes::CHECKS, run: |ctx| Box::pin(sandbox_outcomes::run(ctx)) },
     ]
 }
 
@@ -115,6 +124,7 @@ pub async fn run(config: &RunConfig) -> Result<Report, RunError> {
         max_examples: config.max_examples.max(1),
         selected,
         fixtures: Err("not created yet".into()),
+        poll_deadline: config.poll_deadline,
         runtime: Handle::current(),
     };
     ctx.fixtures = create_fixtures(&ctx).await;

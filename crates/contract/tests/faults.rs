@@ -35,6 +35,14 @@ enum Fault {
     DateToIsStartOfDay,
     BadDateIgnored,
     TenantLeak,
+    IdempotencyIgnored,
+    KeyReuseAccepted,
+    ConcurrentDuplicates,
+    DoubleSpend,
+    WalletDrift,
+    StateGoesBack,
+    SandboxContextWrong,
+    IllegalSupportTransition,
 }
 
 impl Fault {
@@ -58,6 +66,14 @@ impl Fault {
             Fault::DateToIsStartOfDay => "date_filter_boundaries",
             Fault::BadDateIgnored => "bad_date_rejected",
             Fault::TenantLeak => "tenant_isolation",
+            Fault::IdempotencyIgnored => "idempotency_replay",
+            Fault::KeyReuseAccepted => "idempotency_key_reuse",
+            Fault::ConcurrentDuplicates => "idempotency_concurrent",
+            Fault::DoubleSpend => "insufficient_balance",
+            Fault::WalletDrift => "wallet_accounting",
+            Fault::StateGoesBack => "lifecycle_legal",
+            Fault::SandboxContextWrong => "sandbox_outcomes",
+            Fault::IllegalSupportTransition => "support_transitions",
         }
     }
 }
@@ -66,6 +82,14 @@ struct Proxy {
     upstream: String,
     fault: Option<Fault>,
     http: reqwest::Client,
+    /// Idempotency keys of requests on their way (ConcurrentDuplicates).
+    in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Wallet answers so far (WalletDrift).
+    wallet_reads: std::sync::atomic::AtomicU32,
+    /// SENT answers per payout (StateGoesBack).
+    sent_reads: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// Hide the control API, as a real server would not have it.
+    hide_control: bool,
 }
 
 fn query_value(uri: &axum::http::Uri, name: &str) -> Option<String> {
@@ -101,6 +125,9 @@ fn break_request(fault: Fault, method: &Method, uri: &axum::http::Uri, headers: 
             if !usable {
                 headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
             }
+        }
+        Fault::IdempotencyIgnored if method == Method::POST && path.ends_with("/payouts") && headers.contains_key("x-idempotency-key") => {
+            headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
         }
         Fault::TenantLeak if path.contains("/payouts/") => {
             headers.insert("authorization", bearer(KEYS[0]));
@@ -170,12 +197,76 @@ fn break_response(fault: Fault, method: &Method, uri: &axum::http::Uri, status: 
         Fault::PageItemSkipped if query_value(uri, "paging_after").is_some() => {
             body["data"].as_array_mut().filter(|d| !d.is_empty()).map(|d| d.remove(0));
         }
+        Fault::SandboxContextWrong if is_get_payout && body.pointer("/data/state/context").is_some() => {
+            let wrong = if body["data"]["state"]["context"] == "PAYMENT_ACCOUNT_LIMIT_REACHED" { "WALLET_INSUFFICIENT_BALANCE" } else { "PAYMENT_ACCOUNT_LIMIT_REACHED" };
+            body["data"]["state"]["context"] = json!(wrong);
+        }
         _ => {}
+    }
+}
+
+/// Faults that need the proxy's memory or a second upstream request.
+async fn break_statefully(proxy: &Proxy, request: &Sent, status: &mut StatusCode, body: &mut Value) {
+    let path = request.uri.path();
+    match proxy.fault {
+        Some(Fault::KeyReuseAccepted) if body["code"] == "IDEMPOTENCY_KEY_ALREADY_USED" => {
+            let mut headers = request.headers.clone();
+            headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
+            let (again_status, again_body) = proxy.send(&request.method, path, headers, request.body.clone()).await;
+            (*status, *body) = (again_status, again_body);
+        }
+        Some(Fault::DoubleSpend) if *status == StatusCode::PAYMENT_REQUIRED => {
+            let sent: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            *status = StatusCode::ACCEPTED;
+            *body = json!({"data": {"id": format!("pyt-{}", uuid::Uuid::new_v4().simple()), "amount": sent["amount"],
+                "payment_account_id": "pac-fake", "wallet_id": "wlt-fake", "state": {"code": "PENDING"},
+                "created_at": chrono::Utc::now().to_rfc3339()}});
+        }
+        Some(Fault::WalletDrift) if path.ends_with("/wallets") && *status == StatusCode::OK => {
+            let n = proxy.wallet_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            for wallet in body["data"].as_array_mut().into_iter().flatten() {
+                let available: rust_decimal::Decimal = wallet["available"].as_str().unwrap().parse().unwrap();
+                wallet["available"] = json!((available + rust_decimal::Decimal::new(i64::from(n % 3), 2)).to_string());
+            }
+        }
+        Some(Fault::StateGoesBack) if path.starts_with("/v1/payouts/") && body.pointer("/data/state/code") == Some(&json!("SENT")) => {
+            let mut reads = proxy.sent_reads.lock().unwrap();
+            let count = reads.entry(path.to_string()).or_default();
+            *count += 1;
+            if *count >= 2 {
+                body["data"]["state"] = json!({"code": "PENDING"});
+            }
+        }
+        Some(Fault::IllegalSupportTransition) if path.starts_with("/_sandbox/payouts/") && *status == StatusCode::CONFLICT => {
+            let id = path.split('/').nth(3).unwrap();
+            let (_, current) = proxy.send(&Method::GET, &format!("/v1/payouts/{id}"), request.headers.clone(), Bytes::new()).await;
+            (*status, *body) = (StatusCode::OK, current);
+        }
+        _ => {}
+    }
+}
+
+/// The request as it went upstream.
+struct Sent {
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Proxy {
+    async fn send(&self, method: &Method, target: &str, headers: HeaderMap, body: Bytes) -> (StatusCode, Value) {
+        let answer = self.http.request(method.clone(), format!("{}{target}", self.upstream)).headers(headers).body(body).send().await.unwrap();
+        let status = answer.status();
+        (status, answer.json().await.unwrap_or(Value::Null))
     }
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    if proxy.hide_control && parts.uri.path().starts_with("/_sandbox") {
+        return (StatusCode::NOT_FOUND, "no such route").into_response();
+    }
     let body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
     let mut headers = parts.headers.clone();
     let target = match proxy.fault {
@@ -184,35 +275,62 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     };
     headers.remove("host");
     headers.remove("content-length");
+    // ConcurrentDuplicates: a key already on its way is swapped for a fresh one.
+    let mut claimed = None;
+    if proxy.fault == Some(Fault::ConcurrentDuplicates) && parts.method == Method::POST && parts.uri.path().ends_with("/payouts") {
+        if let Some(key) = headers.get("x-idempotency-key").and_then(|k| k.to_str().ok()).map(str::to_string) {
+            if proxy.in_flight.lock().unwrap().insert(key.clone()) {
+                claimed = Some(key);
+            } else {
+                headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
+            }
+            // Widen the window in which copies overlap.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
     let answer = proxy
         .http
         .request(parts.method.clone(), format!("{}{target}", proxy.upstream))
-        .headers(headers)
-        .body(body)
+        .headers(headers.clone())
+        .body(body.clone())
         .send()
         .await
         .unwrap();
     let mut status = answer.status();
-    let mut headers = answer.headers().clone();
+    let mut response_headers = answer.headers().clone();
     let bytes = answer.bytes().await.unwrap();
+    if let Some(key) = claimed {
+        proxy.in_flight.lock().unwrap().remove(&key);
+    }
     let mut json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     if let Some(fault) = proxy.fault {
-        break_response(fault, &parts.method, &parts.uri, &mut status, &mut headers, &mut json);
+        break_response(fault, &parts.method, &parts.uri, &mut status, &mut response_headers, &mut json);
+        let sent = Sent { method: parts.method.clone(), uri: parts.uri.clone(), headers, body };
+        break_statefully(&proxy, &sent, &mut status, &mut json).await;
     }
-    headers.remove("content-length");
+    response_headers.remove("content-length");
     // `next` links point at the mock; send them through the proxy instead.
     let text = json.to_string().replace(&proxy.upstream, &format!("http://{}", parts.headers["host"].to_str().unwrap()));
     let mut response = (status, Body::from(text)).into_response();
-    *response.headers_mut() = headers;
+    *response.headers_mut() = response_headers;
     response
 }
 
 /// The mock behind a proxy with `fault`; the proxy's base URL.
-async fn faulty_server(fault: Option<Fault>) -> (String, rafiki_mock::MockHandle) {
-    let seeds = [rafiki_mock::WalletSeed { currency: "KES".into(), balance: "1000000000.00".parse().unwrap() }];
-    let mock = rafiki_mock::spawn(rafiki_mock::Config::with_keys(KEYS, &seeds)).await.unwrap();
+async fn faulty_server(fault: Option<Fault>, hide_control: bool) -> (String, rafiki_mock::MockHandle) {
+    let mut config = rafiki_contract::embedded_mock_config(KEYS);
+    config.processing_delay = std::time::Duration::from_millis(20);
+    let mock = rafiki_mock::spawn(config).await.unwrap();
     let upstream = mock.base_url().trim_end_matches("/v1").to_string();
-    let proxy = Arc::new(Proxy { upstream, fault, http: reqwest::Client::new() });
+    let proxy = Arc::new(Proxy {
+        upstream,
+        fault,
+        http: reqwest::Client::new(),
+        in_flight: Default::default(),
+        wallet_reads: Default::default(),
+        sent_reads: Default::default(),
+        hide_control,
+    });
     let app = Router::new().fallback(forward).with_state(proxy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
@@ -221,11 +339,11 @@ async fn faulty_server(fault: Option<Fault>) -> (String, rafiki_mock::MockHandle
 }
 
 async fn run_against(fault: Option<Fault>, checks: Vec<String>) -> Report {
-    let (base_url, _mock) = faulty_server(fault).await;
+    let (base_url, _mock) = faulty_server(fault, false).await;
     let mut config = RunConfig::new(base_url, KEYS[0]);
     config.api_key_2 = Some(KEYS[1].into());
     config.checks = checks;
-    config.max_examples = 25;
+    config.max_examples = 60;
     config.seed = Some(7);
     rafiki_contract::run(&config).await.unwrap()
 }
@@ -245,8 +363,10 @@ async fn every_fault_is_caught_by_its_own_check() {
         UndocumentedStatus, SchemaBreakingBody, TextContentType, WrongErrorCode, AuthOptional,
         SpuriousInsufficientBalance, ValidationFieldsLost, IdempotencyKeyOptional, AlwaysCreatedAccount,
         AccountValidationFieldsLost, AmountChangesOnRead, UnknownIdFound, PageItemSkipped, LimitClamped,
-        BadCursorIgnored, DateToIsStartOfDay, BadDateIgnored, TenantLeak,
+        BadCursorIgnored, DateToIsStartOfDay, BadDateIgnored, TenantLeak, IdempotencyIgnored, KeyReuseAccepted,
+        ConcurrentDuplicates, DoubleSpend, WalletDrift, StateGoesBack, SandboxContextWrong, IllegalSupportTransition,
     ];
+    assert!(faults.len() >= 15);
     let mut missed = Vec::new();
     for fault in faults {
         // The conformance checks judge answers made by other checks.
@@ -256,10 +376,63 @@ async fn every_fault_is_caught_by_its_own_check() {
         }
         let report = run_against(Some(fault), checks).await;
         let result = report.check(fault.check()).unwrap();
-        let reproducible = result.failures.iter().all(|f| f.curl.as_deref().is_some_and(|c| c.starts_with("curl ")));
+        let reproducible = result.failures.iter().all(|f| f.curl.as_deref().is_some_and(|c| c.contains("curl -sS")));
         if result.failed == 0 || !reproducible {
             missed.push(format!("{fault:?} not caught by {}:\n{}", fault.check(), report.render()));
         }
     }
     assert!(missed.is_empty(), "{}", missed.join("\n"));
+}
+
+/// Support staff acting by hand: cancels some PENDING payouts and reverses
+/// some SENT ones, through the mock's control API, while the suite runs
+/// against a proxy that hides that API (as a real server would).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_support_cancels_and_reverses_on_its_own_passes() {
+    let (base_url, mock) = faulty_server(None, true).await;
+    let control = mock.base_url().trim_end_matches("/v1").to_string();
+    let api = mock.base_url().to_string();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acting = stop.clone();
+    let support = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut moved = 0u32;
+        while !acting.load(std::sync::atomic::Ordering::SeqCst) {
+            for key in KEYS {
+                let page: Value = http.get(format!("{api}/payouts?paging_limit=50")).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+                for payout in page["data"].as_array().into_iter().flatten() {
+                    let id = payout["id"].as_str().unwrap();
+                    // Act on about one payout in three, chosen by id.
+                    if id.bytes().map(u32::from).sum::<u32>() % 3 != 0 {
+                        continue;
+                    }
+                    let to = match payout["state"]["code"].as_str() {
+                        Some("PENDING") => "CANCELLED",
+                        Some("SENT") => "REVERSED",
+                        _ => continue,
+                    };
+                    let answer = http
+                        .post(format!("{control}/_sandbox/payouts/{id}/transition"))
+                        .bearer_auth(key)
+                        .json(&json!({"to": to}))
+                        .send()
+                        .await
+                        .unwrap();
+                    moved += u32::from(answer.status().is_success());
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        moved
+    });
+    let mut config = RunConfig::new(base_url, KEYS[0]);
+    config.api_key_2 = Some(KEYS[1].into());
+    config.max_examples = 40;
+    config.seed = Some(11);
+    let report = rafiki_contract::run(&config).await.unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let moved = support.await.unwrap();
+    assert!(moved > 0, "support never acted");
+    assert!(!report.failed(), "{}", report.render());
+    assert_eq!(report.check("support_transitions").unwrap().passed, 0, "no control API was visible");
 }

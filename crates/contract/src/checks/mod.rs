@@ -9,6 +9,8 @@ pub mod isolation;
 pub mod listing;
 pub mod payment_accounts;
 pub mod payouts;
+pub mod sandbox_outcomes;
+pub mod stateful;
 
 /// A check's identity.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,6 +47,14 @@ checks! {
     DATE_FILTER_BOUNDARIES = "date_filter_boundaries": "created_at_from/to include and exclude at the exact boundaries";
     BAD_DATE_REJECTED = "bad_date_rejected": "created_at_from/to that are neither a date nor RFC 3339 get 422";
     TENANT_ISOLATION = "tenant_isolation": "a second API key can neither read nor list nor use the first key's resources";
+    IDEMPOTENCY_REPLAY = "idempotency_replay": "the same key and body replay the first answer (same payout) and create nothing";
+    IDEMPOTENCY_KEY_REUSE = "idempotency_key_reuse": "the same key with another body gets 409 IDEMPOTENCY_KEY_ALREADY_USED";
+    IDEMPOTENCY_CONCURRENT = "idempotency_concurrent": "concurrent requests with one key make one payout (others replay it or get 409 IDEMPOTENCY_RACE)";
+    INSUFFICIENT_BALANCE = "insufficient_balance": "a payout above the wallet's available gets 402 WALLET_INSUFFICIENT_BALANCE, one within it does not";
+    WALLET_ACCOUNTING = "wallet_accounting": "available and balance move exactly as the wallet model says, never below zero";
+    LIFECYCLE_LEGAL = "lifecycle_legal": "every observed payout history is a legal walk; final states stay final; fixed fields never change";
+    SUPPORT_TRANSITIONS = "support_transitions": "the control API cancels and reverses exactly when the state machine allows";
+    SANDBOX_OUTCOMES = "sandbox_outcomes": "the sandbox's test numbers end FAILED with their documented context";
 }
 
 /// Looks a check up by name.

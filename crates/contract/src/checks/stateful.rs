@@ -1,0 +1,115 @@
+//! Model-based sequences: proptest-state-machine generates sequences of
+//! steps (create, replay, reuse a key, concurrent creates, overdraw, get,
+//! list, date filter, wallet read, payment account get-or-create, and,
+//! where the server has the mock's control API, cancel and reverse); each
+//! step's answer is compared with the model built from `rafiki-rules`
+//! (idempotency, wallet accounting, lifecycle). A failing sequence is
+//! shrunk and reported as a curl script with the seed.
+//!
+//! Sequences run on the second account's key when there is one, so that
+//! nothing else touches their wallet and its arithmetic can be exact;
+//! without it they run on the main key and the wallet checks are skipped.
+//!
+//! Real servers differ: payouts may settle in milliseconds or seconds, and
+//! support may cancel or reverse them by hand. The model therefore never
+//! assumes a state it has not observed: before predicting money it
+//! re-reads every payout, and a legal history is never a failure.
+
+mod model;
+mod sut;
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest_state_machine::ReferenceStateMachine;
+
+use super::payouts::blocking;
+use super::{
+    CheckInfo, DATE_FILTER_BOUNDARIES, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY,
+    INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, PAGINATION_WALK, SUPPORT_TRANSITIONS, VALID_PAYMENT_ACCOUNT_ACCEPTED,
+    WALLET_ACCOUNTING,
+};
+use crate::generate::check_seed;
+use crate::http::{KeySlot, Probe};
+use crate::runner::Ctx;
+use model::Model;
+use sut::{Sequence, StepFailure};
+
+pub const CHECKS: &[&CheckInfo] = &[
+    &IDEMPOTENCY_REPLAY,
+    &IDEMPOTENCY_KEY_REUSE,
+    &IDEMPOTENCY_CONCURRENT,
+    &INSUFFICIENT_BALANCE,
+    &WALLET_ACCOUNTING,
+    &LIFECYCLE_LEGAL,
+    &SUPPORT_TRANSITIONS,
+];
+
+/// Checks the sequences also count toward (their own suites own them).
+const SHARED: &[&CheckInfo] = &[&PAGINATION_WALK, &DATE_FILTER_BOUNDARIES, &VALID_PAYMENT_ACCOUNT_ACCEPTED];
+
+pub async fn run(ctx: Arc<Ctx>) {
+    let control = has_control_api(&ctx).await;
+    let key = if ctx.client.has_secondary_key() { KeySlot::Secondary } else { KeySlot::Primary };
+    if key == KeySlot::Primary {
+        ctx.recorder.skip(&WALLET_ACCOUNTING, "needs an account of its own for exact arithmetic (--api-key-2)");
+        ctx.recorder.skip(&INSUFFICIENT_BALANCE, "needs an account of its own for exact arithmetic (--api-key-2)");
+    }
+    if !control {
+        ctx.recorder.skip(&SUPPORT_TRANSITIONS, "the server has no control API (/_sandbox)");
+    }
+    blocking(move || run_sequences(&ctx, key, control)).await;
+}
+
+/// Whether `/_sandbox/health` answers like the mock's control API.
+pub async fn has_control_api(ctx: &Ctx) -> bool {
+    let url = format!("{}/_sandbox/health", ctx.client.base_url().trim_end_matches("/v1"));
+    let exchange = ctx.client.send(Probe { operation: None, ..Probe::get("health", url) }).await;
+    exchange.status() == 200 && exchange.json().and_then(|j| j.get("status")).is_some()
+}
+
+/// The first failure of a sequence, kept while proptest shrinks it.
+struct Shrunk {
+    failure: StepFailure,
+    script: String,
+}
+
+fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
+    let cases = (ctx.max_examples / 4).max(8);
+    let config = Config { cases, max_shrink_iters: 256, failure_persistence: None, ..Config::default() };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &check_seed(ctx.recorder.seed(), &LIFECYCLE_LEGAL));
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let ledger = RefCell::new(Vec::new());
+    let last: RefCell<Option<Shrunk>> = RefCell::new(None);
+    let shrinking = std::cell::Cell::new(false);
+    let result = runner.run(&Model::sequential_strategy(1..14), |(_, steps, seen)| {
+        let mut sequence = Sequence::start(ctx, key.clone(), control, &mut ledger.borrow_mut());
+        let outcome = sequence.run(&steps, seen);
+        ledger.borrow_mut().extend(sequence.accepted_ids());
+        match outcome {
+            Ok(()) => {
+                if !shrinking.get() {
+                    sequence.record_passes();
+                }
+                Ok(())
+            }
+            Err(failure) => {
+                shrinking.set(true);
+                let expected = failure.expected.clone();
+                *last.borrow_mut() = Some(Shrunk { failure, script: sequence.script() });
+                Err(TestCaseError::fail(expected))
+            }
+        }
+    });
+    match result {
+        Ok(()) => {}
+        Err(TestError::Fail(_, (_, steps, _))) => {
+            let Shrunk { failure, script } = last.into_inner().expect("a failure was recorded");
+            ctx.recorder.fail(failure.check, failure.expected, Some(&failure.exchange), Some(format!("{steps:?}")));
+            ctx.recorder.attach_script(failure.check, script);
+        }
+        Err(TestError::Abort(reason)) => ctx.recorder.skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}")),
+    }
+    let _ = SHARED;
+}

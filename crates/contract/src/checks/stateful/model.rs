@@ -1,0 +1,102 @@
+//! The reference state machine: what steps a sequence may take. It only
+//! needs to know how many payouts and payment accounts exist so far; the
+//! expected answers are computed against the server's observed state in
+//! [`super::sut`], with the rules crate's models.
+
+use proptest::prelude::*;
+use proptest_state_machine::ReferenceStateMachine;
+
+/// One step of a sequence. Indices refer to earlier steps' payouts or
+/// accounts (taken modulo how many really exist).
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// A new payout with a fresh idempotency key.
+    Create { cents: u32, account: u8 },
+    /// Payout `payout`'s request again, same key and body.
+    Replay { payout: usize },
+    /// Payout `payout`'s key with another amount.
+    ReuseKey { payout: usize, cents: u32 },
+    /// `copies` identical requests with one key, at once.
+    Concurrent { cents: u32, account: u8, copies: u8 },
+    /// A payout just above the wallet's available amount.
+    Overdraw,
+    Get { payout: usize },
+    WalkList,
+    DateFiltered { payout: usize },
+    ReadWallet,
+    GetOrCreateAccount { account: u8 },
+    /// Control API: PENDING → CANCELLED.
+    Cancel { payout: usize },
+    /// Control API: SENT → REVERSED.
+    Reverse { payout: usize },
+}
+
+/// What the generator needs to know.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub creates: usize,
+}
+
+/// Amounts between 140.00 and 2,500.00 KES: inside Kenya's limits and
+/// small enough that a modest wallet sees both acceptances and 402s.
+fn cents() -> impl Strategy<Value = u32> {
+    14_000u32..=250_000
+}
+
+impl ReferenceStateMachine for Model {
+    type State = Model;
+    type Transition = Step;
+
+    fn init_state() -> BoxedStrategy<Model> {
+        Just(Model::default()).boxed()
+    }
+
+    fn transitions(state: &Model) -> BoxedStrategy<Step> {
+        let create = (cents(), 0u8..4).prop_map(|(cents, account)| Step::Create { cents, account });
+        if state.creates == 0 {
+            return prop_oneof![
+                4 => create,
+                1 => (cents(), 0u8..4, 2u8..9).prop_map(|(cents, account, copies)| Step::Concurrent { cents, account, copies }),
+                1 => (0u8..4).prop_map(|account| Step::GetOrCreateAccount { account }),
+                1 => Just(Step::ReadWallet),
+                1 => Just(Step::Overdraw),
+            ]
+            .boxed();
+        }
+        let payout = 0..state.creates;
+        prop_oneof![
+            4 => create,
+            2 => payout.clone().prop_map(|payout| Step::Replay { payout }),
+            2 => (payout.clone(), cents()).prop_map(|(payout, cents)| Step::ReuseKey { payout, cents }),
+            1 => (cents(), 0u8..4, 2u8..9).prop_map(|(cents, account, copies)| Step::Concurrent { cents, account, copies }),
+            1 => Just(Step::Overdraw),
+            3 => payout.clone().prop_map(|payout| Step::Get { payout }),
+            1 => Just(Step::WalkList),
+            1 => payout.clone().prop_map(|payout| Step::DateFiltered { payout }),
+            2 => Just(Step::ReadWallet),
+            1 => (0u8..4).prop_map(|account| Step::GetOrCreateAccount { account }),
+            2 => payout.clone().prop_map(|payout| Step::Cancel { payout }),
+            2 => payout.prop_map(|payout| Step::Reverse { payout }),
+        ]
+        .boxed()
+    }
+
+    fn apply(mut state: Model, step: &Step) -> Model {
+        if matches!(step, Step::Create { .. } | Step::Concurrent { .. }) {
+            state.creates += 1;
+        }
+        state
+    }
+
+    fn preconditions(state: &Model, step: &Step) -> bool {
+        match step {
+            Step::Replay { payout }
+            | Step::ReuseKey { payout, .. }
+            | Step::Get { payout }
+            | Step::DateFiltered { payout }
+            | Step::Cancel { payout }
+            | Step::Reverse { payout } => *payout < state.creates,
+            _ => true,
+        }
+    }
+}
