@@ -58,7 +58,7 @@ fn main() {
     stop.send(()).unwrap();
     let mock_cpu = mock_cpu.recv().unwrap();
     let runner_cpu = process_start.elapsed().saturating_sub(mock_cpu);
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_by_key(|row| row.0);
     let (median_wall, median_requests, median_rps) = rows[ROUNDS / 2];
     println!(
         "median run: {:.3} s, {median_requests} requests, {median_rps:.0} req/s",

@@ -24,7 +24,13 @@ impl std::fmt::Debug for Json {
 /// Why one generated case failed.
 pub struct CaseFailure {
     pub expected: String,
-    pub exchange: Exchange,
+    pub exchange: Box<Exchange>,
+}
+
+impl CaseFailure {
+    pub fn new(expected: impl Into<String>, exchange: Exchange) -> Self {
+        CaseFailure { expected: expected.into(), exchange: Box::new(exchange) }
+    }
 }
 
 /// A property's verdict on one case.

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the checks (against the embedded mock unless --base-url is given).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the checks with their descriptions.
     ListChecks,
 }
@@ -86,7 +86,7 @@ async fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run(args) => match run(args).await {
+        Command::Run(args) => match run(*args).await {
             Ok(code) => code,
             Err(message) => {
                 eprintln!("rafiki-contract: {message}");

@@ -69,7 +69,7 @@ impl Ctx {
     }
 
     pub fn is_selected(&self, check: &CheckInfo) -> bool {
-        self.selected.iter().any(|c| *c == check)
+        self.selected.contains(&check)
     }
 
     /// The fixtures, or a skip of `checks` with the reason.

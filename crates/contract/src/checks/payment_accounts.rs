@@ -40,7 +40,7 @@ fn get_or_create_is_idempotent(ctx: &Ctx, Json(body): &Json) -> CaseResult {
     let probe = Probe::post("get_or_create_payment_account", "/payment-accounts", body.clone());
     let first = ctx.send_blocking(probe.clone());
     if !matches!(first.status(), 200 | 201) {
-        return Err(CaseFailure { expected: "201 (or 200 if it already existed)".into(), exchange: first });
+        return Err(CaseFailure::new("201 (or 200 if it already existed)", first));
     }
     let id = first.json().and_then(|j| j.pointer("/data/id")).cloned();
     let again = ctx.send_blocking(probe);
@@ -48,6 +48,6 @@ fn get_or_create_is_idempotent(ctx: &Ctx, Json(body): &Json) -> CaseResult {
     if again.status() == 200 && same {
         Ok(())
     } else {
-        Err(CaseFailure { expected: format!("200 with the same account {id:?} when posted again"), exchange: again })
+        Err(CaseFailure::new(format!("200 with the same account {id:?} when posted again"), again))
     }
 }

@@ -93,7 +93,7 @@ fn valid_payout_is_accepted(ctx: &Ctx, Json(body): &Json) -> CaseResult {
             if pending && echoed {
                 Ok(())
             } else {
-                Err(CaseFailure { expected: "202 with the payout PENDING and its amount echoed".into(), exchange })
+                Err(CaseFailure::new("202 with the payout PENDING and its amount echoed", exchange))
             }
         }
         402 => {
@@ -107,14 +107,11 @@ fn valid_payout_is_accepted(ctx: &Ctx, Json(body): &Json) -> CaseResult {
                 .find(|w| w["currency"] == currency)
                 .and_then(|w| decimal_at(w, "/available"));
             match (available, amount) {
-                (Some(available), Some(amount)) if available >= amount => Err(CaseFailure {
-                    expected: format!("202: the {currency} wallet has {available} available, enough for {amount}"),
-                    exchange,
-                }),
+                (Some(available), Some(amount)) if available >= amount => Err(CaseFailure::new(format!("202: the {currency} wallet has {available} available, enough for {amount}"), exchange)),
                 _ => Ok(()),
             }
         }
-        _ => Err(CaseFailure { expected: "202 (or 402 when the wallet is short)".into(), exchange }),
+        _ => Err(CaseFailure::new("202 (or 402 when the wallet is short)", exchange)),
     }
 }
 
@@ -182,7 +179,7 @@ pub fn judge_rejection(exchange: Exchange, path: &str, rule: Rule) -> CaseResult
         422 => format!("422 naming `{path}` ({rule:?}) in errors.fields, got {:?}", exchange.error_fields()),
         _ => format!("422 for {rule:?} at `{path}`"),
     };
-    Err(CaseFailure { expected, exchange })
+    Err(CaseFailure::new(expected, exchange))
 }
 
 async fn idempotency_key_required(ctx: &Ctx) {

@@ -77,7 +77,7 @@ struct Shrunk {
 
 fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
     let cases = (ctx.max_examples / 4).max(8);
-    let config = Config { cases, max_shrink_iters: 256, failure_persistence: None, ..Config::default() };
+    let config = Config { cases, max_shrink_iters: 64, failure_persistence: None, ..Config::default() };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &check_seed(ctx.recorder.seed(), &LIFECYCLE_LEGAL));
     let mut runner = TestRunner::new_with_rng(config, rng);
     let ledger = RefCell::new(Vec::new());

@@ -41,13 +41,13 @@ const POLL_INTERVAL: Duration = Duration::from_millis(10);
 pub struct StepFailure {
     pub check: &'static CheckInfo,
     pub expected: String,
-    pub exchange: Exchange,
+    pub exchange: Box<Exchange>,
 }
 
 type StepResult = Result<(), StepFailure>;
 
 fn fail<T>(check: &'static CheckInfo, expected: impl Into<String>, exchange: &Exchange) -> Result<T, StepFailure> {
-    Err(StepFailure { check, expected: expected.into(), exchange: exchange.clone() })
+    Err(StepFailure { check, expected: expected.into(), exchange: Box::new(exchange.clone()) })
 }
 
 /// A payout the sequence created (or tried to).
@@ -74,6 +74,8 @@ pub struct LedgerEntry {
     id: String,
     amount: Decimal,
     state: StateCode,
+    /// Already waited for once: a later sequence reads it but does not wait.
+    waited: bool,
 }
 
 /// The wallet the money model follows.
@@ -112,7 +114,7 @@ fn decimal(value: Option<&Value>) -> Option<Decimal> {
 impl<'a> Sequence<'a> {
     /// Waits for earlier payouts to settle, tops the wallet up when the
     /// control API allows, and reads the money baseline.
-    pub fn start(ctx: &'a Ctx, key: KeySlot, control: bool, ledger: &mut Vec<LedgerEntry>) -> Self {
+    pub fn start(ctx: &'a Ctx, key: KeySlot, control: bool, ledger: &mut [LedgerEntry]) -> Self {
         let mut sequence = Sequence {
             ctx,
             key,
@@ -127,7 +129,7 @@ impl<'a> Sequence<'a> {
             passes: Vec::new(),
         };
         let settled = sequence.settle_ledger(ledger);
-        sequence.ledger = ledger.clone();
+        sequence.ledger = ledger.to_vec();
         if settled && sequence.key == KeySlot::Secondary {
             sequence.baseline = sequence.read_baseline();
         }
@@ -139,7 +141,12 @@ impl<'a> Sequence<'a> {
         self.payouts
             .iter()
             .filter_map(|p| {
-                Some(LedgerEntry { id: p.id.clone()?, amount: p.amount, state: p.state().unwrap_or(StateCode::Pending) })
+                Some(LedgerEntry {
+                    id: p.id.clone()?,
+                    amount: p.amount,
+                    state: p.state().unwrap_or(StateCode::Pending),
+                    waited: false,
+                })
             })
             .collect()
     }
@@ -428,7 +435,7 @@ impl<'a> Sequence<'a> {
         serde_json::from_value(data).map_err(|e| StepFailure {
             check: &LIFECYCLE_LEGAL,
             expected: format!("a payout in `data` ({e})"),
-            exchange: exchange.clone(),
+            exchange: Box::new(exchange.clone()),
         })
     }
 
@@ -685,21 +692,31 @@ impl<'a> Sequence<'a> {
         }
     }
 
-    /// Waits for earlier sequences' payouts to settle; false if some did not.
+    /// Waits for earlier sequences' payouts to settle; false if some did
+    /// not (the money baseline is then unknown). Each payout is waited for
+    /// once: one stuck PENDING does not stall every later sequence.
     fn settle_ledger(&mut self, ledger: &mut [LedgerEntry]) -> bool {
         let deadline = Instant::now() + self.ctx.poll_deadline;
         loop {
+            let mut waiting = false;
             let mut unsettled = false;
             for entry in ledger.iter_mut().filter(|e| e.state == StateCode::Pending || e.state == StateCode::Sent) {
-                let exchange = self.ctx.send_blocking(Probe { key: self.key.clone(), ..Probe::get("get_payout", format!("/payouts/{}", entry.id)) });
+                let probe = Probe { key: self.key.clone(), ..Probe::get("get_payout", format!("/payouts/{}", entry.id)) };
+                let exchange = self.ctx.send_blocking(probe);
                 let code = exchange.json().and_then(|j| j.pointer("/data/state/code")).and_then(Value::as_str).unwrap_or("PENDING");
                 entry.state = code.parse().unwrap_or(StateCode::Pending);
-                unsettled |= entry.state == StateCode::Pending;
+                if entry.state == StateCode::Pending {
+                    unsettled = true;
+                    waiting |= !entry.waited;
+                }
             }
             if !unsettled {
                 return true;
             }
-            if Instant::now() >= deadline {
+            if !waiting || Instant::now() >= deadline {
+                for entry in ledger.iter_mut() {
+                    entry.waited = true;
+                }
                 return false;
             }
             std::thread::sleep(POLL_INTERVAL);
