@@ -297,6 +297,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[tokio::test]
+    async fn rate_limit_spaces_requests_out() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let keys = Keys { primary: "k".into(), secondary: None };
+        let client = Client::new(&format!("http://127.0.0.1:{port}/v1"), keys, Duration::from_secs(1), Some(50)).unwrap();
+        let started = Instant::now();
+        for _ in 0..6 {
+            let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+            assert!(exchange.answer.is_err(), "nothing listens there");
+        }
+        // 6 requests at 50/s: the last leaves at least 5 gaps of 20 ms after the first.
+        assert!(started.elapsed() >= Duration::from_millis(100), "{:?}", started.elapsed());
+        assert_eq!(client.requests_sent(), 6);
+    }
+
     #[test]
     fn curl_reproduction_names_the_key_variable_not_the_key() {
         let probe = Probe::create_payout(json!({"amount": {"value": "it's", "currency": "KES"}}));
