@@ -4,6 +4,8 @@
 //! - `cargo xtask codegen --check`  fail if the committed client is stale (CI)
 //! - `cargo xtask spec`             only self-check the spec
 
+use std::process::ExitCode;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -26,9 +28,20 @@ enum Command {
     Spec,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One readable line (with causes), no backtrace.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     let root = xtask::workspace_root();
-    match Cli::parse().command {
+    match cli.command {
         Command::Codegen { check } => xtask::codegen::run(&root, check),
         Command::Spec => {
             let spec_path = root.join("spec/openapi.yaml");
