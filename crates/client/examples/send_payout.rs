@@ -37,8 +37,17 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
-    let args = Args::parse();
+async fn main() -> std::process::ExitCode {
+    match send(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn send(args: Args) -> Result<()> {
     let client = RafikiClient::new(&args.base_url, ApiKey::new(args.api_key))?;
     let request: types::PayoutCreateRequest = serde_json::from_value(json!({
         "amount": {"value": args.amount, "currency": "KES"},

@@ -90,7 +90,7 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// The request never got an answer: connection refused, reset, timed out.
-    #[error("could not reach the server: {0}")]
+    #[error("could not reach the server")]
     Transport(#[source] reqwest::Error),
     /// The request could not be built (e.g. a value the spec forbids).
     #[error("invalid request: {0}")]

@@ -76,7 +76,7 @@ pub struct CreatedPayout {
 /// A payout that was not accepted. Keep `idempotency_key`: sending the
 /// same body again with it later can never create a second payout.
 #[derive(Debug, thiserror::Error)]
-#[error("payout not accepted after {attempts} attempt(s) with idempotency key {idempotency_key}: {error}")]
+#[error("payout not accepted after {attempts} attempt(s) with idempotency key {idempotency_key}")]
 pub struct CreatePayoutError {
     pub idempotency_key: String,
     pub attempts: u32,
