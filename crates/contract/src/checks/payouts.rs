@@ -168,9 +168,16 @@ fn invalid_payout_is_rejected(ctx: &Ctx, fault: &Fault) -> CaseResult {
     judge_rejection(exchange, &fault.path, fault.rule)
 }
 
-/// 422, with the broken field named (a body that is not an object has no field to name).
+/// 422, with the broken field named (a body that is not an object has no
+/// field to name; "exactly one of two" may be reported at either of them).
 pub fn judge_rejection(exchange: Exchange, path: &str, rule: Rule) -> CaseResult {
-    let named = path == rafiki_rules::violations::BODY_PATH || names_field(&exchange, path);
+    let named = match (path, rule) {
+        (rafiki_rules::violations::BODY_PATH, _) => true,
+        ("payment_account_id" | "payment_account", Rule::ExactlyOneOf) => {
+            names_field(&exchange, "payment_account_id") || names_field(&exchange, "payment_account")
+        }
+        _ => names_field(&exchange, path),
+    };
     if exchange.status() == 422 && named {
         return Ok(());
     }
