@@ -95,8 +95,13 @@ pub enum Error {
     /// The request could not be built (e.g. a value the spec forbids).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
-    /// A documented answer whose body does not match the spec.
-    #[error("invalid response body: {0}")]
+    /// A documented answer whose body could not be decoded. progenitor
+    /// does not keep its status, so it may be a 5xx with a foreign body:
+    /// it counts as transient (retrying under the same key is safe).
+    #[error("undecodable response body: {0}")]
+    UndecodableBody(String),
+    /// An answer that breaks the API's rules (e.g. a repeated cursor).
+    #[error("invalid response: {0}")]
     InvalidResponse(String),
     /// `wait_for_final_state` ran out of time.
     #[error("payout {payout_id} did not reach the awaited state in {waited:?} (last seen: {last_state})")]
@@ -141,7 +146,7 @@ impl Error {
             E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => Error::Transport(e),
             E::InvalidRequest(message) | E::Custom(message) => Error::InvalidRequest(message),
             E::InvalidResponsePayload(bytes, e) => {
-                Error::InvalidResponse(format!("{e}: {}", snippet(&String::from_utf8_lossy(&bytes))))
+                Error::UndecodableBody(format!("{e}: {}", snippet(&String::from_utf8_lossy(&bytes))))
             }
         }
     }
@@ -183,11 +188,12 @@ impl Error {
     }
 
     /// Whether sending the *same* request again (same idempotency key) may
-    /// succeed: transport failures, 5xx answers and IDEMPOTENCY_RACE.
-    /// Everything else would fail the same way again.
+    /// succeed: transport failures, 5xx answers (also those whose body could
+    /// not be decoded) and IDEMPOTENCY_RACE. Everything else would fail the
+    /// same way again.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(_) | Error::Server(_) | Error::IdempotencyRace(_) => true,
+            Error::Transport(_) | Error::Server(_) | Error::IdempotencyRace(_) | Error::UndecodableBody(_) => true,
             Error::UnexpectedResponse { status, .. } => status.is_server_error(),
             _ => false,
         }

@@ -66,6 +66,20 @@ async fn transient_failures_are_retried_under_one_key_until_accepted() {
 }
 
 #[tokio::test]
+async fn a_500_with_a_foreign_body_is_retried_too() {
+    // progenitor cannot decode "oops" as the error body and drops the status.
+    let server = scripted(vec![
+        (500, "", serde_json::json!("oops")),
+        (202, "", serde_json::json!({"data": payout_json("pyt-1", "PENDING")})),
+    ])
+    .await;
+    let created = client(&server.base_url).create_payout(&create_request(), None).await.unwrap();
+    assert_eq!(created.attempts, 2);
+    let keys = server.keys.lock().unwrap().clone();
+    assert_eq!(keys, [created.idempotency_key.clone(), created.idempotency_key]);
+}
+
+#[tokio::test]
 async fn a_422_stops_at_once_and_hands_back_the_key() {
     let server = scripted(vec![(422, "", error_json("VALIDATION_FAILED"))]).await;
     let error = client(&server.base_url).create_payout(&create_request(), Some("my-key")).await.unwrap_err();
