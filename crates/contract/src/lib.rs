@@ -21,7 +21,7 @@ pub mod runner;
 
 pub use config::{ConfigError, RunConfig};
 pub use report::{CheckResult, Failure, Report};
-pub use runner::{RunError, run};
+pub use runner::{Progress, RunError, run, run_observed};
 
 /// The mock `rafiki-contract run` checks when no `--base-url` is given:
 /// two accounts, the first with a large KES wallet (for the request-level

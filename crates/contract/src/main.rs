@@ -124,7 +124,17 @@ async fn run(args: RunArgs) -> Result<ExitCode, String> {
     config.allow_production = args.allow_production;
 
     let progress = progress(&config.base_url);
-    let result = rafiki_contract::run(&config).await;
+    let bar = progress.clone();
+    let result = rafiki_contract::run_observed(&config, move |p| {
+        if bar.is_hidden() {
+            println!("rafiki-contract: {} done ({}/{})", p.suite, p.finished, p.total);
+        } else {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.finished as u64);
+            bar.set_message(format!("{} done", p.suite));
+        }
+    })
+    .await;
     progress.finish_and_clear();
     let report = result.map_err(|e: RunError| e.to_string())?;
     print!("{}", report.render());
@@ -132,10 +142,13 @@ async fn run(args: RunArgs) -> Result<ExitCode, String> {
     Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// A spinner on a terminal; a plain line otherwise.
+/// A progress bar (suites done) on a terminal; plain lines otherwise.
 fn progress(base_url: &str) -> indicatif::ProgressBar {
     if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new_spinner().with_message(format!("checking {base_url}"));
+        let style = indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} suites {msg}")
+            .expect("valid template")
+            .progress_chars("=> ");
+        let bar = indicatif::ProgressBar::new(0).with_style(style).with_message(format!("checking {base_url}"));
         bar.enable_steady_tick(Duration::from_millis(100));
         bar
     } else {

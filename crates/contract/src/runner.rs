@@ -88,6 +88,8 @@ impl Ctx {
 
 /// One suite: the checks it records and how to run it.
 struct Suite {
+    /// Shown in progress reports.
+    name: &'static str,
     checks: &'static [&'static CheckInfo],
     run: fn(Arc<Ctx>) -> futures::future::BoxFuture<'static, ()>,
 }
@@ -95,18 +97,34 @@ struct Suite {
 fn suites() -> Vec<Suite> {
     use checks::*;
     vec![
-        Suite { checks: auth::CHECKS, run: |ctx| Box::pin(auth::run(ctx)) },
-        Suite { checks: payouts::CHECKS, run: |ctx| Box::pin(payouts::run(ctx)) },
-        Suite { checks: payment_accounts::CHECKS, run: |ctx| Box::pin(payment_accounts::run(ctx)) },
-        Suite { checks: listing::CHECKS, run: |ctx| Box::pin(listing::run(ctx)) },
-        Suite { checks: isolation::CHECKS, run: |ctx| Box::pin(isolation::run(ctx)) },
-        Suite { checks: stateful::CHECKS, run: |ctx| Box::pin(stateful::run(ctx)) },
-        Suite { checks: sandbox_outcomes::CHECKS, run: |ctx| Box::pin(sandbox_outcomes::run(ctx)) },
+        Suite { name: "auth", checks: auth::CHECKS, run: |ctx| Box::pin(auth::run(ctx)) },
+        Suite { name: "payouts", checks: payouts::CHECKS, run: |ctx| Box::pin(payouts::run(ctx)) },
+        Suite { name: "payment_accounts", checks: payment_accounts::CHECKS, run: |ctx| Box::pin(payment_accounts::run(ctx)) },
+        Suite { name: "listing", checks: listing::CHECKS, run: |ctx| Box::pin(listing::run(ctx)) },
+        Suite { name: "isolation", checks: isolation::CHECKS, run: |ctx| Box::pin(isolation::run(ctx)) },
+        Suite { name: "stateful", checks: stateful::CHECKS, run: |ctx| Box::pin(stateful::run(ctx)) },
+        Suite { name: "sandbox_outcomes", checks: sandbox_outcomes::CHECKS, run: |ctx| Box::pin(sandbox_outcomes::run(ctx)) },
     ]
+}
+
+/// Where a run is: `finished` of `total` suites done, the last one `suite`.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub finished: usize,
+    pub total: usize,
+    pub suite: &'static str,
 }
 
 /// Runs the suite against the server in `config`.
 pub async fn run(config: &RunConfig) -> Result<Report, RunError> {
+    run_observed(config, |_| {}).await
+}
+
+/// [`run`], calling `observe` each time a suite finishes (for progress bars).
+pub async fn run_observed(
+    config: &RunConfig,
+    observe: impl Fn(Progress) + Send + Sync + 'static,
+) -> Result<Report, RunError> {
     config.check_target()?;
     let started = std::time::Instant::now();
     let selected = config.selected_checks()?;
@@ -131,12 +149,18 @@ pub async fn run(config: &RunConfig) -> Result<Report, RunError> {
     let ctx = Arc::new(ctx);
 
     let workers = Arc::new(tokio::sync::Semaphore::new(config.workers.max(1)));
+    let chosen: Vec<Suite> = suites().into_iter().filter(|s| s.checks.iter().any(|c| ctx.is_selected(c))).collect();
+    let total = chosen.len();
+    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let observe = Arc::new(observe);
     let mut tasks = Vec::new();
-    for suite in suites().into_iter().filter(|s| s.checks.iter().any(|c| ctx.is_selected(c))) {
-        let (ctx, workers) = (ctx.clone(), workers.clone());
+    for suite in chosen {
+        let (ctx, workers, finished, observe) = (ctx.clone(), workers.clone(), finished.clone(), observe.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = workers.acquire_owned().await.expect("semaphore open");
             (suite.run)(ctx).await;
+            let finished = finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            observe(Progress { finished, total, suite: suite.name });
         }));
     }
     for task in tasks {
