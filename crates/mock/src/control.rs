@@ -17,7 +17,7 @@ use axum::response::Response;
 use rafiki_rules::format::parse_amount;
 use rafiki_rules::lifecycle::{FailureContext, StateCode};
 use rafiki_rules::wire::Data;
-use rafiki_rules::{Rule, Violations, WireEnum};
+use rafiki_rules::{Rule, Violations, read_enum};
 use serde_json::Value;
 
 use crate::errors::{ApiError, json};
@@ -89,13 +89,12 @@ pub async fn panic() -> Response {
 /// Reads `{"to": STATE, "context"?: FAILURE_CONTEXT}`; unknown properties
 /// are ignored.
 fn transition_request(body: &Value) -> Result<(StateCode, Option<FailureContext>), ApiError> {
-    let Value::Object(object) = body else {
+    if !body.is_object() {
         return Err(ApiError::bad_body("must be a JSON object"));
-    };
+    }
     let mut violations = Violations::new();
-    let to = enum_field::<StateCode>(object.get("to"), "to", true, &mut violations);
-    let context =
-        enum_field::<FailureContext>(object.get("context"), "context", false, &mut violations);
+    let to = read_enum::<StateCode>(body, "to", true, &mut violations);
+    let context = read_enum::<FailureContext>(body, "context", false, &mut violations);
     if context.is_some() && to.is_some_and(|to| to != StateCode::Failed) {
         violations.add(
             "context",
@@ -106,42 +105,6 @@ fn transition_request(body: &Value) -> Result<(StateCode, Option<FailureContext>
     match to {
         Some(to) if violations.is_empty() => Ok((to, context)),
         _ => Err(violations.into()),
-    }
-}
-
-/// One enum-valued property; `null` counts as absent.
-fn enum_field<E: WireEnum>(
-    value: Option<&Value>,
-    path: &str,
-    required: bool,
-    violations: &mut Violations,
-) -> Option<E> {
-    match value {
-        None | Some(Value::Null) => {
-            if required {
-                violations.add(path, Rule::Required, "is required");
-            }
-            None
-        }
-        Some(Value::String(text)) => {
-            let parsed = E::parse(text);
-            if parsed.is_none() {
-                violations.add(
-                    path,
-                    Rule::UnknownEnumValue,
-                    format!("`{text}` is not one of {}", E::expected_list()),
-                );
-            }
-            parsed
-        }
-        Some(_) => {
-            violations.add(
-                path,
-                Rule::WrongType,
-                format!("must be a string, one of {}", E::expected_list()),
-            );
-            None
-        }
     }
 }
 

@@ -83,6 +83,25 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// Reads the enum-valued property `name` of `body` the way request bodies
+/// are read (absent or `null`: Required if `required`; not a string:
+/// WrongType; not one of `E`'s values: UnknownEnumValue), recording any
+/// violation at `name` into `violations`. For small bodies outside the
+/// payout and payment-account requests (e.g. the mock's control API).
+pub fn read_enum<E: WireEnum>(
+    body: &Value,
+    name: &str,
+    required: bool,
+    violations: &mut Violations,
+) -> Option<E> {
+    let mut reader = Reader {
+        violations: std::mem::take(violations),
+    };
+    let value = reader.enumeration(&Field::at("", Some(body)).child(name), required);
+    *violations = reader.violations;
+    value
+}
+
 /// Records violations while extracting typed values. Every extractor
 /// returns `None` when it recorded a violation or the property is optional
 /// and absent (or unreadable). Callers build typed values from whatever was
