@@ -204,6 +204,12 @@ impl Client {
         &self.base_url
     }
 
+    /// The URL of the mock's control API path `path` (`/_sandbox/...`),
+    /// which lives beside `/v1`, not under it.
+    pub fn control_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url.trim_end_matches("/v1"))
+    }
+
     /// Requests sent so far.
     pub fn requests_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)

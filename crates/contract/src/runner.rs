@@ -47,6 +47,8 @@ pub struct Ctx {
     pub fixtures: Result<Fixtures, String>,
     /// How long to poll a payout for its outcome.
     pub poll_deadline: std::time::Duration,
+    /// Whether the server has the mock's control API (`/_sandbox`).
+    pub control_api: bool,
     runtime: Handle,
 }
 
@@ -143,8 +145,10 @@ pub async fn run_observed(
         selected,
         fixtures: Err("not created yet".into()),
         poll_deadline: config.poll_deadline,
+        control_api: false,
         runtime: Handle::current(),
     };
+    ctx.control_api = has_control_api(&ctx.client).await;
     ctx.fixtures = create_fixtures(&ctx).await;
     let ctx = Arc::new(ctx);
 
@@ -185,6 +189,13 @@ async fn preflight(client: &Client) -> Result<(), RunError> {
             reason: format!("GET /wallets answered HTTP {status} without a {{\"data\": [...]}} body"),
         }),
     }
+}
+
+/// Whether `/_sandbox/health` answers like the mock's control API.
+async fn has_control_api(client: &Client) -> bool {
+    let probe = Probe { operation: None, ..Probe::get("health", client.control_url("/_sandbox/health")) };
+    let exchange = client.send(probe).await;
+    exchange.status() == 200 && exchange.json().and_then(|j| j.get("status")).is_some()
 }
 
 /// Creates a few small payouts, one at a time so their order is known.

@@ -114,7 +114,7 @@ fn link_problem(after: Option<&str>, next: Option<&str>) -> Option<String> {
     }
 }
 
-/// Order and uniqueness problems of a walk, as (expected, index).
+/// What a walk got wrong about order and uniqueness, one line each.
 fn order_problems(walk: &Walk) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen = HashSet::new();

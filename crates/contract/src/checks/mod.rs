@@ -57,6 +57,11 @@ checks! {
     SANDBOX_OUTCOMES = "sandbox_outcomes": "the sandbox's test numbers end FAILED with their documented context";
 }
 
+/// The decimal string at `pointer` in `json` (amounts, balances).
+pub fn decimal_at(json: &serde_json::Value, pointer: &str) -> Option<rust_decimal::Decimal> {
+    json.pointer(pointer).and_then(serde_json::Value::as_str).and_then(|s| s.parse().ok())
+}
+
 /// Looks a check up by name.
 pub fn by_name(name: &str) -> Option<&'static CheckInfo> {
     ALL.iter().copied().find(|c| c.name == name)

@@ -2,16 +2,14 @@
 //! the broken field named, the idempotency header required, created
 //! payouts retrievable and listed, unknown ids 404.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use proptest::prelude::*;
 use rafiki_rules::{Rule, strategies};
-use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::{
-    CheckInfo, IDEMPOTENCY_KEY_REQUIRED, INVALID_PAYOUT_REJECTED, PAYOUT_RETRIEVABLE, UNKNOWN_PAYOUT_NOT_FOUND,
+    CheckInfo, decimal_at, IDEMPOTENCY_KEY_REQUIRED, INVALID_PAYOUT_REJECTED, PAYOUT_RETRIEVABLE, UNKNOWN_PAYOUT_NOT_FOUND,
     VALID_PAYOUT_ACCEPTED,
 };
 use crate::generate::{CaseFailure, CaseResult, Json, run_property};
@@ -75,10 +73,6 @@ fn without(mut body: Value, field: &str) -> Value {
         object.remove(field);
     }
     body
-}
-
-fn decimal_at(json: &Value, pointer: &str) -> Option<Decimal> {
-    json.pointer(pointer).and_then(Value::as_str).and_then(|s| Decimal::from_str(s).ok())
 }
 
 fn valid_payout_is_accepted(ctx: &Ctx, Json(body): &Json) -> CaseResult {

@@ -26,12 +26,11 @@ use proptest_state_machine::ReferenceStateMachine;
 
 use super::payouts::blocking;
 use super::{
-    CheckInfo, DATE_FILTER_BOUNDARIES, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY,
-    INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, PAGINATION_WALK, SUPPORT_TRANSITIONS, VALID_PAYMENT_ACCOUNT_ACCEPTED,
-    WALLET_ACCOUNTING,
+    CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY, INSUFFICIENT_BALANCE,
+    LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
 use crate::generate::check_seed;
-use crate::http::{KeySlot, Probe};
+use crate::http::KeySlot;
 use crate::runner::Ctx;
 use model::Model;
 use sut::{Sequence, StepFailure};
@@ -46,11 +45,8 @@ pub const CHECKS: &[&CheckInfo] = &[
     &SUPPORT_TRANSITIONS,
 ];
 
-/// Checks the sequences also count toward (their own suites own them).
-const SHARED: &[&CheckInfo] = &[&PAGINATION_WALK, &DATE_FILTER_BOUNDARIES, &VALID_PAYMENT_ACCOUNT_ACCEPTED];
-
 pub async fn run(ctx: Arc<Ctx>) {
-    let control = has_control_api(&ctx).await;
+    let control = ctx.control_api;
     let key = if ctx.client.has_secondary_key() { KeySlot::Secondary } else { KeySlot::Primary };
     if key == KeySlot::Primary {
         ctx.recorder.skip(&WALLET_ACCOUNTING, "needs an account of its own for exact arithmetic (--api-key-2)");
@@ -60,13 +56,6 @@ pub async fn run(ctx: Arc<Ctx>) {
         ctx.recorder.skip(&SUPPORT_TRANSITIONS, "the server has no control API (/_sandbox)");
     }
     blocking(move || run_sequences(&ctx, key, control)).await;
-}
-
-/// Whether `/_sandbox/health` answers like the mock's control API.
-pub async fn has_control_api(ctx: &Ctx) -> bool {
-    let url = format!("{}/_sandbox/health", ctx.client.base_url().trim_end_matches("/v1"));
-    let exchange = ctx.client.send(Probe { operation: None, ..Probe::get("health", url) }).await;
-    exchange.status() == 200 && exchange.json().and_then(|j| j.get("status")).is_some()
 }
 
 /// The first failure of a sequence, kept while proptest shrinks it.
@@ -86,7 +75,7 @@ fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
     let result = runner.run(&Model::sequential_strategy(1..14), |(_, steps, seen)| {
         let mut sequence = Sequence::start(ctx, key.clone(), control, &mut ledger.borrow_mut());
         let outcome = sequence.run(&steps, seen);
-        ledger.borrow_mut().extend(sequence.accepted_ids());
+        ledger.borrow_mut().extend(sequence.ledger_entries());
         match outcome {
             Ok(()) => {
                 if !shrinking.get() {
@@ -111,5 +100,4 @@ fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
         }
         Err(TestError::Abort(reason)) => ctx.recorder.skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}")),
     }
-    let _ = SHARED;
 }

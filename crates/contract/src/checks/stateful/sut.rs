@@ -9,7 +9,6 @@
 //! first (support may have cancelled or reversed one) before any failure.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,6 +20,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
 use super::model::Step;
+use crate::checks::decimal_at;
 use crate::checks::listing::walk;
 use crate::checks::{
     CheckInfo, DATE_FILTER_BOUNDARIES, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY,
@@ -28,7 +28,7 @@ use crate::checks::{
     VALID_PAYOUT_ACCEPTED, WALLET_ACCOUNTING,
 };
 use crate::http::{Exchange, KeySlot, Probe};
-use crate::runner::Ctx;
+use crate::runner::{Ctx, fixture_payout};
 
 /// The smallest and largest Kenyan payout.
 const KE_MIN: Decimal = Decimal::from_parts(140, 0, 0, false, 0);
@@ -109,9 +109,6 @@ fn amount_text(cents: u32) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-fn decimal(value: Option<&Value>) -> Option<Decimal> {
-    value.and_then(Value::as_str).and_then(|s| Decimal::from_str(s).ok())
-}
 
 impl<'a> Sequence<'a> {
     /// Waits for earlier payouts to settle, tops the wallet up when the
@@ -138,8 +135,8 @@ impl<'a> Sequence<'a> {
         sequence
     }
 
-    /// Ids of the payouts this sequence got accepted, for the next ones.
-    pub fn accepted_ids(&self) -> Vec<LedgerEntry> {
+    /// The payouts this sequence got accepted, for the next ones' ledger.
+    pub fn ledger_entries(&self) -> Vec<LedgerEntry> {
         self.payouts
             .iter()
             .filter_map(|p| {
@@ -245,15 +242,12 @@ impl<'a> Sequence<'a> {
         })
     }
 
+    /// The fixture payout (same sender) with this amount and account.
     fn payout_body(&self, cents: u32, account: u8) -> Value {
-        json!({
-            "amount": {"value": amount_text(cents), "currency": "KES"},
-            "payment_account": self.account_body(account),
-            "sender": {
-                "type": "BUSINESS", "name": "Rafiki Contract Suite",
-                "address": {"line_1": "1 Test Road", "city": "Nairobi", "postal_code": "00100", "country": "KE"}
-            }
-        })
+        let mut body = fixture_payout(0);
+        body["amount"]["value"] = json!(amount_text(cents));
+        body["payment_account"] = self.account_body(account);
+        body
     }
 
     fn accepted(&self, payout: usize) -> Option<usize> {
@@ -279,7 +273,7 @@ impl<'a> Sequence<'a> {
     /// Posts a payout to account `account` and judges it against the money
     /// model; returns its position.
     fn create(&mut self, body: Value, account: u8) -> Result<usize, StepFailure> {
-        let amount = decimal(body.pointer("/amount/value")).expect("our own bodies have amounts");
+        let amount = decimal_at(&body, "/amount/value").expect("our own bodies have amounts");
         let predicted = self.predicted_available()?;
         let probe = Probe::create_payout(body.clone());
         let idempotency_key = probe.idempotency_key.clone().expect("create_payout sets a key");
@@ -529,16 +523,16 @@ impl<'a> Sequence<'a> {
     fn wallet(&mut self, currency: &str) -> Option<(Exchange, Decimal, Decimal, String)> {
         let exchange = self.send(Probe::get("list_wallets", "/wallets"));
         let wallet = exchange.json()?["data"].as_array()?.iter().find(|w| w["currency"] == currency)?.clone();
-        Some((exchange, decimal(wallet.get("available"))?, decimal(wallet.get("balance"))?, wallet["id"].as_str()?.to_string()))
+        Some((exchange, decimal_at(&wallet, "/available")?, decimal_at(&wallet, "/balance")?, wallet["id"].as_str()?.to_string()))
     }
 
     fn read_baseline(&mut self) -> Option<Baseline> {
-        let (_, available, _, id) = self.wallet("KES")?;
+        let (_, mut available, mut balance, id) = self.wallet("KES")?;
         if self.control && available < Decimal::new(5_000, 0) {
-            let url = format!("{}/_sandbox/wallets/{id}/fund", self.ctx.client.base_url().trim_end_matches("/v1"));
+            let url = self.ctx.client.control_url(&format!("/_sandbox/wallets/{id}/fund"));
             self.send(Probe { operation: None, ..Probe::post("fund", url, json!({"amount": "20000.00"})) });
+            (_, available, balance, _) = self.wallet("KES")?;
         }
-        let (_, available, balance, _) = self.wallet("KES")?;
         Some(Baseline { currency: "KES".into(), available, balance })
     }
 
@@ -657,7 +651,7 @@ impl<'a> Sequence<'a> {
         self.refresh_one(position)?;
         let before = self.payouts[position].state();
         let id = self.payouts[position].id.clone().expect("accepted");
-        let url = format!("{}/_sandbox/payouts/{id}/transition", self.ctx.client.base_url().trim_end_matches("/v1"));
+        let url = self.ctx.client.control_url(&format!("/_sandbox/payouts/{id}/transition"));
         let exchange = self.send(Probe { operation: None, ..Probe::post("transition", url, json!({"to": to.to_string()})) });
         match exchange.status() {
             200 => {
