@@ -37,6 +37,7 @@ mod sender;
 
 pub mod codes;
 pub mod compliance;
+pub mod edges;
 pub mod format;
 pub mod idempotency;
 pub mod lifecycle;
