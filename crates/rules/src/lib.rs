@@ -35,6 +35,7 @@ mod macros;
 mod reader;
 mod sender;
 
+pub mod banks;
 pub mod codes;
 pub mod compliance;
 pub mod edges;
@@ -52,6 +53,7 @@ pub mod wire;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 
+pub use banks::{check_bank_account, check_payout_bank_account};
 pub use compliance::{ComplianceError, ComplianceTable};
 pub use macros::WireEnum;
 pub use payment_account::{AccountIdentity, account_identity, validate_payment_account};

@@ -70,6 +70,12 @@ pub enum Rule {
     IdempotencyKey,
     /// `paging_limit` is not an integer in 1..=50.
     PagingLimit,
+    /// A well-formed `bank_id` that names no bank of the server's list
+    /// (GET /banks); see [`crate::banks`].
+    UnknownBank,
+    /// A well-formed `branch_id` that is not a branch of the account's bank
+    /// (a branch of another bank included); see [`crate::banks`].
+    UnknownBranch,
 }
 
 /// One broken rule at one property path.
