@@ -1,20 +1,24 @@
 //! Server configuration: the accounts (one per API key) with the wallets
 //! each is seeded with, the processing delay of the lifecycle scheduler,
-//! the body size limit, the clock and the public base URL used in `next`
-//! links.
+//! the body size limit, the clock, the public base URL used in `next`
+//! links, the compliance table, and the legal variations of the API's
+//! behaviour the mock can show (see [`crate::variants`]).
 //!
 //! Defaults (what `Config::default()` and the binary without flags give):
 //! one API key [`DEFAULT_API_KEY`] with one KES wallet holding
 //! [`DEFAULT_BALANCE`], a processing delay of [`DEFAULT_DELAY`], a body
-//! limit of [`DEFAULT_BODY_LIMIT`] bytes and the system clock.
+//! limit of [`DEFAULT_BODY_LIMIT`] bytes, the system clock, the built-in
+//! compliance table, the control API on, and none of the variations.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rafiki_rules::ComplianceTable;
 use rafiki_rules::codes::is_currency_code;
 use rafiki_rules::format::parse_amount;
+use rafiki_rules::listing::{DEFAULT_PAGING_LIMIT, MAX_PAGING_LIMIT, MIN_PAGING_LIMIT};
 use rust_decimal::Decimal;
 
 use crate::clock::{Clock, ManualClock, SystemClock};
@@ -111,8 +115,30 @@ pub struct Config {
     /// Where time comes from.
     pub clock: Arc<dyn Clock>,
     /// Test hook: serve `GET /_sandbox/debug/panic`, a handler that panics,
-    /// to show panics become a 500 envelope. Off by default.
+    /// to show panics become a 500 envelope. Off by default (and never
+    /// served without [`Config::control_api`]).
     pub panic_route: bool,
+    /// The compliance table requests are validated with (amount limits,
+    /// currencies, operators, sender fields, postal codes). Default: the
+    /// built-in table, [`ComplianceTable::builtin`].
+    pub compliance: Arc<ComplianceTable>,
+    /// Serve the control API under `/_sandbox` (default `true`). When
+    /// `false` every `/_sandbox` route answers 404 like any unknown route.
+    pub control_api: bool,
+    /// Accept amounts with leading zeros (`"0140"`, `"00140.50"`), read as
+    /// the number they spell (limits and wallet arithmetic apply to that
+    /// value), and echo the text back exactly as sent wherever the payout
+    /// is shown. Default `false`: such amounts are a 422 at `amount.value`.
+    pub lenient_amounts: bool,
+    /// Support staff act on their own (default `false`): the mock cancels
+    /// some payouts while PENDING instead of settling them, and reverses
+    /// some SENT payouts one processing delay after they were SENT, chosen
+    /// deterministically by the payout id (see [`crate::support`]).
+    pub autonomous_support: bool,
+    /// How many items a list returns when the request gives no
+    /// `paging_limit` (1..=50; default [`DEFAULT_PAGING_LIMIT`]). `next`
+    /// links carry the limit used.
+    pub default_page_size: u32,
 }
 
 impl Default for Config {
@@ -140,6 +166,11 @@ impl Config {
             public_base_url: None,
             clock: Arc::new(SystemClock),
             panic_route: false,
+            compliance: Arc::new(ComplianceTable::builtin().clone()),
+            control_api: true,
+            lenient_amounts: false,
+            autonomous_support: false,
+            default_page_size: DEFAULT_PAGING_LIMIT,
         }
     }
 
@@ -150,9 +181,19 @@ impl Config {
         self
     }
 
-    /// Checks the accounts: at least one, keys non-empty visible ASCII and
-    /// unique.
+    /// Applies a legal variation of the API's behaviour (see
+    /// [`crate::Variant`]).
+    pub fn variant(mut self, variant: crate::Variant) -> Self {
+        variant.apply(&mut self);
+        self
+    }
+
+    /// Checks the accounts (at least one, keys non-empty visible ASCII and
+    /// unique) and the default page size (1..=50).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(MIN_PAGING_LIMIT..=MAX_PAGING_LIMIT).contains(&self.default_page_size) {
+            return Err(ConfigError::PageSize(self.default_page_size));
+        }
         if self.accounts.is_empty() {
             return Err(ConfigError::NoAccounts);
         }
@@ -178,6 +219,10 @@ pub enum ConfigError {
     BadKey(String),
     #[error("API key {0} is configured twice")]
     DuplicateKey(String),
+    #[error(
+        "default page size {0} is outside {MIN_PAGING_LIMIT}..={MAX_PAGING_LIMIT} (the bounds of paging_limit)"
+    )]
+    PageSize(u32),
 }
 
 /// What logs show of an API key: its first three and last three
@@ -241,5 +286,12 @@ mod tests {
             Config::with_keys(Vec::<String>::new(), &[]).validate(),
             Err(ConfigError::NoAccounts)
         );
+        for (size, ok) in [(0, false), (1, true), (50, true), (51, false)] {
+            let config = Config {
+                default_page_size: size,
+                ..Config::default()
+            };
+            assert_eq!(config.validate().is_ok(), ok, "{size}");
+        }
     }
 }

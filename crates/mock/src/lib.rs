@@ -20,8 +20,11 @@
 //! Modules: [`config`], [`clock`], [`store`] (state and indexes),
 //! `scheduler` (lifecycle task), `routes` (the API handlers), `control`
 //! (the `/_sandbox` handlers), [`errors`] (the envelope), `extract`
-//! (auth, body and query extractors), `cursor`, `ids`, `banks`.
+//! (auth, body and query extractors), `cursor`, `ids`, `banks`,
+//! `amounts` (lenient amounts), [`support`] (autonomous support) and
+//! [`variants`] (the legal variations, [`Variant`]).
 
+mod amounts;
 mod banks;
 pub mod clock;
 pub mod config;
@@ -34,7 +37,10 @@ mod routes;
 mod scheduler;
 mod server;
 pub mod store;
+pub mod support;
+pub mod variants;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AccountConfig, Config, ConfigError, DEFAULT_API_KEY, WalletSeed};
 pub use server::{MockHandle, StartError, spawn, spawn_on};
+pub use variants::{ApplyVariant, Variant, legal_variants};

@@ -3,15 +3,19 @@
 //! ```sh
 //! cargo run -p rafiki-mock -- --port 8080
 //! RAFIKI_MOCK_API_KEYS=sk_test_a,sk_test_b cargo run -p rafiki-mock -- --wallet KES:500000.00 --wallet USD:1000.00
+//! cargo run -p rafiki-mock -- --variant autonomous_support --compliance my-limits.yaml
 //! ```
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use rafiki_mock::{Config, DEFAULT_API_KEY, WalletSeed};
+use rafiki_mock::{Config, DEFAULT_API_KEY, Variant, WalletSeed};
+use rafiki_rules::ComplianceTable;
 use tracing_subscriber::EnvFilter;
 
 /// A stateful sandbox of the Rafiki payouts API (base URL `http://HOST:PORT/v1`).
@@ -32,9 +36,10 @@ struct Args {
         hide_env_values = true
     )]
     api_keys: Vec<String>,
-    /// Milliseconds a payout stays PENDING before it is SENT or FAILED.
-    #[arg(long = "delay-ms", default_value_t = 300)]
-    delay_ms: u64,
+    /// Milliseconds a payout stays PENDING before it is SENT or FAILED
+    /// [default: 300, or the variant's].
+    #[arg(long = "delay-ms")]
+    delay_ms: Option<u64>,
     /// A wallet every account starts with, CURRENCY:AMOUNT (repeatable).
     /// Default: KES:10000000.00.
     #[arg(long = "wallet")]
@@ -45,6 +50,29 @@ struct Args {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = rafiki_mock::config::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
+    /// The compliance table (YAML, the shape of spec/compliance.yaml)
+    /// requests are validated with [default: the built-in table].
+    #[arg(long, value_name = "FILE")]
+    compliance: Option<PathBuf>,
+    /// Do not serve the control API: every /_sandbox path answers 404.
+    #[arg(long)]
+    no_control_api: bool,
+    /// Accept amounts with leading zeros ("0140") and echo them as sent.
+    #[arg(long)]
+    lenient_amounts: bool,
+    /// Support cancels some PENDING payouts and reverses some SENT ones on
+    /// its own (chosen by payout id).
+    #[arg(long)]
+    autonomous_support: bool,
+    /// Items per page when a list request has no paging_limit (1..=50)
+    /// [default: 10, or the variant's].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=50))]
+    default_page_size: Option<u32>,
+    /// A legal variation to show (repeatable): leading_zero_amounts,
+    /// slow_settlement, autonomous_support, page_size_7. Explicit flags
+    /// win over what a variant sets.
+    #[arg(long = "variant", value_name = "NAME")]
+    variants: Vec<Variant>,
 }
 
 #[tokio::main]
@@ -68,9 +96,27 @@ async fn main() -> anyhow::Result<()> {
         args.wallets
     };
     let mut config = Config::with_keys(keys, &wallets);
-    config.processing_delay = Duration::from_millis(args.delay_ms);
+    for variant in &args.variants {
+        variant.apply(&mut config);
+    }
+    if let Some(delay_ms) = args.delay_ms {
+        config.processing_delay = Duration::from_millis(delay_ms);
+    }
+    if let Some(size) = args.default_page_size {
+        config.default_page_size = size;
+    }
+    config.control_api &= !args.no_control_api;
+    config.lenient_amounts |= args.lenient_amounts;
+    config.autonomous_support |= args.autonomous_support;
     config.public_base_url = args.public_base_url;
     config.body_limit = args.body_limit;
+    if let Some(path) = &args.compliance {
+        let yaml = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the compliance table {}", path.display()))?;
+        let table = ComplianceTable::from_yaml_str(&yaml)
+            .with_context(|| format!("loading the compliance table {}", path.display()))?;
+        config.compliance = Arc::new(table);
+    }
     let handle = rafiki_mock::spawn_on(config, SocketAddr::new(args.host, args.port))
         .await
         .context("starting rafiki-mock")?;

@@ -1,5 +1,8 @@
 //! The seven operations of the API under `/v1`, as thin handlers: extract,
-//! check with `rafiki-rules`, call the store, render.
+//! check with `rafiki-rules` (bank accounts also against the banks GET
+//! /banks lists), call the store, render.
+
+use std::borrow::Cow;
 
 use axum::extract::State;
 use axum::http::header::HOST;
@@ -8,14 +11,18 @@ use axum::response::{IntoResponse, Response};
 use rafiki_rules::idempotency;
 use rafiki_rules::listing::{DateRange, paging_limit};
 use rafiki_rules::wire::{Cursors, Data, Page, PageMeta, Paging, PaymentAccount, Payout};
-use rafiki_rules::{Rule, Violations, validate_payment_account, validate_payout_create};
+use rafiki_rules::{
+    Rule, Violations, check_bank_account, check_payout_bank_account, validate_payment_account,
+    validate_payout_create,
+};
 use serde::Serialize;
 
+use crate::amounts;
 use crate::cursor::{self, ListKind, SortKey};
 use crate::errors::{ApiError, json};
 use crate::extract::{Authed, JsonBody, Params, PathId};
 use crate::server::AppState;
-use crate::store::{Account, Begin, PageOf, PageQuery, StoredResponse};
+use crate::store::{Account, Begin, PageOf, PageQuery, PayoutView, StoredResponse};
 
 /// `GET /banks`.
 pub async fn list_banks(_: Authed) -> Response {
@@ -50,7 +57,10 @@ pub async fn create_payment_account(
     Authed(cell): Authed,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let request = validate_payment_account(&body, app.store.compliance())?;
+    let request = with_bank_check(
+        validate_payment_account(&body, app.store.compliance()),
+        check_bank_account(&body, "", crate::banks::all()),
+    )?;
     let now = app.store.now();
     let mut account = cell.lock();
     let (created, is_new) = account.get_or_create_account(request, now);
@@ -83,12 +93,23 @@ pub async fn create_payout(
         Begin::Replay(response) => return Ok(response.into_response()),
         Begin::Refuse(error) => return Err(error),
     };
-    let validated = validate_payout_create(&body, app.store.compliance(), cell.as_ref());
+    // The key was claimed for the body as sent; lenient amounts validate
+    // the normalised body and keep the text as sent for the answers.
+    let (checked, amount_text) = if app.lenient_amounts {
+        amounts::normalise(&body)
+    } else {
+        (Cow::Borrowed(&body), None)
+    };
+    let validated = with_bank_check(
+        validate_payout_create(&checked, app.store.compliance(), cell.as_ref()),
+        check_payout_bank_account(&checked, crate::banks::all()),
+    );
+    let accept = app.store.accept(now, amount_text);
     let mut wake = false;
     let response = flight.finish(|account| {
         let created = validated
             .map_err(ApiError::from)
-            .and_then(|request| account.create_payout(request, now, app.store.delay()));
+            .and_then(|request| account.create_payout(request, accept));
         match created {
             Ok((payout, was_idle)) => {
                 wake = was_idle;
@@ -102,6 +123,21 @@ pub async fn create_payout(
         app.store.wake.notify_one();
     }
     Ok(response.into_response())
+}
+
+/// The validator's verdict with the bank list's violations added: one 422
+/// naming every fault.
+fn with_bank_check<T>(
+    validated: Result<T, Violations>,
+    banks: Violations,
+) -> Result<T, Violations> {
+    match validated {
+        Ok(request) => banks.into_result(request),
+        Err(mut violations) => {
+            banks.into_iter().for_each(|v| violations.push(v));
+            Err(violations)
+        }
+    }
 }
 
 /// Both problems of a request in one answer: 413 wins, two 422s merge.
@@ -120,22 +156,25 @@ fn merge(first: Option<ApiError>, second: Option<ApiError>) -> ApiError {
 }
 
 /// A resource listed in pages: `GET /payouts` and `GET /payment-accounts`.
-pub(crate) trait Listed: Serialize + Sized + 'static {
+pub(crate) trait Listed: 'static {
     /// Which cursors it accepts.
     const KIND: ListKind;
     /// Its path under `/v1` (for `next`).
     const PATH: &'static str;
     /// Whether `created_at_from` / `created_at_to` apply.
     const DATE_FILTERS: bool;
+    /// How one item is shown.
+    type Item<'a>: Serialize;
     /// One page of the account's items.
-    fn page(account: &Account, query: PageQuery) -> PageOf<'_, Self>;
+    fn page(account: &Account, query: PageQuery) -> PageOf<Self::Item<'_>>;
 }
 
 impl Listed for Payout {
     const KIND: ListKind = ListKind::Payouts;
     const PATH: &'static str = "payouts";
     const DATE_FILTERS: bool = true;
-    fn page(account: &Account, query: PageQuery) -> PageOf<'_, Self> {
+    type Item<'a> = PayoutView<'a>;
+    fn page(account: &Account, query: PageQuery) -> PageOf<PayoutView<'_>> {
         account.payout_page(query)
     }
 }
@@ -144,7 +183,8 @@ impl Listed for PaymentAccount {
     const KIND: ListKind = ListKind::PaymentAccounts;
     const PATH: &'static str = "payment-accounts";
     const DATE_FILTERS: bool = false;
-    fn page(account: &Account, query: PageQuery) -> PageOf<'_, Self> {
+    type Item<'a> = &'a PaymentAccount;
+    fn page(account: &Account, query: PageQuery) -> PageOf<&PaymentAccount> {
         account.payment_account_page(query)
     }
 }
@@ -156,7 +196,7 @@ pub(crate) async fn list<T: Listed>(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let list = ListRequest::parse(&params, T::KIND, T::DATE_FILTERS)?;
+    let list = ListRequest::parse(&params, T::KIND, T::DATE_FILTERS, app.default_page_size)?;
     let account = cell.lock();
     Ok(list.render(&app, &headers, T::PATH, T::page(&account, list.query)))
 }
@@ -170,8 +210,14 @@ struct ListRequest<'p> {
 }
 
 impl<'p> ListRequest<'p> {
-    /// Every bad parameter is reported, each at its own name.
-    fn parse(params: &'p Params, kind: ListKind, with_dates: bool) -> Result<Self, ApiError> {
+    /// Every bad parameter is reported, each at its own name. Without
+    /// `paging_limit` a page holds `default_limit` items.
+    fn parse(
+        params: &'p Params,
+        kind: ListKind,
+        with_dates: bool,
+        default_limit: u32,
+    ) -> Result<Self, ApiError> {
         let mut violations = Violations::new();
         let mut get = |name: &str| {
             params.one(name).unwrap_or_else(|v| {
@@ -186,7 +232,10 @@ impl<'p> ListRequest<'p> {
         } else {
             (None, None)
         };
-        let limit = paging_limit(raw_limit).map_err(|v| violations.push(v)).ok();
+        let limit = match raw_limit {
+            None => Some(default_limit),
+            Some(_) => paging_limit(raw_limit).map_err(|v| violations.push(v)).ok(),
+        };
         let after = raw_after.and_then(|raw| {
             let key = cursor::decode(kind, raw);
             if key.is_none() {
@@ -235,7 +284,7 @@ impl<'p> ListRequest<'p> {
         app: &AppState,
         headers: &HeaderMap,
         path: &str,
-        page: PageOf<'_, T>,
+        page: PageOf<T>,
     ) -> Response {
         let after = page.after.map(|key| cursor::encode(self.kind, key));
         let next = after.as_ref().map(|after| {

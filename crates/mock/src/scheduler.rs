@@ -1,8 +1,9 @@
 //! The lifecycle scheduler: a background task that settles PENDING payouts
 //! once their processing delay has passed (SENT with a receipt, or FAILED
 //! with the sandbox context of `rafiki_rules::sandbox`), applying the
-//! wallet effect. It sleeps until the earliest due time, and is woken when
-//! a payout lands in an empty queue.
+//! wallet effect; with autonomous support it also cancels or reverses the
+//! payouts [`crate::support::plan`] picks. It sleeps until the earliest due
+//! time, and is woken when a payout lands in an empty queue.
 //!
 //! With a [`crate::clock::ManualClock`] no task runs: tests call
 //! [`crate::MockHandle::advance`] / [`crate::MockHandle::run_due`], which

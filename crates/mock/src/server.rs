@@ -30,6 +30,10 @@ pub struct AppState {
     pub(crate) public_base_url: Option<String>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) body_limit: usize,
+    /// [`Config::lenient_amounts`].
+    pub(crate) lenient_amounts: bool,
+    /// [`Config::default_page_size`].
+    pub(crate) default_page_size: u32,
 }
 
 /// Why the server did not start.
@@ -76,8 +80,10 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         public_base_url: config.public_base_url.clone(),
         local_addr,
         body_limit: config.body_limit,
+        lenient_amounts: config.lenient_amounts,
+        default_page_size: config.default_page_size,
     };
-    let app = router(state, config.panic_route);
+    let app = router(state, config.control_api, config.panic_route);
     let (shutdown, mut stop) = watch::channel(false);
     let scheduler = store
         .clock()
@@ -104,7 +110,16 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         .iter()
         .map(|a| crate::config::redact_key(&a.api_key))
         .collect();
-    tracing::info!(%local_addr, accounts = ?labels, delay_ms = config.processing_delay.as_millis() as u64, "rafiki-mock listening");
+    tracing::info!(
+        %local_addr,
+        accounts = ?labels,
+        delay_ms = config.processing_delay.as_millis() as u64,
+        control_api = config.control_api,
+        lenient_amounts = config.lenient_amounts,
+        autonomous_support = config.autonomous_support,
+        default_page_size = config.default_page_size,
+        "rafiki-mock listening"
+    );
     Ok(MockHandle {
         addr: local_addr,
         base_url: format!("http://{local_addr}/v1"),
@@ -115,10 +130,11 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
     })
 }
 
-/// Every route, the fallbacks and the layers.
-fn router(state: AppState, panic_route: bool) -> Router {
+/// Every route, the fallbacks and the layers. Without the control API no
+/// `/_sandbox` route exists: those paths fall to the 404 fallback.
+fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     let body_limit = state.body_limit;
-    let mut router = Router::new()
+    let api = Router::new()
         .route("/v1/banks", get(routes::list_banks))
         .route("/v1/wallets", get(routes::list_wallets))
         .route(
@@ -129,7 +145,8 @@ fn router(state: AppState, panic_route: bool) -> Router {
             "/v1/payouts",
             get(routes::list::<Payout>).post(routes::create_payout),
         )
-        .route("/v1/payouts/{id}", get(routes::get_payout))
+        .route("/v1/payouts/{id}", get(routes::get_payout));
+    let mut sandbox = Router::new()
         .route("/_sandbox/health", get(control::health))
         .route(
             "/_sandbox/payouts/{id}/transition",
@@ -138,8 +155,9 @@ fn router(state: AppState, panic_route: bool) -> Router {
         .route("/_sandbox/wallets/{id}/fund", post(control::fund))
         .route("/_sandbox/reset", post(control::reset));
     if panic_route {
-        router = router.route("/_sandbox/debug/panic", get(control::panic));
+        sandbox = sandbox.route("/_sandbox/debug/panic", get(control::panic));
     }
+    let router = if control_api { api.merge(sandbox) } else { api };
     router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

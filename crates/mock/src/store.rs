@@ -6,8 +6,10 @@
 //! - wallets, in seeding order (the order [`select_wallet`] searches);
 //! - payment accounts by id, plus an identity index (get-or-create answers
 //!   200 for a known identity) and a `(created_at, seq)` order index;
-//! - payouts by id, plus the order index for newest-first pages, plus the
-//!   scheduler's queue of PENDING payouts by due time;
+//! - payouts by id (each with the amount's text as sent, when lenient
+//!   amounts kept it, and its autonomous support plan), plus the order
+//!   index for newest-first pages, plus the scheduler's queue by due time
+//!   (PENDING payouts to settle, and SENT payouts support will reverse);
 //! - idempotency entries by key, plus their insertion log so expired ones
 //!   are dropped in O(1) amortised time.
 //!
@@ -44,6 +46,7 @@ use crate::config::{Config, redact_key};
 use crate::cursor::SortKey;
 use crate::errors::{ApiError, json_bytes};
 use crate::ids;
+use crate::support::{self, SupportPlan};
 
 /// The largest balance funding may reach (10^18): far below what
 /// `Decimal` holds, so reversals crediting money back never overflow.
@@ -57,7 +60,9 @@ pub struct Store {
     accounts: HashMap<String, Arc<AccountCell>>,
     clock: Arc<dyn Clock>,
     delay: TimeDelta,
-    compliance: &'static ComplianceTable,
+    compliance: Arc<ComplianceTable>,
+    /// Whether support cancels and reverses payouts on its own.
+    autonomous_support: bool,
     /// Wakes the scheduler when a payout lands in an empty queue.
     pub(crate) wake: Notify,
 }
@@ -70,9 +75,29 @@ pub struct AccountCell {
 }
 
 /// A page: the items, and the key of the last one when more follow.
-pub(crate) struct PageOf<'a, T> {
-    pub items: Vec<&'a T>,
+pub(crate) struct PageOf<T> {
+    pub items: Vec<T>,
     pub after: Option<SortKey>,
+}
+
+/// A payout as every answer shows it: the wire payout, with
+/// `amount.value` written exactly as the client sent it when lenient
+/// amounts accepted a text the number does not reproduce (`"0140"`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PayoutView<'a> {
+    pub payout: &'a Payout,
+    pub amount_text: Option<&'a str>,
+}
+
+impl Serialize for PayoutView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Some(text) = self.amount_text else {
+            return self.payout.serialize(serializer);
+        };
+        let mut value = serde_json::to_value(self.payout).map_err(serde::ser::Error::custom)?;
+        value["amount"]["value"] = Value::String(text.to_owned());
+        value.serialize(serializer)
+    }
 }
 
 /// Bounds of a page over an order index: `from` inclusive, `below` exclusive.
@@ -178,10 +203,35 @@ pub struct Account {
 
 struct PayoutRecord {
     payout: Payout,
+    /// `amount.value` as sent, when lenient amounts accepted a text that
+    /// differs from the number's own (`"0140"` for 140).
+    amount_text: Option<String>,
     /// Where the scheduler takes it.
     outcome: SandboxOutcome,
-    /// Its key in the scheduler queue while PENDING.
+    /// What autonomous support does to it.
+    support: SupportPlan,
+    /// Its key in the scheduler queue while queued.
     due: Option<SortKey>,
+}
+
+impl PayoutRecord {
+    fn view(&self) -> PayoutView<'_> {
+        PayoutView {
+            payout: &self.payout,
+            amount_text: self.amount_text.as_deref(),
+        }
+    }
+}
+
+/// What [`Account::create_payout`] needs besides the request.
+pub(crate) struct Accept {
+    pub now: DateTime<Utc>,
+    /// The processing delay.
+    pub delay: TimeDelta,
+    /// `amount.value` as sent, when it differs from the validated text.
+    pub amount_text: Option<String>,
+    /// Whether autonomous support plans for the payout.
+    pub autonomous_support: bool,
 }
 
 impl Store {
@@ -218,7 +268,8 @@ impl Store {
             accounts,
             clock: config.clock.clone(),
             delay: TimeDelta::from_std(config.processing_delay).unwrap_or(TimeDelta::MAX),
-            compliance: ComplianceTable::builtin(),
+            compliance: config.compliance.clone(),
+            autonomous_support: config.autonomous_support,
             wake: Notify::new(),
         }
     }
@@ -236,12 +287,18 @@ impl Store {
         self.clock.as_ref()
     }
 
-    pub(crate) fn compliance(&self) -> &'static ComplianceTable {
-        self.compliance
+    pub(crate) fn compliance(&self) -> &ComplianceTable {
+        &self.compliance
     }
 
-    pub(crate) fn delay(&self) -> TimeDelta {
-        self.delay
+    /// How a payout accepted now is processed.
+    pub(crate) fn accept(&self, now: DateTime<Utc>, amount_text: Option<String>) -> Accept {
+        Accept {
+            now,
+            delay: self.delay,
+            amount_text,
+            autonomous_support: self.autonomous_support,
+        }
     }
 
     /// Settles every payout due by now in every account. Returns how many
@@ -253,7 +310,7 @@ impl Store {
         for cell in self.accounts.values() {
             loop {
                 let mut account = cell.lock();
-                let (count, due) = account.settle_due(now, SETTLE_BATCH);
+                let (count, due) = account.settle_due(now, self.delay, SETTLE_BATCH);
                 drop(account);
                 moved += count;
                 if count < SETTLE_BATCH {
@@ -321,7 +378,7 @@ impl Store {
                 receipt: Some(ids::new_receipt()),
             };
             ids.push(payout.id.clone());
-            account.insert_payout(payout, SandboxOutcome::SENT);
+            account.insert_payout(payout, None, SandboxOutcome::SENT, SupportPlan::LeaveAlone);
         }
         Some(ids)
     }
@@ -401,8 +458,8 @@ impl Account {
         &self.wallets
     }
 
-    pub(crate) fn payout(&self, id: &str) -> Option<&Payout> {
-        self.payouts.get(id).map(|r| &r.payout)
+    pub(crate) fn payout(&self, id: &str) -> Option<PayoutView<'_>> {
+        self.payouts.get(id).map(PayoutRecord::view)
     }
 
     pub(crate) fn payout_count(&self) -> usize {
@@ -456,9 +513,14 @@ impl Account {
     pub(crate) fn create_payout(
         &mut self,
         request: PayoutCreateRequest,
-        now: DateTime<Utc>,
-        delay: TimeDelta,
-    ) -> Result<(&Payout, bool), ApiError> {
+        accept: Accept,
+    ) -> Result<(PayoutView<'_>, bool), ApiError> {
+        let Accept {
+            now,
+            delay,
+            amount_text,
+            autonomous_support,
+        } = accept;
         let wallet = select_wallet(
             &self.wallets,
             request.wallet_id.as_deref(),
@@ -517,31 +579,51 @@ impl Account {
         };
         let was_idle = self.pending.is_empty();
         let id = payout.id.clone();
-        let (_, seq) = self.insert_payout(payout, outcome);
-        let due = (
-            now.checked_add_signed(delay)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC),
-            seq,
-        );
-        self.pending.insert(due, id.clone());
-        let record = self.payouts.get_mut(&id).expect("just inserted");
-        record.due = Some(due);
-        Ok((&record.payout, was_idle))
+        // Support only touches payouts the sandbox would send.
+        let plan = if autonomous_support && outcome.code == StateCode::Sent {
+            support::plan(&id)
+        } else {
+            SupportPlan::LeaveAlone
+        };
+        let (_, seq) = self.insert_payout(payout, amount_text, outcome, plan);
+        self.queue(&id, (later(now, delay), seq));
+        let record = &self.payouts[&id];
+        Ok((record.view(), was_idle))
     }
 
     /// Inserts into the id map and the order index; returns the order key.
-    fn insert_payout(&mut self, payout: Payout, outcome: SandboxOutcome) -> SortKey {
+    fn insert_payout(
+        &mut self,
+        payout: Payout,
+        amount_text: Option<String>,
+        outcome: SandboxOutcome,
+        support: SupportPlan,
+    ) -> SortKey {
         let key = self.next_key(payout.created_at);
         self.payout_order.insert(key, payout.id.clone());
         self.payouts.insert(
             payout.id.clone(),
             PayoutRecord {
                 payout,
+                amount_text,
                 outcome,
+                support,
                 due: None,
             },
         );
         key
+    }
+
+    /// Puts a payout in the scheduler's queue at `due` (a payout is queued
+    /// at most once: any earlier entry is replaced).
+    fn queue(&mut self, id: &str, due: SortKey) {
+        let Some(record) = self.payouts.get_mut(id) else {
+            return;
+        };
+        if let Some(old) = record.due.replace(due) {
+            self.pending.remove(&old);
+        }
+        self.pending.insert(due, id.to_owned());
     }
 
     /// Moves a payout to `to` if the lifecycle allows it, applying the
@@ -552,7 +634,7 @@ impl Account {
         id: &str,
         to: StateCode,
         context: Option<FailureContext>,
-    ) -> Result<&Payout, ApiError> {
+    ) -> Result<PayoutView<'_>, ApiError> {
         let record = self.payouts.get_mut(id).ok_or(ApiError::NotFound)?;
         let from = record.payout.state.code;
         let effect = effect_of(Some(from), to).ok_or(ApiError::IllegalTransition { from, to })?;
@@ -579,18 +661,26 @@ impl Account {
         if let Some(due) = record.due.take() {
             self.pending.remove(&due);
         }
-        Ok(&record.payout)
+        Ok(record.view())
     }
 
-    /// Settles up to `max` payouts due at `now`; returns how many and the
-    /// next due time.
-    fn settle_due(&mut self, now: DateTime<Utc>, max: usize) -> (usize, Option<DateTime<Utc>>) {
+    /// Moves up to `max` payouts due at `now`: a PENDING payout is settled
+    /// (or, when support plans it, CANCELLED); a SENT payout support plans
+    /// to reverse is REVERSED `delay` after it was due to be SENT. Returns
+    /// how many moved and the next due time.
+    fn settle_due(
+        &mut self,
+        now: DateTime<Utc>,
+        delay: TimeDelta,
+        max: usize,
+    ) -> (usize, Option<DateTime<Utc>>) {
         let mut moved = 0;
         while moved < max {
             let Some(entry) = self.pending.first_entry() else {
                 break;
             };
-            if entry.key().0 > now {
+            let (due, seq) = *entry.key();
+            if due > now {
                 break;
             }
             let id = entry.remove();
@@ -598,9 +688,26 @@ impl Account {
                 continue;
             };
             record.due = None;
-            let outcome = record.outcome;
-            if let Err(error) = self.transition(&id, outcome.code, outcome.context) {
-                tracing::error!(payout_id = %id, %error, "scheduler could not settle a payout");
+            let (from, plan, outcome) = (record.payout.state.code, record.support, record.outcome);
+            let (to, context) = match (from, plan) {
+                (StateCode::Pending, SupportPlan::Cancel) => (StateCode::Cancelled, None),
+                (StateCode::Pending, _) => (outcome.code, outcome.context),
+                (StateCode::Sent, SupportPlan::Reverse) => (StateCode::Reversed, None),
+                // Moved meanwhile (e.g. by the control API): nothing left to do.
+                _ => continue,
+            };
+            match self.transition(&id, to, context) {
+                Ok(_) => {
+                    if matches!(to, StateCode::Cancelled | StateCode::Reversed) {
+                        tracing::info!(payout_id = %id, state = %to, "support: transition");
+                    }
+                    if to == StateCode::Sent && plan == SupportPlan::Reverse {
+                        self.queue(&id, (later(due, delay), seq));
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(payout_id = %id, %error, "scheduler could not settle a payout");
+                }
             }
             moved += 1;
         }
@@ -634,7 +741,7 @@ impl Account {
         Ok(wallet)
     }
 
-    pub(crate) fn payout_page(&self, query: PageQuery) -> PageOf<'_, Payout> {
+    pub(crate) fn payout_page(&self, query: PageQuery) -> PageOf<PayoutView<'_>> {
         let (ids, after) = page_ids(&self.payout_order, query);
         PageOf {
             items: ids.into_iter().filter_map(|id| self.payout(id)).collect(),
@@ -642,7 +749,7 @@ impl Account {
         }
     }
 
-    pub(crate) fn payment_account_page(&self, query: PageQuery) -> PageOf<'_, PaymentAccount> {
+    pub(crate) fn payment_account_page(&self, query: PageQuery) -> PageOf<&PaymentAccount> {
         let (ids, after) = page_ids(&self.account_order, query);
         PageOf {
             items: ids
@@ -669,6 +776,12 @@ impl Account {
             }
         }
     }
+}
+
+/// `at + delay`, saturating at the end of time.
+fn later(at: DateTime<Utc>, delay: TimeDelta) -> DateTime<Utc> {
+    at.checked_add_signed(delay)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Up to `limit` ids, newest first, with keys in `[from, below)`; plus the

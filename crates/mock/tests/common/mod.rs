@@ -28,6 +28,11 @@ pub struct Env {
 
 /// Two accounts, each with one KES wallet of `balance`, a manual clock.
 pub async fn start_with_balance(balance: &str) -> Env {
+    start_configured(balance, |_| {}).await
+}
+
+/// [`start_with_balance`], with `change` applied to the configuration last.
+pub async fn start_configured(balance: &str, change: impl FnOnce(&mut Config)) -> Env {
     let clock = Arc::new(ManualClock::new("2026-01-31T09:30:00Z".parse().unwrap()));
     let wallet = WalletSeed {
         currency: "KES".into(),
@@ -36,6 +41,7 @@ pub async fn start_with_balance(balance: &str) -> Env {
     let mut config = Config::with_keys([KEY, OTHER_KEY], &[wallet]).manual_clock(clock.clone());
     config.processing_delay = DELAY;
     config.panic_route = true;
+    change(&mut config);
     let mock = rafiki_mock::spawn(config).await.expect("mock starts");
     let client = client(&mock, KEY);
     Env {
@@ -57,6 +63,16 @@ pub fn client(mock: &MockHandle, key: &str) -> RafikiClient {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap()
+}
+
+/// The keys of a 422's `errors.fields`, sorted.
+pub fn error_fields(body: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = body["errors"]["fields"]
+        .as_object()
+        .map(|fields| fields.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
 }
 
 /// A valid KE payout body to a SAFARICOM number.
@@ -142,6 +158,28 @@ impl Env {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))),
         )
+    }
+
+    /// `POST /v1/payouts` with a raw JSON body and the idempotency key
+    /// `key`; answers status and JSON body.
+    pub async fn post_payout(&self, body: &Value, key: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/payouts", self.mock.base_url()))
+            .bearer_auth(KEY)
+            .header("X-Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// `GET {path}` under `/v1` with the main key; status and JSON body.
+    pub async fn get_v1(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, &format!("/v1{path}"), None)
+            .await
     }
 
     /// `POST /_sandbox/wallets/{id}/fund` with `{"amount": amount}`.

@@ -1,0 +1,176 @@
+//! Legal variations: behaviours the real API may show (its documentation
+//! allows them) that the default mock does not. A client, or a contract
+//! suite, that works against the default mock only may still break on
+//! them; running it against each [`Variant`] too finds that out.
+//!
+//! ```
+//! use rafiki_mock::{Config, Variant};
+//!
+//! for variant in Variant::ALL {
+//!     let config = Config::default().variant(variant);
+//!     assert!(config.validate().is_ok(), "{variant}");
+//! }
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::config::Config;
+
+/// One legal variation of the API's behaviour, applied to a [`Config`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    /// `leading_zero_amounts`: amounts such as `"0140"` are accepted (as
+    /// 140) and echoed back as sent ([`Config::lenient_amounts`]).
+    LeadingZeroAmounts,
+    /// `slow_settlement`: payouts stay PENDING for 2 seconds
+    /// ([`Config::processing_delay`]).
+    SlowSettlement,
+    /// `autonomous_support`: no control API, and support cancels or
+    /// reverses some payouts on its own ([`Config::control_api`] off,
+    /// [`Config::autonomous_support`] on).
+    AutonomousSupport,
+    /// `page_size_7`: lists without `paging_limit` answer 7 items per page
+    /// ([`Config::default_page_size`]).
+    PageSize7,
+}
+
+impl Variant {
+    /// Every variant, in a stable order.
+    pub const ALL: [Variant; 4] = [
+        Variant::LeadingZeroAmounts,
+        Variant::SlowSettlement,
+        Variant::AutonomousSupport,
+        Variant::PageSize7,
+    ];
+
+    /// Its stable name (as `--variant` takes it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::LeadingZeroAmounts => "leading_zero_amounts",
+            Variant::SlowSettlement => "slow_settlement",
+            Variant::AutonomousSupport => "autonomous_support",
+            Variant::PageSize7 => "page_size_7",
+        }
+    }
+
+    /// One line on what a client sees.
+    pub fn description(self) -> &'static str {
+        match self {
+            Variant::LeadingZeroAmounts => {
+                "amount values with leading zeros (\"0140\") are accepted as the number they spell and echoed back as sent"
+            }
+            Variant::SlowSettlement => {
+                "payouts stay PENDING for 2 s before they are SENT or FAILED"
+            }
+            Variant::AutonomousSupport => {
+                "no /_sandbox control API; support cancels some PENDING payouts and reverses some SENT ones on its own"
+            }
+            Variant::PageSize7 => "lists without paging_limit answer pages of 7 items",
+        }
+    }
+
+    /// Changes `config` to show this behaviour (other settings are kept).
+    pub fn apply(self, config: &mut Config) {
+        match self {
+            Variant::LeadingZeroAmounts => config.lenient_amounts = true,
+            Variant::SlowSettlement => config.processing_delay = Duration::from_secs(2),
+            Variant::AutonomousSupport => {
+                config.control_api = false;
+                config.autonomous_support = true;
+            }
+            Variant::PageSize7 => config.default_page_size = 7,
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Variant {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+                format!(
+                    "unknown variant `{name}`, expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// Changes a [`Config`] to show one variation.
+pub type ApplyVariant = fn(&mut Config);
+
+/// Every legal variation as `(name, apply)`, for tests in other crates that
+/// iterate over them: `for (name, apply) in legal_variants() { let mut
+/// config = …; apply(&mut config); … }`.
+pub fn legal_variants() -> Vec<(&'static str, ApplyVariant)> {
+    Variant::ALL
+        .into_iter()
+        .map(|variant| {
+            let apply: ApplyVariant = match variant {
+                Variant::LeadingZeroAmounts => |c| Variant::LeadingZeroAmounts.apply(c),
+                Variant::SlowSettlement => |c| Variant::SlowSettlement.apply(c),
+                Variant::AutonomousSupport => |c| Variant::AutonomousSupport.apply(c),
+                Variant::PageSize7 => |c| Variant::PageSize7.apply(c),
+            };
+            (variant.name(), apply)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_functions_match_the_enum() {
+        for variant in Variant::ALL {
+            assert_eq!(variant.name().parse::<Variant>(), Ok(variant));
+            assert_eq!(variant.to_string(), variant.name());
+        }
+        assert!(
+            "nope"
+                .parse::<Variant>()
+                .unwrap_err()
+                .contains("page_size_7")
+        );
+        let listed = legal_variants();
+        assert_eq!(listed.len(), Variant::ALL.len());
+        for ((name, apply), variant) in listed.into_iter().zip(Variant::ALL) {
+            assert_eq!(name, variant.name());
+            let (mut by_fn, mut by_enum) = (Config::default(), Config::default());
+            apply(&mut by_fn);
+            variant.apply(&mut by_enum);
+            assert_eq!(format!("{by_fn:?}"), format!("{by_enum:?}"), "{name}");
+            assert_ne!(
+                format!("{by_fn:?}"),
+                format!("{:?}", Config::default()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_variant_sets_what_it_says() {
+        let with = |v: Variant| Config::default().variant(v);
+        assert!(with(Variant::LeadingZeroAmounts).lenient_amounts);
+        assert_eq!(
+            with(Variant::SlowSettlement).processing_delay,
+            Duration::from_secs(2)
+        );
+        let support = with(Variant::AutonomousSupport);
+        assert!(support.autonomous_support && !support.control_api);
+        assert_eq!(with(Variant::PageSize7).default_page_size, 7);
+    }
+}

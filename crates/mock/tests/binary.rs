@@ -1,0 +1,172 @@
+//! The `rafiki-mock` binary's flags for the legal variations and the
+//! compliance table: started on an ephemeral port, driven over HTTP,
+//! stopped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rafiki-mock");
+const KEY: &str = "sk_test_rafiki_mock";
+
+/// The child process, stopped when dropped.
+struct Running {
+    child: Child,
+    base_url: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary with `args` (plus `--port 0`) and reads the base URL
+/// it prints.
+fn run(args: &[&str]) -> Running {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base_url = line
+        .trim()
+        .strip_prefix("rafiki-mock serving ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    Running { child, base_url }
+}
+
+/// The binary's exit status and stderr for `args` (which must stop it).
+fn refused(args: &[&str]) -> (i32, String) {
+    let output = Command::new(BIN)
+        .args(["--port", "0"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A file removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str, text: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("rafiki-mock-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn payout(amount: &str) -> Value {
+    json!({
+        "amount": {"value": amount, "currency": "KES"},
+        "payment_account": {"type": "MOBILE_MONEY", "country": "KE",
+            "holder": {"type": "INDIVIDUAL", "name": "Achieng Otieno"},
+            "mobile_money": {"number": "+254712345678", "operator": "SAFARICOM"}},
+        "sender": {"type": "BUSINESS", "name": "Duka Supplies Ltd",
+            "address": {"line_1": "12 Moi Avenue", "city": "Nairobi", "postal_code": "00100", "country": "KE"}}
+    })
+}
+
+async fn post(http: &reqwest::Client, base_url: &str, body: &Value, key: &str) -> (u16, Value) {
+    let response = http
+        .post(format!("{base_url}/payouts"))
+        .bearer_auth(KEY)
+        .header("X-Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> (u16, Value) {
+    let response = http.get(url).bearer_auth(KEY).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn flags_select_the_variations_and_the_compliance_table() {
+    let table = TempFile::new(
+        "wide.yaml",
+        "countries:\n  KE:\n    name: Kenya\n    limits:\n      - {currency: KES, min: \"140\", max: \"600000\"}\n    mobile_money_operators: [SAFARICOM]\n",
+    );
+    let mock = run(&[
+        "--variant",
+        "autonomous_support",
+        "--lenient-amounts",
+        "--default-page-size",
+        "3",
+        "--compliance",
+        table.path(),
+    ]);
+    let http = reqwest::Client::new();
+    let root = mock.base_url.trim_end_matches("/v1");
+    let (status, body) = get(&http, &format!("{root}/_sandbox/health")).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, body) = post(&http, &mock.base_url, &payout("550000.00"), "wide").await;
+    assert_eq!(status, 202, "the file's limit: {body}");
+    let (status, body) = post(&http, &mock.base_url, &payout("0150"), "lenient").await;
+    assert_eq!(
+        (status, body["data"]["amount"]["value"].as_str()),
+        (202, Some("0150"))
+    );
+    for i in 0..2 {
+        post(
+            &http,
+            &mock.base_url,
+            &payout("150.00"),
+            &format!("more-{i}"),
+        )
+        .await;
+    }
+    let (status, page) = get(&http, &format!("{}/payouts", mock.base_url)).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["data"].as_array().unwrap().len(), 3);
+    assert!(
+        page["meta"]["paging"]["next"]
+            .as_str()
+            .unwrap()
+            .contains("paging_limit=3")
+    );
+}
+
+#[test]
+fn bad_flags_stop_the_binary_with_a_reason() {
+    let (code, stderr) = refused(&["--compliance", "/nonexistent/rafiki-compliance.yaml"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("compliance"), "{stderr}");
+    let broken = TempFile::new("broken.yaml", "countries: {}\n");
+    let (code, stderr) = refused(&["--compliance", broken.path()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("at least one country"), "{stderr}");
+    let (code, stderr) = refused(&["--default-page-size", "51"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, stderr) = refused(&["--variant", "nope"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("page_size_7"), "{stderr}");
+}
