@@ -17,12 +17,19 @@ const KEYS: [&str; 2] = ["sk_test_bench_a", "sk_test_bench_b"];
 
 /// Starts the mock on its own thread; returns its base URL, a stop switch
 /// and the channel that will carry that thread's CPU time.
-fn mock_thread() -> (String, tokio::sync::oneshot::Sender<()>, mpsc::Receiver<Duration>) {
+fn mock_thread() -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    mpsc::Receiver<Duration>,
+) {
     let (url_tx, url_rx) = mpsc::channel();
     let (cpu_tx, cpu_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async move {
             let started = ThreadTime::now();
             let config = rafiki_contract::embedded_mock_config(KEYS);
@@ -53,7 +60,11 @@ fn main() {
         requests_total += report.requests;
         let rps = report.requests as f64 / wall.as_secs_f64();
         rows.push((wall, report.requests, rps));
-        println!("round {round}: {} requests in {:.3} s = {rps:.0} req/s", report.requests, wall.as_secs_f64());
+        println!(
+            "round {round}: {} requests in {:.3} s = {rps:.0} req/s",
+            report.requests,
+            wall.as_secs_f64()
+        );
     }
     stop.send(()).unwrap();
     let mock_cpu = mock_cpu.recv().unwrap();

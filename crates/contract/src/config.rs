@@ -32,7 +32,31 @@ pub struct RunConfig {
     pub seed: Option<u64>,
     /// Allow a production host (payouts there move real money).
     pub allow_production: bool,
+    /// Warnings (verdicts that rest only on our stricter spec) fail the run.
+    pub strict: bool,
+    /// The whole run's bound: checks still running then are reported as
+    /// not finished, with what they had seen.
+    pub max_duration: Duration,
+    /// Whether to use the documented sandbox test values (failing numbers).
+    pub sandbox_values: SandboxValues,
 }
+
+/// Whether the run uses the sandbox test values (numbers whose payouts FAIL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SandboxValues {
+    /// Try one test value at the start; use them if the server honours it
+    /// (never on a production host).
+    #[default]
+    Auto,
+    /// Assume the server honours them.
+    On,
+    /// Never send them.
+    Off,
+}
+
+/// The default bound of a run: ample for a remote sandbox (hundreds of ms
+/// per request), and still inside a CI job's usual five-minute patience.
+pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(240);
 
 impl std::fmt::Debug for RunConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,6 +69,9 @@ impl std::fmt::Debug for RunConfig {
             .field("max_examples", &self.max_examples)
             .field("workers", &self.workers)
             .field("seed", &self.seed)
+            .field("strict", &self.strict)
+            .field("max_duration", &self.max_duration)
+            .field("sandbox_values", &self.sandbox_values)
             .finish()
     }
 }
@@ -65,6 +92,9 @@ impl RunConfig {
             poll_deadline: Duration::from_secs(30),
             seed: None,
             allow_production: false,
+            strict: false,
+            max_duration: DEFAULT_MAX_DURATION,
+            sandbox_values: SandboxValues::Auto,
         }
     }
 
@@ -84,15 +114,30 @@ impl RunConfig {
             .collect())
     }
 
+    /// Whether the target is a host where payouts move real money.
+    pub fn is_production(&self) -> bool {
+        url::Url::parse(&self.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .is_some_and(|host| PRODUCTION_HOSTS.contains(&host.as_str()))
+    }
+
     /// Refuses a malformed URL, and a production host unless allowed.
     pub fn check_target(&self) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.base_url).map_err(|e| ConfigError::BaseUrl(self.base_url.clone(), e.to_string()))?;
+        let url = url::Url::parse(&self.base_url)
+            .map_err(|e| ConfigError::BaseUrl(self.base_url.clone(), e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::BaseUrl(self.base_url.clone(), "scheme must be http or https".into()));
+            return Err(ConfigError::BaseUrl(
+                self.base_url.clone(),
+                "scheme must be http or https".into(),
+            ));
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        if PRODUCTION_HOSTS.contains(&host.as_str()) && !self.allow_production {
+        if self.is_production() && !self.allow_production {
             return Err(ConfigError::Production(host));
+        }
+        if self.is_production() && self.sandbox_values == SandboxValues::On {
+            return Err(ConfigError::SandboxValuesOnProduction(host));
         }
         if self.api_key.trim().is_empty() {
             return Err(ConfigError::NoKey);
@@ -108,8 +153,12 @@ pub enum ConfigError {
     UnknownCheck(String, String),
     #[error("--base-url `{0}` is not usable: {1}")]
     BaseUrl(String, String),
-    #[error("{0} is production: payouts there move real money; pass --allow-production if you mean it")]
+    #[error(
+        "{0} is production: payouts there move real money; pass --allow-production if you mean it"
+    )]
     Production(String),
+    #[error("--sandbox-values on: {0} is production, where test values would be real payouts")]
+    SandboxValuesOnProduction(String),
     #[error("no API key: pass --api-key or set RAFIKI_API_KEY")]
     NoKey,
 }
@@ -121,10 +170,17 @@ mod tests {
     #[test]
     fn production_is_refused_unless_allowed() {
         let mut config = RunConfig::new("https://rest.prod.rafiki-api.com/v1", "k");
-        assert!(matches!(config.check_target(), Err(ConfigError::Production(_))));
+        assert!(matches!(
+            config.check_target(),
+            Err(ConfigError::Production(_))
+        ));
         config.allow_production = true;
         assert!(config.check_target().is_ok());
-        assert!(RunConfig::new("https://rest.sandbox.rafiki-api.com/v1", "k").check_target().is_ok());
+        assert!(
+            RunConfig::new("https://rest.sandbox.rafiki-api.com/v1", "k")
+                .check_target()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -132,7 +188,10 @@ mod tests {
         let mut config = RunConfig::new("http://127.0.0.1:1/v1", "k");
         config.checks = vec!["no_such_check".into()];
         let error = config.selected_checks().unwrap_err().to_string();
-        assert!(error.contains("no_such_check") && error.contains("pagination_walk"), "{error}");
+        assert!(
+            error.contains("no_such_check") && error.contains("pagination_walk"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub struct CaseFailure {
 
 impl CaseFailure {
     pub fn new(expected: impl Into<String>, exchange: Exchange) -> Self {
-        CaseFailure { expected: expected.into(), exchange: Box::new(exchange) }
+        CaseFailure {
+            expected: expected.into(),
+            exchange: Box::new(exchange),
+        }
     }
 }
 
@@ -51,26 +54,37 @@ pub fn check_seed(seed: u64, check: &CheckInfo) -> [u8; 32] {
 
 /// Runs `property` on up to `ctx.max_examples` cases of `strategy`.
 /// Blocking: call it from `spawn_blocking` (it sends with `ctx.send_blocking`).
-pub fn run_property<S>(ctx: &Ctx, check: &'static CheckInfo, strategy: S, property: impl Fn(&Ctx, &S::Value) -> CaseResult)
-where
+pub fn run_property<S>(
+    ctx: &Ctx,
+    check: &'static CheckInfo,
+    strategy: S,
+    property: impl Fn(&Ctx, &S::Value) -> CaseResult,
+) where
     S: Strategy,
     S::Value: std::fmt::Debug,
 {
     let config = Config {
         cases: ctx.max_examples,
         max_shrink_iters: 64,
+        max_shrink_time: 20_000,
         failure_persistence: None,
         ..Config::default()
     };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &check_seed(ctx.recorder.seed(), check));
+    let rng = TestRng::from_seed(
+        RngAlgorithm::ChaCha,
+        &check_seed(ctx.recorder.seed(), check),
+    );
     let mut runner = TestRunner::new_with_rng(config, rng);
-    let passed_before_failure = Cell::new(0u64);
     let failing = Cell::new(false);
     let last_failure: RefCell<Option<CaseFailure>> = RefCell::new(None);
     let result = runner.run(&strategy, |value| match property(ctx, &value) {
+        // Past the run's deadline nothing is sent or recorded: wind down.
+        _ if ctx.out_of_time() => Ok(()),
         Ok(()) => {
+            // Passes count as they happen (a run cut short keeps them),
+            // but not the re-runs of shrinking.
             if !failing.get() {
-                passed_before_failure.set(passed_before_failure.get() + 1);
+                ctx.recorder.pass(check);
             }
             Ok(())
         }
@@ -81,16 +95,20 @@ where
             Err(TestCaseError::fail(expected))
         }
     });
-    for _ in 0..passed_before_failure.get() {
-        ctx.recorder.pass(check);
-    }
     match result {
         Ok(()) => {}
         Err(TestError::Fail(_, minimal)) => {
             // The last failing case is the shrunk one.
             let failure = last_failure.into_inner().expect("a failure was recorded");
-            ctx.recorder.fail(check, failure.expected, Some(&failure.exchange), Some(format!("{minimal:?}")));
+            ctx.recorder.fail(
+                check,
+                failure.expected,
+                Some(&failure.exchange),
+                Some(format!("{minimal:?}")),
+            );
         }
-        Err(TestError::Abort(reason)) => ctx.recorder.skip(check, format!("generation gave up: {reason}")),
+        Err(TestError::Abort(reason)) => ctx
+            .recorder
+            .skip(check, format!("generation gave up: {reason}")),
     }
 }

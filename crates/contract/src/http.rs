@@ -64,12 +64,19 @@ impl Probe {
     }
 
     pub fn post(operation: &'static str, path: impl Into<String>, body: Value) -> Self {
-        Probe { method: Method::POST, body: Some(body), ..Probe::get(operation, path) }
+        Probe {
+            method: Method::POST,
+            body: Some(body),
+            ..Probe::get(operation, path)
+        }
     }
 
     /// `POST /payouts` with a fresh idempotency key.
     pub fn create_payout(body: Value) -> Self {
-        Probe { idempotency_key: Some(uuid::Uuid::new_v4().to_string()), ..Probe::post("create_payout", "/payouts", body) }
+        Probe {
+            idempotency_key: Some(uuid::Uuid::new_v4().to_string()),
+            ..Probe::post("create_payout", "/payouts", body)
+        }
     }
 
     pub fn query(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -126,7 +133,19 @@ impl Exchange {
 
     /// The error body's `code`.
     pub fn error_code(&self) -> Option<&str> {
-        self.json().and_then(|j| j.get("code")).and_then(Value::as_str)
+        self.json()
+            .and_then(|j| j.get("code"))
+            .and_then(Value::as_str)
+    }
+
+    /// A request that was never sent, and why.
+    pub fn not_sent(probe: Probe, why: &str) -> Self {
+        Exchange {
+            url: probe.target.clone(),
+            probe,
+            answer: Err(why.to_string()),
+            elapsed: Duration::ZERO,
+        }
     }
 
     /// A one-line summary of the answer for reports.
@@ -140,12 +159,19 @@ impl Exchange {
     /// A shell command that sends the same request; keys appear as
     /// `$RAFIKI_API_KEY` / `$RAFIKI_API_KEY_2`.
     pub fn curl(&self) -> String {
-        let mut parts = vec!["curl -sS -i".to_string(), format!("-X {}", self.probe.method), shell_quote(&self.url)];
+        let mut parts = vec![
+            "curl -sS -i".to_string(),
+            format!("-X {}", self.probe.method),
+            shell_quote(&self.url),
+        ];
         if let Some(header) = self.probe.key.curl_header() {
             parts.push(format!("-H {header}"));
         }
         if let Some(key) = &self.probe.idempotency_key {
-            parts.push(format!("-H {}", shell_quote(&format!("X-Idempotency-Key: {key}"))));
+            parts.push(format!(
+                "-H {}",
+                shell_quote(&format!("X-Idempotency-Key: {key}"))
+            ));
         }
         if let Some(body) = &self.probe.body {
             parts.push("-H 'Content-Type: application/json'".into());
@@ -191,13 +217,26 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(base_url: &str, keys: Keys, timeout: Duration, rate_limit: Option<u32>) -> reqwest::Result<Self> {
+    pub fn new(
+        base_url: &str,
+        keys: Keys,
+        timeout: Duration,
+        rate_limit: Option<u32>,
+    ) -> reqwest::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("rafiki-contract/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let pacing = rate_limit.filter(|r| *r > 0).map(|r| (Duration::from_secs(1) / r, Mutex::new(Instant::now())));
-        Ok(Client { http, base_url: base_url.trim_end_matches('/').to_string(), keys, pacing, sent: AtomicU64::new(0) })
+        let pacing = rate_limit
+            .filter(|r| *r > 0)
+            .map(|r| (Duration::from_secs(1) / r, Mutex::new(Instant::now())));
+        Ok(Client {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            keys,
+            pacing,
+            sent: AtomicU64::new(0),
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -227,7 +266,12 @@ impl Client {
         let url = self.url_for(&probe);
         let started = Instant::now();
         let answer = self.try_send(&probe, &url).await;
-        Exchange { probe, url, answer, elapsed: started.elapsed() }
+        Exchange {
+            probe,
+            url,
+            answer,
+            elapsed: started.elapsed(),
+        }
     }
 
     fn url_for(&self, probe: &Probe) -> String {
@@ -267,11 +311,19 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
-        let content_type =
-            response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = response.bytes().await.map_err(|e| describe(&e))?;
         let json = serde_json::from_slice(&bytes).ok();
-        Ok(Answer { status, content_type, json, text: cut(&String::from_utf8_lossy(&bytes), 4096) })
+        Ok(Answer {
+            status,
+            content_type,
+            json,
+            text: cut(&String::from_utf8_lossy(&bytes), 4096),
+        })
     }
 
     async fn pace(&self) {
@@ -305,16 +357,33 @@ mod tests {
 
     #[tokio::test]
     async fn rate_limit_spaces_requests_out() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let keys = Keys { primary: "k".into(), secondary: None };
-        let client = Client::new(&format!("http://127.0.0.1:{port}/v1"), keys, Duration::from_secs(1), Some(50)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let keys = Keys {
+            primary: "k".into(),
+            secondary: None,
+        };
+        let client = Client::new(
+            &format!("http://127.0.0.1:{port}/v1"),
+            keys,
+            Duration::from_secs(1),
+            Some(50),
+        )
+        .unwrap();
         let started = Instant::now();
         for _ in 0..6 {
             let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
             assert!(exchange.answer.is_err(), "nothing listens there");
         }
         // 6 requests at 50/s: the last leaves at least 5 gaps of 20 ms after the first.
-        assert!(started.elapsed() >= Duration::from_millis(100), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            started.elapsed()
+        );
         assert_eq!(client.requests_sent(), 6);
     }
 
@@ -328,8 +397,14 @@ mod tests {
             elapsed: Duration::ZERO,
         };
         let curl = exchange.curl();
-        assert!(curl.contains("\"Authorization: Bearer $RAFIKI_API_KEY\""), "{curl}");
+        assert!(
+            curl.contains("\"Authorization: Bearer $RAFIKI_API_KEY\""),
+            "{curl}"
+        );
         assert!(curl.contains("X-Idempotency-Key: "), "{curl}");
-        assert!(curl.contains(r#"it'\''s"#), "single quotes are escaped: {curl}");
+        assert!(
+            curl.contains(r#"it'\''s"#),
+            "single quotes are escaped: {curl}"
+        );
     }
 }

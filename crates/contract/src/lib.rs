@@ -12,6 +12,7 @@
 //!   failure is shrunk to its smallest input and reported with a curl
 //!   reproduction (the key as `$RAFIKI_API_KEY`) and the seed that replays it.
 
+pub mod banks;
 pub mod checks;
 pub mod config;
 pub mod generate;
@@ -19,8 +20,8 @@ pub mod http;
 pub mod report;
 pub mod runner;
 
-pub use config::{ConfigError, RunConfig};
-pub use report::{CheckResult, Failure, Report};
+pub use config::{ConfigError, RunConfig, SandboxValues};
+pub use report::{CheckResult, Failure, Report, Totals, Verdict};
 pub use runner::{Progress, RunError, run, run_observed};
 
 /// The mock `rafiki-contract run` checks when no `--base-url` is given:
@@ -28,9 +29,15 @@ pub use runner::{Progress, RunError, run, run_observed};
 /// checks), the second with a modest one so that the money sequences see
 /// both acceptances and 402s; payouts settle after 20 ms.
 pub fn embedded_mock_config(keys: [&str; 2]) -> rafiki_mock::Config {
-    let kes = |balance: &str| rafiki_mock::WalletSeed { currency: "KES".into(), balance: balance.parse().expect("decimal") };
+    let kes = |balance: &str| rafiki_mock::WalletSeed {
+        currency: "KES".into(),
+        balance: balance.parse().expect("decimal"),
+    };
     let mut config = rafiki_mock::Config::with_keys([keys[0]], &[kes("1000000000.00")]);
-    config.accounts.push(rafiki_mock::AccountConfig { api_key: keys[1].to_string(), wallets: vec![kes("20000.00")] });
+    config.accounts.push(rafiki_mock::AccountConfig {
+        api_key: keys[1].to_string(),
+        wallets: vec![kes("20000.00")],
+    });
     config.processing_delay = std::time::Duration::from_millis(20);
     config
 }

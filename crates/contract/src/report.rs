@@ -1,5 +1,10 @@
-//! What a run found: per-check pass/fail/skip counts, failures with their
-//! reproduction, and the renderings (terminal table, JUnit XML, JSON).
+//! What a run found: per-check pass/fail/warn/skip counts, failures and
+//! warnings with their reproduction, and the renderings (terminal table,
+//! JUnit XML, JSON).
+//!
+//! A *failure* breaks the documented contract; a *warning* breaks only a
+//! choice of ours that is stricter than the provider documents (see each
+//! check's `basis`). Warnings never fail a run unless it is strict.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -12,7 +17,7 @@ use crate::http::Exchange;
 /// How many failures per check keep their full details.
 const DETAILED_FAILURES: usize = 5;
 
-/// One failure, ready to act on.
+/// One failure (or warning), ready to act on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
     pub expected: String,
@@ -32,16 +37,28 @@ pub struct CheckResult {
     pub description: &'static str,
     pub passed: u64,
     pub failed: u64,
+    /// Cases that broke only our stricter reading of the contract.
+    pub warned: u64,
     pub skipped: u64,
     /// Why it was skipped (first reason given).
     pub skip_reason: Option<String>,
+    /// What a failure of this check rests on.
+    pub basis: &'static str,
+    /// Still running when the run's deadline passed: the counts are what it
+    /// had seen by then.
+    pub unfinished: bool,
     pub failures: Vec<Failure>,
+    pub warnings: Vec<Failure>,
 }
 
 impl CheckResult {
     pub fn verdict(&self) -> &'static str {
         if self.failed > 0 {
             "FAILED"
+        } else if self.unfinished {
+            "not finished"
+        } else if self.warned > 0 {
+            "warning"
         } else if self.passed > 0 {
             "passed"
         } else {
@@ -54,16 +71,32 @@ impl CheckResult {
 #[derive(Debug)]
 pub struct Recorder {
     seed: u64,
-    results: Mutex<BTreeMap<&'static str, CheckResult>>,
+    /// Warnings count as failures.
+    strict: bool,
+    /// Results, until the run is closed (its deadline passed); later
+    /// outcomes are dropped.
+    results: Mutex<Option<BTreeMap<&'static str, CheckResult>>>,
 }
 
 impl Recorder {
-    pub fn new(seed: u64, checks: &[&'static CheckInfo]) -> Self {
+    pub fn new(seed: u64, strict: bool, checks: &[&'static CheckInfo]) -> Self {
         let results = checks
             .iter()
-            .map(|c| (c.name, CheckResult { name: c.name, description: c.description, ..Default::default() }))
+            .map(|c| {
+                let result = CheckResult {
+                    name: c.name,
+                    description: c.description,
+                    basis: c.basis,
+                    ..Default::default()
+                };
+                (c.name, result)
+            })
             .collect();
-        Recorder { seed, results: Mutex::new(results) }
+        Recorder {
+            seed,
+            strict,
+            results: Mutex::new(Some(results)),
+        }
     }
 
     pub fn seed(&self) -> u64 {
@@ -72,8 +105,8 @@ impl Recorder {
 
     fn with(&self, check: &'static CheckInfo, f: impl FnOnce(&mut CheckResult)) {
         let mut results = self.results.lock().expect("recorder lock");
-        // Checks that were not selected are not recorded.
-        if let Some(result) = results.get_mut(check.name) {
+        // Checks that were not selected are not recorded, nor anything after the deadline.
+        if let Some(result) = results.as_mut().and_then(|r| r.get_mut(check.name)) {
             f(result);
         }
     }
@@ -98,20 +131,65 @@ impl Recorder {
         exchange: Option<&Exchange>,
         input: Option<String>,
     ) {
-        let seed = self.seed;
-        let failure = Failure {
-            expected: expected.into(),
-            actual: exchange.map_or_else(|| "-".to_string(), Exchange::summary),
-            input,
-            curl: exchange.map(Exchange::curl),
-            seed,
-        };
+        let failure = self.failure(expected.into(), exchange, input);
         self.with(check, |r| {
             r.failed += 1;
             if r.failures.len() < DETAILED_FAILURES {
                 r.failures.push(failure);
             }
         });
+    }
+
+    /// Records a case that breaks only our stricter reading of the contract
+    /// (`expected` says which); a failure when the run is strict.
+    pub fn warn(
+        &self,
+        check: &'static CheckInfo,
+        expected: impl Into<String>,
+        exchange: Option<&Exchange>,
+        input: Option<String>,
+    ) {
+        let expected = format!("(stricter than documented) {}", expected.into());
+        if self.strict {
+            return self.fail(check, expected, exchange, input);
+        }
+        let warning = self.failure(expected, exchange, input);
+        self.with(check, |r| {
+            r.warned += 1;
+            if r.warnings.len() < DETAILED_FAILURES {
+                r.warnings.push(warning);
+            }
+        });
+    }
+
+    fn failure(
+        &self,
+        expected: String,
+        exchange: Option<&Exchange>,
+        input: Option<String>,
+    ) -> Failure {
+        Failure {
+            expected,
+            actual: exchange.map_or_else(|| "-".to_string(), Exchange::summary),
+            input,
+            curl: exchange.map(Exchange::curl),
+            seed: self.seed,
+        }
+    }
+
+    /// Records a [`Verdict`] of one case.
+    pub fn verdict(
+        &self,
+        check: &'static CheckInfo,
+        verdict: Verdict,
+        exchange: &Exchange,
+        input: Option<String>,
+    ) {
+        match verdict {
+            Verdict::Pass => self.pass(check),
+            Verdict::Warn(expected) => self.warn(check, expected, Some(exchange), input),
+            Verdict::Fail(expected) => self.fail(check, expected, Some(exchange), input),
+        }
     }
 
     /// Replaces the reproduction of `check`'s latest failure with a script
@@ -125,24 +203,65 @@ impl Recorder {
     }
 
     /// Records `ok` as a pass, or a failure with `expected`.
-    pub fn expect(&self, check: &'static CheckInfo, ok: bool, expected: impl FnOnce() -> String, exchange: &Exchange) {
-        if ok { self.pass(check) } else { self.fail(check, expected(), Some(exchange), None) }
-    }
-
-    pub fn finish(self, requests: u64, elapsed: std::time::Duration) -> Report {
-        Report {
-            seed: self.seed,
-            requests,
-            elapsed_ms: elapsed.as_millis() as u64,
-            checks: self.results.into_inner().expect("recorder lock").into_values().collect(),
+    pub fn expect(
+        &self,
+        check: &'static CheckInfo,
+        ok: bool,
+        expected: impl FnOnce() -> String,
+        exchange: &Exchange,
+    ) {
+        if ok {
+            self.pass(check)
+        } else {
+            self.fail(check, expected(), Some(exchange), None)
         }
     }
+
+    /// Ends the run: `unfinished` checks are marked so, and nothing
+    /// recorded after this counts.
+    pub fn close(
+        &self,
+        unfinished: &[&'static CheckInfo],
+        requests: u64,
+        elapsed: std::time::Duration,
+    ) -> Report {
+        let results = self
+            .results
+            .lock()
+            .expect("recorder lock")
+            .take()
+            .unwrap_or_default();
+        let mut checks: Vec<CheckResult> = results.into_values().collect();
+        for check in &mut checks {
+            check.unfinished = unfinished.iter().any(|c| c.name == check.name);
+        }
+        Report {
+            seed: self.seed,
+            strict: self.strict,
+            requests,
+            elapsed_ms: elapsed.as_millis() as u64,
+            checks,
+        }
+    }
+}
+
+/// A judgement of one case: held, broke only our stricter reading, or
+/// broke the documented contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// What our stricter reading expected.
+    Warn(String),
+    /// What the documented contract expected.
+    Fail(String),
 }
 
 /// The outcome of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub seed: u64,
+    /// Warnings counted as failures (`--strict`).
+    pub strict: bool,
     /// Requests sent to the server.
     pub requests: u64,
     /// Wall time of the run, preflight included.
@@ -151,96 +270,133 @@ pub struct Report {
 }
 
 impl Report {
+    /// Whether a check failed or could not finish.
     pub fn failed(&self) -> bool {
-        self.checks.iter().any(|c| c.failed > 0)
+        self.checks.iter().any(|c| c.failed > 0 || c.unfinished)
+    }
+
+    /// The checks still running when the deadline passed.
+    pub fn unfinished(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks.iter().filter(|c| c.unfinished)
     }
 
     pub fn check(&self, name: &str) -> Option<&CheckResult> {
         self.checks.iter().find(|c| c.name == name)
     }
 
-    /// The failures in detail, then the table of checks.
+    /// The failures and warnings in detail, then the table of checks.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        for check in self.checks.iter().filter(|c| c.failed > 0) {
-            out.push_str(&format!("\n✗ {} — {}\n", check.name, check.description));
-            for failure in &check.failures {
-                out.push_str(&format!("  expected: {}\n  got:      {}\n", failure.expected, failure.actual));
-                if let Some(input) = &failure.input {
-                    out.push_str(&format!("  input:    {input}\n"));
-                }
-                if let Some(curl) = &failure.curl {
-                    out.push_str(&format!("  repro:    {curl}\n"));
-                }
-                out.push_str(&format!("  replay:   rafiki-contract run --seed {} --checks {}\n\n", failure.seed, check.name));
-            }
-            if check.failed as usize > check.failures.len() {
-                out.push_str(&format!("  (+{} more failures)\n", check.failed as usize - check.failures.len()));
-            }
+        for check in &self.checks {
+            render_cases(&mut out, check, "✗", &check.failures, check.failed);
+            render_cases(&mut out, check, "!", &check.warnings, check.warned);
         }
-        let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(5).max(5);
-        out.push_str(&format!("\n{:width$}  {:>7} {:>6} {:>7}  verdict\n", "check", "passed", "failed", "skipped"));
-        for c in &self.checks {
-            let note = c.skip_reason.as_deref().filter(|_| c.passed == 0 && c.failed == 0).unwrap_or("");
+        for check in self.unfinished() {
             out.push_str(&format!(
-                "{:width$}  {:>7} {:>6} {:>7}  {} {}\n",
+                "\n… {} — not finished before the run's deadline (--max-duration)\n",
+                check.name
+            ));
+        }
+        let width = self
+            .checks
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        out.push_str(&format!(
+            "\n{:width$}  {:>7} {:>6} {:>6} {:>7}  verdict\n",
+            "check", "passed", "failed", "warned", "skipped"
+        ));
+        for c in &self.checks {
+            let note = c
+                .skip_reason
+                .as_deref()
+                .filter(|_| c.passed == 0 && c.failed == 0 && c.warned == 0)
+                .unwrap_or("");
+            out.push_str(&format!(
+                "{:width$}  {:>7} {:>6} {:>6} {:>7}  {} {}\n",
                 c.name,
                 c.passed,
                 c.failed,
+                c.warned,
                 c.skipped,
                 c.verdict(),
                 note
             ));
         }
-        let (passed, failed, skipped) = self.totals();
+        let totals = self.totals();
         let rate = self.requests as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0);
         out.push_str(&format!(
-            "\n{} requests in {:.2} s ({rate:.0}/s), seed {}\n{passed} passed, {failed} failed, {skipped} skipped\n",
+            "\n{} requests in {:.2} s ({rate:.0}/s), seed {}\n{} passed, {} failed, {} warned, {} skipped{}\n",
             self.requests,
             self.elapsed_ms as f64 / 1000.0,
-            self.seed
+            self.seed,
+            totals.passed,
+            totals.failed,
+            totals.warned,
+            totals.skipped,
+            if self.strict { " (strict: warnings fail)" } else { "" },
         ));
         out
     }
 
     /// Sums over every check.
-    pub fn totals(&self) -> (u64, u64, u64) {
-        self.checks.iter().fold((0, 0, 0), |(p, f, s), c| (p + c.passed, f + c.failed, s + c.skipped))
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals::default();
+        for c in &self.checks {
+            totals.passed += c.passed;
+            totals.failed += c.failed;
+            totals.warned += c.warned;
+            totals.skipped += c.skipped;
+        }
+        totals
     }
 
-    /// JUnit XML: one test case per check.
+    /// JUnit XML: one test case per check; warnings go to its system-out.
     pub fn junit(&self) -> String {
         use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
         let mut suite = TestSuite::new("rafiki-contract");
         for check in &self.checks {
             let status = if check.failed > 0 {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(format!("{} of {} cases failed", check.failed, check.failed + check.passed));
-                let detail: Vec<String> = check
-                    .failures
-                    .iter()
-                    .map(|f| {
-                        format!(
-                            "expected: {}\ngot: {}\nrepro: {}\nreplay: --seed {} --checks {}",
-                            f.expected,
-                            f.actual,
-                            f.curl.as_deref().unwrap_or("-"),
-                            f.seed,
-                            check.name
-                        )
-                    })
-                    .collect();
-                status.set_description(detail.join("\n\n"));
+                status.set_message(format!(
+                    "{} of {} cases failed",
+                    check.failed,
+                    check.failed + check.passed
+                ));
+                status.set_description(describe_cases(check, &check.failures));
                 status
-            } else if check.passed == 0 {
+            } else if check.unfinished {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status.set_message("not finished before the run's deadline (--max-duration)");
+                status
+            } else if check.passed == 0 && check.warned == 0 {
                 let mut status = TestCaseStatus::skipped();
-                status.set_message(check.skip_reason.clone().unwrap_or_else(|| "no case ran".into()));
+                status.set_message(
+                    check
+                        .skip_reason
+                        .clone()
+                        .unwrap_or_else(|| "no case ran".into()),
+                );
                 status
             } else {
                 TestCaseStatus::success()
             };
             let mut case = TestCase::new(check.name, status);
             case.set_classname("rafiki-contract");
+            if check.warned > 0 {
+                case.set_system_out(format!(
+                    "WARNING: {} case(s) broke only our stricter reading of the contract\n{}",
+                    check.warned,
+                    describe_cases(check, &check.warnings)
+                ));
+                case.add_property(quick_junit::Property::new(
+                    "warnings",
+                    check.warned.to_string(),
+                ));
+            }
+            case.add_property(quick_junit::Property::new("basis", check.basis));
             suite.add_test_case(case);
         }
         let mut report = Junit::new("rafiki-contract");
@@ -251,4 +407,62 @@ impl Report {
     pub fn json(&self) -> String {
         serde_json::to_string_pretty(self).expect("report serialises")
     }
+}
+
+/// Case counts over a whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub passed: u64,
+    pub failed: u64,
+    pub warned: u64,
+    pub skipped: u64,
+}
+
+/// The detailed cases of one kind (failures `✗` or warnings `!`) of a check.
+fn render_cases(out: &mut String, check: &CheckResult, mark: &str, cases: &[Failure], count: u64) {
+    if count == 0 {
+        return;
+    }
+    let kind = if mark == "!" { "warning" } else { "failure" };
+    out.push_str(&format!(
+        "\n{mark} {} — {} ({kind})\n",
+        check.name, check.description
+    ));
+    for case in cases {
+        out.push_str(&format!(
+            "  expected: {}\n  got:      {}\n",
+            case.expected, case.actual
+        ));
+        if let Some(input) = &case.input {
+            out.push_str(&format!("  input:    {input}\n"));
+        }
+        if let Some(curl) = &case.curl {
+            out.push_str(&format!("  repro:    {curl}\n"));
+        }
+        out.push_str(&format!(
+            "  replay:   rafiki-contract run --seed {} --checks {}\n\n",
+            case.seed, check.name
+        ));
+    }
+    if count as usize > cases.len() {
+        out.push_str(&format!("  (+{} more)\n", count as usize - cases.len()));
+    }
+}
+
+/// Cases as JUnit text.
+fn describe_cases(check: &CheckResult, cases: &[Failure]) -> String {
+    let detail: Vec<String> = cases
+        .iter()
+        .map(|f| {
+            format!(
+                "expected: {}\ngot: {}\nrepro: {}\nreplay: --seed {} --checks {}",
+                f.expected,
+                f.actual,
+                f.curl.as_deref().unwrap_or("-"),
+                f.seed,
+                check.name
+            )
+        })
+        .collect();
+    detail.join("\n\n")
 }

@@ -1,6 +1,8 @@
-//! The run: preflight (is this the API, does the key work?), fixtures
-//! (a few payouts the read checks look for), then every selected suite,
-//! concurrently up to `workers`, into one [`Report`].
+//! The run: preflight (is this the API, does the key work?), what the
+//! server offers (its banks, whether it honours the sandbox test values),
+//! fixtures (a few payouts the read checks look for), then every selected
+//! suite, concurrently up to `workers`, into one [`Report`], by the run's
+//! deadline at the latest.
 
 use std::sync::Arc;
 
@@ -8,9 +10,10 @@ use rafiki_rules::ComplianceTable;
 use serde_json::{Value, json};
 use tokio::runtime::Handle;
 
+use crate::banks::Banks;
 use crate::checks::conformance::Conformance;
 use crate::checks::{self, CheckInfo};
-use crate::config::{ConfigError, RunConfig};
+use crate::config::{ConfigError, RunConfig, SandboxValues};
 use crate::http::{Client, Exchange, Keys, Probe};
 use crate::report::{Recorder, Report};
 
@@ -36,6 +39,20 @@ pub struct Fixtures {
     pub payouts: Vec<Value>,
 }
 
+impl Fixtures {
+    /// `probe` filtered to the fixtures' creation window (inclusive).
+    pub fn window(&self, probe: Probe) -> Probe {
+        let at = |p: Option<&Value>| {
+            p.and_then(|p| p["created_at"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        probe
+            .query("created_at_from", at(self.payouts.first()))
+            .query("created_at_to", at(self.payouts.last()))
+    }
+}
+
 /// Everything a check needs.
 pub struct Ctx {
     pub client: Client,
@@ -49,15 +66,34 @@ pub struct Ctx {
     pub poll_deadline: std::time::Duration,
     /// Whether the server has the mock's control API (`/_sandbox`).
     pub control_api: bool,
+    /// The banks the server lists (valid bank ids come from here).
+    pub banks: Banks,
+    /// Whether the server honours the sandbox test values (failing numbers).
+    pub sandbox_values: Result<(), String>,
+    /// The provider's reading of a decimal string (from the spec's
+    /// `x-documented-pattern`): what only our stricter reading refuses warns.
+    pub documented_decimal: regex::Regex,
+    /// When the run ends, finished or not: nothing is sent after it.
+    pub deadline: std::time::Instant,
     runtime: Handle,
 }
 
 impl Ctx {
     /// Sends a probe; the answer is judged by the conformance checks.
+    /// After the run's deadline nothing is sent: the exchange carries the
+    /// reason instead of an answer, and no check records it.
     pub async fn send(&self, probe: Probe) -> Exchange {
+        if std::time::Instant::now() >= self.deadline {
+            return Exchange::not_sent(probe, "the run's deadline (--max-duration) passed");
+        }
         let exchange = self.client.send(probe).await;
         self.conformance.observe(&exchange, &self.recorder);
         exchange
+    }
+
+    /// Whether the run's deadline has passed.
+    pub fn out_of_time(&self) -> bool {
+        std::time::Instant::now() >= self.deadline
     }
 
     /// [`Ctx::send`] from blocking code (property checks).
@@ -80,7 +116,8 @@ impl Ctx {
             Ok(fixtures) => Some(fixtures),
             Err(reason) => {
                 for check in checks {
-                    self.recorder.skip(check, format!("no fixture payouts: {reason}"));
+                    self.recorder
+                        .skip(check, format!("no fixture payouts: {reason}"));
                 }
                 None
             }
@@ -99,13 +136,41 @@ struct Suite {
 fn suites() -> Vec<Suite> {
     use checks::*;
     vec![
-        Suite { name: "auth", checks: auth::CHECKS, run: |ctx| Box::pin(auth::run(ctx)) },
-        Suite { name: "payouts", checks: payouts::CHECKS, run: |ctx| Box::pin(payouts::run(ctx)) },
-        Suite { name: "payment_accounts", checks: payment_accounts::CHECKS, run: |ctx| Box::pin(payment_accounts::run(ctx)) },
-        Suite { name: "listing", checks: listing::CHECKS, run: |ctx| Box::pin(listing::run(ctx)) },
-        Suite { name: "isolation", checks: isolation::CHECKS, run: |ctx| Box::pin(isolation::run(ctx)) },
-        Suite { name: "stateful", checks: stateful::CHECKS, run: |ctx| Box::pin(stateful::run(ctx)) },
-        Suite { name: "sandbox_outcomes", checks: sandbox_outcomes::CHECKS, run: |ctx| Box::pin(sandbox_outcomes::run(ctx)) },
+        Suite {
+            name: "auth",
+            checks: auth::CHECKS,
+            run: |ctx| Box::pin(auth::run(ctx)),
+        },
+        Suite {
+            name: "payouts",
+            checks: payouts::CHECKS,
+            run: |ctx| Box::pin(payouts::run(ctx)),
+        },
+        Suite {
+            name: "payment_accounts",
+            checks: payment_accounts::CHECKS,
+            run: |ctx| Box::pin(payment_accounts::run(ctx)),
+        },
+        Suite {
+            name: "listing",
+            checks: listing::CHECKS,
+            run: |ctx| Box::pin(listing::run(ctx)),
+        },
+        Suite {
+            name: "isolation",
+            checks: isolation::CHECKS,
+            run: |ctx| Box::pin(isolation::run(ctx)),
+        },
+        Suite {
+            name: "stateful",
+            checks: stateful::CHECKS,
+            run: |ctx| Box::pin(stateful::run(ctx)),
+        },
+        Suite {
+            name: "sandbox_outcomes",
+            checks: sandbox_outcomes::CHECKS,
+            run: |ctx| Box::pin(sandbox_outcomes::run(ctx)),
+        },
     ]
 }
 
@@ -131,14 +196,24 @@ pub async fn run_observed(
     let started = std::time::Instant::now();
     let selected = config.selected_checks()?;
     let seed = config.seed.unwrap_or_else(rand::random);
-    let keys = Keys { primary: config.api_key.clone(), secondary: config.api_key_2.clone() };
-    let client = Client::new(&config.base_url, keys, config.request_timeout, config.rate_limit)
-        .map_err(|e| RunError::Internal(e.to_string()))?;
+    let keys = Keys {
+        primary: config.api_key.clone(),
+        secondary: config.api_key_2.clone(),
+    };
+    let client = Client::new(
+        &config.base_url,
+        keys,
+        config.request_timeout,
+        config.rate_limit,
+    )
+    .map_err(|e| RunError::Internal(e.to_string()))?;
     preflight(&client).await?;
-    let conformance = Conformance::new(&rafiki_spec::Spec::embedded()).map_err(|e| RunError::Internal(e.to_string()))?;
+    let spec = rafiki_spec::Spec::embedded();
+    let conformance = Conformance::new(&spec).map_err(|e| RunError::Internal(e.to_string()))?;
+    let documented_decimal = documented_decimal(&spec)?;
     let mut ctx = Ctx {
         client,
-        recorder: Recorder::new(seed, &selected),
+        recorder: Recorder::new(seed, config.strict, &selected),
         conformance,
         table: Arc::new(ComplianceTable::builtin().clone()),
         max_examples: config.max_examples.max(1),
@@ -146,33 +221,82 @@ pub async fn run_observed(
         fixtures: Err("not created yet".into()),
         poll_deadline: config.poll_deadline,
         control_api: false,
+        banks: Banks::default(),
+        sandbox_values: Err("not tried yet".into()),
+        documented_decimal,
+        deadline: started + config.max_duration,
         runtime: Handle::current(),
     };
     ctx.control_api = has_control_api(&ctx.client).await;
+    ctx.banks = Banks::from_body(ctx.send(Probe::get("list_banks", "/banks")).await.json());
+    ctx.sandbox_values = sandbox_values(&ctx, config).await;
     ctx.fixtures = create_fixtures(&ctx).await;
     let ctx = Arc::new(ctx);
 
     let workers = Arc::new(tokio::sync::Semaphore::new(config.workers.max(1)));
-    let chosen: Vec<Suite> = suites().into_iter().filter(|s| s.checks.iter().any(|c| ctx.is_selected(c))).collect();
+    let chosen: Vec<Suite> = suites()
+        .into_iter()
+        .filter(|s| s.checks.iter().any(|c| ctx.is_selected(c)))
+        .collect();
     let total = chosen.len();
-    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let finished = Arc::new(std::sync::Mutex::new(Vec::<&'static str>::new()));
     let observe = Arc::new(observe);
     let mut tasks = Vec::new();
+    let mut running: Vec<(&'static str, &'static [&'static CheckInfo])> = Vec::new();
     for suite in chosen {
-        let (ctx, workers, finished, observe) = (ctx.clone(), workers.clone(), finished.clone(), observe.clone());
+        running.push((suite.name, suite.checks));
+        let (ctx, workers, finished, observe) = (
+            ctx.clone(),
+            workers.clone(),
+            finished.clone(),
+            observe.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let _permit = workers.acquire_owned().await.expect("semaphore open");
             (suite.run)(ctx).await;
-            let finished = finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            observe(Progress { finished, total, suite: suite.name });
+            let done = {
+                let mut finished = finished.lock().expect("finished lock");
+                finished.push(suite.name);
+                finished.len()
+            };
+            observe(Progress {
+                finished: done,
+                total,
+                suite: suite.name,
+            });
         }));
     }
-    for task in tasks {
-        task.await.map_err(|e| RunError::Internal(format!("a check panicked: {e}")))?;
+    let all = futures::future::join_all(tasks);
+    if let Ok(results) = tokio::time::timeout_at(ctx.deadline.into(), all).await {
+        for result in results {
+            result.map_err(|e| RunError::Internal(format!("a check panicked: {e}")))?;
+        }
     }
-    let ctx = Arc::into_inner(ctx).ok_or_else(|| RunError::Internal("a check outlived the run".into()))?;
-    let requests = ctx.client.requests_sent();
-    Ok(ctx.recorder.finish(requests, started.elapsed()))
+    // Suites still running past the deadline wind down on their own: they
+    // can no longer send, and nothing they record counts.
+    let finished = finished.lock().expect("finished lock").clone();
+    let unfinished: Vec<&'static CheckInfo> = running
+        .iter()
+        .filter(|(name, _)| !finished.contains(name))
+        .flat_map(|(_, checks)| checks.iter().copied())
+        .collect();
+    Ok(ctx
+        .recorder
+        .close(&unfinished, ctx.client.requests_sent(), started.elapsed()))
+}
+
+/// The documented pattern of a decimal string, from the spec.
+fn documented_decimal(spec: &rafiki_spec::Spec) -> Result<regex::Regex, RunError> {
+    let pointer = format!(
+        "/components/schemas/DecimalString/{}",
+        rafiki_spec::DOCUMENTED_PATTERN
+    );
+    let pattern = spec
+        .json()
+        .pointer(&pointer)
+        .and_then(Value::as_str)
+        .ok_or_else(|| RunError::Internal(format!("the spec has no {pointer}")))?;
+    regex::Regex::new(pattern).map_err(|e| RunError::Internal(format!("{pointer}: {e}")))
 }
 
 /// One `GET /wallets`: tells "down", "not this API" and "bad key" apart
@@ -180,22 +304,95 @@ pub async fn run_observed(
 async fn preflight(client: &Client) -> Result<(), RunError> {
     let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
     let url = exchange.url.clone();
-    let answer = exchange.answer.map_err(|reason| RunError::Unreachable { url: url.clone(), reason })?;
+    let answer = exchange.answer.map_err(|reason| RunError::Unreachable {
+        url: url.clone(),
+        reason,
+    })?;
     match (answer.status, answer.json.as_ref()) {
         (200, Some(body)) if body.get("data").is_some_and(Value::is_array) => Ok(()),
         (401, Some(body)) if body.get("code").is_some() => Err(RunError::KeyRefused { url }),
         (status, _) => Err(RunError::NotThisApi {
             url,
-            reason: format!("GET /wallets answered HTTP {status} without a {{\"data\": [...]}} body"),
+            reason: format!(
+                "GET /wallets answered HTTP {status} without a {{\"data\": [...]}} body"
+            ),
         }),
     }
 }
 
 /// Whether `/_sandbox/health` answers like the mock's control API.
 async fn has_control_api(client: &Client) -> bool {
-    let probe = Probe { operation: None, ..Probe::get("health", client.control_url("/_sandbox/health")) };
+    let probe = Probe {
+        operation: None,
+        ..Probe::get("health", client.control_url("/_sandbox/health"))
+    };
     let exchange = client.send(probe).await;
     exchange.status() == 200 && exchange.json().and_then(|j| j.get("status")).is_some()
+}
+
+/// Whether the server honours the sandbox test values: as configured, or
+/// (auto) by trying one, never on a production host. `Err` says why not.
+async fn sandbox_values(ctx: &Ctx, config: &RunConfig) -> Result<(), String> {
+    match config.sandbox_values {
+        SandboxValues::On => return Ok(()),
+        SandboxValues::Off => return Err("--sandbox-values off".into()),
+        SandboxValues::Auto if config.is_production() => return Err("a production host".into()),
+        SandboxValues::Auto => {}
+    }
+    let (suffix, _) = rafiki_rules::sandbox::FAILING_MOBILE_SUFFIXES[0];
+    let mut body = fixture_payout(0);
+    body["payment_account"]["mobile_money"]["number"] = json!(format!("+254712{suffix}"));
+    let created = ctx.send(Probe::create_payout(body)).await;
+    let Some(id) = created
+        .json()
+        .and_then(|j| j.pointer("/data/id"))
+        .and_then(Value::as_str)
+    else {
+        return Err(format!(
+            "a payout to the test number …{suffix} was not accepted ({})",
+            created.summary()
+        ));
+    };
+    match poll_outcome(ctx, id).await {
+        Ok((state, _)) if state == "FAILED" => Ok(()),
+        Ok((state, _)) => Err(format!(
+            "a payout to the test number …{suffix} ended {state}, not FAILED"
+        )),
+        Err(why) => Err(format!("a payout to the test number …{suffix}: {why}")),
+    }
+}
+
+/// Polls payout `id` until it leaves PENDING: its state code and the
+/// last answer; `Err` when the answer has no readable state, or the poll
+/// deadline (or the run's) passes first.
+pub async fn poll_outcome(ctx: &Ctx, id: &str) -> Result<(String, Exchange), String> {
+    let deadline = std::time::Instant::now() + ctx.poll_deadline;
+    let mut interval = std::time::Duration::from_millis(10);
+    loop {
+        let exchange = ctx
+            .send(Probe::get("get_payout", format!("/payouts/{id}")))
+            .await;
+        let code = exchange
+            .json()
+            .and_then(|j| j.pointer("/data/state/code"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match code {
+            None => {
+                return Err(format!(
+                    "no state.code in the answer ({})",
+                    exchange.summary()
+                ));
+            }
+            Some(code) if code != "PENDING" => return Ok((code, exchange)),
+            Some(_) if std::time::Instant::now() >= deadline || ctx.out_of_time() => {
+                return Err(format!("still PENDING after {:?}", ctx.poll_deadline));
+            }
+            Some(_) => {}
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(std::time::Duration::from_millis(500));
+    }
 }
 
 /// Creates a few small payouts, one at a time so their order is known.
@@ -203,7 +400,10 @@ async fn create_fixtures(ctx: &Ctx) -> Result<Fixtures, String> {
     let mut payouts = Vec::new();
     for i in 0..5 {
         let exchange = ctx.send(Probe::create_payout(fixture_payout(i))).await;
-        match (exchange.status(), exchange.json().and_then(|j| j.get("data"))) {
+        match (
+            exchange.status(),
+            exchange.json().and_then(|j| j.get("data")),
+        ) {
             (202, Some(data)) => payouts.push(data.clone()),
             _ => return Err(format!("POST /payouts answered {}", exchange.summary())),
         }

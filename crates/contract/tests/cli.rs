@@ -19,7 +19,11 @@ fn contract(args: &[&str]) -> Output {
 
 fn stderr_line(output: &Output) -> String {
     let text = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(text.trim_end().lines().count(), 1, "one clear line, got: {text}");
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "one clear line, got: {text}"
+    );
     assert!(!text.contains("panicked"), "{text}");
     text
 }
@@ -30,9 +34,13 @@ fn serve(app: Router) -> String {
     let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
-        tokio::runtime::Runtime::new().unwrap().block_on(async move {
-            axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap()
-        })
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app)
+                    .await
+                    .unwrap()
+            })
     });
     base_url
 }
@@ -42,33 +50,75 @@ fn default_run_checks_the_embedded_mock_and_writes_reports() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");
     let json = dir.path().join("report.json");
-    let output = contract(&["run", "--max-examples", "10", "--junit", junit.to_str().unwrap(), "--json", json.to_str().unwrap()]);
+    let output = contract(&[
+        "run",
+        "--max-examples",
+        "10",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 
     let xml = std::fs::read_to_string(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).expect("JUnit XML parses");
-    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
     assert_eq!(cases.len(), rafiki_contract::checks::ALL.len());
     assert!(cases.iter().all(|c| c.attribute("name").is_some()));
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("failure")).count(), 0);
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count(),
+        0
+    );
 
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(report["checks"].as_array().unwrap().len(), rafiki_contract::checks::ALL.len());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        report["checks"].as_array().unwrap().len(),
+        rafiki_contract::checks::ALL.len()
+    );
 }
 
 #[test]
 fn a_failing_server_exits_1_with_junit_failures() {
     // Looks like the API at /wallets, answers 500 without an envelope elsewhere.
     let app = Router::new()
-        .route("/v1/wallets", get(|| async { axum::Json(json!({"data": []})) }))
+        .route(
+            "/v1/wallets",
+            get(|| async { axum::Json(json!({"data": []})) }),
+        )
         .fallback(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") });
     let base_url = serve(app);
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");
-    let output = contract(&["run", "--base-url", &base_url, "--api-key", "k", "--max-examples", "5", "--junit", junit.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stdout));
+    let output = contract(&[
+        "run",
+        "--base-url",
+        &base_url,
+        "--api-key",
+        "k",
+        "--max-examples",
+        "5",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let failed: Vec<_> = doc
@@ -78,13 +128,26 @@ fn a_failing_server_exits_1_with_junit_failures() {
         .collect();
     assert!(failed.contains(&"auth_required"), "{failed:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!stdout.contains("Bearer k"), "the key never appears in a report");
+    assert!(
+        !stdout.contains("Bearer k"),
+        "the key never appears in a report"
+    );
 }
 
 #[test]
 fn a_server_that_is_down_exits_2_with_one_line() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let output = contract(&["run", "--base-url", &format!("http://127.0.0.1:{port}/v1"), "--api-key", "k"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = contract(&[
+        "run",
+        "--base-url",
+        &format!("http://127.0.0.1:{port}/v1"),
+        "--api-key",
+        "k",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr_line(&output).contains("cannot reach"));
 }
@@ -99,7 +162,13 @@ fn a_server_that_is_not_this_api_exits_2_with_one_line() {
 
 #[test]
 fn usage_problems_exit_2() {
-    let production = contract(&["run", "--base-url", "https://rest.prod.rafiki-api.com/v1", "--api-key", "k"]);
+    let production = contract(&[
+        "run",
+        "--base-url",
+        "https://rest.prod.rafiki-api.com/v1",
+        "--api-key",
+        "k",
+    ]);
     assert_eq!(production.status.code(), Some(2));
     assert!(stderr_line(&production).contains("--allow-production"));
     let unknown = contract(&["run", "--checks", "no_such_check"]);
@@ -108,5 +177,8 @@ fn usage_problems_exit_2() {
     let no_key = contract(&["run", "--base-url", "http://127.0.0.1:1/v1"]);
     assert_eq!(no_key.status.code(), Some(2));
     assert!(stderr_line(&no_key).contains("--api-key"));
-    assert_eq!(contract(&["run", "--workers", "many"]).status.code(), Some(2));
+    assert_eq!(
+        contract(&["run", "--workers", "many"]).status.code(),
+        Some(2)
+    );
 }

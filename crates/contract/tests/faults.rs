@@ -93,15 +93,27 @@ struct Proxy {
 }
 
 fn query_value(uri: &axum::http::Uri, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
-fn with_query(uri: &axum::http::Uri, edit: impl Fn(&str, &str) -> Option<(String, String)>) -> String {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .filter_map(|(k, v)| edit(&k, &v))
-        .collect();
-    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-    if query.is_empty() { uri.path().to_string() } else { format!("{}?{query}", uri.path()) }
+fn with_query(
+    uri: &axum::http::Uri,
+    edit: impl Fn(&str, &str) -> Option<(String, String)>,
+) -> String {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .filter_map(|(k, v)| edit(&k, &v))
+            .collect();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    if query.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{query}", uri.path())
+    }
 }
 
 fn is_date(text: &str) -> bool {
@@ -113,21 +125,44 @@ fn is_datetime(text: &str) -> bool {
 }
 
 /// Rewrites the request on its way to the mock.
-fn break_request(fault: Fault, method: &Method, uri: &axum::http::Uri, headers: &mut HeaderMap) -> String {
+fn break_request(
+    fault: Fault,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &mut HeaderMap,
+) -> String {
     let path = uri.path();
     let bearer = |key: &str| HeaderValue::from_str(&format!("Bearer {key}")).unwrap();
     match fault {
-        Fault::AuthOptional if !headers.contains_key("authorization") || !headers["authorization"].to_str().unwrap().contains("sk_test_faults") => {
+        Fault::AuthOptional
+            if !headers.contains_key("authorization")
+                || !headers["authorization"]
+                    .to_str()
+                    .unwrap()
+                    .contains("sk_test_faults") =>
+        {
             headers.insert("authorization", bearer(KEYS[0]));
         }
         Fault::IdempotencyKeyOptional if method == Method::POST && path.ends_with("/payouts") => {
-            let usable = headers.get("x-idempotency-key").is_some_and(|k| k.len() <= 255);
+            let usable = headers
+                .get("x-idempotency-key")
+                .is_some_and(|k| k.len() <= 255);
             if !usable {
-                headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
+                headers.insert(
+                    "x-idempotency-key",
+                    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap(),
+                );
             }
         }
-        Fault::IdempotencyIgnored if method == Method::POST && path.ends_with("/payouts") && headers.contains_key("x-idempotency-key") => {
-            headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
+        Fault::IdempotencyIgnored
+            if method == Method::POST
+                && path.ends_with("/payouts")
+                && headers.contains_key("x-idempotency-key") =>
+        {
+            headers.insert(
+                "x-idempotency-key",
+                HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap(),
+            );
         }
         Fault::TenantLeak if path.contains("/payouts/") => {
             headers.insert("authorization", bearer(KEYS[0]));
@@ -141,53 +176,97 @@ fn break_request(fault: Fault, method: &Method, uri: &axum::http::Uri, headers: 
         }
         Fault::BadCursorIgnored => {
             return with_query(uri, |k, v| {
-                (k != "paging_after" || v.chars().all(|c| c.is_ascii_alphanumeric() || "-_=".contains(c)))
-                    .then(|| (k.into(), v.into()))
+                (k != "paging_after"
+                    || v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_=".contains(c)))
+                .then(|| (k.into(), v.into()))
             });
         }
         Fault::BadDateIgnored => {
-            return with_query(uri, |k, v| (!k.starts_with("created_at") || is_datetime(v)).then(|| (k.into(), v.into())));
+            return with_query(uri, |k, v| {
+                (!k.starts_with("created_at") || is_datetime(v)).then(|| (k.into(), v.into()))
+            });
         }
         Fault::DateToIsStartOfDay => {
             return with_query(uri, |k, v| {
-                Some((k.into(), if k == "created_at_to" && is_date(v) { format!("{v}T00:00:00Z") } else { v.into() }))
+                Some((
+                    k.into(),
+                    if k == "created_at_to" && is_date(v) {
+                        format!("{v}T00:00:00Z")
+                    } else {
+                        v.into()
+                    },
+                ))
             });
         }
         _ => {}
     }
-    uri.path_and_query().map_or(path.to_string(), |p| p.to_string())
+    uri.path_and_query()
+        .map_or(path.to_string(), |p| p.to_string())
 }
 
 /// Rewrites the mock's answer on its way back.
-fn break_response(fault: Fault, method: &Method, uri: &axum::http::Uri, status: &mut StatusCode, headers: &mut HeaderMap, body: &mut Value) {
+fn break_response(
+    fault: Fault,
+    method: &Method,
+    uri: &axum::http::Uri,
+    status: &mut StatusCode,
+    headers: &mut HeaderMap,
+    body: &mut Value,
+) {
     let path = uri.path();
     let is_get_payout = method == Method::GET && path.starts_with("/v1/payouts/");
     match fault {
-        Fault::UndocumentedStatus if is_get_payout && *status == StatusCode::NOT_FOUND => *status = StatusCode::BAD_REQUEST,
+        Fault::UndocumentedStatus if is_get_payout && *status == StatusCode::NOT_FOUND => {
+            *status = StatusCode::BAD_REQUEST
+        }
         Fault::SchemaBreakingBody if is_get_payout => {
             body["data"].as_object_mut().map(|d| d.remove("wallet_id"));
         }
         Fault::TextContentType if path.ends_with("/wallets") => {
             headers.insert("content-type", HeaderValue::from_static("text/plain"));
         }
-        Fault::WrongErrorCode if *status == StatusCode::NOT_FOUND => body["code"] = json!("MISSING"),
-        Fault::SpuriousInsufficientBalance if method == Method::POST && path.ends_with("/payouts") && *status == StatusCode::ACCEPTED => {
-            let amount: f64 = body.pointer("/data/amount/value").and_then(Value::as_str).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        Fault::WrongErrorCode if *status == StatusCode::NOT_FOUND => {
+            body["code"] = json!("MISSING")
+        }
+        Fault::SpuriousInsufficientBalance
+            if method == Method::POST
+                && path.ends_with("/payouts")
+                && *status == StatusCode::ACCEPTED =>
+        {
+            let amount: f64 = body
+                .pointer("/data/amount/value")
+                .and_then(Value::as_str)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
             if amount > 1000.0 {
                 *status = StatusCode::PAYMENT_REQUIRED;
                 *body = json!({"code": "WALLET_INSUFFICIENT_BALANCE", "message": "short"});
             }
         }
-        Fault::ValidationFieldsLost if method == Method::POST && path.ends_with("/payouts") && *status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Fault::ValidationFieldsLost
+            if method == Method::POST
+                && path.ends_with("/payouts")
+                && *status == StatusCode::UNPROCESSABLE_ENTITY =>
+        {
             body["errors"] = json!({"fields": {"request": ["is invalid"]}});
         }
-        Fault::AccountValidationFieldsLost if path.ends_with("/payment-accounts") && *status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Fault::AccountValidationFieldsLost
+            if path.ends_with("/payment-accounts")
+                && *status == StatusCode::UNPROCESSABLE_ENTITY =>
+        {
             body["errors"] = json!({"fields": {"request": ["is invalid"]}});
         }
-        Fault::AlwaysCreatedAccount if method == Method::POST && path.ends_with("/payment-accounts") && *status == StatusCode::OK => {
+        Fault::AlwaysCreatedAccount
+            if method == Method::POST
+                && path.ends_with("/payment-accounts")
+                && *status == StatusCode::OK =>
+        {
             *status = StatusCode::CREATED;
         }
-        Fault::AmountChangesOnRead if is_get_payout && *status == StatusCode::OK => body["data"]["amount"]["value"] = json!("1.00"),
+        Fault::AmountChangesOnRead if is_get_payout && *status == StatusCode::OK => {
+            body["data"]["amount"]["value"] = json!("1.00")
+        }
         Fault::UnknownIdFound if is_get_payout && *status == StatusCode::NOT_FOUND => {
             let id = path.rsplit('/').next().unwrap();
             *status = StatusCode::OK;
@@ -195,10 +274,19 @@ fn break_response(fault: Fault, method: &Method, uri: &axum::http::Uri, status: 
                 "wallet_id": "wlt-x", "state": {"code": "PENDING"}, "created_at": "2026-01-01T00:00:00Z"}});
         }
         Fault::PageItemSkipped if query_value(uri, "paging_after").is_some() => {
-            body["data"].as_array_mut().filter(|d| !d.is_empty()).map(|d| d.remove(0));
+            body["data"]
+                .as_array_mut()
+                .filter(|d| !d.is_empty())
+                .map(|d| d.remove(0));
         }
-        Fault::SandboxContextWrong if is_get_payout && body.pointer("/data/state/context").is_some() => {
-            let wrong = if body["data"]["state"]["context"] == "PAYMENT_ACCOUNT_LIMIT_REACHED" { "WALLET_INSUFFICIENT_BALANCE" } else { "PAYMENT_ACCOUNT_LIMIT_REACHED" };
+        Fault::SandboxContextWrong
+            if is_get_payout && body.pointer("/data/state/context").is_some() =>
+        {
+            let wrong = if body["data"]["state"]["context"] == "PAYMENT_ACCOUNT_LIMIT_REACHED" {
+                "WALLET_INSUFFICIENT_BALANCE"
+            } else {
+                "PAYMENT_ACCOUNT_LIMIT_REACHED"
+            };
             body["data"]["state"]["context"] = json!(wrong);
         }
         _ => {}
@@ -206,13 +294,23 @@ fn break_response(fault: Fault, method: &Method, uri: &axum::http::Uri, status: 
 }
 
 /// Faults that need the proxy's memory or a second upstream request.
-async fn break_statefully(proxy: &Proxy, request: &Sent, status: &mut StatusCode, body: &mut Value) {
+async fn break_statefully(
+    proxy: &Proxy,
+    request: &Sent,
+    status: &mut StatusCode,
+    body: &mut Value,
+) {
     let path = request.uri.path();
     match proxy.fault {
         Some(Fault::KeyReuseAccepted) if body["code"] == "IDEMPOTENCY_KEY_ALREADY_USED" => {
             let mut headers = request.headers.clone();
-            headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
-            let (again_status, again_body) = proxy.send(&request.method, path, headers, request.body.clone()).await;
+            headers.insert(
+                "x-idempotency-key",
+                HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap(),
+            );
+            let (again_status, again_body) = proxy
+                .send(&request.method, path, headers, request.body.clone())
+                .await;
             (*status, *body) = (again_status, again_body);
         }
         Some(Fault::DoubleSpend) if *status == StatusCode::PAYMENT_REQUIRED => {
@@ -223,13 +321,21 @@ async fn break_statefully(proxy: &Proxy, request: &Sent, status: &mut StatusCode
                 "created_at": chrono::Utc::now().to_rfc3339()}});
         }
         Some(Fault::WalletDrift) if path.ends_with("/wallets") && *status == StatusCode::OK => {
-            let n = proxy.wallet_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let n = proxy
+                .wallet_reads
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             for wallet in body["data"].as_array_mut().into_iter().flatten() {
-                let available: rust_decimal::Decimal = wallet["available"].as_str().unwrap().parse().unwrap();
-                wallet["available"] = json!((available + rust_decimal::Decimal::new(i64::from(n % 3), 2)).to_string());
+                let available: rust_decimal::Decimal =
+                    wallet["available"].as_str().unwrap().parse().unwrap();
+                wallet["available"] = json!(
+                    (available + rust_decimal::Decimal::new(i64::from(n % 3), 2)).to_string()
+                );
             }
         }
-        Some(Fault::StateGoesBack) if path.starts_with("/v1/payouts/") && body.pointer("/data/state/code") == Some(&json!("SENT")) => {
+        Some(Fault::StateGoesBack)
+            if path.starts_with("/v1/payouts/")
+                && body.pointer("/data/state/code") == Some(&json!("SENT")) =>
+        {
             let mut reads = proxy.sent_reads.lock().unwrap();
             let count = reads.entry(path.to_string()).or_default();
             *count += 1;
@@ -237,9 +343,18 @@ async fn break_statefully(proxy: &Proxy, request: &Sent, status: &mut StatusCode
                 body["data"]["state"] = json!({"code": "PENDING"});
             }
         }
-        Some(Fault::IllegalSupportTransition) if path.starts_with("/_sandbox/payouts/") && *status == StatusCode::CONFLICT => {
+        Some(Fault::IllegalSupportTransition)
+            if path.starts_with("/_sandbox/payouts/") && *status == StatusCode::CONFLICT =>
+        {
             let id = path.split('/').nth(3).unwrap();
-            let (_, current) = proxy.send(&Method::GET, &format!("/v1/payouts/{id}"), request.headers.clone(), Bytes::new()).await;
+            let (_, current) = proxy
+                .send(
+                    &Method::GET,
+                    &format!("/v1/payouts/{id}"),
+                    request.headers.clone(),
+                    Bytes::new(),
+                )
+                .await;
             (*status, *body) = (StatusCode::OK, current);
         }
         _ => {}
@@ -255,8 +370,21 @@ struct Sent {
 }
 
 impl Proxy {
-    async fn send(&self, method: &Method, target: &str, headers: HeaderMap, body: Bytes) -> (StatusCode, Value) {
-        let answer = self.http.request(method.clone(), format!("{}{target}", self.upstream)).headers(headers).body(body).send().await.unwrap();
+    async fn send(
+        &self,
+        method: &Method,
+        target: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> (StatusCode, Value) {
+        let answer = self
+            .http
+            .request(method.clone(), format!("{}{target}", self.upstream))
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         let status = answer.status();
         (status, answer.json().await.unwrap_or(Value::Null))
     }
@@ -280,12 +408,18 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     if proxy.fault == Some(Fault::ConcurrentDuplicates)
         && parts.method == Method::POST
         && parts.uri.path().ends_with("/payouts")
-        && let Some(key) = headers.get("x-idempotency-key").and_then(|k| k.to_str().ok()).map(str::to_string)
+        && let Some(key) = headers
+            .get("x-idempotency-key")
+            .and_then(|k| k.to_str().ok())
+            .map(str::to_string)
     {
         if proxy.in_flight.lock().unwrap().insert(key.clone()) {
             claimed = Some(key);
         } else {
-            headers.insert("x-idempotency-key", HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap());
+            headers.insert(
+                "x-idempotency-key",
+                HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap(),
+            );
         }
         // Widen the window in which copies overlap.
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -306,20 +440,38 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     }
     let mut json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     if let Some(fault) = proxy.fault {
-        break_response(fault, &parts.method, &parts.uri, &mut status, &mut response_headers, &mut json);
-        let sent = Sent { method: parts.method.clone(), uri: parts.uri.clone(), headers, body };
+        break_response(
+            fault,
+            &parts.method,
+            &parts.uri,
+            &mut status,
+            &mut response_headers,
+            &mut json,
+        );
+        let sent = Sent {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers,
+            body,
+        };
         break_statefully(&proxy, &sent, &mut status, &mut json).await;
     }
     response_headers.remove("content-length");
     // `next` links point at the mock; send them through the proxy instead.
-    let text = json.to_string().replace(&proxy.upstream, &format!("http://{}", parts.headers["host"].to_str().unwrap()));
+    let text = json.to_string().replace(
+        &proxy.upstream,
+        &format!("http://{}", parts.headers["host"].to_str().unwrap()),
+    );
     let mut response = (status, Body::from(text)).into_response();
     *response.headers_mut() = response_headers;
     response
 }
 
 /// The mock behind a proxy with `fault`; the proxy's base URL.
-async fn faulty_server(fault: Option<Fault>, hide_control: bool) -> (String, rafiki_mock::MockHandle) {
+async fn faulty_server(
+    fault: Option<Fault>,
+    hide_control: bool,
+) -> (String, rafiki_mock::MockHandle) {
     let mut config = rafiki_contract::embedded_mock_config(KEYS);
     config.processing_delay = std::time::Duration::from_millis(20);
     let mock = rafiki_mock::spawn(config).await.unwrap();
@@ -355,27 +507,62 @@ async fn run_against(fault: Option<Fault>, checks: Vec<String>) -> Report {
 async fn the_clean_mock_passes_every_check() {
     let report = run_against(None, Vec::new()).await;
     assert!(!report.failed(), "{}", report.render());
-    let (passed, _, skipped) = report.totals();
-    assert!(passed > 500 && skipped == 0, "{}", report.render());
+    let totals = report.totals();
+    assert!(
+        totals.passed > 500 && totals.skipped == 0,
+        "{}",
+        report.render()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_is_caught_by_its_own_check() {
     use Fault::*;
     let faults = [
-        UndocumentedStatus, SchemaBreakingBody, TextContentType, WrongErrorCode, AuthOptional,
-        SpuriousInsufficientBalance, ValidationFieldsLost, IdempotencyKeyOptional, AlwaysCreatedAccount,
-        AccountValidationFieldsLost, AmountChangesOnRead, UnknownIdFound, PageItemSkipped, LimitClamped,
-        BadCursorIgnored, DateToIsStartOfDay, BadDateIgnored, TenantLeak, IdempotencyIgnored, KeyReuseAccepted,
-        ConcurrentDuplicates, DoubleSpend, WalletDrift, StateGoesBack, SandboxContextWrong, IllegalSupportTransition,
+        UndocumentedStatus,
+        SchemaBreakingBody,
+        TextContentType,
+        WrongErrorCode,
+        AuthOptional,
+        SpuriousInsufficientBalance,
+        ValidationFieldsLost,
+        IdempotencyKeyOptional,
+        AlwaysCreatedAccount,
+        AccountValidationFieldsLost,
+        AmountChangesOnRead,
+        UnknownIdFound,
+        PageItemSkipped,
+        LimitClamped,
+        BadCursorIgnored,
+        DateToIsStartOfDay,
+        BadDateIgnored,
+        TenantLeak,
+        IdempotencyIgnored,
+        KeyReuseAccepted,
+        ConcurrentDuplicates,
+        DoubleSpend,
+        WalletDrift,
+        StateGoesBack,
+        SandboxContextWrong,
+        IllegalSupportTransition,
     ];
     assert!(faults.len() >= 15);
     // Each fault gets its own mock and proxy; they run side by side.
     let runs = faults.into_iter().map(|fault| async move {
         // The conformance checks judge answers made by other checks.
         let mut checks = vec![fault.check().to_string()];
-        if matches!(fault, UndocumentedStatus | SchemaBreakingBody | TextContentType | WrongErrorCode) {
-            checks.extend(["unknown_payout_not_found", "payout_retrievable", "auth_required"].map(String::from));
+        if matches!(
+            fault,
+            UndocumentedStatus | SchemaBreakingBody | TextContentType | WrongErrorCode
+        ) {
+            checks.extend(
+                [
+                    "unknown_payout_not_found",
+                    "payout_retrievable",
+                    "auth_required",
+                ]
+                .map(String::from),
+            );
         }
         let report = run_against(Some(fault), checks).await;
         (fault, report)
@@ -383,9 +570,16 @@ async fn every_fault_is_caught_by_its_own_check() {
     let mut missed = Vec::new();
     for (fault, report) in futures::future::join_all(runs).await {
         let result = report.check(fault.check()).unwrap();
-        let reproducible = result.failures.iter().all(|f| f.curl.as_deref().is_some_and(|c| c.contains("curl -sS")));
+        let reproducible = result
+            .failures
+            .iter()
+            .all(|f| f.curl.as_deref().is_some_and(|c| c.contains("curl -sS")));
         if result.failed == 0 || !reproducible {
-            missed.push(format!("{fault:?} not caught by {}:\n{}", fault.check(), report.render()));
+            missed.push(format!(
+                "{fault:?} not caught by {}:\n{}",
+                fault.check(),
+                report.render()
+            ));
         }
     }
     assert!(missed.is_empty(), "{}", missed.join("\n"));
@@ -406,7 +600,15 @@ async fn a_server_whose_support_cancels_and_reverses_on_its_own_passes() {
         let mut moved = 0u32;
         while !acting.load(std::sync::atomic::Ordering::SeqCst) {
             for key in KEYS {
-                let page: Value = http.get(format!("{api}/payouts?paging_limit=50")).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+                let page: Value = http
+                    .get(format!("{api}/payouts?paging_limit=50"))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
                 for payout in page["data"].as_array().into_iter().flatten() {
                     let id = payout["id"].as_str().unwrap();
                     // Act on about one payout in three, chosen by id.
@@ -441,5 +643,9 @@ async fn a_server_whose_support_cancels_and_reverses_on_its_own_passes() {
     let moved = support.await.unwrap();
     assert!(moved > 0, "support never acted");
     assert!(!report.failed(), "{}", report.render());
-    assert_eq!(report.check("support_transitions").unwrap().passed, 0, "no control API was visible");
+    assert_eq!(
+        report.check("support_transitions").unwrap().passed,
+        0,
+        "no control API was visible"
+    );
 }

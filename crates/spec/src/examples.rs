@@ -36,7 +36,10 @@ fn collect(node: &Value, pointer: &str, sites: &mut Vec<ExampleSite>) {
                 pointer.to_string()
             };
             if map.contains_key("example") {
-                sites.push(ExampleSite { example: format!("{pointer}/example"), schema: schema.clone() });
+                sites.push(ExampleSite {
+                    example: format!("{pointer}/example"),
+                    schema: schema.clone(),
+                });
             }
             if let Some(Value::Object(named)) = map.get("examples") {
                 for name in named.keys() {
@@ -93,9 +96,14 @@ mod tests {
         let sites = Spec::embedded().example_sites();
         assert!(sites.len() >= 20, "only {} examples found", sites.len());
         let has = |example: &str, schema: &str| {
-            sites.iter().any(|s| s.example == example && s.schema == schema)
+            sites
+                .iter()
+                .any(|s| s.example == example && s.schema == schema)
         };
-        assert!(has("/components/schemas/Payout/example", "/components/schemas/Payout"));
+        assert!(has(
+            "/components/schemas/Payout/example",
+            "/components/schemas/Payout"
+        ));
         assert!(has(
             "/components/parameters/PagingLimit/example",
             "/components/parameters/PagingLimit/schema"
@@ -108,10 +116,18 @@ mod tests {
 
     #[test]
     fn an_invalid_example_is_reported_with_its_path() {
-        let broken = OPENAPI_YAML.replace("        receipt: QK71ABCDEF\n", "        receipt: \"\"\n");
+        let broken =
+            OPENAPI_YAML.replace("        receipt: QK71ABCDEF\n", "        receipt: \"\"\n");
         assert_ne!(broken, OPENAPI_YAML, "fixture text not found in spec");
-        let err = Spec::from_yaml(&broken).unwrap().check().unwrap_err().to_string();
-        assert!(err.starts_with("/components/schemas/Payout/example:"), "{err}");
+        let err = Spec::from_yaml(&broken)
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/components/schemas/Payout/example:"),
+            "{err}"
+        );
         assert!(err.contains("/receipt"), "{err}");
     }
 }

@@ -9,6 +9,10 @@
 //!   and [`Spec::response_schema`] says which schema an operation's answer
 //!   must match, so the contract suite can check any server's bodies.
 //!
+//! - [`Spec::documented`] is the same spec with our stricter patterns
+//!   swapped for what the provider documents (`x-documented-pattern`), so
+//!   the suite can tell a broken contract from a broken opinion of ours.
+//!
 //! OpenAPI 3.0 schemas are (for the features this spec uses) JSON Schema,
 //! so a schema is compiled as the whole spec document with a root
 //! `{"$ref": "#/components/schemas/Name"}` added.
@@ -24,6 +28,10 @@ pub use examples::ExampleSite;
 /// The spec as committed in `spec/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../../../spec/openapi.yaml");
 
+/// The extension that holds the pattern the provider documents where our
+/// `pattern` is stricter.
+pub const DOCUMENTED_PATTERN: &str = "x-documented-pattern";
+
 /// A problem found in the spec, always naming where it is.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -35,7 +43,10 @@ pub enum SpecError {
 
 impl SpecError {
     fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
-        SpecError::At { path: path.into(), message: message.into() }
+        SpecError::At {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -59,7 +70,12 @@ impl Spec {
             serde_yaml::from_str(text).map_err(|e| SpecError::Parse(e.to_string()))?;
         match json.get("openapi").and_then(Value::as_str) {
             Some(v) if v.starts_with("3.0.") => {}
-            Some(v) => return Err(SpecError::at("openapi", format!("version {v} is not 3.0.x"))),
+            Some(v) => {
+                return Err(SpecError::at(
+                    "openapi",
+                    format!("version {v} is not 3.0.x"),
+                ));
+            }
             None => return Err(SpecError::at("openapi", "missing version field")),
         }
         let openapi: openapiv3::OpenAPI =
@@ -89,9 +105,15 @@ impl Spec {
         let mut seen = BTreeSet::new();
         for (path, method, op) in self.operations() {
             let at = format!("paths.{path}.{method}.operationId");
-            let id = op.operation_id.as_deref().ok_or_else(|| SpecError::at(&at, "missing"))?;
+            let id = op
+                .operation_id
+                .as_deref()
+                .ok_or_else(|| SpecError::at(&at, "missing"))?;
             if !seen.insert(id.to_string()) {
-                return Err(SpecError::at(at, format!("`{id}` is used by another operation")));
+                return Err(SpecError::at(
+                    at,
+                    format!("`{id}` is used by another operation"),
+                ));
             }
         }
         Ok(())
@@ -110,7 +132,8 @@ impl Spec {
                             return Err(SpecError::at(path, format!("dangling $ref {target}")));
                         }
                     }
-                    map.iter().try_for_each(|(k, v)| walk(spec, v, &join(path, k)))
+                    map.iter()
+                        .try_for_each(|(k, v)| walk(spec, v, &join(path, k)))
                 }
                 Value::Array(items) => items
                     .iter()
@@ -126,8 +149,32 @@ impl Spec {
     pub fn operations(&self) -> impl Iterator<Item = (&str, &str, &openapiv3::Operation)> {
         self.openapi.paths.iter().flat_map(|(path, item)| {
             let item = item.as_item().expect("path items are inline in our spec");
-            item.iter().map(move |(method, op)| (path.as_str(), method, op))
+            item.iter()
+                .map(move |(method, op)| (path.as_str(), method, op))
         })
+    }
+
+    /// The spec as documented by the provider: every schema with an
+    /// `x-documented-pattern` has its (stricter) `pattern` replaced by it.
+    pub fn documented(&self) -> Spec {
+        fn relax(node: &mut Value) {
+            match node {
+                Value::Object(map) => {
+                    if let Some(documented) = map.get(DOCUMENTED_PATTERN).cloned() {
+                        map.insert("pattern".into(), documented);
+                    }
+                    map.values_mut().for_each(relax);
+                }
+                Value::Array(items) => items.iter_mut().for_each(relax),
+                _ => {}
+            }
+        }
+        let mut json = self.json.clone();
+        relax(&mut json);
+        Spec {
+            openapi: self.openapi.clone(),
+            json,
+        }
     }
 
     /// Compiles a validator for any JSON pointer into the spec that holds
@@ -154,14 +201,20 @@ impl Spec {
     /// The JSON pointer of the schema the body of `operation_id`'s answer
     /// with `status` must match; `None` if the status is not documented.
     pub fn response_schema(&self, operation_id: &str, status: u16) -> Option<String> {
-        let (path, method, _) =
-            self.operations().find(|(_, _, op)| op.operation_id.as_deref() == Some(operation_id))?;
+        let (path, method, _) = self
+            .operations()
+            .find(|(_, _, op)| op.operation_id.as_deref() == Some(operation_id))?;
         let response = format!("/paths/{}/{method}/responses/{status}", escape(path));
         let mut node = self.json.pointer(&response)?;
         if let Some(target) = node.get("$ref").and_then(Value::as_str) {
             node = self.json.pointer(target.strip_prefix('#')?)?;
-            let pointer = format!("{}/content/application~1json/schema", target.strip_prefix('#')?);
-            return node.pointer("/content/application~1json/schema").map(|_| pointer);
+            let pointer = format!(
+                "{}/content/application~1json/schema",
+                target.strip_prefix('#')?
+            );
+            return node
+                .pointer("/content/application~1json/schema")
+                .map(|_| pointer);
         }
         let pointer = format!("{response}/content/application~1json/schema");
         self.json.pointer(&pointer).map(|_| pointer)
@@ -201,7 +254,11 @@ fn fragment(pointer: &str) -> String {
 
 /// Joins a dotted display path.
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +274,10 @@ mod tests {
     #[test]
     fn seven_operations_with_the_documented_statuses() {
         let spec = Spec::embedded();
-        let mut ids: Vec<_> = spec.operations().filter_map(|(_, _, o)| o.operation_id.clone()).collect();
+        let mut ids: Vec<_> = spec
+            .operations()
+            .filter_map(|(_, _, o)| o.operation_id.clone())
+            .collect();
         ids.sort();
         assert_eq!(
             ids,
@@ -244,12 +304,45 @@ mod tests {
         let spec = Spec::embedded();
         let ok = spec.response_schema("create_payout", 202).unwrap();
         let unauthorized = spec.response_schema("create_payout", 401).unwrap();
-        assert!(ok.starts_with("/paths/~1payouts/post/responses/202"), "{ok}");
-        assert_eq!(unauthorized, "/components/responses/Unauthorized/content/application~1json/schema");
+        assert!(
+            ok.starts_with("/paths/~1payouts/post/responses/202"),
+            "{ok}"
+        );
+        assert_eq!(
+            unauthorized,
+            "/components/responses/Unauthorized/content/application~1json/schema"
+        );
         assert!(spec.response_schema("create_payout", 404).is_none());
         let v = spec.validator_at(&unauthorized).unwrap();
         assert!(v.is_valid(&json!({"code": "UNAUTHORIZED", "message": "no"})));
         assert!(!v.is_valid(&json!({"message": "no code"})));
+    }
+
+    #[test]
+    fn the_documented_spec_relaxes_only_our_stricter_patterns() {
+        let spec = Spec::embedded();
+        let documented = spec.documented();
+        let strict = spec.validator("DecimalString").unwrap();
+        let relaxed = documented.validator("DecimalString").unwrap();
+        assert!(!strict.is_valid(&serde_json::json!("0140")));
+        assert!(relaxed.is_valid(&serde_json::json!("0140")));
+        assert!(!relaxed.is_valid(&serde_json::json!("1,40")));
+        let (strict, relaxed) = (
+            spec.validator("PayoutId").unwrap(),
+            documented.validator("PayoutId").unwrap(),
+        );
+        assert!(
+            !strict.is_valid(&serde_json::json!("pyt-a_b"))
+                && relaxed.is_valid(&serde_json::json!("pyt-a_b"))
+        );
+        assert!(!relaxed.is_valid(&serde_json::json!("payout-1")));
+        // Patterns the provider documents as they are stay.
+        assert!(
+            !documented
+                .validator("CurrencyCode")
+                .unwrap()
+                .is_valid(&serde_json::json!("kes"))
+        );
     }
 
     #[test]
@@ -271,7 +364,10 @@ mod tests {
         ] {
             let mut body = good.clone();
             *body.pointer_mut(pointer).unwrap() = bad.clone();
-            assert!(!payout.is_valid(&body), "{pointer} = {bad} should be refused");
+            assert!(
+                !payout.is_valid(&body),
+                "{pointer} = {bad} should be refused"
+            );
         }
         let mut missing = good.clone();
         missing.as_object_mut().unwrap().remove("wallet_id");
@@ -281,13 +377,22 @@ mod tests {
     #[test]
     fn duplicate_operation_ids_are_reported_with_their_path() {
         let text = OPENAPI_YAML.replace("operationId: list_wallets", "operationId: list_banks");
-        let err = Spec::from_yaml(&text).unwrap().check().unwrap_err().to_string();
+        let err = Spec::from_yaml(&text)
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("paths./wallets.get.operationId"), "{err}");
     }
 
     #[test]
     fn openapi_31_is_refused() {
         let text = OPENAPI_YAML.replacen("openapi: 3.0.3", "openapi: 3.1.0", 1);
-        assert!(Spec::from_yaml(&text).unwrap_err().to_string().contains("3.1.0"));
+        assert!(
+            Spec::from_yaml(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("3.1.0")
+        );
     }
 }

@@ -7,88 +7,139 @@ use rafiki_spec::Spec;
 
 use super::{CONTENT_TYPE_JSON, ERROR_ENVELOPE, RESPONSE_SCHEMA, STATUS_DOCUMENTED};
 use crate::http::Exchange;
-use crate::report::Recorder;
+use crate::report::{Recorder, Verdict};
 
-/// The spec, compiled once: documented statuses and a validator per
-/// (operation, status).
+/// The spec, compiled once: documented statuses, and per (operation,
+/// status) a validator of the documented shape and one of our stricter spec.
 pub struct Conformance {
-    statuses: HashMap<&'static str, Vec<u16>>,
-    validators: HashMap<(&'static str, u16), jsonschema::Validator>,
+    statuses: HashMap<String, Vec<u16>>,
+    validators: HashMap<(String, u16), Validators>,
 }
 
-/// The operations of the spec, by operationId.
-pub const OPERATIONS: &[&str] = &[
-    "list_banks",
-    "list_wallets",
-    "list_payment_accounts",
-    "get_or_create_payment_account",
-    "list_payouts",
-    "get_payout",
-    "create_payout",
-];
+/// The two readings of one answer's schema.
+struct Validators {
+    /// The provider's documented shape: breaking it fails.
+    documented: jsonschema::Validator,
+    /// Our stricter spec: breaking only it warns.
+    strict: jsonschema::Validator,
+}
 
 impl Conformance {
     pub fn new(spec: &Spec) -> Result<Self, rafiki_spec::SpecError> {
+        let documented_spec = spec.documented();
         let mut statuses = HashMap::new();
         let mut validators = HashMap::new();
-        for &operation in OPERATIONS {
-            let documented = spec.documented_statuses(operation);
+        for (_, _, operation) in spec.operations() {
+            let Some(operation) = operation.operation_id.clone() else {
+                continue;
+            };
+            let documented = spec.documented_statuses(&operation);
             for &status in &documented {
-                if let Some(pointer) = spec.response_schema(operation, status) {
-                    validators.insert((operation, status), spec.validator_at(&pointer)?);
+                if let Some(pointer) = spec.response_schema(&operation, status) {
+                    let pair = Validators {
+                        documented: documented_spec.validator_at(&pointer)?,
+                        strict: spec.validator_at(&pointer)?,
+                    };
+                    validators.insert((operation.clone(), status), pair);
                 }
             }
             statuses.insert(operation, documented);
         }
-        Ok(Conformance { statuses, validators })
+        Ok(Conformance {
+            statuses,
+            validators,
+        })
     }
 
     /// Judges one answer against the four conformance checks.
     pub fn observe(&self, exchange: &Exchange, recorder: &Recorder) {
-        let (Some(operation), Ok(answer)) = (exchange.probe.operation, &exchange.answer) else { return };
+        let (Some(operation), Ok(answer)) = (exchange.probe.operation, &exchange.answer) else {
+            return;
+        };
         let status = answer.status;
-        let documented = self.statuses.get(operation).is_some_and(|s| s.contains(&status));
+        let documented = self
+            .statuses
+            .get(operation)
+            .is_some_and(|s| s.contains(&status));
         recorder.expect(
             &STATUS_DOCUMENTED,
             documented,
-            || format!("a status documented for {operation} ({:?})", self.statuses.get(operation)),
+            || {
+                format!(
+                    "a status documented for {operation} ({:?})",
+                    self.statuses.get(operation)
+                )
+            },
             exchange,
         );
         let json_type = answer.content_type.as_deref().is_some_and(|t| {
             let t = t.to_ascii_lowercase();
-            t.starts_with("application/json") || (t.starts_with("application/") && t.contains("+json"))
+            t.starts_with("application/json")
+                || (t.starts_with("application/") && t.contains("+json"))
         });
         recorder.expect(
             &CONTENT_TYPE_JSON,
             json_type,
-            || format!("Content-Type application/json, got {:?}", answer.content_type),
+            || {
+                format!(
+                    "Content-Type application/json, got {:?}",
+                    answer.content_type
+                )
+            },
             exchange,
         );
-        if let Some(validator) = self.validators.get(&(operation, status)) {
-            match &answer.json {
-                Some(body) => {
-                    let problems: Vec<String> =
-                        validator.iter_errors(body).take(3).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-                    recorder.expect(
-                        &RESPONSE_SCHEMA,
-                        problems.is_empty(),
-                        || format!("a body valid for {operation} {status}: {}", problems.join("; ")),
-                        exchange,
-                    );
-                }
-                None => recorder.fail(&RESPONSE_SCHEMA, format!("a JSON body for {operation} {status}"), Some(exchange), None),
-            }
+        if let Some(validators) = self.validators.get(&(operation.to_string(), status)) {
+            let verdict = match &answer.json {
+                Some(body) => validators.judge(body, &format!("{operation} {status}")),
+                None => Verdict::Fail(format!("a JSON body for {operation} {status}")),
+            };
+            recorder.verdict(&RESPONSE_SCHEMA, verdict, exchange, None);
         }
         if status >= 400 {
             let problem = envelope_problem(status, answer.json.as_ref());
-            recorder.expect(&ERROR_ENVELOPE, problem.is_none(), || problem.unwrap_or_default(), exchange);
+            recorder.expect(
+                &ERROR_ENVELOPE,
+                problem.is_none(),
+                || problem.unwrap_or_default(),
+                exchange,
+            );
+        }
+    }
+}
+
+impl Validators {
+    fn judge(&self, body: &serde_json::Value, what: &str) -> Verdict {
+        let problems = |validator: &jsonschema::Validator| -> Vec<String> {
+            validator
+                .iter_errors(body)
+                .take(3)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect()
+        };
+        let documented = problems(&self.documented);
+        if !documented.is_empty() {
+            return Verdict::Fail(format!(
+                "a body valid for {what}: {}",
+                documented.join("; ")
+            ));
+        }
+        let strict = problems(&self.strict);
+        if strict.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Warn(format!(
+                "a body valid for {what} under our spec: {}",
+                strict.join("; ")
+            ))
         }
     }
 }
 
 /// What is wrong with an error answer's body, if anything.
 pub fn envelope_problem(status: u16, body: Option<&serde_json::Value>) -> Option<String> {
-    let Some(body) = body else { return Some("a JSON error body {code, message}".into()) };
+    let Some(body) = body else {
+        return Some("a JSON error body {code, message}".into());
+    };
     let code = body.get("code").and_then(|c| c.as_str());
     let message = body.get("message").and_then(|m| m.as_str());
     let (Some(code), Some(_)) = (code, message) else {
@@ -103,7 +154,12 @@ pub fn envelope_problem(status: u16, body: Option<&serde_json::Value>) -> Option
         500 => &["INTERNAL_SERVER_ERROR"],
         _ => return None,
     };
-    (!allowed.contains(&code)).then(|| format!("code {} for HTTP {status}, got {code}", allowed.join(" or ")))
+    (!allowed.contains(&code)).then(|| {
+        format!(
+            "code {} for HTTP {status}, got {code}",
+            allowed.join(" or ")
+        )
+    })
 }
 
 #[cfg(test)]
@@ -112,11 +168,40 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn leading_zeros_warn_and_missing_fields_fail() {
+        let conformance = Conformance::new(&Spec::embedded()).unwrap();
+        let validators = &conformance.validators[&("get_payout".to_string(), 200)];
+        let mut body = json!({"data": {"id": "pyt-1", "amount": {"value": "0140", "currency": "KES"},
+            "payment_account_id": "pac-1", "wallet_id": "wlt-1", "state": {"code": "PENDING"},
+            "created_at": "2026-01-01T00:00:00Z"}});
+        assert!(matches!(validators.judge(&body, "x"), Verdict::Warn(_)));
+        body["data"]["amount"]["value"] = json!("140");
+        assert_eq!(validators.judge(&body, "x"), Verdict::Pass);
+        body["data"].as_object_mut().unwrap().remove("state");
+        assert!(matches!(validators.judge(&body, "x"), Verdict::Fail(_)));
+    }
+
+    #[test]
     fn error_codes_must_fit_their_status() {
-        assert_eq!(envelope_problem(404, Some(&json!({"code": "NOT_FOUND", "message": "m"}))), None);
-        assert!(envelope_problem(404, Some(&json!({"code": "VALIDATION_FAILED", "message": "m"}))).is_some());
+        assert_eq!(
+            envelope_problem(404, Some(&json!({"code": "NOT_FOUND", "message": "m"}))),
+            None
+        );
+        assert!(
+            envelope_problem(
+                404,
+                Some(&json!({"code": "VALIDATION_FAILED", "message": "m"}))
+            )
+            .is_some()
+        );
         assert!(envelope_problem(422, Some(&json!({"message": "m"}))).is_some());
         assert!(envelope_problem(409, None).is_some());
-        assert_eq!(envelope_problem(413, Some(&json!({"code": "PAYLOAD_TOO_LARGE", "message": "m"}))), None);
+        assert_eq!(
+            envelope_problem(
+                413,
+                Some(&json!({"code": "PAYLOAD_TOO_LARGE", "message": "m"}))
+            ),
+            None
+        );
     }
 }

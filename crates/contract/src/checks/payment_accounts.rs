@@ -1,46 +1,109 @@
 //! `POST /payment-accounts`: get-or-create of valid accounts (201, then 200
-//! with the same id) and 422 naming the field for single-fault ones.
+//! with the same id, banks from the server's list) and 422 naming the
+//! field for single-fault ones (an unlisted bank and a foreign branch on
+//! every run).
 
 use std::sync::Arc;
 
 use proptest::prelude::*;
 use rafiki_rules::strategies;
+use serde_json::{Value, json};
 
-use super::payouts::{Fault, blocking, judge_rejection};
+use super::payouts::{bank_faults, blocking, pick_of};
+use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
 use crate::generate::{CaseFailure, CaseResult, Json, run_property};
 use crate::http::Probe;
-use crate::runner::Ctx;
+use crate::runner::{Ctx, fixture_payout};
 
-pub const CHECKS: &[&CheckInfo] = &[&VALID_PAYMENT_ACCOUNT_ACCEPTED, &INVALID_PAYMENT_ACCOUNT_REJECTED];
+pub const CHECKS: &[&CheckInfo] = &[
+    &VALID_PAYMENT_ACCOUNT_ACCEPTED,
+    &INVALID_PAYMENT_ACCOUNT_REJECTED,
+];
 
 pub async fn run(ctx: Arc<Ctx>) {
     if ctx.is_selected(&VALID_PAYMENT_ACCOUNT_ACCEPTED) {
+        if !ctx.banks.has_country("KE") {
+            ctx.recorder.skip(
+                &VALID_PAYMENT_ACCOUNT_ACCEPTED,
+                "bank-account cases: GET /banks lists no bank for KE",
+            );
+        }
         let ctx = ctx.clone();
         blocking(move || {
-            let strategy = strategies::valid_payment_account(ctx.table.clone()).prop_map(Json);
-            run_property(&ctx, &VALID_PAYMENT_ACCOUNT_ACCEPTED, strategy, get_or_create_is_idempotent)
+            let banks = ctx.banks.clone();
+            let strategy = strategies::valid_payment_account(ctx.table.clone()).prop_filter_map(
+                "a bank the server lists",
+                move |mut body| {
+                    let pick = pick_of(&body);
+                    banks.assign(&mut body, "", pick).then_some(Json(body))
+                },
+            );
+            run_property(
+                &ctx,
+                &VALID_PAYMENT_ACCOUNT_ACCEPTED,
+                strategy,
+                get_or_create_is_idempotent,
+            )
         })
         .await;
     }
     if ctx.is_selected(&INVALID_PAYMENT_ACCOUNT_REJECTED) {
+        let fixture = fixture_payout(2)["payment_account"].clone();
+        let mut bank_account = fixture.clone();
+        bank_account["type"] = json!("BANK_ACCOUNT");
+        bank_account["bank_account"] = json!({"bank_id": "bnk-unset", "number": "0123456789"});
+        bank_account
+            .as_object_mut()
+            .map(|a| a.remove("mobile_money"));
+        for (body, path, rule) in bank_faults(&ctx, bank_account, "bank_account") {
+            let exchange = ctx.send(post(body.clone())).await;
+            let verdict = rejection::judge(&exchange, &path, rule, true);
+            ctx.recorder.verdict(
+                &INVALID_PAYMENT_ACCOUNT_REJECTED,
+                verdict,
+                &exchange,
+                Some(body.to_string()),
+            );
+        }
         let ctx = ctx.clone();
         blocking(move || {
-            let strategy = strategies::payment_account_with_one_fault(ctx.table.clone()).prop_map(Fault::from);
-            run_property(&ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, strategy, |ctx, fault| {
-                let exchange = ctx.send_blocking(Probe::post("get_or_create_payment_account", "/payment-accounts", fault.body.clone()));
-                judge_rejection(exchange, &fault.path, fault.rule)
-            })
+            let (banks, decimal) = (ctx.banks.clone(), ctx.documented_decimal.clone());
+            let strategy = strategies::payment_account_with_one_fault(ctx.table.clone())
+                .prop_filter_map("a bank the server lists", move |case| {
+                    let mut body = case.body;
+                    let pick = pick_of(&body);
+                    if !case.path.contains("bank_account") && !banks.assign(&mut body, "", pick) {
+                        return None;
+                    }
+                    Some(Fault::classify(body, case.path, case.rule, &decimal))
+                });
+            run_property(
+                &ctx,
+                &INVALID_PAYMENT_ACCOUNT_REJECTED,
+                strategy,
+                |ctx, fault| {
+                    let exchange = ctx.send_blocking(post(fault.body.clone()));
+                    judge_case(ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, exchange, fault)
+                },
+            )
         })
         .await;
     }
 }
 
+fn post(body: Value) -> Probe {
+    Probe::post("get_or_create_payment_account", "/payment-accounts", body)
+}
+
 fn get_or_create_is_idempotent(ctx: &Ctx, Json(body): &Json) -> CaseResult {
-    let probe = Probe::post("get_or_create_payment_account", "/payment-accounts", body.clone());
+    let probe = post(body.clone());
     let first = ctx.send_blocking(probe.clone());
     if !matches!(first.status(), 200 | 201) {
-        return Err(CaseFailure::new("201 (or 200 if it already existed)", first));
+        return Err(CaseFailure::new(
+            "201 (or 200 if it already existed)",
+            first,
+        ));
     }
     let id = first.json().and_then(|j| j.pointer("/data/id")).cloned();
     let again = ctx.send_blocking(probe);
@@ -48,6 +111,9 @@ fn get_or_create_is_idempotent(ctx: &Ctx, Json(body): &Json) -> CaseResult {
     if again.status() == 200 && same {
         Ok(())
     } else {
-        Err(CaseFailure::new(format!("200 with the same account {id:?} when posted again"), again))
+        Err(CaseFailure::new(
+            format!("200 with the same account {id:?} when posted again"),
+            again,
+        ))
     }
 }

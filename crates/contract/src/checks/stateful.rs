@@ -26,8 +26,8 @@ use proptest_state_machine::ReferenceStateMachine;
 
 use super::payouts::blocking;
 use super::{
-    CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY, INSUFFICIENT_BALANCE,
-    LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
+    CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY,
+    INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
 use crate::generate::check_seed;
 use crate::http::KeySlot;
@@ -47,16 +47,32 @@ pub const CHECKS: &[&CheckInfo] = &[
 
 pub async fn run(ctx: Arc<Ctx>) {
     let control = ctx.control_api;
-    let key = if ctx.client.has_secondary_key() { KeySlot::Secondary } else { KeySlot::Primary };
+    let key = if ctx.client.has_secondary_key() {
+        KeySlot::Secondary
+    } else {
+        KeySlot::Primary
+    };
     if key == KeySlot::Primary {
-        ctx.recorder.skip(&WALLET_ACCOUNTING, "needs an account of its own for exact arithmetic (--api-key-2)");
-        ctx.recorder.skip(&INSUFFICIENT_BALANCE, "needs an account of its own for exact arithmetic (--api-key-2)");
+        ctx.recorder.skip(
+            &WALLET_ACCOUNTING,
+            "needs an account of its own for exact arithmetic (--api-key-2)",
+        );
+        ctx.recorder.skip(
+            &INSUFFICIENT_BALANCE,
+            "needs an account of its own for exact arithmetic (--api-key-2)",
+        );
     }
     if !control {
-        ctx.recorder.skip(&SUPPORT_TRANSITIONS, "the server has no control API (/_sandbox)");
+        ctx.recorder.skip(
+            &SUPPORT_TRANSITIONS,
+            "the server has no control API (/_sandbox)",
+        );
     }
     blocking(move || run_sequences(&ctx, key, control)).await;
 }
+
+/// The longest a failing sequence is shrunk, in milliseconds.
+const SHRINK_TIME_MS: u32 = 20_000;
 
 /// The first failure of a sequence, kept while proptest shrinks it.
 struct Shrunk {
@@ -66,8 +82,18 @@ struct Shrunk {
 
 fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
     let cases = (ctx.max_examples / 4).max(8);
-    let config = Config { cases, max_shrink_iters: 64, failure_persistence: None, ..Config::default() };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &check_seed(ctx.recorder.seed(), &LIFECYCLE_LEGAL));
+    // Shrinking re-runs whole sequences against the server: bounded in count and time.
+    let config = Config {
+        cases,
+        max_shrink_iters: 64,
+        max_shrink_time: SHRINK_TIME_MS,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(
+        RngAlgorithm::ChaCha,
+        &check_seed(ctx.recorder.seed(), &LIFECYCLE_LEGAL),
+    );
     let mut runner = TestRunner::new_with_rng(config, rng);
     let ledger = RefCell::new(Vec::new());
     let last: RefCell<Option<Shrunk>> = RefCell::new(None);
@@ -86,7 +112,10 @@ fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
             Err(failure) => {
                 shrinking.set(true);
                 let expected = failure.expected.clone();
-                *last.borrow_mut() = Some(Shrunk { failure, script: sequence.script() });
+                *last.borrow_mut() = Some(Shrunk {
+                    failure,
+                    script: sequence.script(),
+                });
                 Err(TestCaseError::fail(expected))
             }
         }
@@ -95,9 +124,16 @@ fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
         Ok(()) => {}
         Err(TestError::Fail(_, (_, steps, _))) => {
             let Shrunk { failure, script } = last.into_inner().expect("a failure was recorded");
-            ctx.recorder.fail(failure.check, failure.expected, Some(&failure.exchange), Some(format!("{steps:?}")));
+            ctx.recorder.fail(
+                failure.check,
+                failure.expected,
+                Some(&failure.exchange),
+                Some(format!("{steps:?}")),
+            );
             ctx.recorder.attach_script(failure.check, script);
         }
-        Err(TestError::Abort(reason)) => ctx.recorder.skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}")),
+        Err(TestError::Abort(reason)) => ctx
+            .recorder
+            .skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}")),
     }
 }

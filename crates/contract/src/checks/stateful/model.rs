@@ -11,24 +11,53 @@ use proptest_state_machine::ReferenceStateMachine;
 #[derive(Debug, Clone)]
 pub enum Step {
     /// A new payout with a fresh idempotency key.
-    Create { cents: u32, account: u8 },
+    Create {
+        cents: u32,
+        account: u8,
+    },
+    /// A new payout to sandbox test number `test_value` (an index into the
+    /// failing numbers), which ends FAILED where the server honours them
+    /// (elsewhere an ordinary create).
+    CreateFailing {
+        cents: u32,
+        test_value: u8,
+    },
     /// Payout `payout`'s request again, same key and body.
-    Replay { payout: usize },
+    Replay {
+        payout: usize,
+    },
     /// Payout `payout`'s key with another amount.
-    ReuseKey { payout: usize, cents: u32 },
+    ReuseKey {
+        payout: usize,
+        cents: u32,
+    },
     /// `copies` identical requests with one key, at once.
-    Concurrent { cents: u32, account: u8, copies: u8 },
+    Concurrent {
+        cents: u32,
+        account: u8,
+        copies: u8,
+    },
     /// A payout just above the wallet's available amount.
     Overdraw,
-    Get { payout: usize },
+    Get {
+        payout: usize,
+    },
     WalkList,
-    DateFiltered { payout: usize },
+    DateFiltered {
+        payout: usize,
+    },
     ReadWallet,
-    GetOrCreateAccount { account: u8 },
+    GetOrCreateAccount {
+        account: u8,
+    },
     /// Control API: PENDING → CANCELLED.
-    Cancel { payout: usize },
+    Cancel {
+        payout: usize,
+    },
     /// Control API: SENT → REVERSED.
-    Reverse { payout: usize },
+    Reverse {
+        payout: usize,
+    },
 }
 
 /// What the generator needs to know.
@@ -53,9 +82,12 @@ impl ReferenceStateMachine for Model {
 
     fn transitions(state: &Model) -> BoxedStrategy<Step> {
         let create = (cents(), 0u8..4).prop_map(|(cents, account)| Step::Create { cents, account });
+        let failing = (cents(), 0u8..7)
+            .prop_map(|(cents, test_value)| Step::CreateFailing { cents, test_value });
         if state.creates == 0 {
             return prop_oneof![
                 4 => create,
+                1 => failing,
                 1 => (cents(), 0u8..4, 2u8..9).prop_map(|(cents, account, copies)| Step::Concurrent { cents, account, copies }),
                 1 => (0u8..4).prop_map(|account| Step::GetOrCreateAccount { account }),
                 1 => Just(Step::ReadWallet),
@@ -66,6 +98,7 @@ impl ReferenceStateMachine for Model {
         let payout = 0..state.creates;
         prop_oneof![
             4 => create,
+            1 => failing,
             2 => payout.clone().prop_map(|payout| Step::Replay { payout }),
             2 => (payout.clone(), cents()).prop_map(|(payout, cents)| Step::ReuseKey { payout, cents }),
             1 => (cents(), 0u8..4, 2u8..9).prop_map(|(cents, account, copies)| Step::Concurrent { cents, account, copies }),
@@ -82,7 +115,10 @@ impl ReferenceStateMachine for Model {
     }
 
     fn apply(mut state: Model, step: &Step) -> Model {
-        if matches!(step, Step::Create { .. } | Step::Concurrent { .. }) {
+        if matches!(
+            step,
+            Step::Create { .. } | Step::CreateFailing { .. } | Step::Concurrent { .. }
+        ) {
             state.creates += 1;
         }
         state

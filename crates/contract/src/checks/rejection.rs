@@ -1,0 +1,234 @@
+//! Judging a refused request (`invalid_payout_rejected`,
+//! `invalid_payment_account_rejected`, the documented edges).
+//!
+//! What it rests on:
+//! - *Fails*: a request that breaks a documented rule (a shape, a JSON
+//!   type, an enum, an ISO code, E.164, a compliance limit or sender field,
+//!   an unlisted bank) not answered 422; or a 422 whose `errors.fields`
+//!   names no property related to the broken one (the provider documents
+//!   that each key names a property that failed validation).
+//! - *Warns*: the refused value breaks only a rule of ours (leading zeros,
+//!   three decimals, blank text, letter case, a bare id prefix, a short
+//!   E.164 number, an unserved country or currency); or the 422 names the
+//!   property otherwise than our exact dotted path (a parent such as
+//!   `amount` for `amount.value`, the leaf name alone, another spelling).
+
+use rafiki_rules::Rule;
+use rafiki_rules::codes::is_currency_code;
+use serde_json::Value;
+
+use crate::generate::{CaseFailure, CaseResult};
+use crate::http::Exchange;
+use crate::report::Verdict;
+
+/// Whether the documented contract refuses `value` (absent: `None`) at
+/// `path` for `rule`, or only our stricter rules do (`false`).
+pub fn documented_refusal(rule: Rule, value: Option<&Value>, decimal: &regex::Regex) -> bool {
+    let text = value.and_then(Value::as_str);
+    match rule {
+        // Ours: blank text, an unserved (but real) country or currency.
+        Rule::Blank | Rule::UnsupportedCountry | Rule::UnsupportedCurrency => false,
+        // A decimal string by the documented reading ("0140", "200.001") is refused only by us.
+        Rule::AmountFormat => !text.is_some_and(|t| decimal.is_match(t)),
+        // "kes": a code in the wrong case.
+        Rule::CurrencyCode => !text.is_some_and(|t| is_currency_code(&t.to_ascii_uppercase())),
+        Rule::Operator => !text.is_some_and(|t| t != t.to_ascii_uppercase()),
+        // "pac-" with nothing after the prefix: the prefix is documented, the rest is ours.
+        Rule::IdPrefix => !text.is_some_and(|t| t.ends_with('-') && t.len() == 4),
+        // E.164 allows up to 15 digits; our lower bound of 8 is ours.
+        Rule::E164 => !text.is_some_and(|t| {
+            let digits = t.strip_prefix('+').unwrap_or("");
+            (1..=15).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0')
+        }),
+        _ => true,
+    }
+}
+
+/// How `errors.fields` names `path`: exactly (or a part of it), in some
+/// other related way (a parent, the leaf name, another spelling), or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    Exact,
+    Related,
+    Missing,
+}
+
+/// The property path's segments, whatever the spelling
+/// (`a.b`, `a[b]`, `/a/b`).
+fn segments(path: &str) -> Vec<&str> {
+    path.split(['.', '[', ']', '/'])
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// How the keys of `errors.fields` name `path`.
+pub fn naming(keys: &[String], path: &str) -> Naming {
+    let wanted = segments(path);
+    let mut best = Naming::Missing;
+    for key in keys {
+        if key == path || key.starts_with(&format!("{path}.")) {
+            return Naming::Exact;
+        }
+        let got = segments(key);
+        let related = got.starts_with(&wanted)
+            || (!got.is_empty() && wanted.starts_with(&got))
+            || got.last().is_some_and(|leaf| wanted.last() == Some(leaf));
+        if related {
+            best = Naming::Related;
+        }
+    }
+    best
+}
+
+/// The verdict on a request with one fault at `path` (`documented`: the
+/// documented contract refuses it). A body that is not an object has no
+/// property to name; "exactly one of two" may be named at either.
+pub fn judge(exchange: &Exchange, path: &str, rule: Rule, documented: bool) -> Verdict {
+    let keys = exchange.error_fields();
+    let name = match (path, rule) {
+        (rafiki_rules::violations::BODY_PATH, _) => Naming::Exact,
+        ("payment_account_id" | "payment_account", Rule::ExactlyOneOf) => {
+            match (
+                naming(&keys, "payment_account_id"),
+                naming(&keys, "payment_account"),
+            ) {
+                (Naming::Exact, _) | (_, Naming::Exact) => Naming::Exact,
+                (Naming::Related, _) | (_, Naming::Related) => Naming::Related,
+                _ => Naming::Missing,
+            }
+        }
+        _ => naming(&keys, path),
+    };
+    let status = exchange.status();
+    let verdict = |expected: String| {
+        if documented {
+            Verdict::Fail(expected)
+        } else {
+            Verdict::Warn(expected)
+        }
+    };
+    match (status, name) {
+        (422, Naming::Exact) => Verdict::Pass,
+        (422, Naming::Related) => Verdict::Warn(format!(
+            "422 naming `{path}` ({rule:?}) exactly, got {keys:?}"
+        )),
+        (422, Naming::Missing) => verdict(format!(
+            "422 naming `{path}` ({rule:?}) in errors.fields, got {keys:?}"
+        )),
+        (200..=299, _) => verdict(format!(
+            "422 for {rule:?} at `{path}`; the server accepted it"
+        )),
+        _ => verdict(format!("422 for {rule:?} at `{path}`")),
+    }
+}
+
+/// [`judge`] as a property verdict: a warning is recorded, not returned,
+/// so that shrinking only chases failures.
+pub fn judge_case(
+    ctx: &crate::runner::Ctx,
+    check: &'static crate::checks::CheckInfo,
+    exchange: Exchange,
+    fault: &Fault,
+) -> CaseResult {
+    match judge(&exchange, &fault.path, fault.rule, fault.documented) {
+        Verdict::Pass => Ok(()),
+        Verdict::Warn(expected) => {
+            ctx.recorder
+                .warn(check, expected, Some(&exchange), Some(format!("{fault:?}")));
+            Ok(())
+        }
+        Verdict::Fail(expected) => Err(CaseFailure::new(expected, exchange)),
+    }
+}
+
+/// A single-fault body, the field it broke, and whether the documented
+/// contract refuses it.
+#[derive(Clone)]
+pub struct Fault {
+    pub body: Value,
+    pub path: String,
+    pub rule: Rule,
+    pub documented: bool,
+}
+
+impl Fault {
+    /// A fault from the rules crate's catalogue, classified.
+    pub fn classify(body: Value, path: String, rule: Rule, decimal: &regex::Regex) -> Self {
+        let value = path.split('.').try_fold(&body, |node, key| node.get(key));
+        let documented = documented_refusal(rule, value, decimal);
+        Fault {
+            body,
+            path,
+            rule,
+            documented,
+        }
+    }
+}
+
+/// Reports show the rule, the path and the body as JSON.
+impl std::fmt::Debug for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let basis = if self.documented {
+            "documented"
+        } else {
+            "ours"
+        };
+        write!(
+            f,
+            "{:?} ({basis}) at `{}` in {}",
+            self.rule, self.path, self.body
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn decimal() -> regex::Regex {
+        regex::Regex::new("^[0-9]+(\\.[0-9]+)?$").unwrap()
+    }
+
+    #[test]
+    fn our_opinions_are_told_from_the_documented_contract() {
+        let d = decimal();
+        let documented = |rule, value: Value| documented_refusal(rule, Some(&value), &d);
+        assert!(!documented(Rule::AmountFormat, json!("0140")));
+        assert!(!documented(Rule::AmountFormat, json!("200.001")));
+        assert!(documented(Rule::AmountFormat, json!("1,000")));
+        assert!(documented(Rule::AmountFormat, json!("abc")));
+        assert!(!documented(Rule::CurrencyCode, json!("kes")));
+        assert!(documented(Rule::CurrencyCode, json!("KSH")));
+        assert!(!documented(Rule::Operator, json!("safaricom")));
+        assert!(documented(Rule::Operator, json!("VODAFONE")));
+        assert!(!documented(Rule::IdPrefix, json!("pac-")));
+        assert!(documented(Rule::IdPrefix, json!("acc-1")));
+        assert!(!documented(Rule::E164, json!("+1234567")));
+        assert!(documented(Rule::E164, json!("+1234567890123456")));
+        assert!(documented(Rule::E164, json!("0712345678")));
+        assert!(!documented(Rule::Blank, json!(" ")));
+        assert!(documented_refusal(Rule::Required, None, &d));
+        assert!(documented(Rule::UnknownBank, json!("bnk-x")));
+    }
+
+    #[test]
+    fn naming_exact_related_or_missing() {
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            naming(&keys(&["amount.value"]), "amount.value"),
+            Naming::Exact
+        );
+        assert_eq!(naming(&keys(&["sender.address"]), "sender"), Naming::Exact);
+        assert_eq!(naming(&keys(&["amount"]), "amount.value"), Naming::Related);
+        assert_eq!(naming(&keys(&["value"]), "amount.value"), Naming::Related);
+        assert_eq!(
+            naming(&keys(&["amount[value]"]), "amount.value"),
+            Naming::Related
+        );
+        assert_eq!(naming(&keys(&["request"]), "amount.value"), Naming::Missing);
+        assert_eq!(naming(&keys(&[]), "amount.value"), Naming::Missing);
+    }
+}
