@@ -1,0 +1,56 @@
+//! No false alarms: our mock makes one set of legal choices, and the suite
+//! shares its oracle, so the suite also runs against every legal variation
+//! of the mock (`rafiki_mock::Variant`: leading-zero amounts echoed as sent,
+//! slow settlement, support acting on its own with no control API, another
+//! default page size). Each must pass with 0 failures; warnings are listed.
+//!
+//! `RAFIKI_TEST_SEEDS=20 cargo test -p rafiki-contract --test variants`
+//! runs 20 seeds per variant (CI runs one).
+
+use rafiki_contract::RunConfig;
+use rafiki_mock::Variant;
+
+const KEYS: [&str; 2] = ["sk_test_variants_a", "sk_test_variants_b"];
+
+fn seeds() -> Vec<u64> {
+    let count: u64 = std::env::var("RAFIKI_TEST_SEEDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+    (0..count).map(|i| 101 + i * 7919).collect()
+}
+
+async fn run_variant(variant: Variant, seed: u64) -> rafiki_contract::Report {
+    let config = rafiki_contract::embedded_mock_config(KEYS).variant(variant);
+    let mock = rafiki_mock::spawn(config).await.unwrap();
+    let mut run = RunConfig::new(mock.base_url(), KEYS[0]);
+    run.api_key_2 = Some(KEYS[1].into());
+    run.max_examples = 40;
+    run.seed = Some(seed);
+    let report = rafiki_contract::run(&run).await.unwrap();
+    mock.shutdown().await;
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_legal_variant_passes_with_no_failure() {
+    let runs = Variant::ALL.into_iter().map(|variant| async move {
+        let mut reports = Vec::new();
+        for seed in seeds() {
+            reports.push((seed, run_variant(variant, seed).await));
+        }
+        (variant, reports)
+    });
+    let mut alarms = Vec::new();
+    for (variant, reports) in futures::future::join_all(runs).await {
+        for (seed, report) in reports {
+            let totals = report.totals();
+            let warned: Vec<String> = report.checks.iter().filter(|c| c.warned > 0).map(|c| format!("{} ({})", c.name, c.warned)).collect();
+            eprintln!(
+                "{variant} seed {seed}: {} passed, {} failed, {} warned {warned:?}, {} skipped, {} requests in {} ms",
+                totals.passed, totals.failed, totals.warned, totals.skipped, report.requests, report.elapsed_ms
+            );
+            if report.failed() {
+                alarms.push(format!("{variant} seed {seed}:\n{}", report.render()));
+            }
+        }
+    }
+    assert!(alarms.is_empty(), "false alarms on legal variants:\n{}", alarms.join("\n"));
+}
