@@ -32,7 +32,7 @@ pub fn documented_refusal(rule: Rule, value: Option<&Value>, decimal: &regex::Re
         Rule::AmountFormat => !text.is_some_and(|t| decimal.is_match(t)),
         // "kes": a code in the wrong case.
         Rule::CurrencyCode => !text.is_some_and(|t| is_currency_code(&t.to_ascii_uppercase())),
-        Rule::Operator => !text.is_some_and(|t| t != t.to_ascii_uppercase()),
+        Rule::Operator => text.is_none_or(|t| t == t.to_ascii_uppercase()),
         // "pac-" with nothing after the prefix: the prefix is documented, the rest is ours.
         Rule::IdPrefix => !text.is_some_and(|t| t.ends_with('-') && t.len() == 4),
         // E.164 allows up to 15 digits; our lower bound of 8 is ours.
