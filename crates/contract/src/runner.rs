@@ -73,6 +73,8 @@ pub struct Ctx {
     /// The provider's reading of a decimal string (from the spec's
     /// `x-documented-pattern`): what only our stricter reading refuses warns.
     pub documented_decimal: regex::Regex,
+    /// `paging_limit`'s documented bounds, from the spec.
+    pub paging_limit: (i64, i64),
     /// When the run ends, finished or not: nothing is sent after it.
     pub deadline: std::time::Instant,
     runtime: Handle,
@@ -211,6 +213,9 @@ pub async fn run_observed(
     let spec = rafiki_spec::Spec::embedded();
     let conformance = Conformance::new(&spec).map_err(|e| RunError::Internal(e.to_string()))?;
     let documented_decimal = documented_decimal(&spec)?;
+    let paging_limit = spec.parameter_bounds("paging_limit").ok_or_else(|| {
+        RunError::Internal("the spec gives paging_limit no minimum and maximum".into())
+    })?;
     let mut ctx = Ctx {
         client,
         recorder: Recorder::new(seed, config.strict, &selected),
@@ -224,6 +229,7 @@ pub async fn run_observed(
         banks: Banks::default(),
         sandbox_values: Err("not tried yet".into()),
         documented_decimal,
+        paging_limit,
         deadline: started + config.max_duration,
         runtime: Handle::current(),
     };

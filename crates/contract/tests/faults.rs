@@ -98,12 +98,36 @@ impl Fault {
     const ALL: [Fault; 30] = {
         use Fault::*;
         [
-            UndocumentedStatus, SchemaBreakingBody, TextContentType, WrongErrorCode, AuthOptional,
-            SpuriousInsufficientBalance, ValidationFieldsLost, IdempotencyKeyOptional, AlwaysCreatedAccount,
-            AccountValidationFieldsLost, AmountChangesOnRead, UnknownIdFound, PageItemSkipped, LimitClamped,
-            BadCursorIgnored, DateToIsStartOfDay, BadDateIgnored, TenantLeak, IdempotencyIgnored, KeyReuseAccepted,
-            ConcurrentDuplicates, DoubleSpend, WalletDrift, StateGoesBack, SandboxContextWrong,
-            IllegalSupportTransition, MissingState, UpperLimitOff, FailedThenSent, UnknownBanksAccepted,
+            UndocumentedStatus,
+            SchemaBreakingBody,
+            TextContentType,
+            WrongErrorCode,
+            AuthOptional,
+            SpuriousInsufficientBalance,
+            ValidationFieldsLost,
+            IdempotencyKeyOptional,
+            AlwaysCreatedAccount,
+            AccountValidationFieldsLost,
+            AmountChangesOnRead,
+            UnknownIdFound,
+            PageItemSkipped,
+            LimitClamped,
+            BadCursorIgnored,
+            DateToIsStartOfDay,
+            BadDateIgnored,
+            TenantLeak,
+            IdempotencyIgnored,
+            KeyReuseAccepted,
+            ConcurrentDuplicates,
+            DoubleSpend,
+            WalletDrift,
+            StateGoesBack,
+            SandboxContextWrong,
+            IllegalSupportTransition,
+            MissingState,
+            UpperLimitOff,
+            FailedThenSent,
+            UnknownBanksAccepted,
         ]
     };
 }
@@ -382,7 +406,9 @@ async fn break_statefully(
             if path.starts_with("/v1/payouts/") && *status == StatusCode::OK =>
         {
             let mut failed = proxy.failed_seen.lock().unwrap();
-            if body.pointer("/data/state/code") == Some(&json!("FAILED")) && !failed.insert(path.to_string()) {
+            if body.pointer("/data/state/code") == Some(&json!("FAILED"))
+                && !failed.insert(path.to_string())
+            {
                 body["data"]["state"] = json!({"code": "SENT"});
             }
         }
@@ -516,10 +542,17 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
 /// UnknownBanksAccepted: a bank account at a bank the mock does not list
 /// is sent on as one at a bank it does (without a branch).
 fn known_banks_only(body: Bytes) -> Bytes {
-    let Ok(mut json) = serde_json::from_slice::<Value>(&body) else { return body };
+    let Ok(mut json) = serde_json::from_slice::<Value>(&body) else {
+        return body;
+    };
     for pointer in ["/bank_account", "/payment_account/bank_account"] {
-        let Some(details) = json.pointer_mut(pointer).and_then(Value::as_object_mut) else { continue };
-        let unlisted = details.get("bank_id").and_then(Value::as_str).is_some_and(|id| id.starts_with("bnk-ContractUnlisted"));
+        let Some(details) = json.pointer_mut(pointer).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let unlisted = details
+            .get("bank_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id.starts_with("bnk-ContractUnlisted"));
         if unlisted || details.contains_key("branch_id") {
             details.insert("bank_id".into(), json!(KNOWN_BANK));
             details.remove("branch_id");
@@ -539,8 +572,12 @@ async fn faulty_server(
     let mut config = rafiki_contract::embedded_mock_config(KEYS);
     config.processing_delay = std::time::Duration::from_millis(20);
     if fault == Some(Fault::UpperLimitOff) {
-        let yaml = include_str!("../../../spec/compliance.yaml").replace("max: \"500000\"", "max: \"600000\"");
-        assert!(yaml.contains("600000"), "the KE limit moved in spec/compliance.yaml");
+        let yaml = include_str!("../../../spec/compliance.yaml")
+            .replace("max: \"500000\"", "max: \"600000\"");
+        assert!(
+            yaml.contains("600000"),
+            "the KE limit moved in spec/compliance.yaml"
+        );
         config.compliance = Arc::new(rafiki_rules::ComplianceTable::from_yaml_str(&yaml).unwrap());
     }
     let mock = rafiki_mock::spawn(config).await.unwrap();
@@ -576,7 +613,10 @@ async fn run_against(fault: Option<Fault>, checks: Vec<String>, seed: u64) -> Re
 /// The seeds a test runs on: `RAFIKI_TEST_SEEDS=N` runs N of them (the
 /// note's 20-seed figures), CI runs one.
 fn seeds(default: u64) -> Vec<u64> {
-    let count: u64 = std::env::var("RAFIKI_TEST_SEEDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let count: u64 = std::env::var("RAFIKI_TEST_SEEDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     (0..count).map(|i| default + i * 7919).collect()
 }
 
@@ -632,7 +672,9 @@ async fn every_fault_is_caught_by_its_own_check() {
         } else {
             (result.failed > 0, &result.failures)
         };
-        let reproducible = cases.iter().all(|f| f.curl.as_deref().is_some_and(|c| c.contains("curl -sS")));
+        let reproducible = cases
+            .iter()
+            .all(|f| f.curl.as_deref().is_some_and(|c| c.contains("curl -sS")));
         if !caught || !reproducible {
             missed.push(format!(
                 "{fault:?} not caught by {}:\n{}",
@@ -719,10 +761,20 @@ async fn hang_prone_faults_end_with_a_report_in_bounded_time() {
             let started = std::time::Instant::now();
             let report = run_against(Some(fault), Vec::new(), seed).await;
             let elapsed = started.elapsed();
-            assert!(elapsed < std::time::Duration::from_secs(60), "{fault:?} took {elapsed:?}");
-            assert!(report.check(fault.check()).unwrap().failed > 0, "{fault:?} seed {seed}:\n{}", report.render());
+            assert!(
+                elapsed < std::time::Duration::from_secs(60),
+                "{fault:?} took {elapsed:?}"
+            );
+            assert!(
+                report.check(fault.check()).unwrap().failed > 0,
+                "{fault:?} seed {seed}:\n{}",
+                report.render()
+            );
             assert_eq!(report.unfinished().count(), 0, "{}", report.render());
-            eprintln!("{fault:?} seed {seed}: report in {elapsed:.1?}, {} requests", report.requests);
+            eprintln!(
+                "{fault:?} seed {seed}: report in {elapsed:.1?}, {} requests",
+                report.requests
+            );
         }
     }
 }
@@ -732,7 +784,9 @@ async fn hang_prone_faults_end_with_a_report_in_bounded_time() {
 /// and the checks still running are reported as not finished.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalling_server_still_gets_a_report_by_the_deadline() {
-    let mock = rafiki_mock::spawn(rafiki_contract::embedded_mock_config(KEYS)).await.unwrap();
+    let mock = rafiki_mock::spawn(rafiki_contract::embedded_mock_config(KEYS))
+        .await
+        .unwrap();
     let upstream = mock.base_url().trim_end_matches("/v1").to_string();
     let app = Router::new().fallback(move |request: Request| {
         let upstream = upstream.clone();
@@ -745,7 +799,10 @@ async fn a_stalling_server_still_gets_a_report_by_the_deadline() {
             let mut headers = parts.headers.clone();
             headers.remove("host");
             let answer = reqwest::Client::new()
-                .request(parts.method, format!("{upstream}{}", parts.uri.path_and_query().unwrap()))
+                .request(
+                    parts.method,
+                    format!("{upstream}{}", parts.uri.path_and_query().unwrap()),
+                )
                 .headers(headers)
                 .body(body)
                 .send()
@@ -769,10 +826,18 @@ async fn a_stalling_server_still_gets_a_report_by_the_deadline() {
     config.max_duration = std::time::Duration::from_secs(5);
     let started = std::time::Instant::now();
     let report = rafiki_contract::run(&config).await.unwrap();
-    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(report.failed(), "{}", report.render());
     let unfinished: Vec<&str> = report.unfinished().map(|c| c.name).collect();
     assert!(!unfinished.is_empty(), "{}", report.render());
-    assert!(report.render().contains("not finished"), "{}", report.render());
+    assert!(
+        report.render().contains("not finished"),
+        "{}",
+        report.render()
+    );
     assert!(report.junit().contains("not finished"));
 }

@@ -13,7 +13,10 @@ use rafiki_mock::Variant;
 const KEYS: [&str; 2] = ["sk_test_variants_a", "sk_test_variants_b"];
 
 fn seeds() -> Vec<u64> {
-    let count: u64 = std::env::var("RAFIKI_TEST_SEEDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let count: u64 = std::env::var("RAFIKI_TEST_SEEDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     (0..count).map(|i| 101 + i * 7919).collect()
 }
 
@@ -42,15 +45,29 @@ async fn every_legal_variant_passes_with_no_failure() {
     for (variant, reports) in futures::future::join_all(runs).await {
         for (seed, report) in reports {
             let totals = report.totals();
-            let warned: Vec<String> = report.checks.iter().filter(|c| c.warned > 0).map(|c| format!("{} ({})", c.name, c.warned)).collect();
+            let warned: Vec<String> = report
+                .checks
+                .iter()
+                .filter(|c| c.warned > 0)
+                .map(|c| format!("{} ({})", c.name, c.warned))
+                .collect();
             eprintln!(
                 "{variant} seed {seed}: {} passed, {} failed, {} warned {warned:?}, {} skipped, {} requests in {} ms",
-                totals.passed, totals.failed, totals.warned, totals.skipped, report.requests, report.elapsed_ms
+                totals.passed,
+                totals.failed,
+                totals.warned,
+                totals.skipped,
+                report.requests,
+                report.elapsed_ms
             );
             if report.failed() {
                 alarms.push(format!("{variant} seed {seed}:\n{}", report.render()));
             }
         }
     }
-    assert!(alarms.is_empty(), "false alarms on legal variants:\n{}", alarms.join("\n"));
+    assert!(
+        alarms.is_empty(),
+        "false alarms on legal variants:\n{}",
+        alarms.join("\n")
+    );
 }

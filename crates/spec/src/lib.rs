@@ -177,6 +177,20 @@ impl Spec {
         }
     }
 
+    /// The inclusive `(minimum, maximum)` of the integer query parameter
+    /// `name` (e.g. `paging_limit`), from `components/parameters`.
+    pub fn parameter_bounds(&self, name: &str) -> Option<(i64, i64)> {
+        let parameters = self.json.pointer("/components/parameters")?.as_object()?;
+        let schema = parameters
+            .values()
+            .find(|p| p["name"] == name)?
+            .get("schema")?;
+        Some((
+            schema.get("minimum")?.as_i64()?,
+            schema.get("maximum")?.as_i64()?,
+        ))
+    }
+
     /// Compiles a validator for any JSON pointer into the spec that holds
     /// a schema (e.g. `/components/schemas/Payout`).
     pub fn validator_at(&self, pointer: &str) -> Result<jsonschema::Validator, SpecError> {
@@ -316,6 +330,15 @@ mod tests {
         let v = spec.validator_at(&unauthorized).unwrap();
         assert!(v.is_valid(&json!({"code": "UNAUTHORIZED", "message": "no"})));
         assert!(!v.is_valid(&json!({"message": "no code"})));
+    }
+
+    #[test]
+    fn paging_limit_bounds_come_from_the_spec() {
+        assert_eq!(
+            Spec::embedded().parameter_bounds("paging_limit"),
+            Some((1, 50))
+        );
+        assert_eq!(Spec::embedded().parameter_bounds("no_such_parameter"), None);
     }
 
     #[test]

@@ -56,7 +56,10 @@ pub async fn run(ctx: Arc<Ctx>) {
         match poll_outcome(&ctx, &id).await {
             // Support may cancel any payout before it settles: no promise broken.
             Ok((state, _)) if state == "CANCELLED" => {
-                ctx.recorder.skip(&SANDBOX_OUTCOMES, format!("payout {id} was cancelled before it settled"));
+                ctx.recorder.skip(
+                    &SANDBOX_OUTCOMES,
+                    format!("payout {id} was cancelled before it settled"),
+                );
             }
             Ok((state, exchange)) => {
                 let got_context = exchange

@@ -752,15 +752,30 @@ impl<'a> Sequence<'a> {
     /// model of the wallet, so a mismatch warns.
     fn read_wallet(&mut self) -> StepResult {
         const ATTEMPTS: usize = 4;
-        let currency = self.baseline.as_ref().expect("only called with a baseline").currency.clone();
+        let currency = self
+            .baseline
+            .as_ref()
+            .expect("only called with a baseline")
+            .currency
+            .clone();
         for _ in 0..ATTEMPTS {
             let before = self.refresh_all()?;
-            let Some(WalletRead { exchange, available, balance, .. }) = self.wallet(&currency) else {
+            let Some(WalletRead {
+                exchange,
+                available,
+                balance,
+                ..
+            }) = self.wallet(&currency)
+            else {
                 let last = self.exchanges.last().expect("sent").clone();
                 return fail(&WALLET_ACCOUNTING, format!("a {currency} wallet"), &last);
             };
             if available < Decimal::ZERO {
-                return fail(&WALLET_ACCOUNTING, format!("available never below zero, got {available}"), &exchange);
+                return fail(
+                    &WALLET_ACCOUNTING,
+                    format!("available never below zero, got {available}"),
+                    &exchange,
+                );
             }
             if self.refresh_all()? != before {
                 continue; // something settled meanwhile: read again
@@ -778,7 +793,9 @@ impl<'a> Sequence<'a> {
                     "available {} and balance {} (our wallet model: reserve, settle, release), got {available} and {balance}",
                     want.0, want.1
                 );
-                self.ctx.recorder.warn(&WALLET_ACCOUNTING, expected, Some(&exchange), None);
+                self.ctx
+                    .recorder
+                    .warn(&WALLET_ACCOUNTING, expected, Some(&exchange), None);
             }
             return Ok(());
         }
