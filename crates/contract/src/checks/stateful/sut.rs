@@ -601,7 +601,7 @@ impl<'a> Sequence<'a> {
     /// Judges a create's answer (`accepted`: 202, else 402) by what the
     /// provider documents: `available` is what can be spent now. A payout
     /// above the available read just before must be refused, unless some
-    /// payout moved meanwhile (a release could have freed money); one
+    /// payout was released meanwhile (FAILED, CANCELLED, REVERSED); one
     /// within it must be accepted, unless the wallet no longer covers it
     /// after (a server that takes money at SENT may have settled one).
     fn judge_funds(
@@ -613,8 +613,16 @@ impl<'a> Sequence<'a> {
     ) -> StepResult {
         let available = funds.available;
         if accepted && amount > available {
-            let moved = self.refresh_all()? != funds.states || self.ledger_moved();
-            if !moved {
+            // Only a release (FAILED, CANCELLED, REVERSED) can free money; SENT never does.
+            let after = self.refresh_all()?;
+            let released = funds.states.iter().zip(&after).any(|(before, now)| {
+                before != now
+                    && matches!(
+                        now,
+                        Some(StateCode::Failed | StateCode::Cancelled | StateCode::Reversed)
+                    )
+            });
+            if !released && !self.ledger_moved() {
                 return fail(
                     &INSUFFICIENT_BALANCE,
                     format!("402: {amount} is more than the {available} available"),
@@ -623,7 +631,9 @@ impl<'a> Sequence<'a> {
             }
             self.ctx.recorder.warn(
                 &INSUFFICIENT_BALANCE,
-                format!("402: {amount} above {available} available (payouts moved meanwhile)"),
+                format!(
+                    "402: {amount} above {available} available (a payout was released meanwhile)"
+                ),
                 Some(exchange),
                 None,
             );
