@@ -60,11 +60,20 @@ impl Banks {
     }
 
     /// Points the bank account at `pointer` in `body` (e.g.
-    /// `/payment_account`) to a listed bank of the account's country,
-    /// chosen by `pick`, and to one of that bank's branches or none. A
-    /// body without a bank account is left alone; `false` when the
-    /// country has no listed bank.
-    pub fn assign(&self, body: &mut Value, pointer: &str, pick: usize) -> bool {
+    /// `/payment_account`) to a listed bank of the account's country, and to
+    /// one of that bank's branches or none; the choice is stable, taken from
+    /// the (invented) bank id the body had. A body without a bank account is
+    /// left alone; `false` when the country has no listed bank.
+    pub fn assign(&self, body: &mut Value, pointer: &str) -> bool {
+        let invented = body
+            .pointer(&format!("{pointer}/bank_account/bank_id"))
+            .and_then(Value::as_str);
+        let pick = invented.map_or(0, |id| id.bytes().map(usize::from).sum());
+        self.assign_choice(body, pointer, pick)
+    }
+
+    /// [`Banks::assign`] with the `pick`-th choice.
+    fn assign_choice(&self, body: &mut Value, pointer: &str, pick: usize) -> bool {
         let Some(account) = body.pointer_mut(pointer) else {
             return true;
         };
@@ -144,7 +153,7 @@ mod tests {
         for pick in 0..12 {
             let mut body = json!({"payment_account": {"type": "BANK_ACCOUNT", "country": "KE",
                 "bank_account": {"bank_id": "bnk-invented", "branch_id": "brn-invented", "number": "1"}}});
-            assert!(banks.assign(&mut body, "/payment_account", pick));
+            assert!(banks.assign_choice(&mut body, "/payment_account", pick));
             let details = &body["payment_account"]["bank_account"];
             let bank = banks
                 .in_country("KE")
@@ -155,9 +164,9 @@ mod tests {
             }
         }
         let mut foreign = json!({"type": "BANK_ACCOUNT", "country": "NG", "bank_account": {"bank_id": "bnk-x", "number": "1"}});
-        assert!(!banks.assign(&mut foreign, "", 0), "no NG bank listed");
+        assert!(!banks.assign(&mut foreign, ""), "no NG bank listed");
         let mut mobile = json!({"type": "MOBILE_MONEY", "country": "NG"});
-        assert!(banks.assign(&mut mobile, "", 0), "nothing to assign");
+        assert!(banks.assign(&mut mobile, ""), "nothing to assign");
     }
 
     #[test]

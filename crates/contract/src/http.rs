@@ -131,6 +131,13 @@ impl Exchange {
             .unwrap_or_default()
     }
 
+    /// A payout answer's `data.state.code`.
+    pub fn payout_state(&self) -> Option<&str> {
+        self.json()
+            .and_then(|j| j.pointer("/data/state/code"))
+            .and_then(Value::as_str)
+    }
+
     /// The error body's `code`.
     pub fn error_code(&self) -> Option<&str> {
         self.json()

@@ -378,11 +378,7 @@ pub async fn poll_outcome(ctx: &Ctx, id: &str) -> Result<(String, Exchange), Str
         let exchange = ctx
             .send(Probe::get("get_payout", format!("/payouts/{id}")))
             .await;
-        let code = exchange
-            .json()
-            .and_then(|j| j.pointer("/data/state/code"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let code = exchange.payout_state().map(str::to_string);
         match code {
             None => {
                 return Err(format!(

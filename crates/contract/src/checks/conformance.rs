@@ -13,7 +13,8 @@ use crate::report::{Recorder, Verdict};
 /// status) a validator of the documented shape and one of our stricter spec.
 pub struct Conformance {
     statuses: HashMap<String, Vec<u16>>,
-    validators: HashMap<(String, u16), Validators>,
+    /// By operationId, then status (looked up without allocating).
+    validators: HashMap<String, HashMap<u16, Validators>>,
 }
 
 /// The two readings of one answer's schema.
@@ -40,7 +41,10 @@ impl Conformance {
                         documented: documented_spec.validator_at(&pointer)?,
                         strict: spec.validator_at(&pointer)?,
                     };
-                    validators.insert((operation.clone(), status), pair);
+                    validators
+                        .entry(operation.clone())
+                        .or_insert_with(HashMap::new)
+                        .insert(status, pair);
                 }
             }
             statuses.insert(operation, documented);
@@ -88,7 +92,7 @@ impl Conformance {
             },
             exchange,
         );
-        if let Some(validators) = self.validators.get(&(operation.to_string(), status)) {
+        if let Some(validators) = self.validators.get(operation).and_then(|v| v.get(&status)) {
             let verdict = match &answer.json {
                 Some(body) => validators.judge(body, &format!("{operation} {status}")),
                 None => Verdict::Fail(format!("a JSON body for {operation} {status}")),
@@ -170,7 +174,7 @@ mod tests {
     #[test]
     fn leading_zeros_warn_and_missing_fields_fail() {
         let conformance = Conformance::new(&Spec::embedded()).unwrap();
-        let validators = &conformance.validators[&("get_payout".to_string(), 200)];
+        let validators = &conformance.validators["get_payout"][&200];
         let mut body = json!({"data": {"id": "pyt-1", "amount": {"value": "0140", "currency": "KES"},
             "payment_account_id": "pac-1", "wallet_id": "wlt-1", "state": {"code": "PENDING"},
             "created_at": "2026-01-01T00:00:00Z"}});

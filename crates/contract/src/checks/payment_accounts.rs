@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use rafiki_rules::strategies;
 use serde_json::{Value, json};
 
-use super::payouts::{bank_faults, blocking, pick_of};
+use super::payouts::{bank_faults, blocking};
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
 use crate::generate::{CaseFailure, CaseResult, Json, run_property};
@@ -32,13 +32,10 @@ pub async fn run(ctx: Arc<Ctx>) {
         let ctx = ctx.clone();
         blocking(move || {
             let banks = ctx.banks.clone();
-            let strategy = strategies::valid_payment_account(ctx.table.clone()).prop_filter_map(
-                "a bank the server lists",
-                move |mut body| {
-                    let pick = pick_of(&body);
-                    banks.assign(&mut body, "", pick).then_some(Json(body))
-                },
-            );
+            let strategy = strategies::valid_payment_account(ctx.table.clone())
+                .prop_filter_map("a bank the server lists", move |mut body| {
+                    banks.assign(&mut body, "").then_some(Json(body))
+                });
             run_property(
                 &ctx,
                 &VALID_PAYMENT_ACCOUNT_ACCEPTED,
@@ -49,8 +46,7 @@ pub async fn run(ctx: Arc<Ctx>) {
         .await;
     }
     if ctx.is_selected(&INVALID_PAYMENT_ACCOUNT_REJECTED) {
-        let fixture = fixture_payout(2)["payment_account"].clone();
-        let mut bank_account = fixture.clone();
+        let mut bank_account = fixture_payout(2)["payment_account"].clone();
         bank_account["type"] = json!("BANK_ACCOUNT");
         bank_account["bank_account"] = json!({"bank_id": "bnk-unset", "number": "0123456789"});
         bank_account
@@ -71,12 +67,7 @@ pub async fn run(ctx: Arc<Ctx>) {
             let (banks, decimal) = (ctx.banks.clone(), ctx.documented_decimal.clone());
             let strategy = strategies::payment_account_with_one_fault(ctx.table.clone())
                 .prop_filter_map("a bank the server lists", move |case| {
-                    let mut body = case.body;
-                    let pick = pick_of(&body);
-                    if !case.path.contains("bank_account") && !banks.assign(&mut body, "", pick) {
-                        return None;
-                    }
-                    Some(Fault::classify(body, case.path, case.rule, &decimal))
+                    Fault::with_listed_bank(&banks, "", case.body, case.path, case.rule, &decimal)
                 });
             run_property(
                 &ctx,

@@ -102,7 +102,7 @@ pub async fn blocking(f: impl FnOnce() + Send + 'static) {
 async fn documented_edges(ctx: &Ctx) {
     for edge in rafiki_rules::edges::payout_edges(&ctx.table) {
         let mut body = edge.body;
-        if !ctx.banks.assign(&mut body, "/payment_account", 0) {
+        if !ctx.banks.assign(&mut body, "/payment_account") {
             continue; // no listed bank for the country: skipped above
         }
         let exchange = ctx.send(Probe::create_payout(body.clone())).await;
@@ -181,21 +181,10 @@ fn valid_bodies(ctx: &Ctx) -> impl Strategy<Value = Json> + use<> {
         })
         .prop_filter_map("a bank the server lists", move |case| {
             let mut body = without(case.body, "wallet_id");
-            let pick = pick_of(&body);
             banks
-                .assign(&mut body, "/payment_account", pick)
+                .assign(&mut body, "/payment_account")
                 .then_some(Json(body))
         })
-}
-
-/// A stable choice among listed banks, from the generated (invented) bank id.
-pub fn pick_of(body: &Value) -> usize {
-    let invented = body
-        .pointer("/payment_account/bank_account/bank_id")
-        .or_else(|| body.pointer("/bank_account/bank_id"));
-    invented
-        .and_then(Value::as_str)
-        .map_or(0, |id| id.bytes().map(usize::from).sum())
 }
 
 fn without(mut body: Value, field: &str) -> Value {
@@ -287,19 +276,19 @@ fn fault_cases(ctx: &Ctx) -> impl Strategy<Value = Fault> + use<> {
                     || case.path.starts_with("payment_account"))
         })
         .prop_filter_map("a bank the server lists", move |case| {
-            let mut body = if case.path == "wallet_id" {
+            let body = if case.path == "wallet_id" {
                 case.body
             } else {
                 without(case.body, "wallet_id")
             };
-            // Only the fault itself may be wrong: the bank comes from the server's list.
-            let pick = pick_of(&body);
-            if !case.path.contains("bank_account")
-                && !banks.assign(&mut body, "/payment_account", pick)
-            {
-                return None;
-            }
-            Some(Fault::classify(body, case.path, case.rule, &decimal))
+            Fault::with_listed_bank(
+                &banks,
+                "/payment_account",
+                body,
+                case.path,
+                case.rule,
+                &decimal,
+            )
         })
 }
 

@@ -17,6 +17,7 @@ use rafiki_rules::Rule;
 use rafiki_rules::codes::is_currency_code;
 use serde_json::Value;
 
+use crate::banks::Banks;
 use crate::generate::{CaseFailure, CaseResult};
 use crate::http::Exchange;
 use crate::report::Verdict;
@@ -154,16 +155,29 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// A fault from the rules crate's catalogue, classified.
-    pub fn classify(body: Value, path: String, rule: Rule, decimal: &regex::Regex) -> Self {
+    /// A fault from the rules crate's catalogue, classified, with its bank
+    /// account (at `pointer`) moved to a bank the server lists unless the
+    /// fault is in the bank account itself: only the fault may be wrong.
+    /// `None` when the server lists no bank for the account's country.
+    pub fn with_listed_bank(
+        banks: &Banks,
+        pointer: &str,
+        mut body: Value,
+        path: String,
+        rule: Rule,
+        decimal: &regex::Regex,
+    ) -> Option<Self> {
+        if !path.contains("bank_account") && !banks.assign(&mut body, pointer) {
+            return None;
+        }
         let value = path.split('.').try_fold(&body, |node, key| node.get(key));
         let documented = documented_refusal(rule, value, decimal);
-        Fault {
+        Some(Fault {
             body,
             path,
             rule,
             documented,
-        }
+        })
     }
 }
 

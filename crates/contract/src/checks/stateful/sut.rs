@@ -92,6 +92,12 @@ pub struct LedgerEntry {
     waited: bool,
 }
 
+/// An earlier sequence's payout as read again: its amount and state now.
+struct Reread {
+    amount: Decimal,
+    state: Option<String>,
+}
+
 /// One read of a wallet.
 struct WalletRead {
     exchange: Exchange,
@@ -666,40 +672,39 @@ impl<'a> Sequence<'a> {
     /// Whether an earlier sequence's SENT payout is no longer SENT (support
     /// may have reversed it, crediting the wallet) since this one started.
     fn ledger_moved(&mut self) -> bool {
-        let sent: Vec<String> = self
-            .ledger
+        self.sent_ledger_now()
             .iter()
-            .filter(|e| e.state == StateCode::Sent)
-            .map(|e| e.id.clone())
-            .collect();
-        sent.into_iter().any(|id| {
-            let exchange = self.send(Probe::get("get_payout", format!("/payouts/{id}")));
-            exchange
-                .json()
-                .and_then(|j| j.pointer("/data/state/code"))
-                .and_then(Value::as_str)
-                != Some("SENT")
-        })
+            .any(|r| r.state.as_deref() != Some("SENT"))
     }
 
     /// Money credited back since the baseline by reversals of earlier payouts.
     fn ledger_credit(&mut self) -> Decimal {
-        let mut credit = Decimal::ZERO;
-        for entry in self.ledger.clone() {
-            if entry.state != StateCode::Sent {
-                continue;
-            }
-            let exchange = self.send(Probe::get("get_payout", format!("/payouts/{}", entry.id)));
-            if exchange
-                .json()
-                .and_then(|j| j.pointer("/data/state/code"))
-                .and_then(Value::as_str)
-                == Some("REVERSED")
-            {
-                credit += entry.amount;
-            }
-        }
-        credit
+        self.sent_ledger_now()
+            .iter()
+            .filter(|r| r.state.as_deref() == Some("REVERSED"))
+            .map(|r| r.amount)
+            .sum()
+    }
+
+    /// Earlier sequences' payouts that were SENT when this one started,
+    /// read again now.
+    fn sent_ledger_now(&mut self) -> Vec<Reread> {
+        let sent: Vec<LedgerEntry> = self
+            .ledger
+            .iter()
+            .filter(|e| e.state == StateCode::Sent)
+            .cloned()
+            .collect();
+        sent.into_iter()
+            .map(|entry| {
+                let exchange =
+                    self.send(Probe::get("get_payout", format!("/payouts/{}", entry.id)));
+                Reread {
+                    amount: entry.amount,
+                    state: exchange.payout_state().map(str::to_string),
+                }
+            })
+            .collect()
     }
 
     /// `(available, balance)` the model expects.
@@ -1009,11 +1014,7 @@ impl<'a> Sequence<'a> {
                     ..Probe::get("get_payout", format!("/payouts/{}", entry.id))
                 };
                 let exchange = self.ctx.send_blocking(probe);
-                let code = exchange
-                    .json()
-                    .and_then(|j| j.pointer("/data/state/code"))
-                    .and_then(Value::as_str);
-                match code.and_then(|c| c.parse().ok()) {
+                match exchange.payout_state().and_then(|c| c.parse().ok()) {
                     Some(state) => entry.state = state,
                     None => {
                         // No readable state (judged where it was read): nothing to wait for.
