@@ -12,7 +12,10 @@ fn validators() -> &'static (jsonschema::Validator, jsonschema::Validator) {
     static V: OnceLock<(jsonschema::Validator, jsonschema::Validator)> = OnceLock::new();
     V.get_or_init(|| {
         let spec = Spec::embedded();
-        (spec.validator("PayoutCreateRequest").unwrap(), spec.validator("PaymentAccountRequest").unwrap())
+        (
+            spec.validator("PayoutCreateRequest").unwrap(),
+            spec.validator("PaymentAccountRequest").unwrap(),
+        )
     })
 }
 
@@ -21,7 +24,10 @@ fn table() -> Arc<ComplianceTable> {
 }
 
 fn schema_errors(validator: &jsonschema::Validator, body: &serde_json::Value) -> Vec<String> {
-    validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
 }
 
 proptest! {

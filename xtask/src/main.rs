@@ -10,7 +10,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Project automation for the Rafiki toolkit")]
+#[command(
+    name = "cargo xtask",
+    about = "Project automation for the Rafiki toolkit"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +50,11 @@ fn run(cli: Cli) -> Result<()> {
             let spec_path = root.join("spec/openapi.yaml");
             let spec = rafiki_spec::Spec::from_yaml(&std::fs::read_to_string(&spec_path)?)?;
             spec.check()?;
-            println!("spec: {} is valid ({} examples checked)", spec_path.display(), spec.example_sites().len());
+            println!(
+                "spec: {} is valid ({} examples checked)",
+                spec_path.display(),
+                spec.example_sites().len()
+            );
             Ok(())
         }
     }

@@ -11,7 +11,10 @@ fn generated_code_is_fresh() {
     let root = xtask::workspace_root();
     let files = codegen::generate_from(&root.join("spec/openapi.yaml")).unwrap();
     let stale = codegen::stale_files(&root, &files);
-    assert!(stale.is_empty(), "{stale:?} are stale: run `{FIX_COMMAND}` and commit the result");
+    assert!(
+        stale.is_empty(),
+        "{stale:?} are stale: run `{FIX_COMMAND}` and commit the result"
+    );
 }
 
 /// Copies the spec and the committed output into a scratch workspace.
@@ -35,17 +38,31 @@ fn a_spec_edit_makes_check_fail_until_codegen_runs() {
     let spec = fs::read_to_string(&spec_path).unwrap();
     let anchor = "        receipt:\n";
     assert!(spec.contains(anchor));
-    let edited = spec.replacen(anchor, "        reference_note:\n          type: string\n        receipt:\n", 1);
+    let edited = spec.replacen(
+        anchor,
+        "        reference_note:\n          type: string\n        receipt:\n",
+        1,
+    );
     fs::write(&spec_path, edited).unwrap();
 
     let before = fs::read_to_string(scratch.path().join(CLIENT_FILE)).unwrap();
     let error = codegen::run(scratch.path(), true).unwrap_err().to_string();
-    assert!(error.contains(CLIENT_FILE) && error.contains(FIX_COMMAND), "{error}");
-    assert_eq!(fs::read_to_string(scratch.path().join(CLIENT_FILE)).unwrap(), before, "--check writes nothing");
+    assert!(
+        error.contains(CLIENT_FILE) && error.contains(FIX_COMMAND),
+        "{error}"
+    );
+    assert_eq!(
+        fs::read_to_string(scratch.path().join(CLIENT_FILE)).unwrap(),
+        before,
+        "--check writes nothing"
+    );
 
     codegen::run(scratch.path(), false).unwrap();
     let after = fs::read_to_string(scratch.path().join(CLIENT_FILE)).unwrap();
-    assert!(after.contains("pub reference_note:"), "the new field is generated");
+    assert!(
+        after.contains("pub reference_note:"),
+        "the new field is generated"
+    );
     codegen::run(scratch.path(), true).expect("fresh again after regeneration");
 }
 
@@ -56,7 +73,14 @@ fn a_broken_example_stops_codegen_with_its_path() {
     scratch_copy(&root, scratch.path());
     let spec_path = scratch.path().join("spec/openapi.yaml");
     let spec = fs::read_to_string(&spec_path).unwrap();
-    fs::write(&spec_path, spec.replacen("      example: 20\n", "      example: 51\n", 1)).unwrap();
+    fs::write(
+        &spec_path,
+        spec.replacen("      example: 20\n", "      example: 51\n", 1),
+    )
+    .unwrap();
     let error = format!("{:#}", codegen::run(scratch.path(), true).unwrap_err());
-    assert!(error.contains("/components/parameters/PagingLimit/example"), "{error}");
+    assert!(
+        error.contains("/components/parameters/PagingLimit/example"),
+        "{error}"
+    );
 }

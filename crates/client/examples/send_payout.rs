@@ -63,17 +63,30 @@ async fn send(args: Args) -> Result<()> {
     }))
     .context("the payout request does not fit the spec (check --amount and --number)")?;
 
-    let created = client.create_payout(&request, args.idempotency_key.as_deref()).await?;
+    let created = client
+        .create_payout(&request, args.idempotency_key.as_deref())
+        .await?;
     println!(
         "accepted {} (idempotency key {}, {} attempt(s))",
         created.payout.id.as_str(),
         created.idempotency_key,
         created.attempts
     );
-    let options = PollOptions { until: WaitFor::Settled, timeout: Duration::from_secs(args.timeout_secs), ..Default::default() };
-    let payout = client.wait_for_final_state(&created.payout.id, &options).await?;
+    let options = PollOptions {
+        until: WaitFor::Settled,
+        timeout: Duration::from_secs(args.timeout_secs),
+        ..Default::default()
+    };
+    let payout = client
+        .wait_for_final_state(&created.payout.id, &options)
+        .await?;
     match &payout.state.context {
-        Some(context) => println!("{} is {} ({})", payout.id.as_str(), payout.state.code, context.as_str()),
+        Some(context) => println!(
+            "{} is {} ({})",
+            payout.id.as_str(),
+            payout.state.code,
+            context.as_str()
+        ),
         None => println!("{} is {}", payout.id.as_str(), payout.state.code),
     }
     if let Some(receipt) = &payout.receipt {

@@ -79,7 +79,8 @@ impl ClientBuilder {
     /// Builds the client.
     pub fn build(self) -> Result<RafikiClient, BuildError> {
         let base_url = self.base_url.trim_end_matches('/').to_string();
-        let parsed = reqwest::Url::parse(&base_url).map_err(|_| BuildError::BaseUrl(base_url.clone()))?;
+        let parsed =
+            reqwest::Url::parse(&base_url).map_err(|_| BuildError::BaseUrl(base_url.clone()))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(BuildError::BaseUrl(base_url));
         }
@@ -120,7 +121,10 @@ impl RafikiClient {
     }
 
     /// A client with every default.
-    pub fn new(base_url: impl Into<String>, api_key: impl Into<ApiKey>) -> Result<Self, BuildError> {
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: impl Into<ApiKey>,
+    ) -> Result<Self, BuildError> {
         Self::builder(base_url, api_key).build()
     }
 
@@ -158,7 +162,12 @@ impl RafikiClient {
         &self,
         request: &types::PaymentAccountRequest,
     ) -> Result<(types::PaymentAccount, bool), Error> {
-        let response = self.inner.get_or_create_payment_account().body(request.clone()).send().await;
+        let response = self
+            .inner
+            .get_or_create_payment_account()
+            .body(request.clone())
+            .send()
+            .await;
         match response {
             Ok(value) => {
                 let created = value.status() == reqwest::StatusCode::CREATED;
@@ -205,8 +214,17 @@ mod tests {
     #[test]
     fn bad_configuration_is_named() {
         let base = RafikiClient::new("rest.sandbox.rafiki-api.com/v1", "k").unwrap_err();
-        assert!(base.to_string().contains("rest.sandbox.rafiki-api.com/v1"), "{base}");
-        assert!(matches!(RafikiClient::new(SANDBOX_URL, "  "), Err(BuildError::EmptyKey)));
-        assert!(matches!(RafikiClient::new(SANDBOX_URL, "a\nb"), Err(BuildError::KeyNotAHeaderValue)));
+        assert!(
+            base.to_string().contains("rest.sandbox.rafiki-api.com/v1"),
+            "{base}"
+        );
+        assert!(matches!(
+            RafikiClient::new(SANDBOX_URL, "  "),
+            Err(BuildError::EmptyKey)
+        ));
+        assert!(matches!(
+            RafikiClient::new(SANDBOX_URL, "a\nb"),
+            Err(BuildError::KeyNotAHeaderValue)
+        ));
     }
 }

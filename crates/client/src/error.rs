@@ -41,7 +41,13 @@ impl ErrorResponse {
 
 impl fmt::Display for ErrorResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP {} {}: {}", self.status.as_u16(), self.code(), self.message())?;
+        write!(
+            f,
+            "HTTP {} {}: {}",
+            self.status.as_u16(),
+            self.code(),
+            self.message()
+        )?;
         if let Some(fields) = self.fields() {
             let mut paths: Vec<_> = fields.iter().collect();
             paths.sort();
@@ -104,14 +110,28 @@ pub enum Error {
     #[error("invalid response: {0}")]
     InvalidResponse(String),
     /// `wait_for_final_state` ran out of time.
-    #[error("payout {payout_id} did not reach the awaited state in {waited:?} (last seen: {last_state})")]
-    PollDeadline { payout_id: String, waited: Duration, last_state: String },
+    #[error(
+        "payout {payout_id} did not reach the awaited state in {waited:?} (last seen: {last_state})"
+    )]
+    PollDeadline {
+        payout_id: String,
+        waited: Duration,
+        last_state: String,
+    },
 }
 
 impl Error {
     /// Builds the typed error from an error body and its status.
-    pub fn from_body(status: StatusCode, body: types::Error, retry_after: Option<Duration>) -> Self {
-        let response = ErrorResponse { status, body, retry_after };
+    pub fn from_body(
+        status: StatusCode,
+        body: types::Error,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let response = ErrorResponse {
+            status,
+            body,
+            retry_after,
+        };
         match (status.as_u16(), response.code()) {
             (401, "UNAUTHORIZED") => Error::Unauthorized(response),
             (402, "WALLET_INSUFFICIENT_BALANCE") => Error::InsufficientBalance(response),
@@ -140,14 +160,21 @@ impl Error {
                 // An undocumented status may still carry the error body.
                 match serde_json::from_str::<types::Error>(&text) {
                     Ok(body) => Error::from_body(status, body, retry_after),
-                    Err(_) => Error::UnexpectedResponse { status, snippet: snippet(&text), retry_after },
+                    Err(_) => Error::UnexpectedResponse {
+                        status,
+                        snippet: snippet(&text),
+                        retry_after,
+                    },
                 }
             }
-            E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => Error::Transport(e),
-            E::InvalidRequest(message) | E::Custom(message) => Error::InvalidRequest(message),
-            E::InvalidResponsePayload(bytes, e) => {
-                Error::UndecodableBody(format!("{e}: {}", snippet(&String::from_utf8_lossy(&bytes))))
+            E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
+                Error::Transport(e)
             }
+            E::InvalidRequest(message) | E::Custom(message) => Error::InvalidRequest(message),
+            E::InvalidResponsePayload(bytes, e) => Error::UndecodableBody(format!(
+                "{e}: {}",
+                snippet(&String::from_utf8_lossy(&bytes))
+            )),
         }
     }
 
@@ -193,7 +220,10 @@ impl Error {
     /// same way again.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(_) | Error::Server(_) | Error::IdempotencyRace(_) | Error::UndecodableBody(_) => true,
+            Error::Transport(_)
+            | Error::Server(_)
+            | Error::IdempotencyRace(_)
+            | Error::UndecodableBody(_) => true,
             Error::UnexpectedResponse { status, .. } => status.is_server_error(),
             _ => false,
         }
@@ -235,7 +265,11 @@ mod tests {
             (402, "WALLET_INSUFFICIENT_BALANCE", "InsufficientBalance"),
             (404, "NOT_FOUND", "NotFound"),
             (409, "IDEMPOTENCY_RACE", "IdempotencyRace"),
-            (409, "IDEMPOTENCY_KEY_ALREADY_USED", "IdempotencyKeyAlreadyUsed"),
+            (
+                409,
+                "IDEMPOTENCY_KEY_ALREADY_USED",
+                "IdempotencyKeyAlreadyUsed",
+            ),
             (422, "VALIDATION_FAILED", "Validation"),
             (500, "INTERNAL_SERVER_ERROR", "Server"),
             (503, "ANYTHING", "Server"),
@@ -252,7 +286,8 @@ mod tests {
 
     #[test]
     fn only_transient_failures_are_retryable() {
-        let make = |s: u16, c: &str| Error::from_body(StatusCode::from_u16(s).unwrap(), body(c), None);
+        let make =
+            |s: u16, c: &str| Error::from_body(StatusCode::from_u16(s).unwrap(), body(c), None);
         assert!(make(500, "INTERNAL_SERVER_ERROR").is_retryable());
         assert!(make(409, "IDEMPOTENCY_RACE").is_retryable());
         assert!(!make(409, "IDEMPOTENCY_KEY_ALREADY_USED").is_retryable());
@@ -271,8 +306,15 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
-        assert_eq!(retry_after(&headers), Some(Duration::ZERO), "a past date means now");
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
     }

@@ -31,7 +31,10 @@ struct Page<T> {
 
 impl RafikiClient {
     /// Every payout matching `filter`, newest first, across all pages.
-    pub fn payouts(&self, filter: PayoutFilter) -> impl Stream<Item = Result<types::Payout, Error>> + '_ {
+    pub fn payouts(
+        &self,
+        filter: PayoutFilter,
+    ) -> impl Stream<Item = Result<types::Payout, Error>> + '_ {
         paginate(move |after| {
             let filter = filter.clone();
             async move {
@@ -49,7 +52,10 @@ impl RafikiClient {
                     call = call.paging_after(after);
                 }
                 let page = answer(call.send().await).await?;
-                Ok(Page { after: next_cursor(&page.meta), items: page.data })
+                Ok(Page {
+                    after: next_cursor(&page.meta),
+                    items: page.data,
+                })
             }
         })
     }
@@ -68,7 +74,10 @@ impl RafikiClient {
                 call = call.paging_after(after);
             }
             let page = answer(call.send().await).await?;
-            Ok(Page { after: next_cursor(&page.meta), items: page.data })
+            Ok(Page {
+                after: next_cursor(&page.meta),
+                items: page.data,
+            })
         })
     }
 }
@@ -83,18 +92,28 @@ where
         Next(Option<String>),
         Done,
     }
-    stream::try_unfold((State::Next(None), fetch), |(state, mut fetch)| async move {
-        let State::Next(cursor) = state else { return Ok(None) };
-        let page = fetch(cursor.clone()).await?;
-        let next = match page.after {
-            Some(after) if cursor.as_deref() == Some(after.as_str()) => {
-                return Err(Error::InvalidResponse(format!("the server repeated cursor `{after}`")));
-            }
-            Some(after) => State::Next(Some(after)),
-            None => State::Done,
-        };
-        Ok(Some((stream::iter(page.items.into_iter().map(Ok)), (next, fetch))))
-    })
+    stream::try_unfold(
+        (State::Next(None), fetch),
+        |(state, mut fetch)| async move {
+            let State::Next(cursor) = state else {
+                return Ok(None);
+            };
+            let page = fetch(cursor.clone()).await?;
+            let next = match page.after {
+                Some(after) if cursor.as_deref() == Some(after.as_str()) => {
+                    return Err(Error::InvalidResponse(format!(
+                        "the server repeated cursor `{after}`"
+                    )));
+                }
+                Some(after) => State::Next(Some(after)),
+                None => State::Done,
+            };
+            Ok(Some((
+                stream::iter(page.items.into_iter().map(Ok)),
+                (next, fetch),
+            )))
+        },
+    )
     .try_flatten()
 }
 
@@ -105,7 +124,9 @@ fn next_cursor(meta: &types::PageMeta) -> Option<String> {
         return Some(after.to_string());
     }
     let next = reqwest::Url::parse(paging.next.as_deref()?).ok()?;
-    next.query_pairs().find(|(k, _)| k == "paging_after").map(|(_, v)| v.into_owned())
+    next.query_pairs()
+        .find(|(k, _)| k == "paging_after")
+        .map(|(_, v)| v.into_owned())
 }
 
 #[cfg(test)]
@@ -119,17 +140,29 @@ mod tests {
 
     #[test]
     fn cursor_comes_from_after_or_from_the_next_url() {
-        let both = meta(serde_json::json!({"paging": {"cursors": {"after": "YWJj"}, "next": "https://x/v1/payouts?paging_after=ZGVm"}}));
+        let both = meta(
+            serde_json::json!({"paging": {"cursors": {"after": "YWJj"}, "next": "https://x/v1/payouts?paging_after=ZGVm"}}),
+        );
         assert_eq!(next_cursor(&both).as_deref(), Some("YWJj"));
-        let next_only = meta(serde_json::json!({"paging": {"next": "https://x/v1/payouts?paging_limit=2&paging_after=ZGVm%3D%3D"}}));
+        let next_only = meta(
+            serde_json::json!({"paging": {"next": "https://x/v1/payouts?paging_limit=2&paging_after=ZGVm%3D%3D"}}),
+        );
         assert_eq!(next_cursor(&next_only).as_deref(), Some("ZGVm=="));
         assert_eq!(next_cursor(&meta(serde_json::json!({"paging": {}}))), None);
     }
 
     #[tokio::test]
     async fn a_repeated_cursor_ends_the_stream_with_an_error() {
-        let pages = paginate(|_| async { Ok(Page { items: vec![1], after: Some("same".to_string()) }) });
+        let pages = paginate(|_| async {
+            Ok(Page {
+                items: vec![1],
+                after: Some("same".to_string()),
+            })
+        });
         let items: Vec<_> = pages.collect().await;
-        assert!(matches!(items.as_slice(), [Ok(1), Err(Error::InvalidResponse(_))]), "{items:?}");
+        assert!(
+            matches!(items.as_slice(), [Ok(1), Err(Error::InvalidResponse(_))]),
+            "{items:?}"
+        );
     }
 }

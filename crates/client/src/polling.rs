@@ -63,7 +63,11 @@ impl RafikiClient {
     /// Transient failures (transport errors, 5xx) are polled through until
     /// the deadline; any other error (401, 404, ...) ends the wait at once.
     /// Running out of time gives [`Error::PollDeadline`].
-    pub async fn wait_for_final_state(&self, id: &str, options: &PollOptions) -> Result<types::Payout, Error> {
+    pub async fn wait_for_final_state(
+        &self,
+        id: &str,
+        options: &PollOptions,
+    ) -> Result<types::Payout, Error> {
         let started = Instant::now();
         let deadline = started + options.timeout;
         let mut interval = options.initial_interval;
@@ -80,7 +84,11 @@ impl RafikiClient {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::PollDeadline { payout_id: id.to_string(), waited: now - started, last_state });
+                return Err(Error::PollDeadline {
+                    payout_id: id.to_string(),
+                    waited: now - started,
+                    last_state,
+                });
             }
             tokio::time::sleep(interval.min(deadline - now)).await;
             interval = (interval + interval / 2).min(options.max_interval);

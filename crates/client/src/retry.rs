@@ -27,21 +27,31 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(250), max_delay: Duration::from_secs(10) }
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+        }
     }
 }
 
 impl RetryPolicy {
     /// Never retry.
     pub fn none() -> Self {
-        RetryPolicy { max_attempts: 1, ..Self::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// The wait after failed attempt number `attempt` (1-based): "equal
     /// jitter", a random point in the upper half of the exponential step,
     /// so concurrent clients spread out but never retry instantly.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let step = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(20)).min(self.max_delay);
+        let step = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.max_delay);
         let half = step / 2;
         half + rand::rng().random_range(Duration::ZERO..=half)
     }
@@ -97,10 +107,20 @@ impl RafikiClient {
         let key = idempotency_key.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
         let mut attempt = 1;
         loop {
-            let result = self.inner.create_payout().x_idempotency_key(key.as_str()).body(request.clone()).send().await;
+            let result = self
+                .inner
+                .create_payout()
+                .x_idempotency_key(key.as_str())
+                .body(request.clone())
+                .send()
+                .await;
             let error = match result {
                 Ok(accepted) => {
-                    return Ok(CreatedPayout { payout: accepted.into_inner().data, idempotency_key: key, attempts: attempt });
+                    return Ok(CreatedPayout {
+                        payout: accepted.into_inner().data,
+                        idempotency_key: key,
+                        attempts: attempt,
+                    });
                 }
                 Err(e) => Error::from_generated(e).await,
             };
@@ -110,7 +130,13 @@ impl RafikiClient {
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                None => return Err(CreatePayoutError { idempotency_key: key, attempts: attempt, error }),
+                None => {
+                    return Err(CreatePayoutError {
+                        idempotency_key: key,
+                        attempts: attempt,
+                        error,
+                    });
+                }
             }
         }
     }
@@ -122,17 +148,25 @@ mod tests {
     use reqwest::StatusCode;
 
     fn error(status: u16, code: &str, retry_after: Option<Duration>) -> Error {
-        let body = serde_json::from_value(serde_json::json!({"code": code, "message": "m"})).unwrap();
+        let body =
+            serde_json::from_value(serde_json::json!({"code": code, "message": "m"})).unwrap();
         Error::from_body(StatusCode::from_u16(status).unwrap(), body, retry_after)
     }
 
     #[test]
     fn backoff_grows_exponentially_within_jitter_bounds() {
-        let policy = RetryPolicy { max_attempts: 10, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
         for (attempt, step_ms) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (9, 1000)] {
             for _ in 0..50 {
                 let d = policy.backoff(attempt).as_millis();
-                assert!((step_ms / 2..=step_ms).contains(&d), "attempt {attempt}: {d} ms");
+                assert!(
+                    (step_ms / 2..=step_ms).contains(&d),
+                    "attempt {attempt}: {d} ms"
+                );
             }
         }
     }
@@ -140,11 +174,31 @@ mod tests {
     #[test]
     fn stops_on_permanent_errors_and_when_attempts_run_out() {
         let policy = RetryPolicy::default();
-        assert!(policy.next_delay(1, &error(422, "VALIDATION_FAILED", None)).is_none());
-        assert!(policy.next_delay(1, &error(409, "IDEMPOTENCY_KEY_ALREADY_USED", None)).is_none());
-        assert!(policy.next_delay(1, &error(500, "INTERNAL_SERVER_ERROR", None)).is_some());
-        assert!(policy.next_delay(5, &error(500, "INTERNAL_SERVER_ERROR", None)).is_none());
-        assert!(RetryPolicy::none().next_delay(1, &error(500, "X", None)).is_none());
+        assert!(
+            policy
+                .next_delay(1, &error(422, "VALIDATION_FAILED", None))
+                .is_none()
+        );
+        assert!(
+            policy
+                .next_delay(1, &error(409, "IDEMPOTENCY_KEY_ALREADY_USED", None))
+                .is_none()
+        );
+        assert!(
+            policy
+                .next_delay(1, &error(500, "INTERNAL_SERVER_ERROR", None))
+                .is_some()
+        );
+        assert!(
+            policy
+                .next_delay(5, &error(500, "INTERNAL_SERVER_ERROR", None))
+                .is_none()
+        );
+        assert!(
+            RetryPolicy::none()
+                .next_delay(1, &error(500, "X", None))
+                .is_none()
+        );
     }
 
     #[test]

@@ -29,17 +29,28 @@ async fn walking(states: &'static [&'static str]) -> (String, Arc<AtomicUsize>) 
 }
 
 fn fast(until: WaitFor, timeout: Duration) -> PollOptions {
-    PollOptions { until, timeout, initial_interval: Duration::from_millis(1), max_interval: Duration::from_millis(5) }
+    PollOptions {
+        until,
+        timeout,
+        initial_interval: Duration::from_millis(1),
+        max_interval: Duration::from_millis(5),
+    }
 }
 
 #[tokio::test]
 async fn settled_stops_at_sent_and_final_waits_for_reversed() {
     let (base_url, polls) = walking(&["PENDING", "PENDING", "SENT", "SENT", "REVERSED"]).await;
     let api = client(&base_url);
-    let sent = api.wait_for_final_state("pyt-1", &fast(WaitFor::Settled, Duration::from_secs(30))).await.unwrap();
+    let sent = api
+        .wait_for_final_state("pyt-1", &fast(WaitFor::Settled, Duration::from_secs(30)))
+        .await
+        .unwrap();
     assert_eq!(sent.state.code, PayoutStateCode::Sent);
     assert_eq!(polls.load(Ordering::SeqCst), 3);
-    let reversed = api.wait_for_final_state("pyt-1", &fast(WaitFor::Final, Duration::from_secs(30))).await.unwrap();
+    let reversed = api
+        .wait_for_final_state("pyt-1", &fast(WaitFor::Final, Duration::from_secs(30)))
+        .await
+        .unwrap();
     assert_eq!(reversed.state.code, PayoutStateCode::Reversed);
 }
 
@@ -51,8 +62,15 @@ async fn a_payout_that_never_settles_hits_the_deadline() {
         .await
         .unwrap_err();
     match error {
-        Error::PollDeadline { payout_id, last_state, .. } => {
-            assert_eq!((payout_id.as_str(), last_state.as_str()), ("pyt-1", "PENDING"));
+        Error::PollDeadline {
+            payout_id,
+            last_state,
+            ..
+        } => {
+            assert_eq!(
+                (payout_id.as_str(), last_state.as_str()),
+                ("pyt-1", "PENDING")
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -29,16 +29,22 @@ async fn scripted(answers: Vec<(u16, &'static str, serde_json::Value)>) -> Scrip
             let seen = seen.clone();
             let answers = answers.clone();
             async move {
-                let key = headers.get("x-idempotency-key").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+                let key = headers
+                    .get("x-idempotency-key")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
                 let n = {
                     let mut seen = seen.lock().unwrap();
                     seen.push(key);
                     seen.len() - 1
                 };
                 let (status, retry_after, body) = answers[n.min(answers.len() - 1)].clone();
-                let mut response = (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
+                let mut response =
+                    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
                 if !retry_after.is_empty() {
-                    response.headers_mut().insert("retry-after", retry_after.parse().unwrap());
+                    response
+                        .headers_mut()
+                        .insert("retry-after", retry_after.parse().unwrap());
                 }
                 response
             }
@@ -55,14 +61,24 @@ async fn transient_failures_are_retried_under_one_key_until_accepted() {
     let server = scripted(vec![
         (503, "", error_json("INTERNAL_SERVER_ERROR")),
         (409, "0", error_json("IDEMPOTENCY_RACE")),
-        (202, "", serde_json::json!({"data": payout_json("pyt-1", "PENDING")})),
+        (
+            202,
+            "",
+            serde_json::json!({"data": payout_json("pyt-1", "PENDING")}),
+        ),
     ])
     .await;
-    let created = client(&server.base_url).create_payout(&create_request(), None).await.unwrap();
+    let created = client(&server.base_url)
+        .create_payout(&create_request(), None)
+        .await
+        .unwrap();
     assert_eq!(created.attempts, 3);
     let keys = server.keys.lock().unwrap().clone();
     assert_eq!(keys.len(), 3);
-    assert!(keys.iter().all(|k| *k == created.idempotency_key), "{keys:?}");
+    assert!(
+        keys.iter().all(|k| *k == created.idempotency_key),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test]
@@ -70,34 +86,59 @@ async fn a_500_with_a_foreign_body_is_retried_too() {
     // progenitor cannot decode "oops" as the error body and drops the status.
     let server = scripted(vec![
         (500, "", serde_json::json!("oops")),
-        (202, "", serde_json::json!({"data": payout_json("pyt-1", "PENDING")})),
+        (
+            202,
+            "",
+            serde_json::json!({"data": payout_json("pyt-1", "PENDING")}),
+        ),
     ])
     .await;
-    let created = client(&server.base_url).create_payout(&create_request(), None).await.unwrap();
+    let created = client(&server.base_url)
+        .create_payout(&create_request(), None)
+        .await
+        .unwrap();
     assert_eq!(created.attempts, 2);
     let keys = server.keys.lock().unwrap().clone();
-    assert_eq!(keys, [created.idempotency_key.clone(), created.idempotency_key]);
+    assert_eq!(
+        keys,
+        [created.idempotency_key.clone(), created.idempotency_key]
+    );
 }
 
 #[tokio::test]
 async fn a_422_stops_at_once_and_hands_back_the_key() {
     let server = scripted(vec![(422, "", error_json("VALIDATION_FAILED"))]).await;
-    let error = client(&server.base_url).create_payout(&create_request(), Some("my-key")).await.unwrap_err();
+    let error = client(&server.base_url)
+        .create_payout(&create_request(), Some("my-key"))
+        .await
+        .unwrap_err();
     assert!(matches!(error.error, Error::Validation(_)));
-    assert_eq!((error.attempts, error.idempotency_key.as_str()), (1, "my-key"));
+    assert_eq!(
+        (error.attempts, error.idempotency_key.as_str()),
+        (1, "my-key")
+    );
     assert_eq!(server.keys.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn attempts_are_bounded_and_a_long_retry_after_is_not_waited_out() {
     let server = scripted(vec![(503, "", error_json("INTERNAL_SERVER_ERROR"))]).await;
-    let error = client(&server.base_url).create_payout(&create_request(), None).await.unwrap_err();
+    let error = client(&server.base_url)
+        .create_payout(&create_request(), None)
+        .await
+        .unwrap_err();
     assert_eq!(error.attempts, 3, "the test policy allows 3 attempts");
     assert_eq!(server.keys.lock().unwrap().len(), 3);
 
     let server = scripted(vec![(503, "3600", error_json("INTERNAL_SERVER_ERROR"))]).await;
-    let error = client(&server.base_url).create_payout(&create_request(), None).await.unwrap_err();
-    assert_eq!(error.attempts, 1, "an hour-long Retry-After is beyond the policy's max delay");
+    let error = client(&server.base_url)
+        .create_payout(&create_request(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.attempts, 1,
+        "an hour-long Retry-After is beyond the policy's max delay"
+    );
 }
 
 #[tokio::test]
@@ -105,7 +146,14 @@ async fn a_refused_connection_is_retried_then_reported_as_transport() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let error = client(&base_url).create_payout(&create_request(), None).await.unwrap_err();
-    assert!(matches!(error.error, Error::Transport(_)), "{:?}", error.error);
+    let error = client(&base_url)
+        .create_payout(&create_request(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.error, Error::Transport(_)),
+        "{:?}",
+        error.error
+    );
     assert_eq!(error.attempts, 3);
 }

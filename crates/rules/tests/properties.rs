@@ -53,7 +53,10 @@ fn assert_only_the_fault<T: std::fmt::Debug>(
 }
 
 fn assert_payout_fault(table: &ComplianceTable, case: &FaultCase) -> Result<(), TestCaseError> {
-    assert_only_the_fault(validate_payout_create(&case.body, table, &case.accounts), case)
+    assert_only_the_fault(
+        validate_payout_create(&case.body, table, &case.accounts),
+        case,
+    )
 }
 
 fn assert_account_fault(table: &ComplianceTable, case: &FaultCase) -> Result<(), TestCaseError> {

@@ -6,6 +6,9 @@
 
 #![allow(clippy::all, missing_docs, unused_imports, dead_code, rustdoc::all)]
 
+// Left as prettyplease printed it: `cargo fmt` must not touch generated
+// files, or `cargo xtask codegen --check` would call them stale.
+#[rustfmt::skip]
 mod client;
 
 pub use client::*;
@@ -13,4 +16,5 @@ pub use client::*;
 /// progenitor's typed `httpmock` helpers: `MockServerExt` adds one method
 /// per operation to `httpmock::MockServer`. Behind the `httpmock` feature.
 #[cfg(feature = "httpmock")]
+#[rustfmt::skip]
 pub mod httpmock;
