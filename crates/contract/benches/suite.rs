@@ -32,7 +32,7 @@ fn mock_thread() -> (
             .unwrap();
         runtime.block_on(async move {
             let started = ThreadTime::now();
-            let config = rafiki_contract::embedded_mock_config(KEYS);
+            let config = rafiki_mock::Config::for_contract_suite(KEYS);
             let mock = rafiki_mock::spawn(config).await.unwrap();
             url_tx.send(mock.base_url().to_string()).unwrap();
             let _ = stop_rx.await;

@@ -23,21 +23,3 @@ pub mod runner;
 pub use config::{ConfigError, RunConfig, SandboxValues};
 pub use report::{CheckResult, Failure, Report, Totals, Verdict};
 pub use runner::{Progress, RunError, run, run_observed};
-
-/// The mock `rafiki-contract run` checks when no `--base-url` is given:
-/// two accounts, the first with a large KES wallet (for the request-level
-/// checks), the second with a modest one so that the money sequences see
-/// both acceptances and 402s; payouts settle after 20 ms.
-pub fn embedded_mock_config(keys: [&str; 2]) -> rafiki_mock::Config {
-    let kes = |balance: &str| rafiki_mock::WalletSeed {
-        currency: "KES".into(),
-        balance: balance.parse().expect("decimal"),
-    };
-    let mut config = rafiki_mock::Config::with_keys([keys[0]], &[kes("1000000000.00")]);
-    config.accounts.push(rafiki_mock::AccountConfig {
-        api_key: keys[1].to_string(),
-        wallets: vec![kes("20000.00")],
-    });
-    config.processing_delay = std::time::Duration::from_millis(20);
-    config
-}

@@ -1,7 +1,8 @@
 //! `rafiki-contract run`: the contract suite as a CI step.
 //!
 //! With no `--base-url` it starts the embedded `rafiki-mock` (two accounts)
-//! and checks it; with `--base-url` and a key it checks any server.
+//! and checks it (feature `embedded-mock`, on by default); with
+//! `--base-url` and a key it checks any server.
 //! Exit codes: 0 every check held, 1 a check failed, 2 usage or connection
 //! problem (one line on stderr).
 
@@ -90,7 +91,25 @@ struct RunArgs {
 }
 
 /// Keys of the embedded mock's two accounts.
+#[cfg(feature = "embedded-mock")]
 const EMBEDDED_KEYS: [&str; 2] = ["sk_test_contract_a", "sk_test_contract_b"];
+
+/// Starts the embedded mock; it lives as long as the returned handle.
+#[cfg(feature = "embedded-mock")]
+async fn embedded_mock() -> Result<(RunConfig, Option<rafiki_mock::MockHandle>), String> {
+    let mock = rafiki_mock::spawn(rafiki_mock::Config::for_contract_suite(EMBEDDED_KEYS))
+        .await
+        .map_err(|e| format!("cannot start the embedded mock: {e}"))?;
+    let mut config = RunConfig::new(mock.base_url(), EMBEDDED_KEYS[0]);
+    config.api_key_2 = Some(EMBEDDED_KEYS[1].to_string());
+    Ok((config, Some(mock)))
+}
+
+/// Built without the embedded mock: a server must be named.
+#[cfg(not(feature = "embedded-mock"))]
+async fn embedded_mock() -> Result<(RunConfig, Option<()>), String> {
+    Err("no --base-url: this build has no embedded mock (feature `embedded-mock`)".into())
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -131,15 +150,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
             config.api_key_2 = args.api_key_2.clone();
             (config, None)
         }
-        None => {
-            let mock_config = rafiki_contract::embedded_mock_config(EMBEDDED_KEYS);
-            let mock = rafiki_mock::spawn(mock_config)
-                .await
-                .map_err(|e| format!("cannot start the embedded mock: {e}"))?;
-            let mut config = RunConfig::new(mock.base_url(), EMBEDDED_KEYS[0]);
-            config.api_key_2 = Some(EMBEDDED_KEYS[1].to_string());
-            (config, Some(mock))
-        }
+        None => embedded_mock().await?,
     };
     config.checks = args.checks;
     config.exclude_checks = args.exclude_checks;

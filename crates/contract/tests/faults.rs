@@ -569,7 +569,7 @@ async fn faulty_server(
     fault: Option<Fault>,
     hide_control: bool,
 ) -> (String, rafiki_mock::MockHandle) {
-    let mut config = rafiki_contract::embedded_mock_config(KEYS);
+    let mut config = rafiki_mock::Config::for_contract_suite(KEYS);
     config.processing_delay = std::time::Duration::from_millis(20);
     if fault == Some(Fault::UpperLimitOff) {
         let yaml = include_str!("../../../spec/compliance.yaml")
@@ -789,7 +789,7 @@ async fn hang_prone_faults_end_with_a_report_in_bounded_time() {
 /// and the checks still running are reported as not finished.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalling_server_still_gets_a_report_by_the_deadline() {
-    let mock = rafiki_mock::spawn(rafiki_contract::embedded_mock_config(KEYS))
+    let mock = rafiki_mock::spawn(rafiki_mock::Config::for_contract_suite(KEYS))
         .await
         .unwrap();
     let upstream = mock.base_url().trim_end_matches("/v1").to_string();

@@ -21,7 +21,7 @@ fn seeds() -> Vec<u64> {
 }
 
 async fn run_variant(variant: Variant, seed: u64) -> rafiki_contract::Report {
-    let config = rafiki_contract::embedded_mock_config(KEYS).variant(variant);
+    let config = rafiki_mock::Config::for_contract_suite(KEYS).variant(variant);
     let mock = rafiki_mock::spawn(config).await.unwrap();
     let mut run = RunConfig::new(mock.base_url(), KEYS[0]);
     run.api_key_2 = Some(KEYS[1].into());

@@ -174,6 +174,25 @@ impl Config {
         }
     }
 
+    /// The mock `rafiki-contract run` checks when it is given no server, and
+    /// the one the suite's own tests use: two accounts, the first with a
+    /// large KES wallet (for the request-level checks), the second with a
+    /// modest one so that the money sequences see both acceptances and
+    /// 402s; payouts settle after 20 ms.
+    pub fn for_contract_suite(keys: [&str; 2]) -> Self {
+        let kes = |balance: &str| WalletSeed {
+            currency: "KES".into(),
+            balance: balance.parse().expect("decimal"),
+        };
+        let mut config = Config::with_keys([keys[0]], &[kes("1000000000.00")]);
+        config.accounts.push(AccountConfig {
+            api_key: keys[1].to_string(),
+            wallets: vec![kes("20000.00")],
+        });
+        config.processing_delay = Duration::from_millis(20);
+        config
+    }
+
     /// Uses `clock` (tests then drive the scheduler with
     /// [`crate::MockHandle::advance`]).
     pub fn manual_clock(mut self, clock: Arc<ManualClock>) -> Self {
