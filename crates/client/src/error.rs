@@ -9,6 +9,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+use rafiki_rules::wire::ErrorCode;
+
 use crate::generated::types;
 
 /// An error answer that carried the API's error body.
@@ -132,15 +134,19 @@ impl Error {
             body,
             retry_after,
         };
-        match (status.as_u16(), response.code()) {
-            (401, "UNAUTHORIZED") => Error::Unauthorized(response),
-            (402, "WALLET_INSUFFICIENT_BALANCE") => Error::InsufficientBalance(response),
-            (404, "NOT_FOUND") => Error::NotFound(response),
-            (409, "IDEMPOTENCY_RACE") => Error::IdempotencyRace(response),
-            (409, "IDEMPOTENCY_KEY_ALREADY_USED") => Error::IdempotencyKeyAlreadyUsed(response),
-            (422, "VALIDATION_FAILED") => Error::Validation(response),
-            (500..=599, _) => Error::Server(response),
-            _ => Error::Other(response),
+        // Which status carries which code is stated once, in rafiki-rules.
+        match ErrorCode::paired(status.as_u16(), response.code()) {
+            Some(ErrorCode::Unauthorized) => Error::Unauthorized(response),
+            Some(ErrorCode::WalletInsufficientBalance) => Error::InsufficientBalance(response),
+            Some(ErrorCode::NotFound) => Error::NotFound(response),
+            Some(ErrorCode::IdempotencyRace) => Error::IdempotencyRace(response),
+            Some(ErrorCode::IdempotencyKeyAlreadyUsed) => {
+                Error::IdempotencyKeyAlreadyUsed(response)
+            }
+            Some(ErrorCode::ValidationFailed) => Error::Validation(response),
+            Some(ErrorCode::InternalServerError) => Error::Server(response),
+            None if status.is_server_error() => Error::Server(response),
+            None => Error::Other(response),
         }
     }
 

@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rafiki_rules::wire::ErrorCode;
 use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -143,6 +144,12 @@ impl Exchange {
         self.json()
             .and_then(|j| j.get("code"))
             .and_then(Value::as_str)
+    }
+
+    /// Whether the answer is the error `code` with the status the API pairs
+    /// it with (`rafiki_rules::wire::ErrorCode::http_status`).
+    pub fn is_error(&self, code: ErrorCode) -> bool {
+        self.status() == code.http_status() && self.error_code() == Some(code.as_str())
     }
 
     /// A request that was never sent, and why.

@@ -38,6 +38,14 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// Where an error's status and code come from.
+enum Kind {
+    /// One of the API's codes, with the status the rules pair it with.
+    Api(ErrorCode),
+    /// An answer of the mock's own, where the API documents none.
+    Own(StatusCode, &'static str),
+}
+
 /// The wire body of every error.
 #[derive(Debug, Serialize)]
 struct Envelope {
@@ -58,34 +66,44 @@ impl ApiError {
         Self::invalid(BODY_PATH, Rule::WrongType, message)
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// The API's error code, or for the mock's own answers (where the API
+    /// documents none) their status and code.
+    fn kind(&self) -> Kind {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::InsufficientBalance { .. } => StatusCode::PAYMENT_REQUIRED,
-            ApiError::IdempotencyKeyAlreadyUsed
-            | ApiError::IdempotencyRace
-            | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unauthorized => Kind::Api(ErrorCode::Unauthorized),
+            ApiError::NotFound => Kind::Api(ErrorCode::NotFound),
+            ApiError::Validation(_) => Kind::Api(ErrorCode::ValidationFailed),
+            ApiError::InsufficientBalance { .. } => Kind::Api(ErrorCode::WalletInsufficientBalance),
+            ApiError::IdempotencyKeyAlreadyUsed => Kind::Api(ErrorCode::IdempotencyKeyAlreadyUsed),
+            ApiError::IdempotencyRace => Kind::Api(ErrorCode::IdempotencyRace),
+            ApiError::Internal(_) => Kind::Api(ErrorCode::InternalServerError),
+            ApiError::MethodNotAllowed => {
+                Kind::Own(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED")
+            }
+            ApiError::PayloadTooLarge { .. } => {
+                Kind::Own(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
+            }
+            ApiError::IllegalTransition { .. } => {
+                Kind::Own(StatusCode::CONFLICT, "ILLEGAL_TRANSITION")
+            }
+        }
+    }
+
+    /// The HTTP status; for the API's codes, the one `rafiki-rules` pairs
+    /// with the code.
+    pub fn status(&self) -> StatusCode {
+        match self.kind() {
+            Kind::Api(code) => StatusCode::from_u16(code.http_status())
+                .expect("the rules pair codes with valid statuses"),
+            Kind::Own(status, _) => status,
         }
     }
 
     /// The `code` of the body.
     pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::Unauthorized => ErrorCode::Unauthorized.as_str(),
-            ApiError::NotFound => ErrorCode::NotFound.as_str(),
-            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
-            ApiError::Validation(_) => ErrorCode::ValidationFailed.as_str(),
-            ApiError::InsufficientBalance { .. } => ErrorCode::WalletInsufficientBalance.as_str(),
-            ApiError::IdempotencyKeyAlreadyUsed => ErrorCode::IdempotencyKeyAlreadyUsed.as_str(),
-            ApiError::IdempotencyRace => ErrorCode::IdempotencyRace.as_str(),
-            ApiError::IllegalTransition { .. } => "ILLEGAL_TRANSITION",
-            ApiError::Internal(_) => ErrorCode::InternalServerError.as_str(),
+        match self.kind() {
+            Kind::Api(code) => code.as_str(),
+            Kind::Own(_, code) => code,
         }
     }
 

@@ -258,7 +258,9 @@ wire_enum! {
 }
 
 impl ErrorCode {
-    /// The HTTP status that carries this code.
+    /// The HTTP status that carries this code: the one statement of the
+    /// status/code pairing that the mock answers with, the suite checks and
+    /// the client decodes.
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::Unauthorized => 401,
@@ -268,6 +270,20 @@ impl ErrorCode {
             ErrorCode::ValidationFailed => 422,
             ErrorCode::InternalServerError => 500,
         }
+    }
+
+    /// The codes an error answer with `status` may carry; empty for a
+    /// status the API pairs with no code.
+    pub fn carried_by(status: u16) -> impl Iterator<Item = ErrorCode> {
+        <Self as crate::macros::WireEnum>::ALL
+            .iter()
+            .copied()
+            .filter(move |code| code.http_status() == status)
+    }
+
+    /// The code, when `text` is one and `status` carries it.
+    pub fn paired(status: u16, text: &str) -> Option<ErrorCode> {
+        Self::carried_by(status).find(|code| code.as_str() == text)
     }
 }
 
@@ -338,6 +354,27 @@ pub struct Cursors {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn each_status_carries_its_codes() {
+        let codes = |status| {
+            ErrorCode::carried_by(status)
+                .map(ErrorCode::as_str)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            codes(409),
+            ["IDEMPOTENCY_RACE", "IDEMPOTENCY_KEY_ALREADY_USED"]
+        );
+        assert_eq!(codes(422), ["VALIDATION_FAILED"]);
+        assert!(codes(200).is_empty() && codes(503).is_empty());
+        assert_eq!(
+            ErrorCode::paired(402, "WALLET_INSUFFICIENT_BALANCE"),
+            Some(ErrorCode::WalletInsufficientBalance)
+        );
+        assert_eq!(ErrorCode::paired(422, "NOT_FOUND"), None);
+        assert_eq!(ErrorCode::paired(404, "not_found"), None);
+    }
 
     #[test]
     fn money_serialises_value_as_string_keeping_scale() {

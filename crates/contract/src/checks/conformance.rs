@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use rafiki_rules::wire::ErrorCode;
 use rafiki_spec::Spec;
 
 use super::{CONTENT_TYPE_JSON, ERROR_ENVELOPE, RESPONSE_SCHEMA, STATUS_DOCUMENTED};
@@ -149,15 +150,12 @@ pub fn envelope_problem(status: u16, body: Option<&serde_json::Value>) -> Option
     let (Some(code), Some(_)) = (code, message) else {
         return Some("an error body with string `code` and `message`".into());
     };
-    let allowed: &[&str] = match status {
-        401 => &["UNAUTHORIZED"],
-        402 => &["WALLET_INSUFFICIENT_BALANCE"],
-        404 => &["NOT_FOUND"],
-        409 => &["IDEMPOTENCY_RACE", "IDEMPOTENCY_KEY_ALREADY_USED"],
-        422 => &["VALIDATION_FAILED"],
-        500 => &["INTERNAL_SERVER_ERROR"],
-        _ => return None,
-    };
+    let allowed: Vec<&str> = ErrorCode::carried_by(status)
+        .map(ErrorCode::as_str)
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
     (!allowed.contains(&code)).then(|| {
         format!(
             "code {} for HTTP {status}, got {code}",
