@@ -1,6 +1,9 @@
 //! What a run checks and how: the target server, keys, selection and pace.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use rafiki_spec::Spec;
 
 use crate::checks::{self, CheckInfo};
 
@@ -39,6 +42,9 @@ pub struct RunConfig {
     pub max_duration: Duration,
     /// Whether to use the documented sandbox test values (failing numbers).
     pub sandbox_values: SandboxValues,
+    /// The OpenAPI document to judge answers by; `None` is the spec built
+    /// into this binary (`spec/openapi.yaml`).
+    pub spec: Option<PathBuf>,
 }
 
 /// Whether the run uses the sandbox test values (numbers whose payouts FAIL).
@@ -72,6 +78,7 @@ impl std::fmt::Debug for RunConfig {
             .field("strict", &self.strict)
             .field("max_duration", &self.max_duration)
             .field("sandbox_values", &self.sandbox_values)
+            .field("spec", &self.spec)
             .finish()
     }
 }
@@ -95,7 +102,21 @@ impl RunConfig {
             strict: false,
             max_duration: DEFAULT_MAX_DURATION,
             sandbox_values: SandboxValues::Auto,
+            spec: None,
         }
+    }
+
+    /// The spec the run judges by: the file in [`RunConfig::spec`], read
+    /// and self-checked, or the built-in one.
+    pub fn spec(&self) -> Result<Spec, ConfigError> {
+        let Some(path) = &self.spec else {
+            return Ok(Spec::embedded());
+        };
+        let problem = |e: String| ConfigError::Spec(path.display().to_string(), e);
+        let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
+        let spec = Spec::from_yaml(&text).map_err(|e| problem(e.to_string()))?;
+        spec.check().map_err(|e| problem(e.to_string()))?;
+        Ok(spec)
     }
 
     /// The selected checks, or the unknown name.
@@ -161,6 +182,8 @@ pub enum ConfigError {
     SandboxValuesOnProduction(String),
     #[error("no API key: pass --api-key or set RAFIKI_API_KEY")]
     NoKey,
+    #[error("--spec {0}: {1}")]
+    Spec(String, String),
 }
 
 #[cfg(test)]

@@ -15,11 +15,13 @@
 pub mod banks;
 pub mod checks;
 pub mod config;
+pub mod coverage;
 pub mod generate;
 pub mod http;
 pub mod report;
 pub mod runner;
 
 pub use config::{ConfigError, RunConfig, SandboxValues};
+pub use coverage::{Coverage, Seen};
 pub use report::{CheckResult, Failure, Report, Totals, Verdict};
 pub use runner::{Progress, RunError, run, run_observed};

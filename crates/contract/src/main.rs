@@ -88,6 +88,10 @@ struct RunArgs {
     /// and never runs on a production host.
     #[arg(long, value_enum, default_value_t = SandboxValues::Auto)]
     sandbox_values: SandboxValues,
+    /// OpenAPI 3.0 document to judge answers by (default: the built-in
+    /// spec/openapi.yaml).
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
 }
 
 /// Keys of the embedded mock's two accounts.
@@ -164,6 +168,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     config.strict = args.strict;
     config.max_duration = Duration::from_secs(args.max_duration);
     config.sandbox_values = args.sandbox_values;
+    config.spec = args.spec;
 
     let progress = progress(&config.base_url);
     let bar = progress.clone();

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::checks::CheckInfo;
+use crate::coverage::{Coverage, Seen};
 use crate::http::Exchange;
 
 /// How many failures per check keep their full details.
@@ -224,6 +225,7 @@ impl Recorder {
         unfinished: &[&'static CheckInfo],
         requests: u64,
         elapsed: std::time::Duration,
+        coverage: Coverage,
     ) -> Report {
         let results = self
             .results
@@ -241,6 +243,7 @@ impl Recorder {
             requests,
             elapsed_ms: elapsed.as_millis() as u64,
             checks,
+            coverage,
         }
     }
 }
@@ -267,6 +270,8 @@ pub struct Report {
     /// Wall time of the run, preflight included.
     pub elapsed_ms: u64,
     pub checks: Vec<CheckResult>,
+    /// Which documented (operation, status) pairs the run saw.
+    pub coverage: Coverage,
 }
 
 impl Report {
@@ -338,6 +343,7 @@ impl Report {
             totals.skipped,
             if self.strict { " (strict: warnings fail)" } else { "" },
         ));
+        out.push_str(&self.coverage.render());
         out
     }
 
@@ -398,6 +404,29 @@ impl Report {
             }
             case.add_property(quick_junit::Property::new("basis", check.basis));
             suite.add_test_case(case);
+        }
+        let coverage = &self.coverage;
+        for (name, value) in [
+            (
+                "coverage.exercised",
+                format!(
+                    "{} of {}",
+                    coverage.count(|s| *s == Seen::Exercised),
+                    coverage.pairs.len()
+                ),
+            ),
+            (
+                "coverage.not_exercised",
+                coverage.list(|s| *s == Seen::NotExercised).join(", "),
+            ),
+            (
+                "coverage.unproducible",
+                coverage
+                    .list(|s| matches!(s, Seen::Unproducible(_)))
+                    .join(", "),
+            ),
+        ] {
+            suite.add_property(quick_junit::Property::new(name, value));
         }
         let mut report = Junit::new("rafiki-contract");
         report.add_test_suite(suite);

@@ -209,8 +209,8 @@ pub async fn run_observed(
         config.rate_limit,
     )
     .map_err(|e| RunError::Internal(e.to_string()))?;
-    preflight(&client).await?;
-    let spec = rafiki_spec::Spec::embedded();
+    let first_answer = preflight(&client).await?;
+    let spec = config.spec()?;
     let conformance = Conformance::new(&spec).map_err(|e| RunError::Internal(e.to_string()))?;
     let documented_decimal = documented_decimal(&spec)?;
     let paging_limit = spec.parameter_bounds("paging_limit").ok_or_else(|| {
@@ -233,6 +233,7 @@ pub async fn run_observed(
         deadline: started + config.max_duration,
         runtime: Handle::current(),
     };
+    ctx.conformance.observe(&first_answer, &ctx.recorder);
     ctx.control_api = has_control_api(&ctx.client).await;
     ctx.banks = Banks::from_body(ctx.send(Probe::get("list_banks", "/banks")).await.json());
     ctx.sandbox_values = sandbox_values(&ctx, config).await;
@@ -286,9 +287,12 @@ pub async fn run_observed(
         .filter(|(name, _)| !finished.contains(name))
         .flat_map(|(_, checks)| checks.iter().copied())
         .collect();
-    Ok(ctx
-        .recorder
-        .close(&unfinished, ctx.client.requests_sent(), started.elapsed()))
+    Ok(ctx.recorder.close(
+        &unfinished,
+        ctx.client.requests_sent(),
+        started.elapsed(),
+        ctx.conformance.coverage(),
+    ))
 }
 
 /// The documented pattern of a decimal string, from the spec.
@@ -306,16 +310,19 @@ fn documented_decimal(spec: &rafiki_spec::Spec) -> Result<regex::Regex, RunError
 }
 
 /// One `GET /wallets`: tells "down", "not this API" and "bad key" apart
-/// before any check runs.
-async fn preflight(client: &Client) -> Result<(), RunError> {
+/// before any check runs. The answer is judged with the others.
+async fn preflight(client: &Client) -> Result<Exchange, RunError> {
     let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
     let url = exchange.url.clone();
-    let answer = exchange.answer.map_err(|reason| RunError::Unreachable {
-        url: url.clone(),
-        reason,
-    })?;
+    let answer = exchange
+        .answer
+        .as_ref()
+        .map_err(|reason| RunError::Unreachable {
+            url: url.clone(),
+            reason: reason.clone(),
+        })?;
     match (answer.status, answer.json.as_ref()) {
-        (200, Some(body)) if body.get("data").is_some_and(Value::is_array) => Ok(()),
+        (200, Some(body)) if body.get("data").is_some_and(Value::is_array) => Ok(exchange),
         (401, Some(body)) if body.get("code").is_some() => Err(RunError::KeyRefused { url }),
         (status, _) => Err(RunError::NotThisApi {
             url,

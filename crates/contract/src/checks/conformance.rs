@@ -7,13 +7,19 @@ use rafiki_rules::wire::ErrorCode;
 use rafiki_spec::Spec;
 
 use super::{CONTENT_TYPE_JSON, ERROR_ENVELOPE, RESPONSE_SCHEMA, STATUS_DOCUMENTED};
+use crate::coverage::{Coverage, Tally};
 use crate::http::Exchange;
 use crate::report::{Recorder, Verdict};
 
 /// The spec, compiled once: documented statuses, and per (operation,
 /// status) a validator of the documented shape and one of our stricter spec.
 pub struct Conformance {
+    /// Documented statuses by operationId.
     statuses: HashMap<String, Vec<u16>>,
+    /// Every documented (operation, status) pair, in the spec's order.
+    pairs: Vec<(String, u16)>,
+    /// The pairs answered so far.
+    tally: Tally,
     /// By operationId, then status (looked up without allocating).
     validators: HashMap<String, HashMap<u16, Validators>>,
 }
@@ -31,6 +37,7 @@ impl Conformance {
         let documented_spec = spec.documented();
         let mut statuses = HashMap::new();
         let mut validators = HashMap::new();
+        let mut pairs = Vec::new();
         for (_, _, operation) in spec.operations() {
             let Some(operation) = operation.operation_id.clone() else {
                 continue;
@@ -48,12 +55,21 @@ impl Conformance {
                         .insert(status, pair);
                 }
             }
+            pairs.extend(documented.iter().map(|&status| (operation.clone(), status)));
             statuses.insert(operation, documented);
         }
         Ok(Conformance {
             statuses,
+            pairs,
+            tally: Tally::default(),
             validators,
         })
+    }
+
+    /// Which documented (operation, status) pairs the answers so far covered.
+    pub fn coverage(&self) -> Coverage {
+        self.tally
+            .coverage(self.pairs.iter().map(|(op, status)| (op.as_str(), *status)))
     }
 
     /// Judges one answer against the four conformance checks.
@@ -62,6 +78,7 @@ impl Conformance {
             return;
         };
         let status = answer.status;
+        self.tally.saw(operation, status);
         let documented = self
             .statuses
             .get(operation)

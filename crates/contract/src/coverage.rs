@@ -1,0 +1,155 @@
+//! Spec coverage: which documented (operation, status) pairs of the spec a
+//! run saw answered, which it never saw, and which a client cannot provoke
+//! on purpose. Printed under the table and kept in the JSON and JUnit
+//! reports, so an operation or status added to the spec shows up here as
+//! "not exercised" until a check produces it.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+/// Whether a run saw a documented (operation, status) pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "seen", content = "reason")]
+pub enum Seen {
+    /// At least one answer had this status.
+    Exercised,
+    /// No answer had it, though a check could provoke it.
+    NotExercised,
+    /// No answer had it, and no request can provoke it on purpose.
+    Unproducible(String),
+}
+
+/// One documented (operation, status) pair and whether the run saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pair {
+    pub operation: String,
+    pub status: u16,
+    #[serde(flatten)]
+    pub seen: Seen,
+}
+
+/// Every documented pair of the spec, in the spec's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    pub pairs: Vec<Pair>,
+}
+
+impl Coverage {
+    /// Pairs with the given standing.
+    pub fn count(&self, wanted: fn(&Seen) -> bool) -> usize {
+        self.pairs.iter().filter(|p| wanted(&p.seen)).count()
+    }
+
+    /// `operation status` of every pair whose standing matches.
+    pub fn list(&self, wanted: fn(&Seen) -> bool) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|p| wanted(&p.seen))
+            .map(|p| format!("{} {}", p.operation, p.status))
+            .collect()
+    }
+
+    /// Whether `operation status` was exercised.
+    pub fn exercised(&self, operation: &str, status: u16) -> bool {
+        self.pairs
+            .iter()
+            .any(|p| p.operation == operation && p.status == status && p.seen == Seen::Exercised)
+    }
+
+    /// Two lines for the end of the terminal report.
+    pub fn render(&self) -> String {
+        let exercised = self.count(|s| *s == Seen::Exercised);
+        let mut out = format!(
+            "spec coverage: {exercised} of {} documented (operation, status) pairs exercised\n",
+            self.pairs.len()
+        );
+        let missing = self.list(|s| *s == Seen::NotExercised);
+        if !missing.is_empty() {
+            out.push_str(&format!("  not exercised: {}\n", missing.join(", ")));
+        }
+        let unproducible = self.list(|s| matches!(s, Seen::Unproducible(_)));
+        if !unproducible.is_empty() {
+            out.push_str(&format!(
+                "  cannot be provoked by a client: {}\n",
+                unproducible.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+/// Why a documented status cannot be provoked on purpose, if it cannot.
+fn unproducible(status: u16) -> Option<&'static str> {
+    (status >= 500).then_some("a server fault; no request provokes it on purpose")
+}
+
+/// The pairs seen so far, filled in as answers arrive.
+#[derive(Debug, Default)]
+pub struct Tally {
+    seen: Mutex<BTreeSet<(String, u16)>>,
+}
+
+impl Tally {
+    /// Notes that `operation` answered `status`.
+    pub fn saw(&self, operation: &str, status: u16) {
+        let mut seen = self.seen.lock().expect("coverage lock");
+        seen.insert((operation.to_string(), status));
+    }
+
+    /// Judges every documented pair, given in the spec's order.
+    pub fn coverage<'a>(&self, documented: impl IntoIterator<Item = (&'a str, u16)>) -> Coverage {
+        let seen = self.seen.lock().expect("coverage lock");
+        let pairs = documented
+            .into_iter()
+            .map(|(operation, status)| {
+                let seen = if seen.contains(&(operation.to_string(), status)) {
+                    Seen::Exercised
+                } else if let Some(reason) = unproducible(status) {
+                    Seen::Unproducible(reason.to_string())
+                } else {
+                    Seen::NotExercised
+                };
+                Pair {
+                    operation: operation.to_string(),
+                    status,
+                    seen,
+                }
+            })
+            .collect();
+        Coverage { pairs }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_exercised_missing_or_unproducible() {
+        let tally = Tally::default();
+        tally.saw("get_payout", 200);
+        tally.saw("get_payout", 200);
+        tally.saw("get_payout", 418);
+        let coverage = tally.coverage([
+            ("get_payout", 200),
+            ("get_payout", 404),
+            ("get_payout", 500),
+        ]);
+        assert!(coverage.exercised("get_payout", 200));
+        assert_eq!(
+            coverage.list(|s| *s == Seen::NotExercised),
+            ["get_payout 404"]
+        );
+        assert_eq!(
+            coverage.list(|s| matches!(s, Seen::Unproducible(_))),
+            ["get_payout 500"]
+        );
+        // Undocumented statuses are status_documented's business, not coverage's.
+        assert_eq!(coverage.pairs.len(), 3);
+        let json = serde_json::to_value(&coverage).unwrap();
+        assert_eq!(json["pairs"][1]["seen"], "not_exercised");
+        assert_eq!(json["pairs"][2]["seen"], "unproducible");
+    }
+}
