@@ -182,3 +182,17 @@ fn usage_problems_exit_2() {
         Some(2)
     );
 }
+
+/// The sandbox and production speak HTTPS: the binary must attempt TLS
+/// (a plain-HTTP server behind an https:// URL fails the handshake, where
+/// a build without TLS would refuse the scheme outright).
+#[test]
+fn https_urls_are_spoken_with_tls() {
+    let plain = serve(Router::new().route("/v1/wallets", get(|| async { "plain" })));
+    let https = plain.replace("http://", "https://");
+    let output = contract(&["run", "--base-url", &https, "--api-key", "sk_test_x"]);
+    assert_eq!(output.status.code(), Some(2));
+    let line = stderr_line(&output);
+    assert!(line.contains("cannot reach"), "{line}");
+    assert!(!line.contains("scheme is not http"), "{line}");
+}
