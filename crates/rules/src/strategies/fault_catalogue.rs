@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::json_path::{self, join};
 use super::valid_requests::{PayoutCase, valid_payment_account, valid_payout};
-use crate::codes::{COUNTRY_CODES, CURRENCY_CODES};
+use crate::codes::{country_codes, currency_codes};
 use crate::compliance::{ComplianceTable, SenderField, SenderRules};
 use crate::macros::WireEnum;
 use crate::payout::Destination;
@@ -167,7 +167,7 @@ fn payout_faults(table: &ComplianceTable, case: &PayoutCase) -> Vec<Fault> {
             json!((max + one_cent()).to_string()),
         ));
     }
-    if let Some(other) = CURRENCY_CODES
+    if let Some(other) = currency_codes()
         .iter()
         .find(|c| country.limit_for(c, kind).is_none())
     {
@@ -267,7 +267,7 @@ fn account_faults(table: &ComplianceTable, prefix: &str, account: &Value) -> Vec
         Fault::set(&at("holder.name"), Rule::Blank, json!("   ")),
         Fault::remove(&at("holder.name")),
     ];
-    if let Some(unserved) = COUNTRY_CODES.iter().find(|c| table.country(c).is_none()) {
+    if let Some(unserved) = country_codes().iter().find(|c| table.country(c).is_none()) {
         faults.push(Fault::set(
             &at("country"),
             Rule::UnsupportedCountry,

@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
 
-use crate::codes::COUNTRY_CODES;
+use crate::codes::country_codes;
 use crate::compliance::{AmountLimit, ComplianceTable, DocumentField, SenderField, SenderRules};
 use crate::macros::WireEnum;
 use crate::payout::Destination;
@@ -404,7 +404,7 @@ fn build_sender(
                 || parts.includes(OptionalPart::Document(field))
         };
         let mut document = Map::new();
-        let document_country = *parts.document_country.get(COUNTRY_CODES);
+        let document_country = *parts.document_country.get(country_codes());
         for (field, value) in [
             (DocumentField::Type, parts.document_type.as_str()),
             (DocumentField::Country, document_country),
