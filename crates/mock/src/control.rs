@@ -14,10 +14,10 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use rafiki_rules::format::parse_amount;
 use rafiki_rules::lifecycle::{FailureContext, StateCode};
 use rafiki_rules::wire::Data;
-use rafiki_rules::{Rule, Violations, read_enum};
+use rafiki_rules::{Rule, Violations, read_amount, read_enum};
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::errors::{ApiError, json};
@@ -47,28 +47,7 @@ pub async fn fund(
     PathId(id): PathId,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let amount = match body.get("amount") {
-        Some(Value::String(text)) => parse_amount(text)
-            .ok()
-            .filter(|a| !a.is_zero())
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "amount",
-                    Rule::AmountFormat,
-                    format!("`{text}` is not a positive decimal string such as \"100.00\""),
-                )
-            })?,
-        Some(Value::Null) | None => {
-            return Err(ApiError::invalid("amount", Rule::Required, "is required"));
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "amount",
-                Rule::WrongType,
-                "must be a decimal string such as \"100.00\"",
-            ));
-        }
-    };
+    let amount = fund_request(&body)?;
     let mut account = cell.lock();
     let wallet = account.fund(&id, amount)?;
     Ok(json(StatusCode::OK, &Data { data: wallet }))
@@ -108,6 +87,19 @@ fn transition_request(body: &Value) -> Result<(StateCode, Option<FailureContext>
     }
 }
 
+/// Reads `{"amount": "100.00"}`: a positive amount, read as a payout's
+/// `amount.value` is; unknown properties are ignored.
+fn fund_request(body: &Value) -> Result<Decimal, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::bad_body("must be a JSON object"));
+    }
+    let mut violations = Violations::new();
+    match read_amount(body, "amount", true, &mut violations) {
+        Some(amount) if violations.is_empty() => Ok(amount),
+        _ => Err(violations.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +131,30 @@ mod tests {
         ] {
             let error = transition_request(&bad).unwrap_err();
             assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+    }
+
+    #[test]
+    fn fund_bodies() {
+        assert_eq!(
+            fund_request(&json!({"amount": "100.50", "extra": 1}))
+                .unwrap()
+                .to_string(),
+            "100.50"
+        );
+        for (bad, field, rule) in [
+            (json!({}), "amount", Rule::Required),
+            (json!({"amount": null}), "amount", Rule::Required),
+            (json!({"amount": 100}), "amount", Rule::WrongType),
+            (json!({"amount": "-1"}), "amount", Rule::AmountFormat),
+            (json!({"amount": "1e3"}), "amount", Rule::AmountFormat),
+            (json!({"amount": "0"}), "amount", Rule::AmountNotPositive),
+            (json!([]), "body", Rule::WrongType),
+        ] {
+            let Err(ApiError::Validation(violations)) = fund_request(&bad) else {
+                panic!("{bad} was accepted or refused otherwise");
+            };
+            assert_eq!(violations.path_rules(), [(field.to_owned(), rule)], "{bad}");
         }
     }
 }

@@ -1,56 +1,75 @@
-//! Reference code lists: ISO 3166-1 alpha-2 country codes and ISO 4217
-//! currency codes, as sorted constant tables searched by binary search.
+//! Reference code lists: ISO 3166-1 alpha-2 country codes and the ISO 4217
+//! codes of currencies in circulation. The data comes from the
+//! `rust_iso3166` and `rust_iso4217` crates, whose maintainers regenerate it
+//! from the ISO lists (so a new or withdrawn code arrives with a dependency
+//! update, not a hand edit); this module only decides which of their codes
+//! count, and offers each list sorted. Codes are matched exactly: upper case,
+//! no surrounding spaces.
+//!
+//! Why these two crates: both are small (their one dependency is `phf`),
+//! released in 2026, current (`XCG`, `ZWG`, `SLE`, `VED`), and their country
+//! list is exactly the 249 assigned codes. The others looked at fall short:
+//! `celes` 3 also accepts the user-assigned `XK` and needs Rust 1.97;
+//! `isocountry` (last release 2020) and `iso4217` (2018, no `VES`, `STN`,
+//! `MRU`, ...) are unmaintained; `iso_country` is a Rust 2015 crate that
+//! parses `""` as a country; `iso_currency` keeps withdrawn codes (`HRK`,
+//! `CUC`) among the valid ones; `rusty-money` is a money library whose ISO
+//! table mixes current and historic codes with no way to tell them apart.
 
-/// Every officially assigned ISO 3166-1 alpha-2 code (249 entries), sorted.
+use std::sync::LazyLock;
+
+/// ISO 4217 codes that `rust_iso4217` lists as active (List One) but that
+/// no one is paid in, so a payout in them is refused like any non-currency:
+/// precious metals (`XAG`, `XAU`, `XPD`, `XPT`), the European bond-market
+/// units (`XBA` to `XBD`), the IMF's special drawing right (`XDR`), the
+/// SUCRE (`XSU`), the African Development Bank's unit of account (`XUA`),
+/// and the codes for testing (`XTS`) and "no currency" (`XXX`). Fund codes
+/// (`BOV`, `CHE`, `USN`, ..., List Two) and withdrawn codes (List Three)
+/// need no entry: the crate keeps them out of its active list.
+const NOT_CIRCULATING: &[&str] = &[
+    "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX",
+];
+
+static COUNTRY_CODES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| sorted(rust_iso3166::ALL_ALPHA2.iter().copied()));
+
+static CURRENCY_CODES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    sorted(
+        rust_iso4217::ALL_ACTIVE_CODE
+            .iter()
+            .copied()
+            .filter(|code| !NOT_CIRCULATING.contains(code)),
+    )
+});
+
+fn sorted(codes: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
+    let mut codes: Vec<_> = codes.collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// Every officially assigned ISO 3166-1 alpha-2 code (249), sorted.
 /// User-assigned and reserved codes (`XK`, `EU`, `UK`, ...) are not included.
-pub const COUNTRY_CODES: &[&str] = &[
-    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
-    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
-    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
-    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
-    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
-    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
-    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
-    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
-    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
-    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
-    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
-    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
-    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
-    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
-    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
-    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
-];
+pub fn country_codes() -> &'static [&'static str] {
+    &COUNTRY_CODES
+}
 
-/// ISO 4217 codes of currencies in circulation, sorted. Fund codes (`BOV`,
-/// `CHE`, `USN`, ...), precious metals (`XAU`, ...), `XDR`, `XSU`, `XUA` and the
-/// testing / no-currency codes (`XTS`, `XXX`) are left out: nobody pays a
-/// mobile wallet in them. Codes in a transition period are listed with their
-/// successor (`ANG`/`XCG`, `SLL`/`SLE`, `ZWL`/`ZWG`, `VES`/`VED`).
-pub const CURRENCY_CODES: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
-    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
-    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
-    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
-    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
-    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
-    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
-    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
-    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
-    "SDG", "SEK", "SGD", "SHP", "SLE", "SLL", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL",
-    "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU",
-    "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR",
-    "ZMW", "ZWG", "ZWL",
-];
+/// The ISO 4217 codes of currencies in circulation, sorted: the active
+/// codes of `rust_iso4217` less the units and test codes no one is paid in
+/// (`XAU`, `XDR`, `XTS`, `XXX`, ...).
+pub fn currency_codes() -> &'static [&'static str] {
+    &CURRENCY_CODES
+}
 
 /// Whether `code` is an assigned ISO 3166-1 alpha-2 code (exact, upper case).
 pub fn is_country_code(code: &str) -> bool {
-    COUNTRY_CODES.binary_search(&code).is_ok()
+    country_codes().binary_search(&code).is_ok()
 }
 
 /// Whether `code` is a circulating ISO 4217 currency code (exact, upper case).
 pub fn is_currency_code(code: &str) -> bool {
-    CURRENCY_CODES.binary_search(&code).is_ok()
+    currency_codes().binary_search(&code).is_ok()
 }
 
 #[cfg(test)]
@@ -70,25 +89,46 @@ mod tests {
     }
 
     #[test]
-    fn country_table_is_sorted_and_complete() {
-        assert_sorted_unique_upper(COUNTRY_CODES, 2);
-        assert_eq!(COUNTRY_CODES.len(), 249);
-        for code in ["KE", "UG", "GB", "US", "SK", "AX", "ZW"] {
+    fn countries_are_the_249_assigned_codes() {
+        assert_sorted_unique_upper(country_codes(), 2);
+        assert_eq!(country_codes().len(), 249);
+        for code in ["KE", "UG", "GB", "US", "SK", "AX", "ZW", "SS", "CW", "BQ"] {
             assert!(is_country_code(code), "{code}");
         }
-        for code in ["XX", "UK", "EU", "ke", "KEN", ""] {
-            assert!(!is_country_code(code), "{code}");
+        // User-assigned (XK, XX), reserved (UK, EU), lower case, alpha-3.
+        for code in ["XX", "XK", "UK", "EU", "ke", "Ke", "KEN", " KE", ""] {
+            assert!(!is_country_code(code), "{code:?}");
         }
     }
 
     #[test]
-    fn currency_table_is_sorted() {
-        assert_sorted_unique_upper(CURRENCY_CODES, 3);
-        for code in ["KES", "UGX", "USD", "EUR", "GBP", "NGN"] {
+    fn currencies_are_the_circulating_codes() {
+        assert_sorted_unique_upper(currency_codes(), 3);
+        for code in ["KES", "UGX", "USD", "EUR", "GBP", "NGN", "TZS", "RWF"] {
             assert!(is_currency_code(code), "{code}");
         }
-        for code in ["KSH", "kes", "XXX", "XTS", "", "US"] {
+        // Successors of recently replaced currencies.
+        for code in ["XCG", "ZWG", "SLE", "VED"] {
+            assert!(is_currency_code(code), "{code}");
+        }
+        // Not codes, lower case, a country code; fund codes; withdrawn codes.
+        for code in [
+            "KSH", "kes", "Kes", "", "US", "BOV", "CHE", "CLF", "USN", "XAD", "ANG", "HRK", "CUC",
+            "ZWL",
+        ] {
+            assert!(!is_currency_code(code), "{code:?}");
+        }
+        for code in NOT_CIRCULATING {
             assert!(!is_currency_code(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn every_exclusion_is_an_active_code() {
+        // An exclusion the crate no longer lists as active is dead weight:
+        // drop it here.
+        for code in NOT_CIRCULATING {
+            assert!(rust_iso4217::ALL_ACTIVE_CODE.contains(code), "{code}");
         }
     }
 }

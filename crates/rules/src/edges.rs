@@ -18,7 +18,7 @@
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::codes::COUNTRY_CODES;
+use crate::codes::country_codes;
 use crate::compliance::{AmountLimit, ComplianceTable, CountryRules, SenderField, SenderRules};
 use crate::macros::WireEnum;
 use crate::violations::Rule;
@@ -254,7 +254,7 @@ fn sender_address(table: &ComplianceTable) -> (&'static str, &'static str, &'sta
             .find(|(country, _, _)| table.postal_code_format(country).is_none())
             .copied()
             .or_else(|| {
-                COUNTRY_CODES
+                country_codes()
                     .iter()
                     .find(|c| table.postal_code_format(c).is_none())
                     .map(|c| (*c, "00100", "Capital City"))

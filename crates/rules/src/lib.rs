@@ -60,5 +60,5 @@ pub use payment_account::{AccountIdentity, account_identity, validate_payment_ac
 pub use payout::{
     Destination, NoPaymentAccounts, PaymentAccountLookup, select_wallet, validate_payout_create,
 };
-pub use reader::read_enum;
+pub use reader::{read_amount, read_enum};
 pub use violations::{Rule, Violation, Violations};

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::compliance::{ComplianceTable, CountryRules};
-use crate::format::{IdKind, parse_amount};
+use crate::format::IdKind;
 use crate::payment_account::check_payment_account;
 use crate::reader::{Field, Reader};
 use crate::sender::check_sender;
@@ -113,24 +113,7 @@ pub fn validate_payout_create(
 /// `amount`: a decimal string and an ISO 4217 code.
 fn check_amount(reader: &mut Reader, field: &Field<'_>) -> Option<Money> {
     reader.object(field, true)?;
-    let value_field = field.child("value");
-    let value = reader
-        .string(&value_field, true)
-        .and_then(|text| match parse_amount(text) {
-            Ok(value) if value.is_zero() => {
-                reader.report(
-                    &value_field,
-                    Rule::AmountNotPositive,
-                    "must be greater than zero",
-                );
-                None
-            }
-            Ok(value) => Some(value),
-            Err(why) => {
-                reader.report(&value_field, Rule::AmountFormat, format!("`{text}` {why}"));
-                None
-            }
-        });
+    let value = reader.amount(&field.child("value"), true);
     let currency = reader.currency(&field.child("currency"), true);
     Some(Money {
         value: value?,

@@ -4,10 +4,11 @@
 //! WrongType is the only violation reported for that branch.
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::codes::{is_country_code, is_currency_code};
-use crate::format::{IdKind, is_blank, is_id, parse_date};
+use crate::format::{IdKind, is_blank, is_id, parse_amount, parse_date};
 use crate::macros::WireEnum;
 use crate::violations::{BODY_PATH, Rule, Violations};
 
@@ -94,10 +95,40 @@ pub fn read_enum<E: WireEnum>(
     required: bool,
     violations: &mut Violations,
 ) -> Option<E> {
+    read_property(body, name, violations, |reader, field| {
+        reader.enumeration(field, required)
+    })
+}
+
+/// Reads the amount-valued property `name` of `body` the way a payout's
+/// `amount.value` is read (absent or `null`: Required if `required`; not a
+/// string: WrongType; not the syntax of [`parse_amount`]: AmountFormat;
+/// zero: AmountNotPositive), recording any violation at `name` into
+/// `violations`. For small bodies outside the payout and payment-account
+/// requests (e.g. the mock's control API).
+pub fn read_amount(
+    body: &Value,
+    name: &str,
+    required: bool,
+    violations: &mut Violations,
+) -> Option<Decimal> {
+    read_property(body, name, violations, |reader, field| {
+        reader.amount(field, required)
+    })
+}
+
+/// Runs `read` on the property `name` of `body`, adding what it records to
+/// `violations`.
+fn read_property<T>(
+    body: &Value,
+    name: &str,
+    violations: &mut Violations,
+    read: impl FnOnce(&mut Reader, &Field<'_>) -> Option<T>,
+) -> Option<T> {
     let mut reader = Reader {
         violations: std::mem::take(violations),
     };
-    let value = reader.enumeration(&Field::at("", Some(body)).child(name), required);
+    let value = read(&mut reader, &Field::at("", Some(body)).child(name));
     *violations = reader.violations;
     value
 }
@@ -188,6 +219,22 @@ impl Reader {
         parsed
     }
 
+    /// A positive amount: a string in the syntax of [`parse_amount`], not zero.
+    pub(crate) fn amount(&mut self, field: &Field<'_>, required: bool) -> Option<Decimal> {
+        let text = self.string(field, required)?;
+        match parse_amount(text) {
+            Ok(value) if value.is_zero() => {
+                self.report(field, Rule::AmountNotPositive, "must be greater than zero");
+                None
+            }
+            Ok(value) => Some(value),
+            Err(why) => {
+                self.report(field, Rule::AmountFormat, format!("`{text}` {why}"));
+                None
+            }
+        }
+    }
+
     pub(crate) fn id<'v>(
         &mut self,
         field: &Field<'v>,
@@ -262,5 +309,40 @@ impl Reader {
             }
             _ => Err(violations),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn amount(body: Value, required: bool) -> (Option<Decimal>, Vec<(String, Rule)>) {
+        let mut violations = Violations::new();
+        let value = read_amount(&body, "amount", required, &mut violations);
+        (value, violations.path_rules())
+    }
+
+    #[test]
+    fn amounts_read_like_a_payout_amount_value() {
+        let (value, violations) = amount(json!({"amount": "100.50", "x": 1}), true);
+        assert_eq!(value.map(|v| v.to_string()).as_deref(), Some("100.50"));
+        assert!(violations.is_empty());
+        for (body, rule) in [
+            (json!({}), Rule::Required),
+            (json!({"amount": null}), Rule::Required),
+            (json!({"amount": 100}), Rule::WrongType),
+            (json!({"amount": "-1"}), Rule::AmountFormat),
+            (json!({"amount": "1.001"}), Rule::AmountFormat),
+            (json!({"amount": "0140"}), Rule::AmountFormat),
+            (json!({"amount": "0.00"}), Rule::AmountNotPositive),
+        ] {
+            assert_eq!(
+                amount(body.clone(), true),
+                (None, vec![("amount".to_owned(), rule)]),
+                "{body}"
+            );
+        }
+        assert_eq!(amount(json!({}), false), (None, vec![]));
     }
 }

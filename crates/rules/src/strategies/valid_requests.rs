@@ -1,0 +1,425 @@
+//! Generators of valid requests: every (country, account type, currency)
+//! route the compliance table serves, amounts within its limits (bounds
+//! included), payment accounts of both types, and senders that carry every
+//! part the destination requires while optional parts come and go. Each
+//! generated POST /payouts body is returned with the payment accounts its
+//! `payment_account_id` may name.
+
+use std::collections::HashMap;
+use std::iter;
+use std::sync::Arc;
+
+use proptest::option;
+use proptest::prelude::*;
+use proptest::sample::{Index, select, subsequence};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Map, Value, json};
+
+use crate::codes::country_codes;
+use crate::compliance::{AmountLimit, ComplianceTable, DocumentField, SenderField, SenderRules};
+use crate::macros::WireEnum;
+use crate::payout::Destination;
+use crate::wire::{AccountType, DocumentType, PartyType};
+
+/// A valid POST /payouts body and the accounts its `payment_account_id` may name.
+#[derive(Debug, Clone)]
+pub struct PayoutCase {
+    pub body: Value,
+    pub accounts: HashMap<String, Destination>,
+}
+
+/// Valid payout bodies over every (country, account type, currency) the
+/// table serves, inline or by id, with or without optional parts.
+pub fn valid_payout(table: Arc<ComplianceTable>) -> impl Strategy<Value = PayoutCase> {
+    let routes = routes(&table);
+    (
+        select(routes).prop_flat_map(|route| {
+            let amount = amount_text(&route.limit);
+            (Just(route), amount)
+        }),
+        account_parts(),
+        sender_parts(),
+        any::<bool>(),
+        id_text("pac"),
+        option::of(id_text("wlt")),
+    )
+        .prop_map(
+            move |((route, amount), account, sender, by_id, account_id, wallet_id)| {
+                let mut body = Map::new();
+                body.insert(
+                    "amount".into(),
+                    json!({"value": amount, "currency": route.limit.currency}),
+                );
+                let mut accounts = HashMap::new();
+                if by_id {
+                    body.insert("payment_account_id".into(), json!(account_id));
+                    accounts.insert(
+                        account_id,
+                        Destination {
+                            country: route.country.clone(),
+                            account_type: route.kind,
+                        },
+                    );
+                } else {
+                    body.insert(
+                        "payment_account".into(),
+                        build_account(&table, &route, &account),
+                    );
+                }
+                if let Some(wallet_id) = wallet_id {
+                    body.insert("wallet_id".into(), json!(wallet_id));
+                }
+                let rules = &table.country(&route.country).expect("route country").sender;
+                if let Some(sender) = build_sender(&table, rules, &sender) {
+                    body.insert("sender".into(), sender);
+                }
+                PayoutCase {
+                    body: Value::Object(body),
+                    accounts,
+                }
+            },
+        )
+}
+
+/// Valid POST /payment-accounts bodies for every served country and type.
+pub fn valid_payment_account(table: Arc<ComplianceTable>) -> impl Strategy<Value = Value> {
+    let routes = routes(&table);
+    (select(routes), account_parts())
+        .prop_map(move |(route, parts)| build_account(&table, &route, &parts))
+}
+
+// ---- routes and amounts ---------------------------------------------------
+
+/// Somewhere the table lets money go: country, account type, currency limit.
+#[derive(Debug, Clone)]
+struct Route {
+    country: String,
+    kind: AccountType,
+    limit: AmountLimit,
+}
+
+fn routes(table: &ComplianceTable) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for country in table.countries() {
+        for limit in &country.limits {
+            for kind in &limit.account_types {
+                if *kind == AccountType::MobileMoney && country.mobile_money_operators.is_empty() {
+                    continue;
+                }
+                routes.push(Route {
+                    country: country.code.clone(),
+                    kind: *kind,
+                    limit: limit.clone(),
+                });
+            }
+        }
+    }
+    assert!(
+        !routes.is_empty(),
+        "the compliance table serves no (country, account type, currency)"
+    );
+    routes
+}
+
+fn cents(d: Decimal) -> i64 {
+    (d * Decimal::ONE_HUNDRED)
+        .to_i64()
+        .expect("limit fits in i64 cents")
+}
+
+/// Amount strings within the limit, boundaries included, in both
+/// `"140.00"` and normalised `"140"` spellings.
+fn amount_text(limit: &AmountLimit) -> impl Strategy<Value = String> + use<> {
+    let low = limit.min.map_or(1, cents).max(1);
+    let high = limit.max.map_or(low + 100_000_000, cents);
+    (
+        prop_oneof![Just(low), Just(high), low..=high],
+        any::<bool>(),
+    )
+        .prop_map(|(cents, normalise)| {
+            let value = Decimal::new(cents, 2);
+            if normalise {
+                value.normalize().to_string()
+            } else {
+                value.to_string()
+            }
+        })
+}
+
+// ---- payment accounts -----------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct AccountParts {
+    holder_type: PartyType,
+    holder_name: String,
+    number: String,
+    operator: Index,
+    bank_id: String,
+    branch_id: Option<String>,
+    bank_number: String,
+}
+
+/// `prefix-` followed by 1 to 27 letters or digits.
+fn id_text(prefix: &'static str) -> impl Strategy<Value = String> {
+    "[A-Za-z0-9]{1,27}".prop_map(move |rest| format!("{prefix}-{rest}"))
+}
+
+fn name_text() -> impl Strategy<Value = String> {
+    "[A-Z][a-z]{1,10}( [A-Z][a-z]{1,12}){0,2}"
+}
+
+fn account_parts() -> impl Strategy<Value = AccountParts> {
+    (
+        select(PartyType::ALL),
+        name_text(),
+        "\\+[1-9][0-9]{7,14}",
+        any::<Index>(),
+        id_text("bnk"),
+        option::of(id_text("brn")),
+        "[0-9A-Z]{6,16}",
+    )
+        .prop_map(
+            |(holder_type, holder_name, number, operator, bank_id, branch_id, bank_number)| {
+                AccountParts {
+                    holder_type,
+                    holder_name,
+                    number,
+                    operator,
+                    bank_id,
+                    branch_id,
+                    bank_number,
+                }
+            },
+        )
+}
+
+fn build_account(table: &ComplianceTable, route: &Route, parts: &AccountParts) -> Value {
+    let mut account = json!({
+        "type": route.kind.as_str(),
+        "country": route.country,
+        "holder": {"type": parts.holder_type.as_str(), "name": parts.holder_name},
+    });
+    match route.kind {
+        AccountType::MobileMoney => {
+            let operators = &table
+                .country(&route.country)
+                .expect("route country")
+                .mobile_money_operators;
+            account["mobile_money"] =
+                json!({"number": parts.number, "operator": parts.operator.get(operators)});
+        }
+        AccountType::BankAccount => {
+            let mut bank = json!({"bank_id": parts.bank_id, "number": parts.bank_number});
+            if let Some(branch_id) = &parts.branch_id {
+                bank["branch_id"] = json!(branch_id);
+            }
+            account["bank_account"] = bank;
+        }
+    }
+    account
+}
+
+// ---- senders --------------------------------------------------------------
+
+/// Address countries with a postal code valid there; those the table
+/// format-checks are kept only if the sample matches the table's format.
+const POSTAL_SAMPLES: &[(&str, &str)] = &[
+    ("GB", "SW1A 1AA"),
+    ("US", "94105"),
+    ("PT", "1000-001"),
+    ("IE", "D02 X285"),
+    ("MT", "VLT 1117"),
+    ("NG", "100001"),
+    ("NL", "1012 AB"),
+    ("SK", "811 01"),
+    ("KE", "00100"),
+    ("IT", "00184"),
+    ("FR", "75001"),
+    ("UG", "256"),
+];
+
+/// A part of a sender that a valid request may include even where the
+/// destination does not require it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OptionalPart {
+    /// The `sender` object itself.
+    Sender,
+    /// A property of `sender`.
+    Field(SenderField),
+    /// A property of `sender.individual.identity_document`.
+    Document(DocumentField),
+}
+
+impl OptionalPart {
+    /// Every optional part: the sender, each of its fields, each document
+    /// field. The list follows the wire enums, so it grows with them.
+    fn all() -> Vec<OptionalPart> {
+        iter::once(OptionalPart::Sender)
+            .chain(SenderField::ALL.iter().copied().map(OptionalPart::Field))
+            .chain(
+                DocumentField::ALL
+                    .iter()
+                    .copied()
+                    .map(OptionalPart::Document),
+            )
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SenderParts {
+    kind: PartyType,
+    name: String,
+    line_1: String,
+    line_2: String,
+    city: String,
+    address: Index,
+    dob: String,
+    document_type: DocumentType,
+    document_country: Index,
+    document_number: String,
+    issued_on: String,
+    expires_on: String,
+    /// The optional parts switched on; any part not listed is left out
+    /// unless the destination requires it.
+    included: Vec<OptionalPart>,
+}
+
+impl SenderParts {
+    fn includes(&self, part: OptionalPart) -> bool {
+        self.included.contains(&part)
+    }
+}
+
+fn date_text(years: std::ops::RangeInclusive<i32>) -> impl Strategy<Value = String> {
+    (years, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"))
+}
+
+fn sender_parts() -> impl Strategy<Value = SenderParts> {
+    let parts = OptionalPart::all();
+    let count = parts.len();
+    (
+        (
+            select(PartyType::ALL),
+            name_text(),
+            "[A-Za-z0-9 ]{0,20}[A-Za-z0-9]",
+            "[A-Za-z0-9 ]{0,10}",
+            name_text(),
+            any::<Index>(),
+        ),
+        (
+            date_text(1930..=2005),
+            select(DocumentType::ALL),
+            any::<Index>(),
+            "[A-Z0-9]{5,12}",
+            date_text(2010..=2023),
+            date_text(2025..=2040),
+        ),
+        subsequence(parts, 0..=count),
+    )
+        .prop_map(
+            |(
+                (kind, name, line_1, line_2, city, address),
+                (dob, document_type, document_country, document_number, issued_on, expires_on),
+                included,
+            )| {
+                SenderParts {
+                    kind,
+                    name,
+                    line_1,
+                    line_2,
+                    city,
+                    address,
+                    dob,
+                    document_type,
+                    document_country,
+                    document_number,
+                    issued_on,
+                    expires_on,
+                    included,
+                }
+            },
+        )
+}
+
+/// Builds a sender that satisfies `rules`: every required part is present,
+/// optional parts come and go with `parts.included`.
+fn build_sender(
+    table: &ComplianceTable,
+    rules: &SenderRules,
+    parts: &SenderParts,
+) -> Option<Value> {
+    if !(rules.required || parts.includes(OptionalPart::Sender)) {
+        return None;
+    }
+    let include_type = rules.required_fields.contains(&SenderField::Type)
+        || parts.includes(OptionalPart::Field(SenderField::Type));
+    let individual = include_type && parts.kind == PartyType::Individual;
+    let needs = |field: SenderField| {
+        rules.required_fields.contains(&field)
+            || (individual && rules.required_fields_if_individual.contains(&field))
+            || parts.includes(OptionalPart::Field(field))
+    };
+    let mut sender = Map::new();
+    if include_type {
+        sender.insert("type".into(), json!(parts.kind.as_str()));
+    }
+    if needs(SenderField::Name) {
+        sender.insert("name".into(), json!(parts.name));
+    }
+    let samples: Vec<(&str, &str)> = POSTAL_SAMPLES
+        .iter()
+        .copied()
+        .filter(|(country, code)| {
+            table
+                .postal_code_format(country)
+                .is_none_or(|f| f.matches(code))
+        })
+        .collect();
+    let (country, postal_code) = *parts.address.get(&samples);
+    let mut address = Map::new();
+    for (field, key, value) in [
+        (SenderField::AddressLine1, "line_1", parts.line_1.as_str()),
+        (SenderField::AddressLine2, "line_2", parts.line_2.as_str()),
+        (SenderField::AddressLine3, "line_3", ""),
+        (SenderField::AddressCity, "city", parts.city.as_str()),
+        (SenderField::AddressPostalCode, "postal_code", postal_code),
+        (SenderField::AddressCountry, "country", country),
+    ] {
+        if needs(field) {
+            address.insert(key.into(), json!(value));
+        }
+    }
+    if !address.is_empty() || needs(SenderField::Address) {
+        sender.insert("address".into(), Value::Object(address));
+    }
+    let mut individual_object = Map::new();
+    if needs(SenderField::IndividualDob) {
+        individual_object.insert("dob".into(), json!(parts.dob));
+    }
+    if needs(SenderField::IdentityDocument) {
+        let in_document = |field: DocumentField| {
+            rules.required_fields_in_identity_document.contains(&field)
+                || parts.includes(OptionalPart::Document(field))
+        };
+        let mut document = Map::new();
+        let document_country = *parts.document_country.get(country_codes());
+        for (field, value) in [
+            (DocumentField::Type, parts.document_type.as_str()),
+            (DocumentField::Country, document_country),
+            (DocumentField::Number, parts.document_number.as_str()),
+            (DocumentField::IssuedOn, parts.issued_on.as_str()),
+            (DocumentField::ExpiresOn, parts.expires_on.as_str()),
+        ] {
+            if in_document(field) {
+                document.insert(field.as_str().into(), json!(value));
+            }
+        }
+        individual_object.insert("identity_document".into(), Value::Object(document));
+    }
+    if !individual_object.is_empty() || needs(SenderField::Individual) {
+        sender.insert("individual".into(), Value::Object(individual_object));
+    }
+    Some(Value::Object(sender))
+}
