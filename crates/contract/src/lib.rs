@@ -15,8 +15,8 @@
 pub mod banks;
 pub mod checks;
 pub mod config;
-pub mod generate;
 pub mod http;
+pub mod property;
 pub mod report;
 pub mod runner;
 

@@ -29,8 +29,8 @@ use super::{
     CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY,
     INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
-use crate::generate::check_seed;
 use crate::http::KeySlot;
+use crate::property::check_seed;
 use crate::runner::Ctx;
 use model::Model;
 use sut::{Sequence, StepFailure};
