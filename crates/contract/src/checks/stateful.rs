@@ -14,9 +14,24 @@
 //! support may cancel or reverse them by hand. The model therefore never
 //! assumes a state it has not observed: before predicting money it
 //! re-reads every payout, and a legal history is never a failure.
+//!
+//! Layout (`stateful/`): `model` generates the steps; `sequence` runs them
+//! and hands each to its judge: `creates`, `idempotency`, `balance`
+//! (against the money model of `money`), `lists`, `accounts`, `support`;
+//! `polling` re-reads payouts and waits for them to settle; `requests`
+//! builds the bodies and probes.
 
+mod accounts;
+mod balance;
+mod creates;
+mod idempotency;
+mod lists;
 mod model;
-mod sut;
+mod money;
+mod polling;
+mod requests;
+mod sequence;
+mod support;
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -33,7 +48,7 @@ use crate::http::KeySlot;
 use crate::property::check_seed;
 use crate::runner::Ctx;
 use model::Model;
-use sut::{Sequence, StepFailure};
+use sequence::{Sequence, StepFailure};
 
 pub const CHECKS: &[&CheckInfo] = &[
     &IDEMPOTENCY_REPLAY,

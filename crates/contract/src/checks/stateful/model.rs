@@ -1,7 +1,7 @@
 //! The reference state machine: what steps a sequence may take. It only
-//! needs to know how many payouts and payment accounts exist so far; the
-//! expected answers are computed against the server's observed state in
-//! [`super::sut`], with the rules crate's models.
+//! needs to know how many payouts exist so far; the expected answers are
+//! computed against the server's observed state by the judges that
+//! [`super::sequence`] hands each step to, with the rules crate's models.
 
 use proptest::prelude::*;
 use proptest_state_machine::ReferenceStateMachine;
