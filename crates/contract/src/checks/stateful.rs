@@ -36,7 +36,7 @@ mod support;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::test_runner::{TestCaseError, TestError};
 use proptest_state_machine::ReferenceStateMachine;
 
 use super::payouts::blocking;
@@ -45,7 +45,7 @@ use super::{
     INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
 use crate::http::KeySlot;
-use crate::property::check_seed;
+use crate::property::seeded_runner;
 use crate::runner::Ctx;
 use model::Model;
 use sequence::{Sequence, StepFailure};
@@ -86,9 +86,6 @@ pub async fn run(ctx: Arc<Ctx>) {
     blocking(move || run_sequences(&ctx, key, control)).await;
 }
 
-/// The longest a failing sequence is shrunk, in milliseconds.
-const SHRINK_TIME_MS: u32 = 20_000;
-
 /// The first failure of a sequence, kept while proptest shrinks it.
 struct Shrunk {
     failure: StepFailure,
@@ -98,18 +95,7 @@ struct Shrunk {
 fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
     let cases = (ctx.max_examples / 4).max(8);
     // Shrinking re-runs whole sequences against the server: bounded in count and time.
-    let config = Config {
-        cases,
-        max_shrink_iters: 64,
-        max_shrink_time: SHRINK_TIME_MS,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(
-        RngAlgorithm::ChaCha,
-        &check_seed(ctx.recorder.seed(), &LIFECYCLE_LEGAL),
-    );
-    let mut runner = TestRunner::new_with_rng(config, rng);
+    let mut runner = seeded_runner(ctx, &LIFECYCLE_LEGAL, cases);
     let ledger = RefCell::new(Vec::new());
     let last: RefCell<Option<Shrunk>> = RefCell::new(None);
     let shrinking = std::cell::Cell::new(false);
