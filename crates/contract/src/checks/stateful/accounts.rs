@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use super::requests::account_body;
 use super::sequence::{Sequence, StepResult, fail};
 use crate::checks::VALID_PAYMENT_ACCOUNT_ACCEPTED;
 use crate::http::{Exchange, Probe};
@@ -29,7 +30,7 @@ impl Sequence<'_> {
     }
 
     pub(super) fn get_or_create_account(&mut self, account: u8) -> StepResult {
-        let body = self.account_body(account);
+        let body = account_body(self.tag, account);
         let exchange = self.send(Probe::post(
             "get_or_create_payment_account",
             "/payment-accounts",

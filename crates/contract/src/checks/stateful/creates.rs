@@ -8,13 +8,10 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
 
+use super::requests::payout_body;
 use super::sequence::{Sequence, StepFailure, StepResult, Tracked, fail};
 use crate::checks::{INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, VALID_PAYOUT_ACCEPTED, decimal_at};
 use crate::http::Probe;
-
-/// The smallest and largest Kenyan payout.
-const KE_MIN: Decimal = Decimal::from_parts(140, 0, 0, false, 0);
-const KE_MAX: Decimal = Decimal::from_parts(500_000, 0, 0, false, 0);
 
 impl Sequence<'_> {
     /// Posts a payout to account `account` and judges it against the money
@@ -80,12 +77,12 @@ impl Sequence<'_> {
         let Some(available) = self.funds_before()?.map(|f| f.available) else {
             return Ok(());
         };
-        let amount = (available + Decimal::new(1, 2)).max(KE_MIN);
-        if amount > KE_MAX {
+        let amount = (available + Decimal::new(1, 2)).max(self.amounts.min);
+        if amount > self.amounts.max {
             return Ok(());
         }
         let cents = (amount * Decimal::ONE_HUNDRED).to_u32().unwrap_or(u32::MAX);
-        let body = self.payout_body(cents, 0);
+        let body = payout_body(self.tag, cents, 0);
         self.create(body, 0).map(|_| ())
     }
 }

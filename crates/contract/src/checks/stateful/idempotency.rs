@@ -7,7 +7,7 @@
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::requests::{amount_text, resend};
+use super::requests::{amount_text, payout_body, resend};
 use super::sequence::{Sequence, StepResult, Tracked, fail};
 use crate::checks::{IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY};
 use crate::http::{Exchange, Probe};
@@ -79,7 +79,7 @@ impl Sequence<'_> {
     /// (one payout, or 402), the others 409 `IDEMPOTENCY_RACE` at most;
     /// the outcome is then judged against the funds like any create.
     pub(super) fn concurrent(&mut self, cents: u32, account: u8, copies: u8) -> StepResult {
-        let body = self.payout_body(cents, account);
+        let body = payout_body(self.tag, cents, account);
         let amount = Decimal::new(i64::from(cents), 2);
         let funds = self.funds_before()?;
         let probe = Probe {

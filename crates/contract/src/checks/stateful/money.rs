@@ -142,17 +142,18 @@ impl Sequence<'_> {
     /// Reads the baseline, topping the wallet up first (control API) when
     /// it runs low.
     pub(super) fn read_baseline(&mut self) -> Option<Baseline> {
-        let mut wallet = self.wallet("KES")?;
-        if self.control && wallet.available < Decimal::new(5_000, 0) {
+        let currency = self.amounts.currency.clone();
+        let mut wallet = self.wallet(&currency)?;
+        if self.control && wallet.available < self.amounts.top_up_below {
             let url = self
                 .ctx
                 .client
                 .control_url(&format!("/_sandbox/wallets/{}/fund", wallet.id));
-            self.send(fund(url, "20000.00".into()));
-            wallet = self.wallet("KES")?;
+            self.send(fund(url, self.amounts.top_up_text()));
+            wallet = self.wallet(&currency)?;
         }
         Some(Baseline {
-            currency: "KES".into(),
+            currency,
             available: wallet.available,
             balance: wallet.balance,
         })

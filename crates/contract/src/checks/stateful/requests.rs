@@ -49,31 +49,33 @@ pub(super) fn transition(url: String, to: StateCode) -> Probe {
     }
 }
 
+/// Payment account `account` of the sequence tagged `tag` (the tag makes
+/// it that sequence's own).
+pub(super) fn account_body(tag: u32, account: u8) -> Value {
+    // Never ends in the sandbox's failing suffixes (…000100 to …000106).
+    let number = format!("+2547{tag:05}{}9{}", account % 10, 9);
+    json!({
+        "type": "MOBILE_MONEY", "country": "KE",
+        "holder": {"type": "INDIVIDUAL", "name": format!("Sequence {tag} Recipient {account}")},
+        "mobile_money": {"number": number, "operator": "SAFARICOM"}
+    })
+}
+
+/// The fixture payout (same sender) with this amount and the sequence's
+/// account `account`.
+pub(super) fn payout_body(tag: u32, cents: u32, account: u8) -> Value {
+    let mut body = fixture_payout(0);
+    body["amount"]["value"] = json!(amount_text(cents));
+    body["payment_account"] = account_body(tag, account);
+    body
+}
+
 impl Sequence<'_> {
-    /// Payment account `account` of this sequence (its tag makes it its own).
-    pub(super) fn account_body(&self, account: u8) -> Value {
-        // Never ends in the sandbox's failing suffixes (…000100 to …000106).
-        let number = format!("+2547{:05}{}9{}", self.tag, account % 10, 9);
-        json!({
-            "type": "MOBILE_MONEY", "country": "KE",
-            "holder": {"type": "INDIVIDUAL", "name": format!("Sequence {} Recipient {account}", self.tag)},
-            "mobile_money": {"number": number, "operator": "SAFARICOM"}
-        })
-    }
-
-    /// The fixture payout (same sender) with this amount and account.
-    pub(super) fn payout_body(&self, cents: u32, account: u8) -> Value {
-        let mut body = fixture_payout(0);
-        body["amount"]["value"] = json!(amount_text(cents));
-        body["payment_account"] = self.account_body(account);
-        body
-    }
-
     /// A payout to sandbox failing number `test_value` (an index into the
     /// failing suffixes) where the server honours them; elsewhere an
     /// ordinary payout to account 0.
     pub(super) fn failing_payout_body(&self, cents: u32, test_value: u8) -> Value {
-        let mut body = self.payout_body(cents, 0);
+        let mut body = payout_body(self.tag, cents, 0);
         let suffixes = rafiki_rules::sandbox::FAILING_MOBILE_SUFFIXES;
         if self.ctx.sandbox_values.is_ok() {
             let (suffix, _) = suffixes[usize::from(test_value) % suffixes.len()];

@@ -14,9 +14,10 @@ use rafiki_rules::wire::Payout;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use super::amounts::Amounts;
 use super::model::Step;
 use super::money::{Baseline, LedgerEntry};
-use super::requests::FAILING_ACCOUNT;
+use super::requests::{FAILING_ACCOUNT, payout_body};
 use crate::checks::CheckInfo;
 use crate::http::{Exchange, KeySlot, Probe};
 use crate::runner::Ctx;
@@ -66,6 +67,8 @@ pub struct Sequence<'a> {
     pub(super) ctx: &'a Ctx,
     pub(super) key: KeySlot,
     pub(super) control: bool,
+    /// The amounts it pays, from the compliance data.
+    pub(super) amounts: &'a Amounts,
     /// Makes this sequence's payment accounts its own.
     pub(super) tag: u32,
     pub(super) baseline: Option<Baseline>,
@@ -82,11 +85,18 @@ pub struct Sequence<'a> {
 impl<'a> Sequence<'a> {
     /// Waits for earlier payouts to settle, tops the wallet up when the
     /// control API allows, and reads the money baseline.
-    pub fn start(ctx: &'a Ctx, key: KeySlot, control: bool, ledger: &mut [LedgerEntry]) -> Self {
+    pub fn start(
+        ctx: &'a Ctx,
+        amounts: &'a Amounts,
+        key: KeySlot,
+        control: bool,
+        ledger: &mut [LedgerEntry],
+    ) -> Self {
         let mut sequence = Sequence {
             ctx,
             key,
             control,
+            amounts,
             tag: rand::random::<u32>() % 100_000,
             baseline: None,
             ledger: Vec::new(),
@@ -178,7 +188,7 @@ impl<'a> Sequence<'a> {
     fn step(&mut self, step: &Step) -> StepResult {
         match *step {
             Step::Create { cents, account } => {
-                let body = self.payout_body(cents, account);
+                let body = payout_body(self.tag, cents, account);
                 let position = self.create(body, account)?;
                 self.index.push(position);
                 Ok(())
