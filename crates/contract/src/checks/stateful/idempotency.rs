@@ -5,16 +5,16 @@
 //! (`idempotency_concurrent`).
 
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::requests::{amount_text, payout_body, resend};
-use super::sequence::{Sequence, StepResult, Tracked, fail};
+use super::sequence::{Sequence, StepResult, Tracked, fail, id_at};
 use crate::checks::{IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY};
 use crate::http::{Exchange, Probe};
 
 impl Sequence<'_> {
     /// Resends a create with its key and body: the first answer again
-    /// (the same payout, or the same 402), and nothing new.
+    /// (the same payout, by a present id, or the same 402), and nothing new.
     pub(super) fn replay(&mut self, payout: usize) -> StepResult {
         let Some(&position) = self.index.get(payout) else {
             return Ok(());
@@ -24,10 +24,16 @@ impl Sequence<'_> {
             original.body.clone(),
             original.idempotency_key.clone(),
         ));
-        let id = exchange
-            .json()
-            .and_then(|j| j.pointer("/data/id"))
-            .and_then(Value::as_str);
+        let id = id_at(&exchange, "/data/id");
+        if let (Some(original_id), 202, None) = (original.id.as_deref(), exchange.status(), id) {
+            return fail(
+                &IDEMPOTENCY_REPLAY,
+                format!(
+                    "the first answer again (202 with {original_id}), got a 202 without a payout id"
+                ),
+                &exchange,
+            );
+        }
         let same = match original.id.as_deref() {
             Some(original_id) => exchange.status() == 202 && id == Some(original_id),
             None => {
@@ -77,7 +83,8 @@ impl Sequence<'_> {
 
     /// `copies` identical creates with one key, sent at once: one outcome
     /// (one payout, or 402), the others 409 `IDEMPOTENCY_RACE` at most;
-    /// the outcome is then judged against the funds like any create.
+    /// every 202 must name its payout, or "one payout" could not be told.
+    /// The outcome is then judged against the funds like any create.
     pub(super) fn concurrent(&mut self, cents: u32, account: u8, copies: u8) -> StepResult {
         let body = payout_body(self.tag, cents, account);
         let amount = Decimal::new(i64::from(cents), 2);
@@ -96,10 +103,19 @@ impl Sequence<'_> {
         for answer in &answers {
             self.note_account(account, answer);
         }
-        let mut ids: Vec<&str> = answers
-            .iter()
-            .filter(|e| e.status() == 202)
-            .filter_map(|e| e.json()?.pointer("/data/id")?.as_str())
+        let accepted_answers = answers.iter().filter(|e| e.status() == 202);
+        if let Some(without) = accepted_answers
+            .clone()
+            .find(|e| id_at(e, "/data/id").is_none())
+        {
+            return fail(
+                &IDEMPOTENCY_CONCURRENT,
+                "every 202 with its payout's id, to tell one payout from several",
+                without,
+            );
+        }
+        let mut ids: Vec<&str> = accepted_answers
+            .filter_map(|e| id_at(e, "/data/id"))
             .collect();
         ids.sort_unstable();
         ids.dedup();

@@ -20,18 +20,27 @@ use crate::http::{Exchange, Probe};
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 impl Sequence<'_> {
-    /// The payout in an answer's `data`.
+    /// The payout in an answer's `data`, which must have an id (an empty
+    /// one would make every id-less snapshot look like the same payout).
     pub(super) fn snapshot(&self, exchange: &Exchange) -> Result<Payout, StepFailure> {
         let data = exchange
             .json()
             .and_then(|j| j.get("data"))
             .cloned()
             .unwrap_or(Value::Null);
-        serde_json::from_value(data).map_err(|e| StepFailure {
+        let payout: Payout = serde_json::from_value(data).map_err(|e| StepFailure {
             check: &LIFECYCLE_LEGAL,
             expected: format!("a payout in `data` ({e})"),
             exchange: Box::new(exchange.clone()),
-        })
+        })?;
+        if payout.id.is_empty() {
+            return fail(
+                &LIFECYCLE_LEGAL,
+                "a payout with an `id` in `data`, got an empty one",
+                exchange,
+            );
+        }
+        Ok(payout)
     }
 
     /// GETs one payout, appends the snapshot and checks the whole history.

@@ -43,6 +43,16 @@ pub(super) fn fail<T>(
     })
 }
 
+/// The id at `pointer` in an answer (`/data/id`, `/data/payment_account_id`).
+/// An empty one is no id: two answers without one are never "the same".
+pub(super) fn id_at<'e>(exchange: &'e Exchange, pointer: &str) -> Option<&'e str> {
+    exchange
+        .json()?
+        .pointer(pointer)?
+        .as_str()
+        .filter(|id| !id.is_empty())
+}
+
 /// A payout the sequence created (or tried to).
 #[derive(Debug, Clone)]
 pub(super) struct Tracked {
@@ -229,5 +239,49 @@ impl<'a> Sequence<'a> {
     pub(super) fn accepted(&self, payout: usize) -> Option<usize> {
         let position = *self.index.get(payout)?;
         self.payouts[position].id.as_ref().map(|_| position)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::http::Answer;
+
+    fn answer(json: Value) -> Exchange {
+        Exchange {
+            probe: Probe::get("get_payout", "/payouts/x"),
+            url: String::new(),
+            answer: Ok(Answer {
+                status: 200,
+                content_type: Some("application/json".into()),
+                text: json.to_string(),
+                json: Some(json),
+            }),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn an_absent_or_empty_id_is_no_id() {
+        let with = answer(json!({"data": {"id": "pyt-1"}}));
+        assert_eq!(id_at(&with, "/data/id"), Some("pyt-1"));
+        for without in [
+            json!({"data": {}}),
+            json!({"data": {"id": ""}}),
+            json!({"data": {"id": null}}),
+            json!({"data": {"id": 7}}),
+        ] {
+            assert_eq!(
+                id_at(&answer(without.clone()), "/data/id"),
+                None,
+                "{without}"
+            );
+        }
+        let refused = Exchange::not_sent(Probe::get("get_payout", "/payouts/x"), "deadline");
+        assert_eq!(id_at(&refused, "/data/id"), None);
     }
 }
