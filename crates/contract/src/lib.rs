@@ -16,8 +16,8 @@ pub mod banks;
 pub mod checks;
 pub mod config;
 pub mod coverage;
-pub mod generate;
 pub mod http;
+pub mod property;
 pub mod report;
 pub mod runner;
 

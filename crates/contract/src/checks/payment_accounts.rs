@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use super::payouts::{bank_faults, blocking};
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
-use crate::generate::{CaseFailure, CaseResult, Json, run_property};
 use crate::http::Probe;
+use crate::property::{CaseFailure, CaseResult, Json, run_property};
 use crate::runner::{Ctx, fixture_payout};
 
 pub const CHECKS: &[&CheckInfo] = &[

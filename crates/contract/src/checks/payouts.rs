@@ -15,8 +15,8 @@ use super::{
     CheckInfo, IDEMPOTENCY_KEY_REQUIRED, INVALID_PAYOUT_REJECTED, PAYOUT_RETRIEVABLE,
     UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at,
 };
-use crate::generate::{CaseFailure, CaseResult, Json, run_property};
 use crate::http::{Exchange, Probe};
+use crate::property::{CaseFailure, CaseResult, Json, run_property};
 use crate::report::Verdict;
 use crate::runner::{Ctx, fixture_payout};
 

@@ -18,8 +18,8 @@ use rafiki_rules::codes::is_currency_code;
 use serde_json::Value;
 
 use crate::banks::Banks;
-use crate::generate::{CaseFailure, CaseResult};
 use crate::http::Exchange;
+use crate::property::{CaseFailure, CaseResult};
 use crate::report::Verdict;
 
 /// Whether the documented contract refuses `value` (absent: `None`) at

@@ -14,26 +14,43 @@
 //! support may cancel or reverse them by hand. The model therefore never
 //! assumes a state it has not observed: before predicting money it
 //! re-reads every payout, and a legal history is never a failure.
+//!
+//! Layout (`stateful/`): `model` generates the steps; `sequence` runs them
+//! and hands each to its judge: `creates`, `idempotency`, `balance`
+//! (against the money model of `money`), `lists`, `accounts`, `support`;
+//! `polling` re-reads payouts and waits for them to settle; `requests`
+//! builds the bodies and probes; `amounts` derives what is paid (generated
+//! amounts, wallet top-up) from the compliance data's limits.
 
+mod accounts;
+mod amounts;
+mod balance;
+mod creates;
+mod idempotency;
+mod lists;
 mod model;
-mod sut;
+mod money;
+mod polling;
+mod requests;
+mod sequence;
+mod support;
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use proptest_state_machine::ReferenceStateMachine;
+use proptest::test_runner::{TestCaseError, TestError};
 
 use super::payouts::blocking;
 use super::{
     CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY,
     INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
-use crate::generate::check_seed;
 use crate::http::KeySlot;
+use crate::property::seeded_runner;
 use crate::runner::Ctx;
+use amounts::Amounts;
 use model::Model;
-use sut::{Sequence, StepFailure};
+use sequence::{Sequence, StepFailure};
 
 pub const CHECKS: &[&CheckInfo] = &[
     &IDEMPOTENCY_REPLAY,
@@ -46,6 +63,16 @@ pub const CHECKS: &[&CheckInfo] = &[
 ];
 
 pub async fn run(ctx: Arc<Ctx>) {
+    let sample = requests::payout_body(0, 0, 0);
+    let amounts = match Amounts::from_compliance(&ctx.table, &sample) {
+        Ok(amounts) => amounts,
+        Err(why) => {
+            for check in CHECKS {
+                ctx.recorder.skip(check, why.clone());
+            }
+            return;
+        }
+    };
     let control = ctx.control_api;
     let key = if ctx.client.has_secondary_key() {
         KeySlot::Secondary
@@ -68,11 +95,8 @@ pub async fn run(ctx: Arc<Ctx>) {
             "the server has no control API (/_sandbox)",
         );
     }
-    blocking(move || run_sequences(&ctx, key, control)).await;
+    blocking(move || run_sequences(&ctx, &amounts, key, control)).await;
 }
-
-/// The longest a failing sequence is shrunk, in milliseconds.
-const SHRINK_TIME_MS: u32 = 20_000;
 
 /// The first failure of a sequence, kept while proptest shrinks it.
 struct Shrunk {
@@ -80,46 +104,39 @@ struct Shrunk {
     script: String,
 }
 
-fn run_sequences(ctx: &Ctx, key: KeySlot, control: bool) {
+fn run_sequences(ctx: &Ctx, amounts: &Amounts, key: KeySlot, control: bool) {
     let cases = (ctx.max_examples / 4).max(8);
     // Shrinking re-runs whole sequences against the server: bounded in count and time.
-    let config = Config {
-        cases,
-        max_shrink_iters: 64,
-        max_shrink_time: SHRINK_TIME_MS,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(
-        RngAlgorithm::ChaCha,
-        &check_seed(ctx.recorder.seed(), &LIFECYCLE_LEGAL),
-    );
-    let mut runner = TestRunner::new_with_rng(config, rng);
+    let mut runner = seeded_runner(ctx, &LIFECYCLE_LEGAL, cases);
     let ledger = RefCell::new(Vec::new());
     let last: RefCell<Option<Shrunk>> = RefCell::new(None);
     let shrinking = std::cell::Cell::new(false);
-    let result = runner.run(&Model::sequential_strategy(1..14), |(_, steps, seen)| {
-        let mut sequence = Sequence::start(ctx, key.clone(), control, &mut ledger.borrow_mut());
-        let outcome = sequence.run(&steps, seen);
-        ledger.borrow_mut().extend(sequence.ledger_entries());
-        match outcome {
-            Ok(()) => {
-                if !shrinking.get() {
-                    sequence.record_passes();
+    let result = runner.run(
+        &Model::sequences(amounts.cents.clone(), 1..14),
+        |(_, steps, seen)| {
+            let mut sequence =
+                Sequence::start(ctx, amounts, key.clone(), control, &mut ledger.borrow_mut());
+            let outcome = sequence.run(&steps, seen);
+            ledger.borrow_mut().extend(sequence.ledger_entries());
+            match outcome {
+                Ok(()) => {
+                    if !shrinking.get() {
+                        sequence.record_passes();
+                    }
+                    Ok(())
                 }
-                Ok(())
+                Err(failure) => {
+                    shrinking.set(true);
+                    let expected = failure.expected.clone();
+                    *last.borrow_mut() = Some(Shrunk {
+                        failure,
+                        script: sequence.script(),
+                    });
+                    Err(TestCaseError::fail(expected))
+                }
             }
-            Err(failure) => {
-                shrinking.set(true);
-                let expected = failure.expected.clone();
-                *last.borrow_mut() = Some(Shrunk {
-                    failure,
-                    script: sequence.script(),
-                });
-                Err(TestCaseError::fail(expected))
-            }
-        }
-    });
+        },
+    );
     match result {
         Ok(()) => {}
         Err(TestError::Fail(_, (_, steps, _))) => {

@@ -1,10 +1,14 @@
 //! The reference state machine: what steps a sequence may take. It only
-//! needs to know how many payouts and payment accounts exist so far; the
-//! expected answers are computed against the server's observed state in
-//! [`super::sut`], with the rules crate's models.
+//! needs to know how many payouts exist so far, and the range amounts are
+//! drawn from (from [`super::amounts`]); the expected answers are computed
+//! against the server's observed state by the judges that
+//! [`super::sequence`] hands each step to, with the rules crate's models.
+
+use std::ops::RangeInclusive;
 
 use proptest::prelude::*;
-use proptest_state_machine::ReferenceStateMachine;
+use proptest::sample::SizeRange;
+use proptest_state_machine::Sequential;
 
 /// One step of a sequence. Indices refer to earlier steps' payouts or
 /// accounts (taken modulo how many really exist).
@@ -61,26 +65,34 @@ pub enum Step {
 }
 
 /// What the generator needs to know.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Model {
     pub creates: usize,
+    /// Payout amounts, in cents ([`super::amounts::Amounts::cents`]).
+    pub cents: RangeInclusive<u32>,
 }
 
-/// Amounts between 140.00 and 2,500.00 KES: inside Kenya's limits and
-/// small enough that a modest wallet sees both acceptances and 402s.
-fn cents() -> impl Strategy<Value = u32> {
-    14_000u32..=250_000
-}
+/// The strategy of a whole sequence: up to `size` steps. Built by hand
+/// rather than with `ReferenceStateMachine::sequential_strategy`, whose
+/// initial state cannot take the amounts, which come from the run's
+/// compliance data.
+pub type Sequences = Sequential<Model, Step, BoxedStrategy<Model>, BoxedStrategy<Step>>;
 
-impl ReferenceStateMachine for Model {
-    type State = Model;
-    type Transition = Step;
-
-    fn init_state() -> BoxedStrategy<Model> {
-        Just(Model::default()).boxed()
+impl Model {
+    /// Sequences of `size` steps whose amounts (in cents) come from `cents`.
+    pub fn sequences(cents: RangeInclusive<u32>, size: impl Into<SizeRange>) -> Sequences {
+        let start = Model { creates: 0, cents };
+        Sequential::new(
+            size.into(),
+            move || Just(start.clone()).boxed(),
+            Model::preconditions,
+            Model::transitions,
+            Model::apply,
+        )
     }
 
     fn transitions(state: &Model) -> BoxedStrategy<Step> {
+        let cents = || state.cents.clone();
         let create = (cents(), 0u8..4).prop_map(|(cents, account)| Step::Create { cents, account });
         let failing = (cents(), 0u8..7)
             .prop_map(|(cents, test_value)| Step::CreateFailing { cents, test_value });

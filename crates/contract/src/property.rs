@@ -52,6 +52,24 @@ pub fn check_seed(seed: u64, check: &CheckInfo) -> [u8; 32] {
     bytes
 }
 
+/// The runner for `cases` cases of `check`: seeded from the run's seed and
+/// the check's name, shrinking bounded in count and time (each try sends
+/// requests again), no failure persistence.
+pub fn seeded_runner(ctx: &Ctx, check: &CheckInfo, cases: u32) -> TestRunner {
+    let config = Config {
+        cases,
+        max_shrink_iters: 64,
+        max_shrink_time: 20_000,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(
+        RngAlgorithm::ChaCha,
+        &check_seed(ctx.recorder.seed(), check),
+    );
+    TestRunner::new_with_rng(config, rng)
+}
+
 /// Runs `property` on up to `ctx.max_examples` cases of `strategy`.
 /// Blocking: call it from `spawn_blocking` (it sends with `ctx.send_blocking`).
 pub fn run_property<S>(
@@ -63,18 +81,7 @@ pub fn run_property<S>(
     S: Strategy,
     S::Value: std::fmt::Debug,
 {
-    let config = Config {
-        cases: ctx.max_examples,
-        max_shrink_iters: 64,
-        max_shrink_time: 20_000,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(
-        RngAlgorithm::ChaCha,
-        &check_seed(ctx.recorder.seed(), check),
-    );
-    let mut runner = TestRunner::new_with_rng(config, rng);
+    let mut runner = seeded_runner(ctx, check, ctx.max_examples);
     let failing = Cell::new(false);
     let last_failure: RefCell<Option<CaseFailure>> = RefCell::new(None);
     let result = runner.run(&strategy, |value| match property(ctx, &value) {

@@ -1,0 +1,139 @@
+//! The money judges: a create's answer against the available read just
+//! before it (`insufficient_balance`: above it must be 402, within it
+//! 202, unless a payout was released or settled meanwhile) and a wallet
+//! read against the money model of [`super::money`] (`wallet_accounting`).
+//! When an answer shows more money than predicted, every payout is re-read
+//! first (support may have cancelled or reversed one) before any failure.
+
+use rafiki_rules::lifecycle::StateCode;
+use rust_decimal::Decimal;
+
+use super::money::{Funds, WalletRead};
+use super::sequence::{Sequence, StepResult, fail};
+use crate::checks::{INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
+use crate::http::Exchange;
+
+impl Sequence<'_> {
+    /// Judges a create's answer (`accepted`: 202, else 402) by what the
+    /// provider documents: `available` is what can be spent now. A payout
+    /// above the available read just before must be refused, unless some
+    /// payout was released meanwhile (FAILED, CANCELLED, REVERSED); one
+    /// within it must be accepted, unless the wallet no longer covers it
+    /// after (a server that takes money at SENT may have settled one).
+    pub(super) fn judge_funds(
+        &mut self,
+        amount: Decimal,
+        funds: &Funds,
+        accepted: bool,
+        exchange: &Exchange,
+    ) -> StepResult {
+        let available = funds.available;
+        if accepted && amount > available {
+            // Only a release (FAILED, CANCELLED, REVERSED) can free money; SENT never does.
+            let after = self.refresh_all()?;
+            let released = funds.states.iter().zip(&after).any(|(before, now)| {
+                before != now
+                    && matches!(
+                        now,
+                        Some(StateCode::Failed | StateCode::Cancelled | StateCode::Reversed)
+                    )
+            });
+            if !released && !self.ledger_moved() {
+                return fail(
+                    &INSUFFICIENT_BALANCE,
+                    format!("402: {amount} is more than the {available} available"),
+                    exchange,
+                );
+            }
+            self.ctx.recorder.warn(
+                &INSUFFICIENT_BALANCE,
+                format!(
+                    "402: {amount} above {available} available (a payout was released meanwhile)"
+                ),
+                Some(exchange),
+                None,
+            );
+        } else if !accepted && amount <= available {
+            let currency = self
+                .baseline
+                .as_ref()
+                .expect("funds come with a baseline")
+                .currency
+                .clone();
+            let after = self.wallet(&currency).map(|w| w.available);
+            if after.is_some_and(|after| amount <= after) {
+                return fail(
+                    &INSUFFICIENT_BALANCE,
+                    format!("202: {amount} is within the {available} available"),
+                    exchange,
+                );
+            }
+            self.ctx.recorder.warn(
+                &INSUFFICIENT_BALANCE,
+                format!("202: {amount} within {available} available (read before)"),
+                Some(exchange),
+                None,
+            );
+        }
+        self.pass(&INSUFFICIENT_BALANCE);
+        Ok(())
+    }
+
+    /// Reads the wallet between two rounds of payout reads (this
+    /// sequence's); when no state moved in between, the amounts must be the
+    /// model's, after crediting reversals of earlier sequences' payouts. A
+    /// read during which something moved is retried, a few times. Only a
+    /// negative `available` breaks a documented promise; the rest is our
+    /// model of the wallet, so a mismatch warns.
+    pub(super) fn read_wallet(&mut self) -> StepResult {
+        const ATTEMPTS: usize = 4;
+        let currency = self
+            .baseline
+            .as_ref()
+            .expect("only called with a baseline")
+            .currency
+            .clone();
+        for _ in 0..ATTEMPTS {
+            let before = self.refresh_all()?;
+            let Some(WalletRead {
+                exchange,
+                available,
+                balance,
+                ..
+            }) = self.wallet(&currency)
+            else {
+                let last = self.exchanges.last().expect("sent").clone();
+                return fail(&WALLET_ACCOUNTING, format!("a {currency} wallet"), &last);
+            };
+            if available < Decimal::ZERO {
+                return fail(
+                    &WALLET_ACCOUNTING,
+                    format!("available never below zero, got {available}"),
+                    &exchange,
+                );
+            }
+            if self.refresh_all()? != before {
+                continue; // something settled meanwhile: read again
+            }
+            let mut want = self.expected_money(Decimal::ZERO);
+            if want != (available, balance) {
+                // Support may have reversed an earlier sequence's payout.
+                let credit = self.ledger_credit();
+                want = self.expected_money(credit);
+            }
+            if want == (available, balance) && available <= balance {
+                self.pass(&WALLET_ACCOUNTING);
+            } else {
+                let expected = format!(
+                    "available {} and balance {} (our wallet model: reserve, settle, release), got {available} and {balance}",
+                    want.0, want.1
+                );
+                self.ctx
+                    .recorder
+                    .warn(&WALLET_ACCOUNTING, expected, Some(&exchange), None);
+            }
+            return Ok(());
+        }
+        Ok(()) // states kept moving: no exact expectation this time
+    }
+}

@@ -1,0 +1,170 @@
+//! The idempotency judges: a create resent with its key and body gets the
+//! first answer again (`idempotency_replay`), its key with another body
+//! gets 409 `IDEMPOTENCY_KEY_ALREADY_USED` (`idempotency_key_reuse`), and
+//! identical creates sent at once with one key make at most one payout
+//! (`idempotency_concurrent`).
+
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use super::requests::{amount_text, payout_body, resend};
+use super::sequence::{Sequence, StepResult, Tracked, fail, id_at};
+use crate::checks::{IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY};
+use crate::http::{Exchange, Probe};
+
+impl Sequence<'_> {
+    /// Resends a create with its key and body: the first answer again
+    /// (the same payout, by a present id, or the same 402), and nothing new.
+    pub(super) fn replay(&mut self, payout: usize) -> StepResult {
+        let Some(&position) = self.index.get(payout) else {
+            return Ok(());
+        };
+        let original = self.payouts[position].clone();
+        let exchange = self.send(resend(
+            original.body.clone(),
+            original.idempotency_key.clone(),
+        ));
+        let id = id_at(&exchange, "/data/id");
+        if let (Some(original_id), 202, None) = (original.id.as_deref(), exchange.status(), id) {
+            return fail(
+                &IDEMPOTENCY_REPLAY,
+                format!(
+                    "the first answer again (202 with {original_id}), got a 202 without a payout id"
+                ),
+                &exchange,
+            );
+        }
+        let same = match original.id.as_deref() {
+            Some(original_id) => exchange.status() == 202 && id == Some(original_id),
+            None => {
+                exchange.status() == original.status
+                    && exchange.error_code() == Some("WALLET_INSUFFICIENT_BALANCE")
+            }
+        };
+        if !same {
+            let first = original.id.map_or_else(
+                || format!("HTTP {}", original.status),
+                |id| format!("202 with {id}"),
+            );
+            return fail(
+                &IDEMPOTENCY_REPLAY,
+                format!("the first answer again ({first})"),
+                &exchange,
+            );
+        }
+        self.pass(&IDEMPOTENCY_REPLAY);
+        Ok(())
+    }
+
+    /// Resends a create's key with another amount: 409, never a payout.
+    pub(super) fn reuse_key(&mut self, payout: usize, cents: u32) -> StepResult {
+        let Some(&position) = self.index.get(payout) else {
+            return Ok(());
+        };
+        let original = self.payouts[position].clone();
+        let mut body = original.body.clone();
+        let mut changed = cents;
+        if Decimal::new(i64::from(changed), 2) == original.amount {
+            changed += 1;
+        }
+        body["amount"]["value"] = json!(amount_text(changed));
+        let exchange = self.send(resend(body, original.idempotency_key));
+        if exchange.status() != 409 || exchange.error_code() != Some("IDEMPOTENCY_KEY_ALREADY_USED")
+        {
+            return fail(
+                &IDEMPOTENCY_KEY_REUSE,
+                "409 IDEMPOTENCY_KEY_ALREADY_USED for a used key with another body",
+                &exchange,
+            );
+        }
+        self.pass(&IDEMPOTENCY_KEY_REUSE);
+        Ok(())
+    }
+
+    /// `copies` identical creates with one key, sent at once: one outcome
+    /// (one payout, or 402), the others 409 `IDEMPOTENCY_RACE` at most;
+    /// every 202 must name its payout, or "one payout" could not be told.
+    /// The outcome is then judged against the funds like any create.
+    pub(super) fn concurrent(&mut self, cents: u32, account: u8, copies: u8) -> StepResult {
+        let body = payout_body(self.tag, cents, account);
+        let amount = Decimal::new(i64::from(cents), 2);
+        let funds = self.funds_before()?;
+        let probe = Probe {
+            key: self.key.clone(),
+            ..Probe::create_payout(body.clone())
+        };
+        let key = probe
+            .idempotency_key
+            .clone()
+            .expect("create_payout sets a key");
+        let sends = (0..copies).map(|_| self.ctx.send(probe.clone()));
+        let answers: Vec<Exchange> = self.ctx.block_on(futures::future::join_all(sends));
+        self.exchanges.extend(answers.iter().cloned());
+        for answer in &answers {
+            self.note_account(account, answer);
+        }
+        let accepted_answers = answers.iter().filter(|e| e.status() == 202);
+        if let Some(without) = accepted_answers
+            .clone()
+            .find(|e| id_at(e, "/data/id").is_none())
+        {
+            return fail(
+                &IDEMPOTENCY_CONCURRENT,
+                "every 202 with its payout's id, to tell one payout from several",
+                without,
+            );
+        }
+        let mut ids: Vec<&str> = accepted_answers
+            .filter_map(|e| id_at(e, "/data/id"))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let short = answers.iter().any(|e| e.status() == 402);
+        let decided = answers.iter().any(|e| matches!(e.status(), 202 | 402));
+        let stray = answers.iter().find(|e| match e.status() {
+            202 | 402 => false,
+            409 => e.error_code() != Some("IDEMPOTENCY_RACE"),
+            _ => true,
+        });
+        if let Some(stray) = stray {
+            return fail(
+                &IDEMPOTENCY_CONCURRENT,
+                "202 (one payout), 402, or 409 IDEMPOTENCY_RACE",
+                stray,
+            );
+        }
+        if ids.len() > 1 || (ids.len() == 1 && short) || !decided {
+            let last = answers.last().expect("at least two copies");
+            return fail(
+                &IDEMPOTENCY_CONCURRENT,
+                format!(
+                    "one outcome for {copies} requests with key {key}: got payouts {ids:?}, 402: {short}"
+                ),
+                last,
+            );
+        }
+        self.pass(&IDEMPOTENCY_CONCURRENT);
+        let accepted = answers.iter().find(|e| e.status() == 202);
+        if let Some(funds) = &funds {
+            let answer = accepted.unwrap_or_else(|| answers.last().expect("at least two copies"));
+            self.judge_funds(amount, funds, accepted.is_some(), answer)?;
+        }
+        let status = if accepted.is_some() { 202 } else { 402 };
+        let mut tracked = Tracked {
+            idempotency_key: key,
+            body,
+            amount,
+            status,
+            id: None,
+            history: Vec::new(),
+        };
+        if let Some(accepted) = accepted {
+            let snapshot = self.snapshot(accepted)?;
+            tracked.id = Some(snapshot.id.clone());
+            tracked.history.push(snapshot);
+        }
+        self.payouts.push(tracked);
+        self.index.push(self.payouts.len() - 1);
+        Ok(())
+    }
+}

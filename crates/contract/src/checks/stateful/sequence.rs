@@ -1,0 +1,287 @@
+//! One sequence against the server: the state it keeps (the payouts it
+//! tracked, the accounts it knows, every exchange for the curl script, the
+//! passes it earned), how a step fails ([`StepFailure`]), and the loop that
+//! runs each [`Step`] through its judge, then waits for the payouts to
+//! settle and reads the wallet one last time. The judges themselves live in
+//! the sibling modules, one job each.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rafiki_rules::lifecycle::StateCode;
+use rafiki_rules::wire::Payout;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use super::amounts::Amounts;
+use super::model::Step;
+use super::money::{Baseline, LedgerEntry};
+use super::requests::{FAILING_ACCOUNT, payout_body};
+use crate::checks::CheckInfo;
+use crate::http::{Exchange, KeySlot, Probe};
+use crate::runner::Ctx;
+
+/// A step whose answer broke the model.
+pub struct StepFailure {
+    pub check: &'static CheckInfo,
+    pub expected: String,
+    pub exchange: Box<Exchange>,
+}
+
+pub(super) type StepResult = Result<(), StepFailure>;
+
+pub(super) fn fail<T>(
+    check: &'static CheckInfo,
+    expected: impl Into<String>,
+    exchange: &Exchange,
+) -> Result<T, StepFailure> {
+    Err(StepFailure {
+        check,
+        expected: expected.into(),
+        exchange: Box::new(exchange.clone()),
+    })
+}
+
+/// The id at `pointer` in an answer (`/data/id`, `/data/payment_account_id`).
+/// An empty one is no id: two answers without one are never "the same".
+pub(super) fn id_at<'e>(exchange: &'e Exchange, pointer: &str) -> Option<&'e str> {
+    exchange
+        .json()?
+        .pointer(pointer)?
+        .as_str()
+        .filter(|id| !id.is_empty())
+}
+
+/// A payout the sequence created (or tried to).
+#[derive(Debug, Clone)]
+pub(super) struct Tracked {
+    pub(super) idempotency_key: String,
+    pub(super) body: Value,
+    pub(super) amount: Decimal,
+    /// The first answer's status (202 or 402).
+    pub(super) status: u16,
+    /// Set when the server accepted it.
+    pub(super) id: Option<String>,
+    /// Every snapshot seen, oldest first.
+    pub(super) history: Vec<Payout>,
+}
+
+impl Tracked {
+    pub(super) fn state(&self) -> Option<StateCode> {
+        self.history.last().map(|p| p.state.code)
+    }
+}
+
+pub struct Sequence<'a> {
+    pub(super) ctx: &'a Ctx,
+    pub(super) key: KeySlot,
+    pub(super) control: bool,
+    /// The amounts it pays, from the compliance data.
+    pub(super) amounts: &'a Amounts,
+    /// Makes this sequence's payment accounts its own.
+    pub(super) tag: u32,
+    pub(super) baseline: Option<Baseline>,
+    pub(super) ledger: Vec<LedgerEntry>,
+    pub(super) payouts: Vec<Tracked>,
+    /// Model payout index → position in `payouts`.
+    pub(super) index: Vec<usize>,
+    /// Account index → id, once known to exist.
+    pub(super) accounts: HashMap<u8, Option<String>>,
+    pub(super) exchanges: Vec<Exchange>,
+    pub(super) passes: Vec<&'static CheckInfo>,
+}
+
+impl<'a> Sequence<'a> {
+    /// Waits for earlier payouts to settle, tops the wallet up when the
+    /// control API allows, and reads the money baseline.
+    pub fn start(
+        ctx: &'a Ctx,
+        amounts: &'a Amounts,
+        key: KeySlot,
+        control: bool,
+        ledger: &mut [LedgerEntry],
+    ) -> Self {
+        let mut sequence = Sequence {
+            ctx,
+            key,
+            control,
+            amounts,
+            tag: rand::random::<u32>() % 100_000,
+            baseline: None,
+            ledger: Vec::new(),
+            payouts: Vec::new(),
+            index: Vec::new(),
+            accounts: HashMap::new(),
+            exchanges: Vec::new(),
+            passes: Vec::new(),
+        };
+        let settled = sequence.settle_ledger(ledger);
+        sequence.ledger = ledger.to_vec();
+        if settled && sequence.key == KeySlot::Secondary {
+            sequence.baseline = sequence.read_baseline();
+        }
+        sequence
+    }
+
+    /// The payouts this sequence got accepted, for the next ones' ledger.
+    pub fn ledger_entries(&self) -> Vec<LedgerEntry> {
+        self.payouts
+            .iter()
+            .filter_map(|p| {
+                Some(LedgerEntry {
+                    id: p.id.clone()?,
+                    amount: p.amount,
+                    state: p.state().unwrap_or(StateCode::Pending),
+                    waited: false,
+                })
+            })
+            .collect()
+    }
+
+    pub fn record_passes(&self) {
+        for check in &self.passes {
+            self.ctx.recorder.pass(check);
+        }
+    }
+
+    /// The sequence's requests as a shell script.
+    pub fn script(&self) -> String {
+        let mut script = String::from("# the shrunk sequence, request by request\n");
+        for exchange in &self.exchanges {
+            script.push_str(&exchange.curl());
+            script.push('\n');
+        }
+        script
+    }
+
+    pub(super) fn send(&mut self, probe: Probe) -> Exchange {
+        let exchange = self.ctx.send_blocking(Probe {
+            key: self.key.clone(),
+            ..probe
+        });
+        self.exchanges.push(exchange.clone());
+        exchange
+    }
+
+    pub(super) fn pass(&mut self, check: &'static CheckInfo) {
+        self.passes.push(check);
+    }
+
+    /// Runs every step, then polls every payout until it settles.
+    pub fn run(&mut self, steps: &[Step], seen: Option<Arc<AtomicUsize>>) -> StepResult {
+        for step in steps {
+            if let Some(seen) = &seen {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+            let result = self.step(step);
+            self.selected(result)?;
+        }
+        let settled = self.settle_all();
+        self.selected(settled)?;
+        if self.baseline.is_some() {
+            let read = self.read_wallet();
+            self.selected(read)?;
+        }
+        Ok(())
+    }
+
+    /// Failures of checks that were not selected do not stop a sequence.
+    fn selected(&self, result: StepResult) -> StepResult {
+        match result {
+            Err(failure) if !self.ctx.is_selected(failure.check) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Hands a step to its judge.
+    fn step(&mut self, step: &Step) -> StepResult {
+        match *step {
+            Step::Create { cents, account } => {
+                let body = payout_body(self.tag, cents, account);
+                let position = self.create(body, account)?;
+                self.index.push(position);
+                Ok(())
+            }
+            Step::CreateFailing { cents, test_value } => {
+                let body = self.failing_payout_body(cents, test_value);
+                let position = self.create(body, FAILING_ACCOUNT)?;
+                self.index.push(position);
+                Ok(())
+            }
+            Step::Replay { payout } => self.replay(payout),
+            Step::ReuseKey { payout, cents } => self.reuse_key(payout, cents),
+            Step::Concurrent {
+                cents,
+                account,
+                copies,
+            } => self.concurrent(cents, account, copies),
+            Step::Overdraw => self.overdraw(),
+            Step::Get { payout } => match self.accepted(payout) {
+                Some(position) => self.refresh_one(position),
+                None => Ok(()),
+            },
+            Step::WalkList => self.walk_list(),
+            Step::DateFiltered { payout } => self.date_filtered(payout),
+            Step::ReadWallet => match self.baseline {
+                Some(_) => self.read_wallet(),
+                None => Ok(()),
+            },
+            Step::GetOrCreateAccount { account } => self.get_or_create_account(account),
+            Step::Cancel { payout } => {
+                self.support(payout, StateCode::Cancelled, StateCode::Pending)
+            }
+            Step::Reverse { payout } => self.support(payout, StateCode::Reversed, StateCode::Sent),
+        }
+    }
+
+    /// The position of model payout `payout` when the server accepted it.
+    pub(super) fn accepted(&self, payout: usize) -> Option<usize> {
+        let position = *self.index.get(payout)?;
+        self.payouts[position].id.as_ref().map(|_| position)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::http::Answer;
+
+    fn answer(json: Value) -> Exchange {
+        Exchange {
+            probe: Probe::get("get_payout", "/payouts/x"),
+            url: String::new(),
+            answer: Ok(Answer {
+                status: 200,
+                content_type: Some("application/json".into()),
+                text: json.to_string(),
+                json: Some(json),
+            }),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn an_absent_or_empty_id_is_no_id() {
+        let with = answer(json!({"data": {"id": "pyt-1"}}));
+        assert_eq!(id_at(&with, "/data/id"), Some("pyt-1"));
+        for without in [
+            json!({"data": {}}),
+            json!({"data": {"id": ""}}),
+            json!({"data": {"id": null}}),
+            json!({"data": {"id": 7}}),
+        ] {
+            assert_eq!(
+                id_at(&answer(without.clone()), "/data/id"),
+                None,
+                "{without}"
+            );
+        }
+        let refused = Exchange::not_sent(Probe::get("get_payout", "/payouts/x"), "deadline");
+        assert_eq!(id_at(&refused, "/data/id"), None);
+    }
+}
