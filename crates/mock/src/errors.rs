@@ -18,6 +18,8 @@ use serde::Serialize;
 pub enum ApiError {
     #[error("missing or unknown API key")]
     Unauthorized,
+    #[error("Authorization header without the Bearer scheme")]
+    NotBearer,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -70,7 +72,7 @@ impl ApiError {
     /// documents none) their status and code.
     fn kind(&self) -> Kind {
         match self {
-            ApiError::Unauthorized => Kind::Api(ErrorCode::Unauthorized),
+            ApiError::Unauthorized | ApiError::NotBearer => Kind::Api(ErrorCode::Unauthorized),
             ApiError::NotFound => Kind::Api(ErrorCode::NotFound),
             ApiError::Validation(_) => Kind::Api(ErrorCode::ValidationFailed),
             ApiError::InsufficientBalance { .. } => Kind::Api(ErrorCode::WalletInsufficientBalance),
@@ -110,6 +112,11 @@ impl ApiError {
     fn envelope(&self) -> Envelope {
         let message = match self {
             ApiError::Unauthorized => "Missing or unknown API key.".to_owned(),
+            // The key itself is never echoed.
+            ApiError::NotBearer => {
+                "The Authorization header must be `Bearer <key>`: the key alone is not accepted."
+                    .to_owned()
+            }
             ApiError::NotFound => "The resource you are looking for cannot be found.".to_owned(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".to_owned(),
             ApiError::PayloadTooLarge { limit } => {

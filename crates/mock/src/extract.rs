@@ -2,7 +2,8 @@
 //! plain-text axum rejection ever reaches a client.
 //!
 //! - [`Authed`]: `Authorization: Bearer <key>` resolved to its account (401
-//!   otherwise); also records the redacted key on the request's span.
+//!   otherwise, saying so when the header lacks the `Bearer` scheme); also
+//!   records the redacted key on the request's span.
 //! - [`JsonBody`]: an `application/json` body parsed into a
 //!   `serde_json::Value`; wrong content type, unreadable bytes, bad UTF-8
 //!   or malformed JSON are a 422 at field `body`, a body over the limit is
@@ -32,22 +33,45 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let cell = bearer_key(&parts.headers)
-            .and_then(|key| state.store.account(key))
-            .ok_or(ApiError::Unauthorized)?;
+        let cell = match credentials(&parts.headers) {
+            Credentials::Bearer(key) => state.store.account(key),
+            // Said plainly: the provider's own examples send the bare key.
+            Credentials::OtherScheme => return Err(ApiError::NotBearer),
+            Credentials::Missing => None,
+        }
+        .ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("account", cell.label());
         Ok(Authed(cell.clone()))
     }
 }
 
-/// The key of `Authorization: Bearer <key>` (scheme case-insensitive).
-fn bearer_key(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, key) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| key.trim())
-        .filter(|key| !key.is_empty())
+/// What the `Authorization` header holds.
+enum Credentials<'h> {
+    /// `Bearer <key>` (scheme case-insensitive).
+    Bearer(&'h str),
+    /// A header without the Bearer scheme, e.g. the bare key.
+    OtherScheme,
+    /// No header, or an empty key.
+    Missing,
+}
+
+fn credentials(headers: &HeaderMap) -> Credentials<'_> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Credentials::Missing;
+    };
+    let Ok(value) = value.to_str() else {
+        return Credentials::OtherScheme;
+    };
+    match value.trim().split_once(' ') {
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => match key.trim() {
+            "" => Credentials::Missing,
+            key => Credentials::Bearer(key),
+        },
+        _ if value.trim().eq_ignore_ascii_case("bearer") || value.trim().is_empty() => {
+            Credentials::Missing
+        }
+        _ => Credentials::OtherScheme,
+    }
 }
 
 /// A parsed JSON request body.
@@ -179,17 +203,24 @@ mod tests {
     }
 
     #[test]
-    fn bearer_keys() {
-        let with = |value: &str| {
+    fn credentials_tell_a_bearer_key_from_another_scheme() {
+        let read = |value: Option<&str>| {
             let mut headers = HeaderMap::new();
-            headers.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-            bearer_key(&headers).map(str::to_owned)
+            if let Some(value) = value {
+                headers.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            }
+            match credentials(&headers) {
+                Credentials::Bearer(key) => format!("bearer {key}"),
+                Credentials::OtherScheme => "other".to_string(),
+                Credentials::Missing => "missing".to_string(),
+            }
         };
-        assert_eq!(with("Bearer sk_1").as_deref(), Some("sk_1"));
-        assert_eq!(with("bearer sk_1").as_deref(), Some("sk_1"));
-        assert_eq!(with("Basic sk_1"), None);
-        assert_eq!(with("Bearer "), None);
-        assert_eq!(with("sk_1"), None);
-        assert_eq!(bearer_key(&HeaderMap::new()), None);
+        assert_eq!(read(Some("Bearer sk_1")), "bearer sk_1");
+        assert_eq!(read(Some("bearer sk_1")), "bearer sk_1");
+        assert_eq!(read(Some("Basic sk_1")), "other");
+        assert_eq!(read(Some("sk_1")), "other");
+        assert_eq!(read(Some("Bearer ")), "missing");
+        assert_eq!(read(Some("Bearer")), "missing");
+        assert_eq!(read(None), "missing");
     }
 }

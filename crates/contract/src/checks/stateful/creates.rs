@@ -4,6 +4,7 @@
 //! overdraw step, a payout just above the wallet's available amount.
 
 use rafiki_rules::lifecycle::StateCode;
+use rafiki_rules::wire::ErrorCode;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
@@ -48,7 +49,7 @@ impl Sequence<'_> {
                 self.payouts.push(tracked);
             }
             402 => {
-                if exchange.error_code() != Some("WALLET_INSUFFICIENT_BALANCE") {
+                if !exchange.is_error(ErrorCode::WalletInsufficientBalance) {
                     return fail(
                         &INSUFFICIENT_BALANCE,
                         "402 with code WALLET_INSUFFICIENT_BALANCE",

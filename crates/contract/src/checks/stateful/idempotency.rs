@@ -4,6 +4,7 @@
 //! identical creates sent at once with one key make at most one payout
 //! (`idempotency_concurrent`).
 
+use rafiki_rules::wire::ErrorCode;
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -38,7 +39,7 @@ impl Sequence<'_> {
             Some(original_id) => exchange.status() == 202 && id == Some(original_id),
             None => {
                 exchange.status() == original.status
-                    && exchange.error_code() == Some("WALLET_INSUFFICIENT_BALANCE")
+                    && exchange.is_error(ErrorCode::WalletInsufficientBalance)
             }
         };
         if !same {
@@ -69,8 +70,7 @@ impl Sequence<'_> {
         }
         body["amount"]["value"] = json!(amount_text(changed));
         let exchange = self.send(resend(body, original.idempotency_key));
-        if exchange.status() != 409 || exchange.error_code() != Some("IDEMPOTENCY_KEY_ALREADY_USED")
-        {
+        if !exchange.is_error(ErrorCode::IdempotencyKeyAlreadyUsed) {
             return fail(
                 &IDEMPOTENCY_KEY_REUSE,
                 "409 IDEMPOTENCY_KEY_ALREADY_USED for a used key with another body",
@@ -123,7 +123,7 @@ impl Sequence<'_> {
         let decided = answers.iter().any(|e| matches!(e.status(), 202 | 402));
         let stray = answers.iter().find(|e| match e.status() {
             202 | 402 => false,
-            409 => e.error_code() != Some("IDEMPOTENCY_RACE"),
+            409 => !e.is_error(ErrorCode::IdempotencyRace),
             _ => true,
         });
         if let Some(stray) = stray {
