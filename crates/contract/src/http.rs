@@ -49,7 +49,12 @@ pub struct Probe {
     pub key: KeySlot,
     pub idempotency_key: Option<String>,
     pub body: Option<Value>,
+    /// The `Content-Type` the body is sent with; `None` sends none.
+    pub body_type: Option<&'static str>,
 }
+
+/// The one content type of every request body the API documents.
+pub const JSON: &str = "application/json";
 
 impl Probe {
     pub fn get(operation: &'static str, path: impl Into<String>) -> Self {
@@ -61,6 +66,7 @@ impl Probe {
             key: KeySlot::Primary,
             idempotency_key: None,
             body: None,
+            body_type: Some(JSON),
         }
     }
 
@@ -188,7 +194,13 @@ impl Exchange {
             ));
         }
         if let Some(body) = &self.probe.body {
-            parts.push("-H 'Content-Type: application/json'".into());
+            // Without one, curl's --data-raw would add a form content type;
+            // an empty `Content-Type:` tells curl to send none.
+            let header = match self.probe.body_type {
+                Some(content_type) => format!("Content-Type: {content_type}"),
+                None => "Content-Type:".to_string(),
+            };
+            parts.push(format!("-H {}", shell_quote(&header)));
             parts.push(format!("--data-raw {}", shell_quote(&body.to_string())));
         }
         parts.join(" ")
@@ -321,7 +333,10 @@ impl Client {
             request = request.header("X-Idempotency-Key", key);
         }
         if let Some(body) = &probe.body {
-            request = request.json(body);
+            request = request.body(body.to_string());
+            if let Some(content_type) = probe.body_type {
+                request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+            }
         }
         let response = request.send().await.map_err(|e| describe(&e))?;
         let status = response.status().as_u16();

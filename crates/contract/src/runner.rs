@@ -53,6 +53,63 @@ impl Fixtures {
     }
 }
 
+/// One operation of the spec, as the checks that cover every operation
+/// (auth, transport) send it.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// The spec's operationId.
+    pub id: &'static str,
+    pub method: reqwest::Method,
+    /// The path template, e.g. `/payouts/{id}`.
+    pub path: String,
+    /// Whether the operation takes a request body.
+    pub has_body: bool,
+}
+
+impl Operation {
+    /// Every operation of `spec`, in the spec's order.
+    pub fn all_in(spec: &rafiki_spec::Spec) -> Vec<Operation> {
+        spec.operations()
+            .filter_map(|(path, method, op)| {
+                Some(Operation {
+                    id: intern(op.operation_id.as_deref()?),
+                    method: method.to_ascii_uppercase().parse().ok()?,
+                    path: path.to_string(),
+                    has_body: op.request_body.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    /// A probe of this operation: path parameters filled with `id`, and a
+    /// valid body when it takes one (see [`valid_body`]).
+    pub fn probe(&self, id: &str) -> Probe {
+        let target = regex::Regex::new(r"\{[^}]+\}")
+            .expect("a valid pattern")
+            .replace_all(&self.path, id)
+            .into_owned();
+        Probe {
+            method: self.method.clone(),
+            body: self.has_body.then(|| valid_body(self.id)),
+            idempotency_key: (self.id == "create_payout").then(|| uuid::Uuid::new_v4().to_string()),
+            ..Probe::get(self.id, target)
+        }
+    }
+}
+
+/// A `&'static str` for an operationId read from a spec at run time: each
+/// name is leaked once per process (a spec has a handful).
+fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().expect("names lock");
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
 /// Everything a check needs.
 pub struct Ctx {
     pub client: Client,
@@ -75,6 +132,8 @@ pub struct Ctx {
     pub documented_decimal: regex::Regex,
     /// `paging_limit`'s documented bounds, from the spec.
     pub paging_limit: (i64, i64),
+    /// Every operation of the spec.
+    pub operations: Vec<Operation>,
     /// When the run ends, finished or not: nothing is sent after it.
     pub deadline: std::time::Instant,
     runtime: Handle,
@@ -142,6 +201,11 @@ fn suites() -> Vec<Suite> {
             name: "auth",
             checks: auth::CHECKS,
             run: |ctx| Box::pin(auth::run(ctx)),
+        },
+        Suite {
+            name: "transport",
+            checks: transport::CHECKS,
+            run: |ctx| Box::pin(transport::run(ctx)),
         },
         Suite {
             name: "payouts",
@@ -230,6 +294,7 @@ pub async fn run_observed(
         sandbox_values: Err("not tried yet".into()),
         documented_decimal,
         paging_limit,
+        operations: Operation::all_in(&spec),
         deadline: started + config.max_duration,
         runtime: Handle::current(),
     };
@@ -418,6 +483,16 @@ async fn create_fixtures(ctx: &Ctx) -> Result<Fixtures, String> {
         }
     }
     Ok(Fixtures { payouts })
+}
+
+/// A valid body for operation `id`: a fixture payout or payment account;
+/// `{}` for an operation this suite does not know.
+pub fn valid_body(id: &str) -> Value {
+    match id {
+        "create_payout" => fixture_payout(0),
+        "get_or_create_payment_account" => fixture_payout(0)["payment_account"].clone(),
+        _ => json!({}),
+    }
 }
 
 /// A small valid Kenyan payout (not one of the sandbox's failing numbers).

@@ -2,8 +2,9 @@
 //! `{code, message, errors?: {fields}}` with its status.
 //!
 //! Codes beyond the API's list are used only where the API documents no
-//! answer at all: 405 METHOD_NOT_ALLOWED, 413 PAYLOAD_TOO_LARGE, and 409
-//! ILLEGAL_TRANSITION on the control API.
+//! code: 400 BAD_REQUEST (a body not sent as JSON; the status is
+//! documented, the code is not), 405 METHOD_NOT_ALLOWED, 413
+//! PAYLOAD_TOO_LARGE, and 409 ILLEGAL_TRANSITION on the control API.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +21,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("Authorization header without the Bearer scheme")]
     NotBearer,
+    #[error("request body not sent as application/json")]
+    NotJson,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -79,6 +82,8 @@ impl ApiError {
             ApiError::IdempotencyKeyAlreadyUsed => Kind::Api(ErrorCode::IdempotencyKeyAlreadyUsed),
             ApiError::IdempotencyRace => Kind::Api(ErrorCode::IdempotencyRace),
             ApiError::Internal(_) => Kind::Api(ErrorCode::InternalServerError),
+            // The provider documents the 400 but not its code.
+            ApiError::NotJson => Kind::Own(StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             ApiError::MethodNotAllowed => {
                 Kind::Own(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED")
             }
@@ -119,6 +124,9 @@ impl ApiError {
             }
             ApiError::NotFound => "The resource you are looking for cannot be found.".to_owned(),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".to_owned(),
+            ApiError::NotJson => {
+                "The request body must be sent with `Content-Type: application/json`.".to_owned()
+            }
             ApiError::PayloadTooLarge { limit } => {
                 format!("The request body is larger than {limit} bytes.")
             }

@@ -5,9 +5,9 @@
 //!   otherwise, saying so when the header lacks the `Bearer` scheme); also
 //!   records the redacted key on the request's span.
 //! - [`JsonBody`]: an `application/json` body parsed into a
-//!   `serde_json::Value`; wrong content type, unreadable bytes, bad UTF-8
-//!   or malformed JSON are a 422 at field `body`, a body over the limit is
-//!   413. Unknown properties are left for the validators, which ignore them.
+//!   `serde_json::Value`; a missing or other content type is a 400 before
+//!   anything else; unreadable bytes, bad UTF-8 or malformed JSON are a 422
+//!   at field `body`, a body over the limit is 413. Unknown properties are left for the validators, which ignore them.
 //! - [`Params`]: the query string as pairs (a parameter given twice is a
 //!   422 at its name).
 //! - [`PathId`]: the `{id}` path segment; undecodable is 404.
@@ -86,6 +86,11 @@ impl FromRequest<AppState> for JsonBody {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(is_json_type);
+        // Refused at once, before the body is read or validated (400, as
+        // the provider's transport page documents).
+        if !json_type {
+            return Err(ApiError::NotJson);
+        }
         let limit = state.body_limit;
         let bytes = Bytes::from_request(request, state)
             .await
@@ -96,11 +101,6 @@ impl FromRequest<AppState> for JsonBody {
                     ApiError::bad_body(format!("could not be read: {rejection}"))
                 }
             })?;
-        if !json_type {
-            return Err(ApiError::bad_body(
-                "must be sent with `Content-Type: application/json`",
-            ));
-        }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::invalid(
                 rafiki_rules::violations::BODY_PATH,

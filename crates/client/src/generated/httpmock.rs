@@ -176,6 +176,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn bad_request(self, value: &types::Error) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn unauthorized(self, value: &types::Error) -> Self {
             Self(
                 self
@@ -337,6 +346,15 @@ pub mod operations {
                 self
                     .0
                     .status(202u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self, value: &types::Error) -> Self {
+            Self(
+                self
+                    .0
+                    .status(400u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )
