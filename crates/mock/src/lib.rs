@@ -4,7 +4,7 @@
 //! every API key is an account with its own wallets, payment accounts and
 //! payouts; payouts go PENDING → SENT (or FAILED for the sandbox test
 //! values) after a delay; idempotency, wallet accounting, get-or-create,
-//! cursor paging and date filters behave as `shared/reference/API.md`
+//! cursor paging and date filters behave as `docs/contract.md`
 //! describes, all checked by `rafiki-rules`. A control API under
 //! `/_sandbox` forces transitions, funds wallets and resets accounts.
 //!

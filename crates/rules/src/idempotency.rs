@@ -21,7 +21,7 @@ pub const MAX_KEY_LEN: usize = 255;
 
 /// Validates the header value: required, 1..=255 characters, each visible
 /// ASCII (`!`..=`~`, so no spaces or control characters). UUIDv4 keys, as
-/// API.md recommends, always pass.
+/// the provider recommends (`docs/contract.md#idempotency`), always pass.
 pub fn validate_key(key: Option<&str>) -> Result<&str, Violation> {
     let fail = |message: &str| Violation::new(HEADER, Rule::IdempotencyKey, message);
     let key =

@@ -129,7 +129,7 @@ pub enum HistoryError {
 /// `sender` and `created_at` must never change; amounts compare as numbers.
 ///
 /// Decisions: a `context` on a state other than FAILED is not flagged
-/// (API.md only says FAILED carries one when known); once a FAILED
+/// (`docs/contract.md#payout-lifecycle` documents one for FAILED only); once a FAILED
 /// snapshot shows a context it must not change or disappear, but a context
 /// may appear on a later poll. `receipt` may appear at any time. An empty
 /// history is fine; the first snapshot may be in any state.

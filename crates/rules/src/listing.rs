@@ -39,7 +39,7 @@ pub fn paging_limit(raw: Option<&str>) -> Result<u32, Violation> {
 /// "before 2024-02-01T00:00:00Z", so the whole second 23:59:59 (with any
 /// fraction) is inside; an RFC 3339 `to` is inclusive to the nanosecond.
 /// A range whose `from` is after its `to` is *not* an error: it is empty,
-/// and the list answers 200 with no items (API.md names no error for it).
+/// and the list answers 200 with no items (`docs/contract.md#date-filters` names no error for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DateRange {
     from: Option<DateTime<Utc>>,

@@ -15,7 +15,7 @@ use crate::wire::{
 /// Validates a POST /payment-accounts body. Paths are relative to the body
 /// (`mobile_money.number`, `holder.name`, ...).
 ///
-/// Decisions where API.md is silent:
+/// Decisions where the contract (`docs/contract.md#payment-accounts`) is silent:
 /// - the country must be one the compliance table serves (else
 ///   `UnsupportedCountry` at `country`): an account nobody can pay is refused;
 /// - a block that does not match `type` (e.g. `bank_account` on a

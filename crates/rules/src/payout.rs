@@ -67,7 +67,7 @@ impl PaymentAccountLookup for Vec<PaymentAccount> {
 /// Validates a POST /payouts body, reporting every violation at its API
 /// path. Inline account properties are reported below `payment_account.`.
 ///
-/// Decisions where API.md is silent:
+/// Decisions where the contract (`docs/contract.md#payouts`) is silent:
 /// - giving both or neither of `payment_account_id` and `payment_account`
 ///   is one `ExactlyOneOf` violation reported at `payment_account_id`; with
 ///   both, neither is examined further (the destination is ambiguous);

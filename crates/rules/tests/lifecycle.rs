@@ -140,7 +140,7 @@ fn failure_contexts() {
         ]),
         Err(HistoryError::FailureContextChanged { index: 1 })
     );
-    // Not flagged on other states (API.md only documents it for FAILED).
+    // Not flagged on other states (`docs/contract.md#payout-lifecycle`: FAILED only).
     assert_eq!(
         check_history(&[
             moved(StateCode::Pending, other),

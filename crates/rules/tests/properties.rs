@@ -160,7 +160,7 @@ const STATES: [StateCode; 5] = [
     StateCode::Reversed,
 ];
 
-/// Written out by hand from API.md, independently of the crate's table:
+/// Written by hand from `docs/contract.md#payout-lifecycle`, not from the crate's table:
 /// every (from, to) with `to` reachable from `from` in one or more steps.
 const REACHABLE: [(StateCode, StateCode); 5] = [
     (StateCode::Pending, StateCode::Sent),

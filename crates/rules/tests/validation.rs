@@ -1,5 +1,5 @@
 //! Example-based checks of payout and payment-account validation against
-//! the built-in table (Kenya as API.md states it).
+//! the built-in table (Kenya as `docs/contract.md#kenya-ke` states it).
 
 use std::collections::HashMap;
 
