@@ -201,6 +201,28 @@ mod tests {
     }
 
     #[test]
+    fn our_word_patterns_and_cursor_alphabet_only_warn() {
+        let conformance = Conformance::new(&Spec::embedded()).unwrap();
+        let failed = &conformance.validators["get_payout"][&200];
+        let body = json!({"data": {"id": "pyt-1", "amount": {"value": "140", "currency": "KES"},
+            "payment_account_id": "pac-1", "wallet_id": "wlt-1",
+            "state": {"code": "FAILED", "context": "limit reached"},
+            "created_at": "2026-01-01T00:00:00Z"}});
+        assert!(matches!(failed.judge(&body, "x"), Verdict::Warn(_)));
+        let error = &conformance.validators["get_payout"][&404];
+        let body = json!({"code": "not-found", "message": "m"});
+        assert!(matches!(error.judge(&body, "x"), Verdict::Warn(_)));
+        let page = &conformance.validators["list_payouts"][&200];
+        let body = json!({"data": [], "meta": {"paging": {"cursors": {"after": "YWJj%3D%3D"},
+            "next": "https://example.invalid/v1/payouts?paging_after=YWJj%3D%3D"}}});
+        assert!(
+            matches!(page.judge(&body, "x"), Verdict::Warn(_)),
+            "{:?}",
+            page.judge(&body, "x")
+        );
+    }
+
+    #[test]
     fn error_codes_must_fit_their_status() {
         assert_eq!(
             envelope_problem(404, Some(&json!({"code": "NOT_FOUND", "message": "m"}))),
