@@ -323,7 +323,8 @@ async fn idempotency_key_required(ctx: &Ctx) {
     }
 }
 
-/// The fields of a payout that must read back exactly as created.
+/// The fields of a payout that must read back exactly as created (the
+/// payout is read by its `id`, which must be there too).
 const STABLE_FIELDS: &[&str] = &[
     "/id",
     "/amount/currency",
@@ -339,58 +340,134 @@ fn same_instant(a: Option<&Value>, b: Option<&Value>) -> bool {
     matches!((parse(a), parse(b)), (Some(x), Some(y)) if x == y)
 }
 
+/// How `read` differs from `created`, field by field: a field absent from
+/// both is a difference too (they are all required), never a match.
+fn differences(created: &Value, read: &Value) -> Vec<String> {
+    let name = |pointer: &str| pointer[1..].replace('/', ".");
+    let mut found = Vec::new();
+    for pointer in STABLE_FIELDS {
+        match (created.pointer(pointer), read.pointer(pointer)) {
+            (None, _) => found.push(format!("{} absent when created", name(pointer))),
+            (Some(_), None) => found.push(format!("{} absent", name(pointer))),
+            (Some(a), Some(b)) if a != b => {
+                found.push(format!("{} {a} became {b}", name(pointer)));
+            }
+            _ => {}
+        }
+    }
+    match (
+        decimal_at(created, "/amount/value"),
+        decimal_at(read, "/amount/value"),
+    ) {
+        (Some(a), Some(b)) if a == b => {}
+        (a, b) => {
+            let shown =
+                |d: Option<rust_decimal::Decimal>| d.map_or("absent".into(), |d| d.to_string());
+            found.push(format!("amount.value {} became {}", shown(a), shown(b)));
+        }
+    }
+    if !same_instant(created.get("created_at"), read.get("created_at")) {
+        found.push(format!(
+            "created_at {} became {}",
+            created["created_at"], read["created_at"]
+        ));
+    }
+    found
+}
+
 async fn payout_retrievable(ctx: &Ctx) {
     let Some(fixtures) = ctx.fixtures_or_skip(&[&PAYOUT_RETRIEVABLE]) else {
         return;
     };
-    for created in &fixtures.payouts {
+    let ids: Vec<&str> = fixtures
+        .payouts
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    let unnamed = fixtures.payouts.len() - ids.len();
+    if unnamed > 0 {
+        payout_without_id(ctx, unnamed).await;
+    }
+    for created in fixtures.payouts.iter().filter(|p| p["id"].is_string()) {
         let id = created["id"].as_str().unwrap_or_default();
         let exchange = ctx
             .send(Probe::get("get_payout", format!("/payouts/{id}")))
             .await;
         let data = exchange.json().and_then(|j| j.get("data"));
-        let same = data.is_some_and(|d| {
-            STABLE_FIELDS
-                .iter()
-                .all(|p| d.pointer(p) == created.pointer(p))
-                && decimal_at(d, "/amount/value") == decimal_at(created, "/amount/value")
-                && same_instant(d.get("created_at"), created.get("created_at"))
-        });
+        let found = data.map_or_else(
+            || vec!["no payout in `data`".to_string()],
+            |d| differences(created, d),
+        );
         ctx.recorder.expect(
             &PAYOUT_RETRIEVABLE,
-            exchange.status() == 200 && same,
-            || format!("200 with payout {id} as created (id, amount, accounts, created_at)"),
+            exchange.status() == 200 && found.is_empty(),
+            || {
+                format!(
+                    "200 with payout {id} as created (id, amount, accounts, created_at): {}",
+                    found.join("; ")
+                )
+            },
             &exchange,
         );
+    }
+    if ids.is_empty() {
+        return; // nothing to look for in the list
     }
     // Every fixture appears when listing the fixtures' creation window.
     let first = fixtures
         .window(Probe::get("list_payouts", "/payouts"))
         .query("paging_limit", "50");
     match crate::checks::listing::walk(ctx, first, 40).await {
-        Ok(walk) if !walk.complete => ctx.recorder.skip(
-            &PAYOUT_RETRIEVABLE,
-            "more than 40 pages in the fixtures' window",
-        ),
         Ok(walk) => {
-            let missing: Vec<&str> = fixtures
-                .payouts
+            let missing: Vec<&str> = ids
                 .iter()
-                .filter_map(|p| p["id"].as_str())
+                .copied()
                 .filter(|id| !walk.ids.iter().any(|seen| seen == id))
                 .collect();
-            ctx.recorder.expect(
-                &PAYOUT_RETRIEVABLE,
-                missing.is_empty(),
-                || format!("GET /payouts lists every created payout; missing {missing:?}"),
-                walk.last.as_ref().expect("a walk has pages"),
-            );
+            let last = walk.last.as_ref().expect("a walk has pages");
+            if missing.is_empty() {
+                // Seen, every one: proven even where the walk was cut.
+                ctx.recorder.pass(&PAYOUT_RETRIEVABLE);
+            } else if !walk.complete {
+                ctx.recorder.skip(
+                    &PAYOUT_RETRIEVABLE,
+                    "more than 40 pages in the fixtures' window: the walk was cut",
+                );
+            } else {
+                ctx.recorder.fail(
+                    &PAYOUT_RETRIEVABLE,
+                    format!("GET /payouts lists every created payout; missing {missing:?}"),
+                    Some(last),
+                    None,
+                );
+            }
         }
         Err(exchange) => ctx.recorder.fail(
             &PAYOUT_RETRIEVABLE,
-            "GET /payouts answers 200",
+            "GET /payouts answers 200 with a `data` list",
             Some(&exchange),
             None,
         ),
+    }
+}
+
+/// `unnamed` fixture payouts came without an id, so they cannot be read
+/// back: one more payout made like them shows it (its 202 is the
+/// reproduction), once per run.
+async fn payout_without_id(ctx: &Ctx, unnamed: usize) {
+    let exchange = ctx.send(Probe::create_payout(fixture_payout(5))).await;
+    let named = exchange
+        .json()
+        .and_then(|j| j.pointer("/data/id"))
+        .is_some_and(Value::is_string);
+    let expected = format!(
+        "202 with the payout's id (data.id), to read it back; {unnamed} fixture payout(s) came without one"
+    );
+    if exchange.status() == 202 && named {
+        // This one has an id: the fixtures' answers are the only evidence.
+        ctx.recorder.fail(&PAYOUT_RETRIEVABLE, expected, None, None);
+    } else {
+        ctx.recorder
+            .fail(&PAYOUT_RETRIEVABLE, expected, Some(&exchange), None);
     }
 }
