@@ -85,6 +85,9 @@ faults! {
     ];
     /// `GET /wallets` answers as text/plain.
     TextContentType => "content_type_json";
+    /// A POST body not sent as JSON gets 422 VALIDATION_FAILED at `body`
+    /// (what the mock did before it followed the documented 400).
+    NotJsonIsValidation => "content_type_required";
     /// Every 404 has the code MISSING.
     WrongErrorCode => "error_envelope", partners: [
         "unknown_payout_not_found": "an unknown id's 404 has code MISSING, not NOT_FOUND",
@@ -597,6 +600,19 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
         return (StatusCode::NOT_FOUND, "no such route").into_response();
     }
     let mut body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let sent_as_json = parts
+        .headers
+        .get("content-type")
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if proxy.fault == Some(Fault::NotJsonIsValidation)
+        && parts.method == Method::POST
+        && !sent_as_json
+        && !parts.uri.path().starts_with("/_sandbox")
+    {
+        let envelope = json!({"code": "VALIDATION_FAILED", "message": "Validation failed.",
+            "errors": {"fields": {"body": ["must be sent as application/json"]}}});
+        return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(envelope)).into_response();
+    }
     if proxy.fault == Some(Fault::UnknownBanksAccepted) {
         body = known_banks_only(body);
     }

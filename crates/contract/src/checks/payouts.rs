@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use rafiki_rules::edges::EdgeExpect;
+use rafiki_rules::wire::ErrorCode;
 use rafiki_rules::{Rule, strategies};
 use serde_json::{Value, json};
 
@@ -79,7 +80,7 @@ pub async fn run(ctx: Arc<Ctx>) {
                 .await;
             ctx.recorder.expect(
                 &UNKNOWN_PAYOUT_NOT_FOUND,
-                exchange.status() == 404 && exchange.error_code() == Some("NOT_FOUND"),
+                exchange.is_error(ErrorCode::NotFound),
                 || "HTTP 404 NOT_FOUND".into(),
                 &exchange,
             );
