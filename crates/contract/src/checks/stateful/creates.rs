@@ -56,8 +56,18 @@ impl Sequence<'_> {
                         &exchange,
                     );
                 }
-                if let Some(funds) = &funds {
-                    self.judge_funds(amount, funds, false, &exchange)?;
+                match &funds {
+                    Some(funds) => self.judge_funds(amount, funds, false, &exchange)?,
+                    // A 402 rests on the wallet: one that cannot be read
+                    // cannot excuse it.
+                    None if self.baseline.is_some() => {
+                        return fail(
+                            &INSUFFICIENT_BALANCE,
+                            "402 only when GET /wallets, read just before, shows the available short (the wallet could not be read)",
+                            &exchange,
+                        );
+                    }
+                    None => {}
                 }
                 self.payouts.push(tracked);
             }

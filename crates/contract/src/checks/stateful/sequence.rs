@@ -18,7 +18,7 @@ use super::amounts::Amounts;
 use super::model::Step;
 use super::money::{Baseline, LedgerEntry};
 use super::requests::{FAILING_ACCOUNT, payout_body};
-use crate::checks::CheckInfo;
+use crate::checks::{CheckInfo, INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
 use crate::http::{Exchange, KeySlot, Probe};
 use crate::runner::Ctx;
 
@@ -120,6 +120,13 @@ impl<'a> Sequence<'a> {
         sequence.ledger = ledger.to_vec();
         if settled && sequence.key == KeySlot::Secondary {
             sequence.baseline = sequence.read_baseline();
+            if sequence.baseline.is_none() {
+                // Never a silent pass: say why the money was not judged.
+                for check in [&INSUFFICIENT_BALANCE, &WALLET_ACCOUNTING] {
+                    ctx.recorder
+                        .skip(check, "the second account's wallet could not be read");
+                }
+            }
         }
         sequence
     }
