@@ -190,7 +190,7 @@ impl Exchange {
         if let Some(key) = &self.probe.idempotency_key {
             parts.push(format!(
                 "-H {}",
-                shell_quote(&format!("X-Idempotency-Key: {key}"))
+                shell_quote(&format!("{}: {key}", rafiki_rules::idempotency::HEADER))
             ));
         }
         if let Some(body) = &self.probe.body {
@@ -330,7 +330,7 @@ impl Client {
             request = request.header(reqwest::header::AUTHORIZATION, bearer);
         }
         if let Some(key) = &probe.idempotency_key {
-            request = request.header("X-Idempotency-Key", key);
+            request = request.header(rafiki_rules::idempotency::HEADER, key);
         }
         if let Some(body) = &probe.body {
             request = request.body(body.to_string());

@@ -64,6 +64,8 @@ pub struct Operation {
     pub path: String,
     /// Whether the operation takes a request body.
     pub has_body: bool,
+    /// Whether the spec requires the `X-Idempotency-Key` header.
+    pub needs_idempotency_key: bool,
 }
 
 impl Operation {
@@ -76,6 +78,10 @@ impl Operation {
                     method: method.to_ascii_uppercase().parse().ok()?,
                     path: path.to_string(),
                     has_body: op.request_body.is_some(),
+                    needs_idempotency_key: rafiki_spec::requires_header(
+                        op,
+                        rafiki_rules::idempotency::HEADER,
+                    ),
                 })
             })
             .collect()
@@ -84,15 +90,23 @@ impl Operation {
     /// A probe of this operation: path parameters filled with `id`, and a
     /// valid body when it takes one (see [`valid_body`]).
     pub fn probe(&self, id: &str) -> Probe {
-        let target = regex::Regex::new(r"\{[^}]+\}")
-            .expect("a valid pattern")
-            .replace_all(&self.path, id)
-            .into_owned();
+        let target: Vec<&str> = self
+            .path
+            .split('/')
+            .map(
+                |segment| match segment.starts_with('{') && segment.ends_with('}') {
+                    true => id,
+                    false => segment,
+                },
+            )
+            .collect();
         Probe {
             method: self.method.clone(),
             body: self.has_body.then(|| valid_body(self.id)),
-            idempotency_key: (self.id == "create_payout").then(|| uuid::Uuid::new_v4().to_string()),
-            ..Probe::get(self.id, target)
+            idempotency_key: self
+                .needs_idempotency_key
+                .then(|| uuid::Uuid::new_v4().to_string()),
+            ..Probe::get(self.id, target.join("/"))
         }
     }
 }

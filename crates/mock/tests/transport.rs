@@ -95,20 +95,12 @@ async fn a_body_not_sent_as_json_gets_400_before_any_validation() {
         }
     }
     // Nothing was created.
-    let wallets: Value = env
-        .http
-        .get(format!("{}/payouts", env.mock.base_url()))
-        .header("Authorization", format!("Bearer {KEY}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, payouts) = env.get_v1("/payouts").await;
+    assert_eq!(status, 200);
     assert_eq!(
-        wallets["data"].as_array().map(Vec::len),
+        payouts["data"].as_array().map(Vec::len),
         Some(0),
-        "{wallets}"
+        "{payouts}"
     );
     // JSON, with parameters or a +json type, is read.
     let (status, answer) = post(

@@ -247,6 +247,18 @@ impl Spec {
     }
 }
 
+/// Whether `operation` declares the (inline) header parameter `name` as
+/// required; header names compare case-insensitively.
+pub fn requires_header(operation: &openapiv3::Operation, name: &str) -> bool {
+    operation.parameters.iter().any(|parameter| {
+        matches!(
+            parameter.as_item(),
+            Some(openapiv3::Parameter::Header { parameter_data, .. })
+                if parameter_data.required && parameter_data.name.eq_ignore_ascii_case(name)
+        )
+    })
+}
+
 /// Escapes one JSON pointer segment.
 fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
@@ -283,6 +295,17 @@ mod tests {
     #[test]
     fn committed_spec_passes_its_own_checks() {
         Spec::embedded().check().unwrap();
+    }
+
+    #[test]
+    fn only_create_payout_requires_the_idempotency_header() {
+        let spec = Spec::embedded();
+        let requiring: Vec<_> = spec
+            .operations()
+            .filter(|(_, _, op)| requires_header(op, "x-idempotency-key"))
+            .filter_map(|(_, _, op)| op.operation_id.as_deref())
+            .collect();
+        assert_eq!(requiring, ["create_payout"]);
     }
 
     #[test]

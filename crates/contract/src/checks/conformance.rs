@@ -16,9 +16,7 @@ use crate::report::{Recorder, Verdict};
 pub struct Conformance {
     /// Documented statuses by operationId.
     statuses: HashMap<String, Vec<u16>>,
-    /// Every documented (operation, status) pair, in the spec's order.
-    pairs: Vec<(String, u16)>,
-    /// The pairs answered so far.
+    /// The documented (operation, status) pairs answered so far.
     tally: Tally,
     /// By operationId, then status (looked up without allocating).
     validators: HashMap<String, HashMap<u16, Validators>>,
@@ -60,16 +58,14 @@ impl Conformance {
         }
         Ok(Conformance {
             statuses,
-            pairs,
-            tally: Tally::default(),
+            tally: Tally::new(pairs),
             validators,
         })
     }
 
     /// Which documented (operation, status) pairs the answers so far covered.
     pub fn coverage(&self) -> Coverage {
-        self.tally
-            .coverage(self.pairs.iter().map(|(op, status)| (op.as_str(), *status)))
+        self.tally.coverage()
     }
 
     /// Judges one answer against the four conformance checks.
