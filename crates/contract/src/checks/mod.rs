@@ -42,8 +42,8 @@ checks! {
         basis: "the API speaks JSON only";
     ERROR_ENVELOPE = "error_envelope": "every error has {code, message} and a code that fits its status",
         basis: "the error body {code, message} and the documented status/code pairs";
-    CONTENT_TYPE_REQUIRED = "content_type_required": "a POST whose body is not sent as application/json gets 400, before any validation",
-        basis: "the provider's transport page: a POST with a body but without Content-Type application/json is refused at once with HTTP 400 (the body's code is not documented, so any code passes)";
+    CONTENT_TYPE_REQUIRED = "content_type_required": "a POST body sent without Content-Type gets 400, before any validation",
+        basis: "the provider's transport page: a POST with a body but without the Content-Type application/json header is refused at once with HTTP 400 (the body's code is not documented, so any code passes); a non-JSON type refused the same way is our reading and only warns";
     AUTH_REQUIRED = "auth_required": "every operation answers 401 UNAUTHORIZED without a key or with a wrong key",
         basis: "a Bearer key on every operation; a missing or unknown key is refused with 401";
     VALID_PAYOUT_ACCEPTED = "valid_payout_accepted": "a valid payout is accepted: 202 PENDING (402 only when the wallet is short)",
