@@ -76,12 +76,21 @@ pub enum Error {
     /// 409 IDEMPOTENCY_RACE: a request with this key is still running. Safe to retry.
     #[error("{0}")]
     IdempotencyRace(ErrorResponse),
-    /// 409 IDEMPOTENCY_KEY_ALREADY_USED: the key went with another body. Do not retry.
+    /// 409 IDEMPOTENCY_KEY_ALREADY_USED: the server could not store the
+    /// answer to this key (the provider asks you to contact its support),
+    /// or, on servers that follow API.md, the key went with another body.
+    /// Do not retry.
     #[error("{0}")]
     IdempotencyKeyAlreadyUsed(ErrorResponse),
     /// 422 VALIDATION_FAILED: see [`ErrorResponse::fields`].
     #[error("{0}")]
     Validation(ErrorResponse),
+    /// 503 PAYOUT_BANK_TEMPORARILY_UNAVAILABLE or
+    /// PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE: the recipient's bank or
+    /// operator cannot take payouts for the moment; nothing was created.
+    /// Retrying later (with the same key) is safe.
+    #[error("{0}")]
+    RecipientUnavailable(ErrorResponse),
     /// A 5xx answer with the API's error body.
     #[error("{0}")]
     Server(ErrorResponse),
@@ -145,6 +154,10 @@ impl Error {
             }
             Some(ErrorCode::ValidationFailed) => Error::Validation(response),
             Some(ErrorCode::InternalServerError) => Error::Server(response),
+            Some(
+                ErrorCode::PayoutBankTemporarilyUnavailable
+                | ErrorCode::PayoutMobileMoneyTemporarilyUnavailable,
+            ) => Error::RecipientUnavailable(response),
             None if status.is_server_error() => Error::Server(response),
             None => Error::Other(response),
         }
@@ -201,6 +214,7 @@ impl Error {
             | Error::IdempotencyRace(r)
             | Error::IdempotencyKeyAlreadyUsed(r)
             | Error::Validation(r)
+            | Error::RecipientUnavailable(r)
             | Error::Server(r)
             | Error::Other(r) => Some(r),
             _ => None,
@@ -228,6 +242,7 @@ impl Error {
         match self {
             Error::Transport(_)
             | Error::Server(_)
+            | Error::RecipientUnavailable(_)
             | Error::IdempotencyRace(_)
             | Error::UndecodableBody(_) => true,
             Error::UnexpectedResponse { status, .. } => status.is_server_error(),
@@ -279,6 +294,16 @@ mod tests {
             (422, "VALIDATION_FAILED", "Validation"),
             (500, "INTERNAL_SERVER_ERROR", "Server"),
             (503, "ANYTHING", "Server"),
+            (
+                503,
+                "PAYOUT_BANK_TEMPORARILY_UNAVAILABLE",
+                "RecipientUnavailable",
+            ),
+            (
+                503,
+                "PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE",
+                "RecipientUnavailable",
+            ),
             // The same code under another status is not guessed into a variant.
             (400, "VALIDATION_FAILED", "Other"),
             (409, "NOT_FOUND", "Other"),
@@ -296,6 +321,7 @@ mod tests {
             |s: u16, c: &str| Error::from_body(StatusCode::from_u16(s).unwrap(), body(c), None);
         assert!(make(500, "INTERNAL_SERVER_ERROR").is_retryable());
         assert!(make(409, "IDEMPOTENCY_RACE").is_retryable());
+        assert!(make(503, "PAYOUT_BANK_TEMPORARILY_UNAVAILABLE").is_retryable());
         assert!(!make(409, "IDEMPOTENCY_KEY_ALREADY_USED").is_retryable());
         assert!(!make(422, "VALIDATION_FAILED").is_retryable());
         assert!(!make(402, "WALLET_INSUFFICIENT_BALANCE").is_retryable());

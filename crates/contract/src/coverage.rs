@@ -72,7 +72,7 @@ impl Coverage {
         let unproducible = self.list(|s| matches!(s, Seen::Unproducible(_)));
         if !unproducible.is_empty() {
             out.push_str(&format!(
-                "  cannot be provoked by a client: {}\n",
+                "  cannot be provoked on purpose: {}\n",
                 unproducible.join(", ")
             ));
         }
@@ -82,7 +82,16 @@ impl Coverage {
 
 /// Why a documented status cannot be provoked on purpose, if it cannot.
 fn unproducible(status: u16) -> Option<&'static str> {
-    (status >= 500).then_some("a server fault; no request provokes it on purpose")
+    match status {
+        // The provider's idempotency page answers a used key with the stored
+        // answer, so only a race (or a server that failed to store an
+        // answer) gives 409: `idempotency_concurrent` tries, timing decides.
+        409 => Some(
+            "only a race gives it: idempotency_concurrent sends copies at once, but timing decides",
+        ),
+        500.. => Some("a server fault; no request provokes it on purpose"),
+        _ => None,
+    }
 }
 
 /// The documented pairs, each marked once an answer shows it. Marking

@@ -20,6 +20,9 @@ pub enum KeySlot {
     Primary,
     /// The second account's key (`--api-key-2`).
     Secondary,
+    /// The main key without the `Bearer ` scheme, as the provider's
+    /// generated examples send it.
+    PrimaryWithoutScheme,
     /// No `Authorization` header at all.
     None,
     /// This literal header value (for wrong-key probes; never a real key).
@@ -31,6 +34,7 @@ impl KeySlot {
         match self {
             KeySlot::Primary => Some("\"Authorization: Bearer $RAFIKI_API_KEY\"".into()),
             KeySlot::Secondary => Some("\"Authorization: Bearer $RAFIKI_API_KEY_2\"".into()),
+            KeySlot::PrimaryWithoutScheme => Some("\"Authorization: $RAFIKI_API_KEY\"".into()),
             KeySlot::None => None,
             KeySlot::Literal(value) => Some(shell_quote(&format!("Authorization: {value}"))),
         }
@@ -323,6 +327,7 @@ impl Client {
         let bearer = match &probe.key {
             KeySlot::Primary => Some(format!("Bearer {}", self.keys.primary)),
             KeySlot::Secondary => self.keys.secondary.as_ref().map(|k| format!("Bearer {k}")),
+            KeySlot::PrimaryWithoutScheme => Some(self.keys.primary.clone()),
             KeySlot::None => None,
             KeySlot::Literal(value) => Some(value.clone()),
         };

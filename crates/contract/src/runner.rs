@@ -40,17 +40,27 @@ pub struct Fixtures {
 }
 
 impl Fixtures {
-    /// `probe` filtered to the fixtures' creation window (inclusive).
+    /// `probe` filtered to the fixtures' creation window.
     pub fn window(&self, probe: Probe) -> Probe {
         let at = |p: Option<&Value>| {
             p.and_then(|p| p["created_at"].as_str())
                 .unwrap_or_default()
                 .to_string()
         };
+        let last = at(self.payouts.last());
+        let to = chrono::DateTime::parse_from_rfc3339(&last)
+            .map_or(last, |last| just_after(last.to_utc()));
         probe
             .query("created_at_from", at(self.payouts.first()))
-            .query("created_at_to", at(self.payouts.last()))
+            .query("created_at_to", to)
     }
+}
+
+/// A `created_at_to` that lists a payout created at `at` under either
+/// reading of the bound (inclusive in API.md, "created before" on the
+/// provider's payout page): a millisecond later.
+pub fn just_after(at: chrono::DateTime<chrono::Utc>) -> String {
+    (at + chrono::TimeDelta::milliseconds(1)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// One operation of the spec, as the checks that cover every operation

@@ -120,8 +120,9 @@ faults! {
     LimitClamped => "paging_limit_bounds";
     /// A paging_after that is not a cursor is ignored.
     BadCursorIgnored => "bad_cursor_rejected";
-    /// A created_at_to date means 00:00:00, not 23:59:59.
-    DateToIsStartOfDay => "date_filter_boundaries";
+    /// A created_at_to date is read as the start of the day before it
+    /// (off by a day under either reading of the bound).
+    DateToIsDayBefore => "date_filter_boundaries";
     /// A created_at_from/to that is not a date is ignored.
     BadDateIgnored => "bad_date_rejected";
     /// The second key reads the first key's payouts.
@@ -286,12 +287,15 @@ fn break_request(
                 (!k.starts_with("created_at") || is_datetime(v)).then(|| (k.into(), v.into()))
             });
         }
-        Fault::DateToIsStartOfDay => {
+        Fault::DateToIsDayBefore => {
             return with_query(uri, |k, v| {
                 Some((
                     k.into(),
-                    if k == "created_at_to" && is_date(v) {
-                        format!("{v}T00:00:00Z")
+                    if let (true, Ok(date)) = (
+                        k == "created_at_to",
+                        chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d"),
+                    ) {
+                        format!("{}T00:00:00Z", date - chrono::Days::new(1))
                     } else {
                         v.into()
                     },
@@ -496,17 +500,6 @@ async fn break_statefully(
         {
             body["data"].as_object_mut().map(|d| d.remove("id"));
         }
-        Some(Fault::KeyReuseAccepted) if body["code"] == "IDEMPOTENCY_KEY_ALREADY_USED" => {
-            let mut headers = request.headers.clone();
-            headers.insert(
-                "x-idempotency-key",
-                HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap(),
-            );
-            let (again_status, again_body) = proxy
-                .send(&request.method, path, headers, request.body.clone())
-                .await;
-            (*status, *body) = (again_status, again_body);
-        }
         Some(Fault::DoubleSpend) if *status == StatusCode::PAYMENT_REQUIRED => {
             let sent: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             *status = StatusCode::ACCEPTED;
@@ -705,7 +698,8 @@ fn is_fixture(sent: &Value) -> bool {
 }
 
 /// IdempotencyIgnored: a retry (a key already answered, with the same body)
-/// is sent on with a fresh key. Only the second account's payouts: the
+/// is sent on with a fresh key; KeyReuseAccepted: so is a key already
+/// answered with another body. Only the second account's payouts: the
 /// sequences that replay run on it, and the rest of the suite need not
 /// wait. The key to note as answered once this request is, if any.
 fn ignore_retries(
@@ -718,15 +712,17 @@ fn ignore_retries(
     let second_account = headers
         .get("authorization")
         .is_some_and(|a| a.to_str().ok() == Some(&format!("Bearer {}", KEYS[1])));
-    if proxy.fault != Some(Fault::IdempotencyIgnored)
-        || method != Method::POST
-        || !path.ends_with("/payouts")
-        || !second_account
-    {
+    let same_body_again = match proxy.fault {
+        Some(Fault::IdempotencyIgnored) => true,
+        Some(Fault::KeyReuseAccepted) => false,
+        _ => return None,
+    };
+    if method != Method::POST || !path.ends_with("/payouts") || !second_account {
         return None;
     }
     let key = headers.get("x-idempotency-key")?.to_str().ok()?.to_string();
-    if proxy.answered.lock().unwrap().get(&key) == Some(body) {
+    let answered = proxy.answered.lock().unwrap().get(&key).cloned();
+    if answered.is_some_and(|first| (first == *body) == same_body_again) {
         headers.insert(
             "x-idempotency-key",
             HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap(),

@@ -18,6 +18,8 @@ use std::time::Duration;
 use rafiki_rules::ComplianceTable;
 use rafiki_rules::codes::is_currency_code;
 use rafiki_rules::format::parse_amount;
+pub use rafiki_rules::idempotency::OtherBody;
+pub use rafiki_rules::listing::UpperBound;
 use rafiki_rules::listing::{DEFAULT_PAGING_LIMIT, MAX_PAGING_LIMIT, MIN_PAGING_LIMIT};
 use rust_decimal::Decimal;
 
@@ -139,6 +141,14 @@ pub struct Config {
     /// `paging_limit` (1..=50; default [`DEFAULT_PAGING_LIMIT`]). `next`
     /// links carry the limit used.
     pub default_page_size: u32,
+    /// What a used idempotency key sent with another body gets. Default
+    /// [`OtherBody::Replay`], the provider's reading: the stored answer.
+    /// [`OtherBody::Refuse`] answers 409 IDEMPOTENCY_KEY_ALREADY_USED.
+    pub other_body_with_used_key: OtherBody,
+    /// How `created_at_to` reads. Default [`UpperBound::Inclusive`]
+    /// (a date means up to 23:59:59 of that day);
+    /// [`UpperBound::Exclusive`] lists only payouts created before it.
+    pub created_at_to: UpperBound,
 }
 
 impl Default for Config {
@@ -171,6 +181,8 @@ impl Config {
             lenient_amounts: false,
             autonomous_support: false,
             default_page_size: DEFAULT_PAGING_LIMIT,
+            other_body_with_used_key: OtherBody::default(),
+            created_at_to: UpperBound::default(),
         }
     }
 

@@ -41,6 +41,8 @@ pub mod support;
 pub mod variants;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{AccountConfig, Config, ConfigError, DEFAULT_API_KEY, WalletSeed};
+pub use config::{
+    AccountConfig, Config, ConfigError, DEFAULT_API_KEY, OtherBody, UpperBound, WalletSeed,
+};
 pub use server::{MockHandle, StartError, spawn, spawn_on};
 pub use variants::{ApplyVariant, Variant, legal_variants};

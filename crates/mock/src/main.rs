@@ -69,7 +69,9 @@ struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=50))]
     default_page_size: Option<u32>,
     /// A legal variation to show (repeatable): leading_zero_amounts,
-    /// slow_settlement, autonomous_support, page_size_7. Explicit flags
+    /// slow_settlement, autonomous_support, page_size_7, key_reuse_refused,
+    /// created_at_to_exclusive.
+    /// Explicit flags
     /// win over what a variant sets.
     #[arg(long = "variant", value_name = "NAME")]
     variants: Vec<Variant>,

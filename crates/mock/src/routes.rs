@@ -88,7 +88,7 @@ pub async fn create_payout(
         (key, body) => return Err(merge(key.err().map(ApiError::from), body.err())),
     };
     let now = app.store.now();
-    let flight = match cell.begin(key, &body, now) {
+    let flight = match cell.begin(key, &body, now, app.other_body) {
         Begin::Proceed(flight) => flight,
         Begin::Replay(response) => return Ok(response.into_response()),
         Begin::Refuse(error) => return Err(error),
@@ -196,7 +196,7 @@ pub(crate) async fn list<T: Listed>(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let list = ListRequest::parse(&params, T::KIND, T::DATE_FILTERS, app.default_page_size)?;
+    let list = ListRequest::parse(&params, T::KIND, T::DATE_FILTERS, &app)?;
     let account = cell.lock();
     Ok(list.render(&app, &headers, T::PATH, T::page(&account, list.query)))
 }
@@ -211,13 +211,14 @@ struct ListRequest<'p> {
 
 impl<'p> ListRequest<'p> {
     /// Every bad parameter is reported, each at its own name. Without
-    /// `paging_limit` a page holds `default_limit` items.
+    /// `paging_limit` a page holds the app's default page size.
     fn parse(
         params: &'p Params,
         kind: ListKind,
         with_dates: bool,
-        default_limit: u32,
+        app: &AppState,
     ) -> Result<Self, ApiError> {
+        let default_limit = app.default_page_size;
         let mut violations = Violations::new();
         let mut get = |name: &str| {
             params.one(name).unwrap_or_else(|v| {
@@ -247,7 +248,7 @@ impl<'p> ListRequest<'p> {
             }
             key
         });
-        let range = DateRange::parse(raw_from, raw_to)
+        let range = DateRange::parse_with(raw_from, raw_to, app.created_at_to)
             .map_err(|v| v.into_iter().for_each(|v| violations.push(v)))
             .ok();
         let (Some(limit), Some(range)) = (limit, range) else {

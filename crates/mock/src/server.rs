@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, OtherBody, UpperBound};
 use crate::errors::ApiError;
 use crate::store::Store;
 use crate::{control, routes, scheduler};
@@ -34,6 +34,10 @@ pub struct AppState {
     pub(crate) lenient_amounts: bool,
     /// [`Config::default_page_size`].
     pub(crate) default_page_size: u32,
+    /// [`Config::other_body_with_used_key`].
+    pub(crate) other_body: OtherBody,
+    /// [`Config::created_at_to`].
+    pub(crate) created_at_to: UpperBound,
 }
 
 /// Why the server did not start.
@@ -81,6 +85,8 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         local_addr,
         body_limit: config.body_limit,
         lenient_amounts: config.lenient_amounts,
+        other_body: config.other_body_with_used_key,
+        created_at_to: config.created_at_to,
         default_page_size: config.default_page_size,
     };
     let app = router(state, config.control_api, config.panic_route);
@@ -118,6 +124,8 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         lenient_amounts = config.lenient_amounts,
         autonomous_support = config.autonomous_support,
         default_page_size = config.default_page_size,
+        other_body_with_used_key = ?config.other_body_with_used_key,
+        created_at_to = ?config.created_at_to,
         "rafiki-mock listening"
     );
     Ok(MockHandle {

@@ -24,7 +24,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, Utc};
-use rafiki_rules::idempotency::{self, Decision, EntryStatus, StoredEntry};
+use rafiki_rules::idempotency::{self, Decision, EntryStatus, OtherBody, StoredEntry};
 use rafiki_rules::lifecycle::{FailureContext, StateCode};
 use rafiki_rules::sandbox::{SandboxOutcome, sandbox_outcome};
 use rafiki_rules::wallet::{self, Balances, WalletError, effect_of};
@@ -399,10 +399,16 @@ impl AccountCell {
     }
 
     /// Marks `key` in flight, or says how to answer instead.
-    pub(crate) fn begin(&self, key: &str, body: &Value, now: DateTime<Utc>) -> Begin<'_> {
+    pub(crate) fn begin(
+        &self,
+        key: &str,
+        body: &Value,
+        now: DateTime<Utc>,
+        other_body: OtherBody,
+    ) -> Begin<'_> {
         let mut account = self.lock();
         account.prune_idempotency(now);
-        match idempotency::decide(account.idempotency.get(key), body, now) {
+        match idempotency::decide(account.idempotency.get(key), body, now, other_body) {
             Decision::Fresh | Decision::Expired => {
                 let entry = StoredEntry {
                     body: body.clone(),

@@ -16,7 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Config, OtherBody, UpperBound};
 
 /// One legal variation of the API's behaviour, applied to a [`Config`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,15 +34,25 @@ pub enum Variant {
     /// `page_size_7`: lists without `paging_limit` answer 7 items per page
     /// ([`Config::default_page_size`]).
     PageSize7,
+    /// `key_reuse_refused`: a used idempotency key sent with another body
+    /// gets 409 IDEMPOTENCY_KEY_ALREADY_USED, as API.md reads it, instead
+    /// of the stored answer ([`Config::other_body_with_used_key`]).
+    KeyReuseRefused,
+    /// `created_at_to_exclusive`: `created_at_to` lists only payouts
+    /// created before it (a date: before that day begins), the provider's
+    /// "created before" read strictly ([`Config::created_at_to`]).
+    CreatedAtToExclusive,
 }
 
 impl Variant {
     /// Every variant, in a stable order.
-    pub const ALL: [Variant; 4] = [
+    pub const ALL: [Variant; 6] = [
         Variant::LeadingZeroAmounts,
         Variant::SlowSettlement,
         Variant::AutonomousSupport,
         Variant::PageSize7,
+        Variant::KeyReuseRefused,
+        Variant::CreatedAtToExclusive,
     ];
 
     /// Its stable name (as `--variant` takes it).
@@ -52,6 +62,8 @@ impl Variant {
             Variant::SlowSettlement => "slow_settlement",
             Variant::AutonomousSupport => "autonomous_support",
             Variant::PageSize7 => "page_size_7",
+            Variant::KeyReuseRefused => "key_reuse_refused",
+            Variant::CreatedAtToExclusive => "created_at_to_exclusive",
         }
     }
 
@@ -68,6 +80,12 @@ impl Variant {
                 "no /_sandbox control API; support cancels some PENDING payouts and reverses some SENT ones on its own"
             }
             Variant::PageSize7 => "lists without paging_limit answer pages of 7 items",
+            Variant::KeyReuseRefused => {
+                "a used idempotency key with another body gets 409 IDEMPOTENCY_KEY_ALREADY_USED instead of the stored answer"
+            }
+            Variant::CreatedAtToExclusive => {
+                "created_at_to lists only payouts created before it (a date: before that day begins)"
+            }
         }
     }
 
@@ -81,6 +99,8 @@ impl Variant {
                 config.autonomous_support = true;
             }
             Variant::PageSize7 => config.default_page_size = 7,
+            Variant::KeyReuseRefused => config.other_body_with_used_key = OtherBody::Refuse,
+            Variant::CreatedAtToExclusive => config.created_at_to = UpperBound::Exclusive,
         }
     }
 }
@@ -123,6 +143,8 @@ pub fn legal_variants() -> Vec<(&'static str, ApplyVariant)> {
                 Variant::SlowSettlement => |c| Variant::SlowSettlement.apply(c),
                 Variant::AutonomousSupport => |c| Variant::AutonomousSupport.apply(c),
                 Variant::PageSize7 => |c| Variant::PageSize7.apply(c),
+                Variant::KeyReuseRefused => |c| Variant::KeyReuseRefused.apply(c),
+                Variant::CreatedAtToExclusive => |c| Variant::CreatedAtToExclusive.apply(c),
             };
             (variant.name(), apply)
         })
@@ -172,5 +194,13 @@ mod tests {
         let support = with(Variant::AutonomousSupport);
         assert!(support.autonomous_support && !support.control_api);
         assert_eq!(with(Variant::PageSize7).default_page_size, 7);
+        assert_eq!(
+            with(Variant::KeyReuseRefused).other_body_with_used_key,
+            OtherBody::Refuse
+        );
+        assert_eq!(
+            with(Variant::CreatedAtToExclusive).created_at_to,
+            UpperBound::Exclusive
+        );
     }
 }

@@ -57,21 +57,11 @@ async fn a_retry_replays_the_first_answer_byte_for_byte_and_creates_nothing() {
         .unwrap();
     assert_eq!(typed.payout.id.as_str(), json(&first.1)["data"]["id"]);
 
+    // Another body under a used key: the stored answer, as the provider's
+    // idempotency page says (the key, not the body, names the request).
     let other_body = payout_json("+254712345678", "2600.00");
-    let (status, bytes) = post(&env, Some("key-1"), &other_body).await;
-    assert_eq!(
-        (status, json(&bytes)["code"].as_str()),
-        (409, Some("IDEMPOTENCY_KEY_ALREADY_USED"))
-    );
-    let typed = env
-        .client
-        .create_payout(&payout_request("+254712345678", "2600.00"), Some("key-1"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(typed.error, Error::IdempotencyKeyAlreadyUsed(_)),
-        "{typed}"
-    );
+    assert_eq!(post(&env, Some("key-1"), &other_body).await, first);
+    assert_eq!(env.mock.store().counts(KEY), Some((1, 1)), "nothing new");
 
     // Keys are per account: the other account may use the same one.
     let other = common::client(&env.mock, OTHER_KEY);
@@ -91,7 +81,7 @@ async fn answers_are_kept_for_24_hours_then_the_key_is_free_again() {
     let (status, first) = send("300.00").await;
     assert_eq!(status, 202);
     env.clock.advance(Duration::from_secs(24 * 3600 - 1));
-    assert_eq!(send("301.00").await.0, 409);
+    assert_eq!(send("301.00").await, (status, first.clone()), "still kept");
     env.clock.advance(Duration::from_secs(1));
     let (status, second) = send("301.00").await;
     assert_eq!(status, 202);
@@ -102,7 +92,7 @@ async fn answers_are_kept_for_24_hours_then_the_key_is_free_again() {
 async fn the_key_is_required_and_at_most_255_characters() {
     let env = start().await;
     let body = payout_json("+254712345678", "300.00");
-    for key in [None, Some(""), Some(&*"k".repeat(256)), Some("has space")] {
+    for key in [None, Some(""), Some(&*"k".repeat(256))] {
         let (status, bytes) = post(&env, key, &body).await;
         let error = json(&bytes);
         assert_eq!(
@@ -116,6 +106,39 @@ async fn the_key_is_required_and_at_most_255_characters() {
         );
     }
     assert_eq!(post(&env, Some(&"k".repeat(255)), &body).await.0, 202);
+    // The provider sets no format beyond the length: free text is a key.
+    assert_eq!(post(&env, Some("order 42 / retry"), &body).await.0, 202);
+    assert_eq!(env.mock.store().counts(KEY), Some((2, 1)));
+}
+
+#[tokio::test]
+async fn the_key_reuse_refused_variant_answers_another_body_with_409() {
+    let env = common::start_configured("10000000.00", |c| {
+        c.other_body_with_used_key = rafiki_mock::OtherBody::Refuse
+    })
+    .await;
+    let first = post(
+        &env,
+        Some("key-1"),
+        &payout_json("+254712345678", "2500.00"),
+    )
+    .await;
+    assert_eq!(first.0, 202);
+    let other_body = payout_json("+254712345678", "2600.00");
+    let (status, bytes) = post(&env, Some("key-1"), &other_body).await;
+    assert_eq!(
+        (status, json(&bytes)["code"].as_str()),
+        (409, Some("IDEMPOTENCY_KEY_ALREADY_USED"))
+    );
+    let typed = env
+        .client
+        .create_payout(&payout_request("+254712345678", "2600.00"), Some("key-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(typed.error, Error::IdempotencyKeyAlreadyUsed(_)),
+        "{typed}"
+    );
     assert_eq!(env.mock.store().counts(KEY), Some((1, 1)));
 }
 

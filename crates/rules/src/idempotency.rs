@@ -19,9 +19,10 @@ pub const RETENTION: TimeDelta = TimeDelta::hours(24);
 /// Longest accepted key.
 pub const MAX_KEY_LEN: usize = 255;
 
-/// Validates the header value: required, 1..=255 characters, each visible
-/// ASCII (`!`..=`~`, so no spaces or control characters). UUIDv4 keys, as
-/// the provider recommends (`docs/contract.md#idempotency`), always pass.
+/// Validates the header value: required, 1..=255 characters. The provider
+/// sets no other format (`docs/contract.md#idempotency`), so any text an
+/// HTTP header carries passes (visible ASCII, spaces and tabs); only
+/// control characters, which no header can carry, are refused.
 pub fn validate_key(key: Option<&str>) -> Result<&str, Violation> {
     let fail = |message: &str| Violation::new(HEADER, Rule::IdempotencyKey, message);
     let key =
@@ -29,11 +30,11 @@ pub fn validate_key(key: Option<&str>) -> Result<&str, Violation> {
     if key.is_empty() {
         return Err(fail("must not be empty"));
     }
-    if key.len() > MAX_KEY_LEN {
+    if key.chars().count() > MAX_KEY_LEN {
         return Err(fail("must be at most 255 characters"));
     }
-    if !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(fail("must contain only visible ASCII characters"));
+    if key.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(fail("must not contain control characters"));
     }
     Ok(key)
 }
@@ -55,6 +56,18 @@ pub struct StoredEntry<R> {
     pub stored_at: DateTime<Utc>,
 }
 
+/// What a used key sent with another body gets: the sources differ
+/// (`docs/contract.md#idempotency`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OtherBody {
+    /// The provider's idempotency page: a repeat to the same URL with the
+    /// same key gets the stored answer, whatever its body.
+    #[default]
+    Replay,
+    /// API.md's reading: 409 IDEMPOTENCY_KEY_ALREADY_USED.
+    Refuse,
+}
+
 /// What to do with a request.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision<'a, R> {
@@ -62,24 +75,28 @@ pub enum Decision<'a, R> {
     Fresh,
     /// A stored entry older than [`RETENTION`]: forget it and process as fresh.
     Expired,
-    /// Same body, first request done: answer the stored response again.
+    /// First request done (and the same body, or [`OtherBody::Replay`]):
+    /// answer the stored response again.
     Replay(&'a R),
-    /// Different body: 409 IDEMPOTENCY_KEY_ALREADY_USED.
+    /// Different body under [`OtherBody::Refuse`]: 409
+    /// IDEMPOTENCY_KEY_ALREADY_USED.
     KeyAlreadyUsed,
-    /// Same body while the first is still processing: 409 IDEMPOTENCY_RACE.
+    /// The first request is still processing: 409 IDEMPOTENCY_RACE.
     Race,
 }
 
 /// Decides how to answer `body` given the entry stored for its key.
 ///
 /// Order of the checks: expiry first (an entry at or past [`RETENTION`] is
-/// gone, even one still in flight), then the body (a different body is
-/// KEY_ALREADY_USED even while the first request is in flight: retrying
-/// would not help), then the status (in flight: RACE; completed: replay).
+/// gone, even one still in flight), then, under [`OtherBody::Refuse`], the
+/// body (a different body is KEY_ALREADY_USED even while the first request
+/// is in flight: retrying would not help), then the status (in flight:
+/// RACE; completed: replay).
 pub fn decide<'a, R>(
     stored: Option<&'a StoredEntry<R>>,
     body: &Value,
     now: DateTime<Utc>,
+    other_body: OtherBody,
 ) -> Decision<'a, R> {
     let Some(entry) = stored else {
         return Decision::Fresh;
@@ -87,7 +104,7 @@ pub fn decide<'a, R>(
     if now - entry.stored_at >= RETENTION {
         return Decision::Expired;
     }
-    if entry.body != *body {
+    if other_body == OtherBody::Refuse && entry.body != *body {
         return Decision::KeyAlreadyUsed;
     }
     match &entry.status {
@@ -123,25 +140,33 @@ mod tests {
             ..done.clone()
         };
         let now = at("2024-01-01T01:00:00Z");
-        assert_eq!(decide::<u16>(None, &body, now), Decision::Fresh);
-        assert_eq!(decide(Some(&done), &reordered, now), Decision::Replay(&202));
-        assert_eq!(decide(Some(&busy), &body, now), Decision::Race);
         let other =
             json!({"amount": {"value": "151", "currency": "KES"}, "payment_account_id": "pac-1"});
-        assert_eq!(decide(Some(&done), &other, now), Decision::KeyAlreadyUsed);
-        assert_eq!(decide(Some(&busy), &other, now), Decision::KeyAlreadyUsed);
-        assert_eq!(
-            decide(Some(&done), &body, at("2024-01-01T23:59:59Z")),
-            Decision::Replay(&202)
-        );
-        assert_eq!(
-            decide(Some(&done), &other, at("2024-01-02T00:00:00Z")),
-            Decision::Expired
-        );
-        assert_eq!(
-            decide(Some(&busy), &body, at("2024-01-03T00:00:00Z")),
-            Decision::Expired
-        );
+        for policy in [OtherBody::Replay, OtherBody::Refuse] {
+            let decide = |entry, body, now| decide(entry, body, now, policy);
+            assert_eq!(decide(None, &body, now), Decision::Fresh);
+            assert_eq!(decide(Some(&done), &reordered, now), Decision::Replay(&202));
+            assert_eq!(decide(Some(&busy), &body, now), Decision::Race);
+            assert_eq!(
+                decide(Some(&done), &body, at("2024-01-01T23:59:59Z")),
+                Decision::Replay(&202)
+            );
+            assert_eq!(
+                decide(Some(&done), &other, at("2024-01-02T00:00:00Z")),
+                Decision::Expired
+            );
+            assert_eq!(
+                decide(Some(&busy), &body, at("2024-01-03T00:00:00Z")),
+                Decision::Expired
+            );
+        }
+        // Another body: the stored answer (the provider), or refused (API.md).
+        let replay = |entry, body| decide(entry, body, now, OtherBody::Replay);
+        assert_eq!(replay(Some(&done), &other), Decision::Replay(&202));
+        assert_eq!(replay(Some(&busy), &other), Decision::Race);
+        let refuse = |entry, body| decide(entry, body, now, OtherBody::Refuse);
+        assert_eq!(refuse(Some(&done), &other), Decision::KeyAlreadyUsed);
+        assert_eq!(refuse(Some(&busy), &other), Decision::KeyAlreadyUsed);
     }
 
     #[test]
@@ -158,7 +183,10 @@ mod tests {
         assert_eq!(validate_key(None).unwrap_err().rule, Rule::Required);
         let long = "k".repeat(255);
         assert!(validate_key(Some(&long)).is_ok());
-        for bad in ["", "has space", "tab\t", "é", &"k".repeat(256)] {
+        for free_form in ["has space", "tab\tinside", "order 42 / retry"] {
+            assert_eq!(validate_key(Some(free_form)), Ok(free_form));
+        }
+        for bad in ["", "line\nbreak", "nul\0", &"k".repeat(256)] {
             let v = validate_key(Some(bad)).unwrap_err();
             assert_eq!(
                 (v.path.as_str(), v.rule),

@@ -33,7 +33,20 @@ pub fn paging_limit(raw: Option<&str>) -> Result<u32, Violation> {
     })
 }
 
-/// Inclusive creation-time filter of GET /payouts.
+/// How `created_at_to` reads: the sources differ
+/// (`docs/contract.md#date-filters`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UpperBound {
+    /// API.md: inclusive, and a date means the end of that day (23:59:59).
+    #[default]
+    Inclusive,
+    /// The provider's payout page, read strictly: payouts created
+    /// *before* the value; a date means before that day begins.
+    Exclusive,
+}
+
+/// Creation-time filter of GET /payouts (inclusive, as [`DateRange::parse`]
+/// reads it; see [`DateRange::parse_with`]).
 ///
 /// Internally the upper bound is kept exclusive: `to = 2024-01-31` means
 /// "before 2024-02-01T00:00:00Z", so the whole second 23:59:59 (with any
@@ -52,10 +65,19 @@ impl DateRange {
         created_at_from: Option<&str>,
         created_at_to: Option<&str>,
     ) -> Result<DateRange, Violations> {
+        Self::parse_with(created_at_from, created_at_to, UpperBound::Inclusive)
+    }
+
+    /// As [`DateRange::parse`], with `created_at_to` read as `upper` says.
+    pub fn parse_with(
+        created_at_from: Option<&str>,
+        created_at_to: Option<&str>,
+        upper: UpperBound,
+    ) -> Result<DateRange, Violations> {
         let mut violations = Violations::new();
-        let mut bound = |name: &str, raw: Option<&str>, end_of_day: bool| {
+        let mut bound = |name: &str, raw: Option<&str>, upper: Option<UpperBound>| {
             raw.and_then(|raw| {
-                let parsed = parse_bound(raw, end_of_day);
+                let parsed = parse_bound(raw, upper);
                 if parsed.is_none() {
                     violations.add(
                         name,
@@ -66,8 +88,8 @@ impl DateRange {
                 parsed
             })
         };
-        let from = bound("created_at_from", created_at_from, false);
-        let before = bound("created_at_to", created_at_to, true);
+        let from = bound("created_at_from", created_at_from, None);
+        let before = bound("created_at_to", created_at_to, Some(upper));
         violations.into_result(DateRange { from, before })
     }
 
@@ -91,19 +113,21 @@ impl DateRange {
     }
 }
 
-/// A date gives the day's start, or for an upper bound the next day's start
-/// (exclusive); a date-time gives itself, or itself plus 1 ns (exclusive).
-fn parse_bound(raw: &str, upper: bool) -> Option<DateTime<Utc>> {
+/// A date gives the day's start, or for an inclusive upper bound the next
+/// day's start; a date-time gives itself, or for an inclusive upper bound
+/// itself plus 1 ns. (The upper bound is kept exclusive.)
+fn parse_bound(raw: &str, upper: Option<UpperBound>) -> Option<DateTime<Utc>> {
+    let inclusive_upper = upper == Some(UpperBound::Inclusive);
     if let Some(date) = parse_date(raw) {
         let start = date.and_time(NaiveTime::MIN).and_utc();
-        return if upper {
+        return if inclusive_upper {
             start.checked_add_signed(TimeDelta::days(1))
         } else {
             Some(start)
         };
     }
     let at = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
-    if upper {
+    if inclusive_upper {
         at.checked_add_signed(TimeDelta::nanoseconds(1))
     } else {
         Some(at)
@@ -154,6 +178,21 @@ mod tests {
         assert!(range.contains(at("2024-01-01T12:00:00Z")));
         assert!(!range.contains(at("2024-01-01T12:00:00.000000001Z")));
         assert!(!range.contains(at("2023-12-31T23:59:59Z")));
+    }
+
+    #[test]
+    fn an_exclusive_upper_bound_leaves_out_its_own_instant_and_day() {
+        let exclusive = |to| DateRange::parse_with(None, Some(to), UpperBound::Exclusive).unwrap();
+        let range = exclusive("2024-01-01T12:00:00Z");
+        assert!(range.contains(at("2024-01-01T11:59:59.999999999Z")));
+        assert!(!range.contains(at("2024-01-01T12:00:00Z")));
+        let range = exclusive("2024-01-31");
+        assert!(range.contains(at("2024-01-30T23:59:59Z")));
+        assert!(!range.contains(at("2024-01-31T00:00:00Z")));
+        assert_eq!(
+            DateRange::parse_with(None, Some("2024-01-31"), UpperBound::Inclusive),
+            DateRange::parse(None, Some("2024-01-31"))
+        );
     }
 
     #[test]

@@ -254,6 +254,8 @@ wire_enum! {
         IdempotencyKeyAlreadyUsed = "IDEMPOTENCY_KEY_ALREADY_USED",
         ValidationFailed = "VALIDATION_FAILED",
         InternalServerError = "INTERNAL_SERVER_ERROR",
+        PayoutBankTemporarilyUnavailable = "PAYOUT_BANK_TEMPORARILY_UNAVAILABLE",
+        PayoutMobileMoneyTemporarilyUnavailable = "PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE",
     }
 }
 
@@ -269,6 +271,8 @@ impl ErrorCode {
             ErrorCode::IdempotencyRace | ErrorCode::IdempotencyKeyAlreadyUsed => 409,
             ErrorCode::ValidationFailed => 422,
             ErrorCode::InternalServerError => 500,
+            ErrorCode::PayoutBankTemporarilyUnavailable
+            | ErrorCode::PayoutMobileMoneyTemporarilyUnavailable => 503,
         }
     }
 
@@ -367,7 +371,14 @@ mod tests {
             ["IDEMPOTENCY_RACE", "IDEMPOTENCY_KEY_ALREADY_USED"]
         );
         assert_eq!(codes(422), ["VALIDATION_FAILED"]);
-        assert!(codes(200).is_empty() && codes(503).is_empty());
+        assert!(codes(200).is_empty() && codes(502).is_empty());
+        assert_eq!(
+            codes(503),
+            [
+                "PAYOUT_BANK_TEMPORARILY_UNAVAILABLE",
+                "PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE"
+            ]
+        );
         assert_eq!(
             ErrorCode::paired(402, "WALLET_INSUFFICIENT_BALANCE"),
             Some(ErrorCode::WalletInsufficientBalance)

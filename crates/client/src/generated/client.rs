@@ -865,7 +865,9 @@ pub mod types {
     /**The one error body of every operation and status. `code` is
 UNAUTHORIZED (401), WALLET_INSUFFICIENT_BALANCE (402), NOT_FOUND (404),
 IDEMPOTENCY_RACE or IDEMPOTENCY_KEY_ALREADY_USED (409),
-VALIDATION_FAILED (422) or INTERNAL_SERVER_ERROR (500); it is a
+VALIDATION_FAILED (422), INTERNAL_SERVER_ERROR (500), or
+PAYOUT_BANK_TEMPORARILY_UNAVAILABLE or
+PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE (503); it is a
 string, not an enum, so that a code added later still decodes.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4299,11 +4301,19 @@ let response = client.list_payouts()
 Accepted payouts answer 202 in state PENDING and are processed in the
 background; poll `GET /payouts/{id}` for the outcome.
 
-The idempotency key makes retries safe: the same key with the same
-body replays the first answer, the same key with another body is
-refused (409 IDEMPOTENCY_KEY_ALREADY_USED), and the same key while
-the first request is still running is refused (409
-IDEMPOTENCY_RACE). Answers are kept for 24 hours.
+The idempotency key makes retries safe: a repeat with the same key
+gets the first answer again and creates nothing, and the same key
+while the first request is still running is refused (409
+IDEMPOTENCY_RACE). Answers are kept for 24 hours. Whether a repeat
+with another body also gets the first answer (the provider's
+idempotency page) or 409 IDEMPOTENCY_KEY_ALREADY_USED (the guide
+summary) differs between sources; never reuse a key for another
+payout. The provider also sends IDEMPOTENCY_KEY_ALREADY_USED when it
+could not store the answer to a key (contact its support).
+
+503 says the recipient's bank or mobile-money operator cannot take
+payouts for the moment (PAYOUT_BANK_TEMPORARILY_UNAVAILABLE,
+PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE); nothing was created.
 
 Give exactly one of `payment_account_id` and `payment_account`.
 
@@ -4930,6 +4940,13 @@ pub mod builder {
                     )
                 }
                 500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

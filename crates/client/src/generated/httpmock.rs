@@ -404,6 +404,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn service_unavailable(self, value: &types::Error) -> Self {
+            Self(
+                self
+                    .0
+                    .status(503u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
     }
     pub struct GetPayoutWhen(::httpmock::When);
     impl GetPayoutWhen {

@@ -66,16 +66,16 @@ checks! {
         basis: "paging_limit is an integer from 1 to 50; anything else gets 422";
     BAD_CURSOR_REJECTED = "bad_cursor_rejected": "a paging_after that is not a cursor gets 422",
         basis: "paging_after is a base64url cursor handed out by a page; garbage gets 422";
-    DATE_FILTER_BOUNDARIES = "date_filter_boundaries": "created_at_from/to include and exclude at the exact boundaries",
-        basis: "created_at_from/to are inclusive; a date means 00:00:00 / 23:59:59 UTC; RFC 3339 with any offset";
+    DATE_FILTER_BOUNDARIES = "date_filter_boundaries": "created_at_from/to include and exclude around the exact boundaries",
+        basis: "created_at_from is inclusive (a date from 00:00:00 UTC); RFC 3339 with any offset; created_at_to at the payout's own instant or day is contested (API.md: inclusive, up to 23:59:59; the provider's page: created before), so either answer passes there";
     BAD_DATE_REJECTED = "bad_date_rejected": "created_at_from/to that are neither a date nor RFC 3339 get 422",
         basis: "created_at_from/to other than YYYY-MM-DD or RFC 3339 get 422";
     TENANT_ISOLATION = "tenant_isolation": "a second API key can neither read nor list nor use the first key's resources",
         basis: "every resource belongs to the account of the key that created it";
     IDEMPOTENCY_REPLAY = "idempotency_replay": "the same key and body replay the first answer (same payout) and create nothing",
         basis: "the same key and body replay the first answer (same status, same payout) and create nothing";
-    IDEMPOTENCY_KEY_REUSE = "idempotency_key_reuse": "the same key with another body gets 409 IDEMPOTENCY_KEY_ALREADY_USED",
-        basis: "the same key with another body gets 409 IDEMPOTENCY_KEY_ALREADY_USED";
+    IDEMPOTENCY_KEY_REUSE = "idempotency_key_reuse": "the same key with another body gets the first answer again, never a second payout",
+        basis: "the provider's idempotency page: a repeat with the same key gets the stored answer, and the operation does not run again; API.md's 409 IDEMPOTENCY_KEY_ALREADY_USED for another body only warns";
     IDEMPOTENCY_CONCURRENT = "idempotency_concurrent": "concurrent requests with one key make one payout (others replay it or get 409 IDEMPOTENCY_RACE)",
         basis: "never two payouts for one key; a key still in process gets 409 IDEMPOTENCY_RACE";
     INSUFFICIENT_BALANCE = "insufficient_balance": "a payout above the wallet's available gets 402 WALLET_INSUFFICIENT_BALANCE, one within it does not",

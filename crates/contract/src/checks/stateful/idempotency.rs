@@ -1,6 +1,8 @@
 //! The idempotency judges: a create resent with its key and body gets the
 //! first answer again (`idempotency_replay`), its key with another body
-//! gets 409 `IDEMPOTENCY_KEY_ALREADY_USED` (`idempotency_key_reuse`), and
+//! gets the first answer too, or API.md's 409
+//! `IDEMPOTENCY_KEY_ALREADY_USED` with a warning, never a second payout
+//! (`idempotency_key_reuse`), and
 //! identical creates sent at once with one key make at most one payout
 //! (`idempotency_concurrent`).
 
@@ -12,6 +14,31 @@ use super::requests::{amount_text, payout_body, resend};
 use super::sequence::{Sequence, StepResult, Tracked, fail, id_at};
 use crate::checks::{IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY};
 use crate::http::{Exchange, Probe};
+
+/// Whether `exchange` is `original`'s first answer again: 202 with the same
+/// (present) payout id, or the same 402. `Err` says what was expected.
+fn first_answer_again(original: &Tracked, exchange: &Exchange) -> Result<(), String> {
+    let id = id_at(exchange, "/data/id");
+    let same = match original.id.as_deref() {
+        Some(original_id) => exchange.status() == 202 && id == Some(original_id),
+        None => {
+            exchange.status() == original.status
+                && exchange.is_error(ErrorCode::WalletInsufficientBalance)
+        }
+    };
+    if same {
+        return Ok(());
+    }
+    Err(match (original.id.as_deref(), exchange.status(), id) {
+        (Some(original_id), 202, None) => {
+            format!(
+                "the first answer again (202 with {original_id}), got a 202 without a payout id"
+            )
+        }
+        (Some(original_id), _, _) => format!("the first answer again (202 with {original_id})"),
+        (None, _, _) => format!("the first answer again (HTTP {})", original.status),
+    })
+}
 
 impl Sequence<'_> {
     /// Resends a create with its key and body: the first answer again
@@ -25,39 +52,18 @@ impl Sequence<'_> {
             original.body.clone(),
             original.idempotency_key.clone(),
         ));
-        let id = id_at(&exchange, "/data/id");
-        if let (Some(original_id), 202, None) = (original.id.as_deref(), exchange.status(), id) {
-            return fail(
-                &IDEMPOTENCY_REPLAY,
-                format!(
-                    "the first answer again (202 with {original_id}), got a 202 without a payout id"
-                ),
-                &exchange,
-            );
-        }
-        let same = match original.id.as_deref() {
-            Some(original_id) => exchange.status() == 202 && id == Some(original_id),
-            None => {
-                exchange.status() == original.status
-                    && exchange.is_error(ErrorCode::WalletInsufficientBalance)
-            }
-        };
-        if !same {
-            let first = original.id.map_or_else(
-                || format!("HTTP {}", original.status),
-                |id| format!("202 with {id}"),
-            );
-            return fail(
-                &IDEMPOTENCY_REPLAY,
-                format!("the first answer again ({first})"),
-                &exchange,
-            );
+        if let Err(expected) = first_answer_again(&original, &exchange) {
+            return fail(&IDEMPOTENCY_REPLAY, expected, &exchange);
         }
         self.pass(&IDEMPOTENCY_REPLAY);
         Ok(())
     }
 
-    /// Resends a create's key with another amount: 409, never a payout.
+    /// Resends a create's key with another amount. The provider's page
+    /// keys the stored answer by URL and key, so the first answer comes
+    /// back (passes); API.md's 409 IDEMPOTENCY_KEY_ALREADY_USED warns
+    /// (`docs/contract.md#idempotency`); anything else, above all a second
+    /// payout, fails.
     pub(super) fn reuse_key(&mut self, payout: usize, cents: u32) -> StepResult {
         let Some(&position) = self.index.get(payout) else {
             return Ok(());
@@ -69,11 +75,20 @@ impl Sequence<'_> {
             changed += 1;
         }
         body["amount"]["value"] = json!(amount_text(changed));
-        let exchange = self.send(resend(body, original.idempotency_key));
-        if !exchange.is_error(ErrorCode::IdempotencyKeyAlreadyUsed) {
+        let exchange = self.send(resend(body, original.idempotency_key.clone()));
+        if exchange.is_error(ErrorCode::IdempotencyKeyAlreadyUsed) {
+            self.ctx.recorder.warn(
+                &IDEMPOTENCY_KEY_REUSE,
+                "the stored answer for a used key with another body (the provider's idempotency page); 409 IDEMPOTENCY_KEY_ALREADY_USED is API.md's reading",
+                Some(&exchange),
+                None,
+            );
+        } else if let Err(first) = first_answer_again(&original, &exchange) {
             return fail(
                 &IDEMPOTENCY_KEY_REUSE,
-                "409 IDEMPOTENCY_KEY_ALREADY_USED for a used key with another body",
+                format!(
+                    "for a used key with another body, {first} (or 409 IDEMPOTENCY_KEY_ALREADY_USED), never a second payout"
+                ),
                 &exchange,
             );
         }

@@ -1,13 +1,14 @@
 //! The listing judges inside a sequence: walking the pages of the
 //! sequence's own creation window lists each of its payouts exactly once
 //! (`pagination_walk`), and a window whose `created_at_from` and
-//! `created_at_to` are both one payout's `created_at` lists that payout
+//! `created_at_to` bracket one payout's `created_at` lists that payout
 //! (`date_filter_boundaries`).
 
 use super::sequence::{Sequence, StepResult, Tracked, fail};
 use crate::checks::listing::walk;
 use crate::checks::{DATE_FILTER_BOUNDARIES, PAGINATION_WALK};
 use crate::http::Probe;
+use crate::runner::just_after;
 
 impl Sequence<'_> {
     /// Walks the window from the sequence's first payout to its last, three
@@ -29,7 +30,7 @@ impl Sequence<'_> {
             ..Probe::get("list_payouts", "/payouts")
         }
         .query("created_at_from", at(first))
-        .query("created_at_to", at(last))
+        .query("created_at_to", just_after(last.history[0].created_at))
         .query("paging_limit", "3");
         match self.ctx.block_on(walk(self.ctx, probe, 100)) {
             Ok(seen) if !seen.complete => Ok(()), // too busy a window to judge
@@ -53,21 +54,22 @@ impl Sequence<'_> {
         }
     }
 
-    /// Lists with `created_at_from` = `created_at_to` = one payout's
-    /// `created_at`: the bounds are inclusive, so the payout is listed.
+    /// Lists from one payout's `created_at` to just after it: the payout
+    /// is listed under either reading of `created_at_to` (inclusive in
+    /// API.md, "before" on the provider's page).
     pub(super) fn date_filtered(&mut self, payout: usize) -> StepResult {
         let Some(position) = self.accepted(payout) else {
             return Ok(());
         };
         let tracked = &self.payouts[position];
         let id = tracked.id.clone().expect("accepted");
-        let at = tracked.history[0]
-            .created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let created = tracked.history[0].created_at;
+        let at = created.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let to = just_after(created);
         let exchange = self.send(
             Probe::get("list_payouts", "/payouts")
                 .query("created_at_from", at.clone())
-                .query("created_at_to", at.clone())
+                .query("created_at_to", to.clone())
                 .query("paging_limit", "50"),
         );
         let listed = exchange
@@ -77,7 +79,7 @@ impl Sequence<'_> {
         if exchange.status() != 200 || !listed.iter().any(|p| p["id"] == id.as_str()) {
             return fail(
                 &DATE_FILTER_BOUNDARIES,
-                format!("payout {id} listed with created_at_from = created_at_to = {at}"),
+                format!("payout {id} listed from created_at_from = {at} to {to}"),
                 &exchange,
             );
         }
