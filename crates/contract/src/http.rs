@@ -162,6 +162,13 @@ impl Exchange {
         self.status() == code.http_status() && self.error_code() == Some(code.as_str())
     }
 
+    /// A documented 503 on creating a payout: the recipient's bank or
+    /// mobile-money operator cannot take payouts for the moment, and
+    /// nothing was created (`docs/contract.md#errors`).
+    pub fn is_recipient_unavailable(&self) -> bool {
+        self.status() == 503 && ErrorCode::carried_by(503).any(|code| self.is_error(code))
+    }
+
     /// A request that was never sent, and why.
     pub fn not_sent(probe: Probe, why: &str) -> Self {
         Exchange {

@@ -190,6 +190,7 @@ impl Recorder {
             Verdict::Pass => self.pass(check),
             Verdict::Warn(expected) => self.warn(check, expected, Some(exchange), input),
             Verdict::Fail(expected) => self.fail(check, expected, Some(exchange), input),
+            Verdict::Skip(reason) => self.skip(check, reason),
         }
     }
 
@@ -257,6 +258,8 @@ pub enum Verdict {
     Warn(String),
     /// What the documented contract expected.
     Fail(String),
+    /// Not judged, and why (e.g. a documented outage answered instead).
+    Skip(String),
 }
 
 /// The outcome of a run.

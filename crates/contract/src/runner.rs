@@ -32,6 +32,10 @@ pub enum RunError {
     Internal(String),
 }
 
+/// How often a one-shot create is tried while the recipient's bank or
+/// operator is down (each time under a new key).
+pub const OUTAGE_ATTEMPTS: u32 = 4;
+
 /// Payouts (and their payment accounts) created for the read checks.
 #[derive(Debug, Clone)]
 pub struct Fixtures {
@@ -174,6 +178,22 @@ impl Ctx {
         let exchange = self.client.send(probe).await;
         self.conformance.observe(&exchange, &self.recorder);
         exchange
+    }
+
+    /// Creates a payout under a fresh idempotency key, and again under
+    /// another fresh key while the answer is a documented outage of the
+    /// recipient's bank or operator (503: nothing was created), at most
+    /// [`OUTAGE_ATTEMPTS`] times. For one-shot creates only: steps that
+    /// resend a key on purpose use [`Ctx::send`].
+    pub async fn create_payout(&self, body: Value) -> Exchange {
+        let mut attempts = 1;
+        loop {
+            let exchange = self.send(Probe::create_payout(body.clone())).await;
+            if !exchange.is_recipient_unavailable() || attempts >= OUTAGE_ATTEMPTS {
+                return exchange;
+            }
+            attempts += 1;
+        }
     }
 
     /// Whether the run's deadline has passed.
@@ -444,7 +464,7 @@ async fn sandbox_values(ctx: &Ctx, config: &RunConfig) -> Result<(), String> {
     let (suffix, _) = rafiki_rules::sandbox::FAILING_MOBILE_SUFFIXES[0];
     let mut body = fixture_payout(0);
     body["payment_account"]["mobile_money"]["number"] = json!(format!("+254712{suffix}"));
-    let created = ctx.send(Probe::create_payout(body)).await;
+    let created = ctx.create_payout(body).await;
     let Some(id) = created
         .json()
         .and_then(|j| j.pointer("/data/id"))
@@ -497,7 +517,7 @@ pub async fn poll_outcome(ctx: &Ctx, id: &str) -> Result<(String, Exchange), Str
 async fn create_fixtures(ctx: &Ctx) -> Result<Fixtures, String> {
     let mut payouts = Vec::new();
     for i in 0..5 {
-        let exchange = ctx.send(Probe::create_payout(fixture_payout(i))).await;
+        let exchange = ctx.create_payout(fixture_payout(i)).await;
         match (
             exchange.status(),
             exchange.json().and_then(|j| j.get("data")),

@@ -149,6 +149,13 @@ pub struct Config {
     /// (a date means up to 23:59:59 of that day);
     /// [`UpperBound::Exclusive`] lists only payouts created before it.
     pub created_at_to: UpperBound,
+    /// Recipients' banks and operators are sometimes down (default
+    /// `false`): one valid payout in eight, chosen by its idempotency key
+    /// (so a retry with the key meets the same outage), gets 503
+    /// PAYOUT_BANK_TEMPORARILY_UNAVAILABLE or
+    /// PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE; nothing is created or
+    /// stored ([`crate::support::is_outage`]).
+    pub recipient_outages: bool,
 }
 
 impl Default for Config {
@@ -183,6 +190,7 @@ impl Config {
             default_page_size: DEFAULT_PAGING_LIMIT,
             other_body_with_used_key: OtherBody::default(),
             created_at_to: UpperBound::default(),
+            recipient_outages: false,
         }
     }
 

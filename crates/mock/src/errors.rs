@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rafiki_rules::lifecycle::StateCode;
 use rafiki_rules::violations::BODY_PATH;
-use rafiki_rules::wire::{ErrorCode, ErrorDetails};
+use rafiki_rules::wire::{AccountType, ErrorCode, ErrorDetails};
 use rafiki_rules::{Rule, Violation, Violations};
 use serde::Serialize;
 
@@ -41,6 +41,9 @@ pub enum ApiError {
     IllegalTransition { from: StateCode, to: StateCode },
     #[error("internal error: {0}")]
     Internal(String),
+    /// The recipient's bank or operator cannot take payouts for the moment.
+    #[error("the recipient's {0:?} provider is temporarily unavailable")]
+    RecipientUnavailable(AccountType),
 }
 
 /// Where an error's status and code come from.
@@ -82,6 +85,12 @@ impl ApiError {
             ApiError::IdempotencyKeyAlreadyUsed => Kind::Api(ErrorCode::IdempotencyKeyAlreadyUsed),
             ApiError::IdempotencyRace => Kind::Api(ErrorCode::IdempotencyRace),
             ApiError::Internal(_) => Kind::Api(ErrorCode::InternalServerError),
+            ApiError::RecipientUnavailable(AccountType::BankAccount) => {
+                Kind::Api(ErrorCode::PayoutBankTemporarilyUnavailable)
+            }
+            ApiError::RecipientUnavailable(AccountType::MobileMoney) => {
+                Kind::Api(ErrorCode::PayoutMobileMoneyTemporarilyUnavailable)
+            }
             // The provider documents the 400 but not its code.
             ApiError::NotJson => Kind::Own(StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             ApiError::MethodNotAllowed => {
@@ -150,6 +159,13 @@ impl ApiError {
             }
             ApiError::IllegalTransition { from, to } => {
                 format!("A {from} payout cannot become {to}.")
+            }
+            ApiError::RecipientUnavailable(AccountType::BankAccount) => {
+                "The recipient's bank cannot take payouts at the moment; retry later.".to_owned()
+            }
+            ApiError::RecipientUnavailable(AccountType::MobileMoney) => {
+                "The recipient's mobile-money operator cannot take payouts at the moment; retry later."
+                    .to_owned()
             }
             // Details go to the log, never to the client.
             ApiError::Internal(_) => "An internal error has occurred.".to_owned(),

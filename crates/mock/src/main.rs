@@ -70,7 +70,7 @@ struct Args {
     default_page_size: Option<u32>,
     /// A legal variation to show (repeatable): leading_zero_amounts,
     /// slow_settlement, autonomous_support, page_size_7, key_reuse_refused,
-    /// created_at_to_exclusive.
+    /// created_at_to_exclusive, recipient_outages.
     /// Explicit flags
     /// win over what a variant sets.
     #[arg(long = "variant", value_name = "NAME")]

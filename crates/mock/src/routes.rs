@@ -106,16 +106,21 @@ pub async fn create_payout(
     );
     let accept = app.store.accept(now, amount_text);
     let mut wake = false;
+    let outage = app.recipient_outages && crate::support::is_outage(key);
     let response = flight.finish(|account| {
-        let created = validated
-            .map_err(ApiError::from)
-            .and_then(|request| account.create_payout(request, accept));
+        let created = validated.map_err(ApiError::from).and_then(|request| {
+            match account.recipient_type(&request).filter(|_| outage) {
+                Some(kind) => Err(ApiError::RecipientUnavailable(kind)),
+                None => account.create_payout(request, accept),
+            }
+        });
         match created {
             Ok((payout, was_idle)) => {
                 wake = was_idle;
                 StoredResponse::json(StatusCode::ACCEPTED, &Data { data: payout })
             }
-            Err(error @ ApiError::Internal(_)) => Err(error),
+            // Not stored: a retry with the key is decided afresh.
+            Err(error @ (ApiError::Internal(_) | ApiError::RecipientUnavailable(_))) => Err(error),
             Err(error) => Ok(StoredResponse::error(&error)),
         }
     })?;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub(crate) other_body: OtherBody,
     /// [`Config::created_at_to`].
     pub(crate) created_at_to: UpperBound,
+    /// [`Config::recipient_outages`].
+    pub(crate) recipient_outages: bool,
 }
 
 /// Why the server did not start.
@@ -87,6 +89,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         lenient_amounts: config.lenient_amounts,
         other_body: config.other_body_with_used_key,
         created_at_to: config.created_at_to,
+        recipient_outages: config.recipient_outages,
         default_page_size: config.default_page_size,
     };
     let app = router(state, config.control_api, config.panic_route);
@@ -126,6 +129,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         default_page_size = config.default_page_size,
         other_body_with_used_key = ?config.other_body_with_used_key,
         created_at_to = ?config.created_at_to,
+        recipient_outages = config.recipient_outages,
         "rafiki-mock listening"
     );
     Ok(MockHandle {

@@ -186,6 +186,16 @@ impl Drop for InFlight<'_> {
     }
 }
 
+impl Account {
+    /// The type of the account a valid payout request pays.
+    pub(crate) fn recipient_type(&self, request: &PayoutCreateRequest) -> Option<AccountType> {
+        match request.recipient()? {
+            Recipient::Existing(id) => self.payment_accounts.get(id).map(|a| a.account.kind),
+            Recipient::Inline(inline) => Some(inline.kind),
+        }
+    }
+}
+
 /// Everything one API key owns.
 #[derive(Default)]
 pub struct Account {

@@ -14,6 +14,9 @@
 //! values keep failing with their documented context. Every move is a legal
 //! lifecycle transition (PENDING → CANCELLED, SENT → REVERSED) with the
 //! wallet effect the control API's transitions apply.
+//!
+//! Outages (with [`crate::Config::recipient_outages`]) are chosen the same
+//! way, by the payout's idempotency key: [`is_outage`].
 
 /// What support does to one payout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +37,14 @@ pub fn plan(payout_id: &str) -> SupportPlan {
         1 => SupportPlan::Reverse,
         _ => SupportPlan::LeaveAlone,
     }
+}
+
+/// Whether the payout sent with idempotency key `key` meets an outage of
+/// its recipient's bank or operator (with
+/// [`crate::Config::recipient_outages`]): one key in eight, by the FNV-1a
+/// hash of the key, so a retry with the key meets it again.
+pub fn is_outage(key: &str) -> bool {
+    fnv1a(key.as_bytes()) % 8 == 7
 }
 
 /// 64-bit FNV-1a: stable across platforms, Rust versions and runs (unlike

@@ -42,17 +42,21 @@ pub enum Variant {
     /// created before it (a date: before that day begins), the provider's
     /// "created before" read strictly ([`Config::created_at_to`]).
     CreatedAtToExclusive,
+    /// `recipient_outages`: one valid payout in eight gets 503, its
+    /// recipient's bank or operator being down ([`Config::recipient_outages`]).
+    RecipientOutages,
 }
 
 impl Variant {
     /// Every variant, in a stable order.
-    pub const ALL: [Variant; 6] = [
+    pub const ALL: [Variant; 7] = [
         Variant::LeadingZeroAmounts,
         Variant::SlowSettlement,
         Variant::AutonomousSupport,
         Variant::PageSize7,
         Variant::KeyReuseRefused,
         Variant::CreatedAtToExclusive,
+        Variant::RecipientOutages,
     ];
 
     /// Its stable name (as `--variant` takes it).
@@ -64,6 +68,7 @@ impl Variant {
             Variant::PageSize7 => "page_size_7",
             Variant::KeyReuseRefused => "key_reuse_refused",
             Variant::CreatedAtToExclusive => "created_at_to_exclusive",
+            Variant::RecipientOutages => "recipient_outages",
         }
     }
 
@@ -86,6 +91,9 @@ impl Variant {
             Variant::CreatedAtToExclusive => {
                 "created_at_to lists only payouts created before it (a date: before that day begins)"
             }
+            Variant::RecipientOutages => {
+                "one valid payout in eight (by its idempotency key) gets 503 PAYOUT_BANK/MOBILE_MONEY_TEMPORARILY_UNAVAILABLE"
+            }
         }
     }
 
@@ -101,6 +109,7 @@ impl Variant {
             Variant::PageSize7 => config.default_page_size = 7,
             Variant::KeyReuseRefused => config.other_body_with_used_key = OtherBody::Refuse,
             Variant::CreatedAtToExclusive => config.created_at_to = UpperBound::Exclusive,
+            Variant::RecipientOutages => config.recipient_outages = true,
         }
     }
 }
@@ -145,6 +154,7 @@ pub fn legal_variants() -> Vec<(&'static str, ApplyVariant)> {
                 Variant::PageSize7 => |c| Variant::PageSize7.apply(c),
                 Variant::KeyReuseRefused => |c| Variant::KeyReuseRefused.apply(c),
                 Variant::CreatedAtToExclusive => |c| Variant::CreatedAtToExclusive.apply(c),
+                Variant::RecipientOutages => |c| Variant::RecipientOutages.apply(c),
             };
             (variant.name(), apply)
         })
@@ -202,5 +212,6 @@ mod tests {
             with(Variant::CreatedAtToExclusive).created_at_to,
             UpperBound::Exclusive
         );
+        assert!(with(Variant::RecipientOutages).recipient_outages);
     }
 }

@@ -401,6 +401,9 @@ fn the_variants_are_listed_by_name() {
         "slow_settlement",
         "autonomous_support",
         "page_size_7",
+        "key_reuse_refused",
+        "created_at_to_exclusive",
+        "recipient_outages",
     ] {
         assert!(names.contains(&wanted), "{wanted} in {names:?}");
     }
@@ -413,11 +416,48 @@ fn the_variants_are_listed_by_name() {
 async fn every_variant_serves_the_api() {
     for (name, apply) in legal_variants() {
         let env = start_configured("10000000.00", apply).await;
-        let (status, body) = env.post_payout(&payout("150.00"), name).await;
+        // A key that meets no outage (recipient_outages).
+        let key = (0..)
+            .map(|i| format!("{name}-{i}"))
+            .find(|key| !support::is_outage(key))
+            .unwrap();
+        let (status, body) = env.post_payout(&payout("150.00"), &key).await;
         assert_eq!(status, 202, "{name}: {body}");
         let (status, list) = env.get_v1("/payouts").await;
         assert_eq!(status, 200, "{name}");
         assert_eq!(list["data"].as_array().unwrap().len(), 1, "{name}");
         env.mock.shutdown().await;
     }
+}
+
+// ---- recipient outages ----------------------------------------------------
+
+#[tokio::test]
+async fn an_outage_is_a_503_for_the_recipients_type_that_creates_nothing() {
+    let env = start_configured("10000000.00", |c| c.recipient_outages = true).await;
+    let body = payout("140.00");
+    let (down, up): (Vec<String>, Vec<String>) = (0..64)
+        .map(|i| format!("outage-key-{i}"))
+        .partition(|key| support::is_outage(key));
+    assert!(!down.is_empty() && !up.is_empty(), "one key in eight");
+    for _ in 0..2 {
+        // A retry with the same key meets the same outage: nothing stored.
+        let (status, error) = env.post_payout(&body, &down[0]).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (503, Some("PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE")),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        env.mock.store().counts(KEY),
+        Some((0, 0)),
+        "nothing created"
+    );
+    assert_eq!(env.wallet().await.available, dec("10000000.00"));
+    let (status, _) = env.post_payout(&body, &up[0]).await;
+    assert_eq!(status, 202);
+    // An invalid payout is a 422 whatever its key: validation comes first.
+    let (status, _) = env.post_payout(&payout("1.00"), &down[0]).await;
+    assert_eq!(status, 422);
 }

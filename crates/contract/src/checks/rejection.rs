@@ -141,6 +141,10 @@ pub fn judge_case(
             Ok(())
         }
         Verdict::Fail(expected) => Err(CaseFailure::new(expected, exchange)),
+        Verdict::Skip(reason) => {
+            ctx.recorder.skip(check, reason);
+            Ok(())
+        }
     }
 }
 

@@ -11,7 +11,6 @@ use rafiki_rules::sandbox::{FAILING_BANK_ACCOUNT_NUMBERS, FAILING_MOBILE_SUFFIXE
 use serde_json::{Value, json};
 
 use super::{CheckInfo, SANDBOX_OUTCOMES};
-use crate::http::Probe;
 use crate::runner::{Ctx, fixture_payout, poll_outcome};
 
 pub const CHECKS: &[&CheckInfo] = &[&SANDBOX_OUTCOMES];
@@ -38,7 +37,7 @@ pub async fn run(ctx: Arc<Ctx>) {
     for (account, code, context) in cases {
         let mut body = fixture_payout(3);
         body["payment_account"] = account;
-        let created = ctx.send(Probe::create_payout(body)).await;
+        let created = ctx.create_payout(body).await;
         let Some(id) = created
             .json()
             .and_then(|j| j.pointer("/data/id"))

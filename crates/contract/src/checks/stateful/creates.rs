@@ -1,6 +1,8 @@
 //! Creating payouts: the create judge (202 with the payout PENDING, or
 //! 402 `WALLET_INSUFFICIENT_BALANCE`, each also judged against the funds
-//! read before it; anything else fails `valid_payout_accepted`) and the
+//! read before it; a documented 503 outage of the recipient's bank or
+//! operator is tracked unjudged; anything else fails
+//! `valid_payout_accepted`) and the
 //! overdraw step, a payout just above the wallet's available amount.
 
 use rafiki_rules::lifecycle::StateCode;
@@ -71,6 +73,8 @@ impl Sequence<'_> {
                 }
                 self.payouts.push(tracked);
             }
+            // A documented outage: nothing was created, nothing to judge.
+            _ if exchange.is_recipient_unavailable() => self.payouts.push(tracked),
             _ => {
                 return fail(
                     &VALID_PAYOUT_ACCEPTED,

@@ -15,6 +15,12 @@ use super::sequence::{Sequence, StepResult, Tracked, fail, id_at};
 use crate::checks::{IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY};
 use crate::http::{Exchange, Probe};
 
+/// Whether a create's first answer is one a repeat can be held to: 202 or
+/// 402. After a 503 outage nothing was stored, so a repeat may go either way.
+fn judged_first(original: &Tracked) -> bool {
+    matches!(original.status, 202 | 402)
+}
+
 /// Whether `exchange` is `original`'s first answer again: 202 with the same
 /// (present) payout id, or the same 402. `Err` says what was expected.
 fn first_answer_again(original: &Tracked, exchange: &Exchange) -> Result<(), String> {
@@ -48,6 +54,9 @@ impl Sequence<'_> {
             return Ok(());
         };
         let original = self.payouts[position].clone();
+        if !judged_first(&original) {
+            return Ok(());
+        }
         let exchange = self.send(resend(
             original.body.clone(),
             original.idempotency_key.clone(),
@@ -69,6 +78,9 @@ impl Sequence<'_> {
             return Ok(());
         };
         let original = self.payouts[position].clone();
+        if !judged_first(&original) {
+            return Ok(());
+        }
         let mut body = original.body.clone();
         let mut changed = cents;
         if Decimal::new(i64::from(changed), 2) == original.amount {
@@ -136,10 +148,11 @@ impl Sequence<'_> {
         ids.dedup();
         let short = answers.iter().any(|e| e.status() == 402);
         let decided = answers.iter().any(|e| matches!(e.status(), 202 | 402));
+        let outage = answers.iter().any(Exchange::is_recipient_unavailable);
         let stray = answers.iter().find(|e| match e.status() {
             202 | 402 => false,
             409 => !e.is_error(ErrorCode::IdempotencyRace),
-            _ => true,
+            _ => !e.is_recipient_unavailable(),
         });
         if let Some(stray) = stray {
             return fail(
@@ -147,6 +160,20 @@ impl Sequence<'_> {
                 "202 (one payout), 402, or 409 IDEMPOTENCY_RACE",
                 stray,
             );
+        }
+        if !decided && outage {
+            // The recipient's bank or operator was down: nothing created,
+            // but the model still counts the create.
+            self.payouts.push(Tracked {
+                idempotency_key: key,
+                body,
+                amount,
+                status: 503,
+                id: None,
+                history: Vec::new(),
+            });
+            self.index.push(self.payouts.len() - 1);
+            return Ok(());
         }
         if ids.len() > 1 || (ids.len() == 1 && short) || !decided {
             let last = answers.last().expect("at least two copies");
