@@ -95,14 +95,15 @@ impl Banks {
             return false;
         };
         details.insert("bank_id".into(), json!(bank.id));
-        // Choices: one of the bank's branches, or no branch at all.
-        match (pick / banks.len()) % (bank.branches.len() + 1) {
-            0 => {
-                details.remove("branch_id");
-            }
-            n => {
-                details.insert("branch_id".into(), json!(bank.branches[n - 1]));
-            }
+        // One of the bank's branches when it has any: the provider's v1
+        // document requires `branch_id` when a bank has several branches
+        // (`docs/contract.md#banks`), so a valid body never
+        // leaves it out there; a bank without branches gets none.
+        if bank.branches.is_empty() {
+            details.remove("branch_id");
+        } else {
+            let branch = &bank.branches[(pick / banks.len()) % bank.branches.len()];
+            details.insert("branch_id".into(), json!(branch));
         }
         true
     }
