@@ -330,7 +330,7 @@ mod tests {
         );
         let mut create = spec.documented_statuses("create_payout");
         create.sort();
-        assert_eq!(create, [202, 400, 401, 402, 409, 422, 500]);
+        assert_eq!(create, [202, 400, 401, 402, 409, 422, 500, 503]);
         let mut get = spec.documented_statuses("get_payout");
         get.sort();
         assert_eq!(get, [200, 401, 404, 500]);
