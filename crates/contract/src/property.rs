@@ -9,6 +9,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 
 use crate::checks::CheckInfo;
 use crate::http::Exchange;
+use crate::report::Verdict;
 use crate::runner::Ctx;
 
 /// A generated JSON body; reports print it as JSON.
@@ -38,6 +39,31 @@ impl CaseFailure {
 
 /// A property's verdict on one case.
 pub type CaseResult = Result<(), CaseFailure>;
+
+/// A [`Verdict`] on one generated case as a [`CaseResult`]: a warning or
+/// a skip is recorded, not returned, so that shrinking only chases
+/// failures.
+pub fn case_result(
+    ctx: &Ctx,
+    check: &'static CheckInfo,
+    verdict: Verdict,
+    exchange: Exchange,
+    input: String,
+) -> CaseResult {
+    match verdict {
+        Verdict::Pass => Ok(()),
+        Verdict::Warn(expected) => {
+            ctx.recorder
+                .warn(check, expected, Some(&exchange), Some(input));
+            Ok(())
+        }
+        Verdict::Fail(expected) => Err(CaseFailure::new(expected, exchange)),
+        Verdict::Skip(reason) => {
+            ctx.recorder.skip(check, reason);
+            Ok(())
+        }
+    }
+}
 
 /// Derives a check's own seed from the run's seed (FNV-1a over its name).
 pub fn check_seed(seed: u64, check: &CheckInfo) -> [u8; 32] {

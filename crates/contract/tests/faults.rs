@@ -437,14 +437,7 @@ async fn break_statefully(
                 next
             };
             if let Some(id) = next {
-                let (got_status, mut got) = proxy
-                    .send(
-                        &Method::GET,
-                        &format!("/v1/payouts/{id}"),
-                        request.headers.clone(),
-                        Bytes::new(),
-                    )
-                    .await;
+                let (got_status, mut got) = proxy.read_payout(&id, &request.headers).await;
                 got["data"].as_object_mut().map(|d| d.remove("id"));
                 (*status, *body) = (got_status, got);
             }
@@ -544,14 +537,7 @@ async fn break_statefully(
             if path.starts_with("/_sandbox/payouts/") && *status == StatusCode::CONFLICT =>
         {
             let id = path.split('/').nth(3).unwrap();
-            let (_, current) = proxy
-                .send(
-                    &Method::GET,
-                    &format!("/v1/payouts/{id}"),
-                    request.headers.clone(),
-                    Bytes::new(),
-                )
-                .await;
+            let (_, current) = proxy.read_payout(id, &request.headers).await;
             (*status, *body) = (StatusCode::OK, current);
         }
         _ => {}
@@ -584,6 +570,13 @@ impl Proxy {
             .unwrap();
         let status = answer.status();
         (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET /v1/payouts/{id}` upstream, with the request's own headers.
+    async fn read_payout(&self, id: &str, headers: &HeaderMap) -> (StatusCode, Value) {
+        let target = format!("/v1/payouts/{id}");
+        self.send(&Method::GET, &target, headers.clone(), Bytes::new())
+            .await
     }
 }
 

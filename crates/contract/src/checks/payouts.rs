@@ -17,7 +17,7 @@ use super::{
     UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at,
 };
 use crate::http::{Exchange, Probe};
-use crate::property::{CaseFailure, CaseResult, Json, run_property};
+use crate::property::{CaseResult, Json, case_result, run_property};
 use crate::report::Verdict;
 use crate::runner::{Ctx, fixture_payout};
 
@@ -197,23 +197,14 @@ fn without(mut body: Value, field: &str) -> Value {
 
 fn valid_payout_is_accepted(ctx: &Ctx, Json(body): &Json) -> CaseResult {
     let exchange = ctx.block_on(ctx.create_payout(body.clone()));
-    match ctx.block_on(acceptance(ctx, body, &exchange)) {
-        Verdict::Pass => Ok(()),
-        Verdict::Warn(expected) => {
-            ctx.recorder.warn(
-                &VALID_PAYOUT_ACCEPTED,
-                expected,
-                Some(&exchange),
-                Some(body.to_string()),
-            );
-            Ok(())
-        }
-        Verdict::Fail(expected) => Err(CaseFailure::new(expected, exchange)),
-        Verdict::Skip(reason) => {
-            ctx.recorder.skip(&VALID_PAYOUT_ACCEPTED, reason);
-            Ok(())
-        }
-    }
+    let verdict = ctx.block_on(acceptance(ctx, body, &exchange));
+    case_result(
+        ctx,
+        &VALID_PAYOUT_ACCEPTED,
+        verdict,
+        exchange,
+        body.to_string(),
+    )
 }
 
 /// The verdict on the answer to a valid payout: 202 with it PENDING and

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::banks::Banks;
 use crate::http::Exchange;
-use crate::property::{CaseFailure, CaseResult};
+use crate::property::{CaseResult, case_result};
 use crate::report::Verdict;
 
 /// Whether the documented contract refuses `value` (absent: `None`) at
@@ -125,27 +125,15 @@ pub fn judge(exchange: &Exchange, path: &str, rule: Rule, documented: bool) -> V
     }
 }
 
-/// [`judge`] as a property verdict: a warning is recorded, not returned,
-/// so that shrinking only chases failures.
+/// [`judge`] as a property verdict ([`crate::property::case_result`]).
 pub fn judge_case(
     ctx: &crate::runner::Ctx,
     check: &'static crate::checks::CheckInfo,
     exchange: Exchange,
     fault: &Fault,
 ) -> CaseResult {
-    match judge(&exchange, &fault.path, fault.rule, fault.documented) {
-        Verdict::Pass => Ok(()),
-        Verdict::Warn(expected) => {
-            ctx.recorder
-                .warn(check, expected, Some(&exchange), Some(format!("{fault:?}")));
-            Ok(())
-        }
-        Verdict::Fail(expected) => Err(CaseFailure::new(expected, exchange)),
-        Verdict::Skip(reason) => {
-            ctx.recorder.skip(check, reason);
-            Ok(())
-        }
-    }
+    let verdict = judge(&exchange, &fault.path, fault.rule, fault.documented);
+    case_result(ctx, check, verdict, exchange, format!("{fault:?}"))
 }
 
 /// A single-fault body, the field it broke, and whether the documented

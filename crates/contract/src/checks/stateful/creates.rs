@@ -29,14 +29,7 @@ impl Sequence<'_> {
             .expect("create_payout sets a key");
         let exchange = self.send(probe);
         self.note_account(account, &exchange);
-        let mut tracked = Tracked {
-            idempotency_key,
-            body,
-            amount,
-            status: exchange.status(),
-            id: None,
-            history: Vec::new(),
-        };
+        let mut tracked = Tracked::new(idempotency_key, body, amount, exchange.status());
         match exchange.status() {
             202 => {
                 let snapshot = self.snapshot(&exchange)?;

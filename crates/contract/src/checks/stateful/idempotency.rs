@@ -164,15 +164,7 @@ impl Sequence<'_> {
         if !decided && outage {
             // The recipient's bank or operator was down: nothing created,
             // but the model still counts the create.
-            self.payouts.push(Tracked {
-                idempotency_key: key,
-                body,
-                amount,
-                status: 503,
-                id: None,
-                history: Vec::new(),
-            });
-            self.index.push(self.payouts.len() - 1);
+            self.track(Tracked::new(key, body, amount, 503));
             return Ok(());
         }
         if ids.len() > 1 || (ids.len() == 1 && short) || !decided {
@@ -192,21 +184,19 @@ impl Sequence<'_> {
             self.judge_funds(amount, funds, accepted.is_some(), answer)?;
         }
         let status = if accepted.is_some() { 202 } else { 402 };
-        let mut tracked = Tracked {
-            idempotency_key: key,
-            body,
-            amount,
-            status,
-            id: None,
-            history: Vec::new(),
-        };
+        let mut tracked = Tracked::new(key, body, amount, status);
         if let Some(accepted) = accepted {
             let snapshot = self.snapshot(accepted)?;
             tracked.id = Some(snapshot.id.clone());
             tracked.history.push(snapshot);
         }
+        self.track(tracked);
+        Ok(())
+    }
+
+    /// Adds a concurrent step's create to the payouts and the model index.
+    fn track(&mut self, tracked: Tracked) {
         self.payouts.push(tracked);
         self.index.push(self.payouts.len() - 1);
-        Ok(())
     }
 }

@@ -68,6 +68,18 @@ pub(super) struct Tracked {
 }
 
 impl Tracked {
+    /// A create answered `status`, not yet named or read back.
+    pub(super) fn new(idempotency_key: String, body: Value, amount: Decimal, status: u16) -> Self {
+        Tracked {
+            idempotency_key,
+            body,
+            amount,
+            status,
+            id: None,
+            history: Vec::new(),
+        }
+    }
+
     pub(super) fn state(&self) -> Option<StateCode> {
         self.history.last().map(|p| p.state.code)
     }
