@@ -23,7 +23,8 @@ pub struct RunConfig {
     pub exclude_checks: Vec<String>,
     /// Generated cases per property check.
     pub max_examples: u32,
-    /// Suites run concurrently.
+    /// Requests in flight at once, so connections at most (suites and
+    /// sequence lanes run concurrently and share them).
     pub workers: usize,
     /// Requests per second at most.
     pub rate_limit: Option<u32>,

@@ -5,13 +5,14 @@
 //! never stored in an exchange: requests name the key they use
 //! ([`KeySlot`]), and reproductions print it as `$RAFIKI_API_KEY`.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rafiki_rules::wire::ErrorCode;
 use reqwest::Method;
 use serde_json::Value;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Semaphore};
 
 /// Which credentials a request carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,13 +244,16 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-/// Sends probes to one server, at most `rate` requests per second.
+/// Sends probes to one server: at most `in_flight` requests at a time
+/// (so at most that many connections), and at most `rate` per second.
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
     base_url: String,
     keys: Keys,
     pacing: Option<(Duration, Mutex<Instant>)>,
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
     sent: AtomicU64,
 }
 
@@ -259,9 +263,12 @@ impl Client {
         keys: Keys,
         timeout: Duration,
         rate_limit: Option<u32>,
+        in_flight: usize,
     ) -> reqwest::Result<Self> {
+        let in_flight = in_flight.max(1);
         let http = reqwest::Client::builder()
             .timeout(timeout)
+            .pool_max_idle_per_host(in_flight)
             .user_agent(concat!("rafiki-contract/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let pacing = rate_limit
@@ -272,8 +279,15 @@ impl Client {
             base_url: base_url.trim_end_matches('/').to_string(),
             keys,
             pacing,
+            in_flight: Arc::new(Semaphore::new(in_flight)),
+            max_in_flight: in_flight,
             sent: AtomicU64::new(0),
         })
+    }
+
+    /// How many requests may be in flight at once (`--workers`).
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     pub fn base_url(&self) -> &str {
@@ -298,6 +312,26 @@ impl Client {
     /// Sends a probe and records the exchange (never fails: a transport
     /// error is part of the exchange).
     pub async fn send(&self, probe: Probe) -> Exchange {
+        let _slot = self.in_flight.acquire().await.expect("never closed");
+        self.send_in_slot(probe).await
+    }
+
+    /// Sends `probes` at the same moment: they wait until that many
+    /// requests may be in flight together (at most
+    /// [`Client::max_in_flight`]; extra probes are not sent).
+    pub async fn send_together(&self, mut probes: Vec<Probe>) -> Vec<Exchange> {
+        probes.truncate(self.max_in_flight);
+        let slots = u32::try_from(probes.len()).expect("a handful");
+        let _slots = self
+            .in_flight
+            .acquire_many(slots)
+            .await
+            .expect("never closed");
+        futures::future::join_all(probes.into_iter().map(|p| self.send_in_slot(p))).await
+    }
+
+    /// Sends a probe once a slot is held.
+    async fn send_in_slot(&self, probe: Probe) -> Exchange {
         self.pace().await;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let url = self.url_for(&probe);
@@ -412,6 +446,7 @@ mod tests {
             keys,
             Duration::from_secs(1),
             Some(50),
+            4,
         )
         .unwrap();
         let started = Instant::now();

@@ -53,7 +53,8 @@ struct RunArgs {
     /// Generated cases per property check.
     #[arg(long, default_value_t = 100)]
     max_examples: u32,
-    /// Suites run concurrently.
+    /// Requests in flight at once, so connections at most (suites and
+    /// sequence lanes run concurrently and share them).
     #[arg(long, default_value_t = 4)]
     workers: usize,
     /// At most this many requests per second.

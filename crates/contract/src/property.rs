@@ -82,6 +82,12 @@ pub fn check_seed(seed: u64, check: &CheckInfo) -> [u8; 32] {
 /// the check's name, shrinking bounded in count and time (each try sends
 /// requests again), no failure persistence.
 pub fn seeded_runner(ctx: &Ctx, check: &CheckInfo, cases: u32) -> TestRunner {
+    seeded_stream(ctx, check, cases, 0)
+}
+
+/// [`seeded_runner`] for one of several independent streams of cases of
+/// the same check (stream 0 is [`seeded_runner`]'s).
+pub fn seeded_stream(ctx: &Ctx, check: &CheckInfo, cases: u32, stream: u64) -> TestRunner {
     let config = Config {
         cases,
         max_shrink_iters: 64,
@@ -91,7 +97,10 @@ pub fn seeded_runner(ctx: &Ctx, check: &CheckInfo, cases: u32) -> TestRunner {
     };
     let rng = TestRng::from_seed(
         RngAlgorithm::ChaCha,
-        &check_seed(ctx.recorder.seed(), check),
+        &check_seed(
+            ctx.recorder.seed() ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            check,
+        ),
     );
     TestRunner::new_with_rng(config, rng)
 }

@@ -1,8 +1,8 @@
 //! The run: preflight (is this the API, does the key work?), what the
 //! server offers (its banks, whether it honours the sandbox test values),
 //! fixtures (a few payouts the read checks look for), then every selected
-//! suite, concurrently up to `workers`, into one [`Report`], by the run's
-//! deadline at the latest.
+//! suite, all at once with at most `workers` requests in flight, into one
+//! [`Report`], by the run's deadline at the latest.
 
 use std::sync::Arc;
 
@@ -180,6 +180,23 @@ impl Ctx {
         exchange
     }
 
+    /// Sends `probes` at the same moment, at most `--workers` of them (see
+    /// [`Client::send_together`]); judged like [`Ctx::send`].
+    pub async fn send_together(&self, probes: Vec<Probe>) -> Vec<Exchange> {
+        if self.out_of_time() {
+            let why = "the run's deadline (--max-duration) passed";
+            return probes
+                .into_iter()
+                .map(|p| Exchange::not_sent(p, why))
+                .collect();
+        }
+        let exchanges = self.client.send_together(probes).await;
+        for exchange in &exchanges {
+            self.conformance.observe(exchange, &self.recorder);
+        }
+        exchanges
+    }
+
     /// Creates a payout under a fresh idempotency key, and again under
     /// another fresh key while the answer is a documented outage of the
     /// recipient's bank or operator (503: nothing was created), at most
@@ -315,6 +332,7 @@ pub async fn run_observed(
         keys,
         config.request_timeout,
         config.rate_limit,
+        config.workers,
     )
     .map_err(|e| RunError::Internal(e.to_string()))?;
     let first_answer = preflight(&client).await?;
@@ -349,7 +367,8 @@ pub async fn run_observed(
     ctx.fixtures = create_fixtures(&ctx).await;
     let ctx = Arc::new(ctx);
 
-    let workers = Arc::new(tokio::sync::Semaphore::new(config.workers.max(1)));
+    // Every suite starts at once; the client's in-flight bound
+    // (`--workers`) is what they share.
     let chosen: Vec<Suite> = suites()
         .into_iter()
         .filter(|s| s.checks.iter().any(|c| ctx.is_selected(c)))
@@ -361,14 +380,8 @@ pub async fn run_observed(
     let mut running: Vec<(&'static str, &'static [&'static CheckInfo])> = Vec::new();
     for suite in chosen {
         running.push((suite.name, suite.checks));
-        let (ctx, workers, finished, observe) = (
-            ctx.clone(),
-            workers.clone(),
-            finished.clone(),
-            observe.clone(),
-        );
+        let (ctx, finished, observe) = (ctx.clone(), finished.clone(), observe.clone());
         tasks.push(tokio::spawn(async move {
-            let _permit = workers.acquire_owned().await.expect("semaphore open");
             (suite.run)(ctx).await;
             let done = {
                 let mut finished = finished.lock().expect("finished lock");

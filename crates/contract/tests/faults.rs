@@ -115,7 +115,9 @@ faults! {
         "tenant_isolation": "another account's payout, unknown to this one, is found too",
     ];
     /// Every page after the first drops its first item.
-    PageItemSkipped => "pagination_walk";
+    PageItemSkipped => "pagination_walk", partners: [
+        "date_filter_boundaries": "its filtered lists walk pages too, and miss the item a page drops",
+    ];
     /// paging_limit is clamped to 1..=50 instead of refused.
     LimitClamped => "paging_limit_bounds";
     /// A paging_after that is not a cursor is ignored.
@@ -132,11 +134,17 @@ faults! {
     ];
     /// A retry (the same key and body, after the answer) makes a new
     /// payout; copies sent together are still deduplicated.
-    IdempotencyIgnored => "idempotency_replay";
+    IdempotencyIgnored => "idempotency_replay", partners: [
+        "wallet_accounting": "the extra payout is unknown to the wallet model, and later sequences read the wallet while it settles",
+    ];
     /// A key reused with another body makes a new payout.
-    KeyReuseAccepted => "idempotency_key_reuse";
+    KeyReuseAccepted => "idempotency_key_reuse", partners: [
+        "wallet_accounting": "the extra payout is unknown to the wallet model, and later sequences read the wallet while it settles",
+    ];
     /// Concurrent requests with one key make several payouts.
-    ConcurrentDuplicates => "idempotency_concurrent";
+    ConcurrentDuplicates => "idempotency_concurrent", partners: [
+        "wallet_accounting": "the extra payout is unknown to the wallet model, and later sequences read the wallet while it settles",
+    ];
     /// A payout above the available is answered 202 (a made-up payout).
     DoubleSpend => "insufficient_balance";
     /// The wallet's available reads 0 to 2 cents above what it is.

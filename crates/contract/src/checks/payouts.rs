@@ -230,23 +230,26 @@ async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
         }
         402 => {
             // Allowed only if the wallet really is short, as read now.
-            let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
-            let available = wallets
-                .json()
-                .and_then(|j| j["data"].as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .find(|w| w["currency"] == currency)
-                .and_then(|w| decimal_at(w, "/available"));
-            match (available, amount) {
-                (Some(available), Some(amount)) if available >= amount => Verdict::Fail(format!(
-                    "202: the {currency} wallet has {available} available, enough for {amount}"
+            let covered = match covers(ctx, currency, amount).await {
+                Ok(covered) => covered,
+                Err(verdict) => return verdict,
+            };
+            let Some(available) = covered else {
+                return Verdict::Pass;
+            };
+            // Other checks share the wallet, and a payout they release
+            // (FAILED, CANCELLED) may have freed the money after the 402:
+            // the same payout is sent again before anything is failed.
+            let again = ctx.create_payout(body.clone()).await;
+            let amount = amount.expect("covers needs the amount");
+            match (again.status(), covers(ctx, currency, Some(amount)).await) {
+                (202, _) => Verdict::Warn(format!(
+                    "202: the {currency} wallet had {available} available, enough for {amount} (accepted when sent again: money may have been released meanwhile)"
                 )),
-                (Some(_), Some(_)) => Verdict::Pass,
-                _ => Verdict::Fail(format!(
-                    "402 only when the {currency} wallet is short, and a wallet to show it ({})",
-                    wallets.summary()
+                (402, Ok(Some(available))) => Verdict::Fail(format!(
+                    "202: the {currency} wallet has {available} available, enough for {amount} (refused twice)"
                 )),
+                _ => Verdict::Pass,
             }
         }
         _ if exchange.is_recipient_unavailable() => Verdict::Skip(format!(
@@ -254,6 +257,31 @@ async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
             exchange.summary()
         )),
         _ => Verdict::Fail("202 (or 402 when the wallet is short)".into()),
+    }
+}
+
+/// The available of the `currency` wallet, read now, when it covers
+/// `amount` (`None` when it does not); a failing verdict when the wallet
+/// or the amount cannot be read.
+async fn covers(
+    ctx: &Ctx,
+    currency: &str,
+    amount: Option<rust_decimal::Decimal>,
+) -> Result<Option<rust_decimal::Decimal>, Verdict> {
+    let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
+    let available = wallets
+        .json()
+        .and_then(|j| j["data"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .find(|w| w["currency"] == currency)
+        .and_then(|w| decimal_at(w, "/available"));
+    match (available, amount) {
+        (Some(available), Some(amount)) => Ok((available >= amount).then_some(available)),
+        _ => Err(Verdict::Fail(format!(
+            "402 only when the {currency} wallet is short, and a wallet to show it ({})",
+            wallets.summary()
+        ))),
     }
 }
 

@@ -34,48 +34,55 @@ pub async fn run(ctx: Arc<Ctx>) {
     if let Some(account) = bank_account(&ctx, FAILING_BANK_ACCOUNT_NUMBERS[0]) {
         cases.push((account, StateCode::Failed, None));
     }
-    for (account, code, context) in cases {
-        let mut body = fixture_payout(3);
-        body["payment_account"] = account;
-        let created = ctx.create_payout(body).await;
-        let Some(id) = created
-            .json()
-            .and_then(|j| j.pointer("/data/id"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-        else {
-            ctx.recorder.fail(
+    // Every test value at once: the waits for their outcomes overlap.
+    let judged = cases
+        .into_iter()
+        .map(|(account, code, context)| judge(&ctx, account, code, context));
+    futures::future::join_all(judged).await;
+}
+
+/// Pays `account` (a test value) and judges the outcome it ends in.
+async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<String>) {
+    let mut body = fixture_payout(3);
+    body["payment_account"] = account;
+    let created = ctx.create_payout(body).await;
+    let Some(id) = created
+        .json()
+        .and_then(|j| j.pointer("/data/id"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        ctx.recorder.fail(
+            &SANDBOX_OUTCOMES,
+            "202 for a sandbox test value",
+            Some(&created),
+            None,
+        );
+        return;
+    };
+    match poll_outcome(ctx, &id).await {
+        // Support may cancel any payout before it settles: no promise broken.
+        Ok((state, _)) if state == "CANCELLED" => {
+            ctx.recorder.skip(
                 &SANDBOX_OUTCOMES,
-                "202 for a sandbox test value",
-                Some(&created),
-                None,
+                format!("payout {id} was cancelled before it settled"),
             );
-            continue;
-        };
-        match poll_outcome(&ctx, &id).await {
-            // Support may cancel any payout before it settles: no promise broken.
-            Ok((state, _)) if state == "CANCELLED" => {
-                ctx.recorder.skip(
-                    &SANDBOX_OUTCOMES,
-                    format!("payout {id} was cancelled before it settled"),
-                );
-            }
-            Ok((state, exchange)) => {
-                let got_context = exchange
-                    .json()
-                    .and_then(|j| j.pointer("/data/state/context"))
-                    .and_then(Value::as_str);
-                ctx.recorder.expect(
-                    &SANDBOX_OUTCOMES,
-                    state == code.to_string() && got_context == context.as_deref(),
-                    || format!("{code} with context {context:?}"),
-                    &exchange,
-                );
-            }
-            Err(why) => ctx
-                .recorder
-                .skip(&SANDBOX_OUTCOMES, format!("payout {id}: {why}")),
         }
+        Ok((state, exchange)) => {
+            let got_context = exchange
+                .json()
+                .and_then(|j| j.pointer("/data/state/context"))
+                .and_then(Value::as_str);
+            ctx.recorder.expect(
+                &SANDBOX_OUTCOMES,
+                state == code.to_string() && got_context == context.as_deref(),
+                || format!("{code} with context {context:?}"),
+                &exchange,
+            );
+        }
+        Err(why) => ctx
+            .recorder
+            .skip(&SANDBOX_OUTCOMES, format!("payout {id}: {why}")),
     }
 }
 

@@ -6,9 +6,19 @@
 //! (idempotency, wallet accounting, lifecycle). A failing sequence is
 //! shrunk and reported as a curl script with the seed.
 //!
-//! Sequences run on the second account's key when there is one, so that
-//! nothing else touches their wallet and its arithmetic can be exact;
-//! without it they run on the main key and the wallet checks are skipped.
+//! Sequences run in *lanes*, concurrently (one per `--workers` slot, at
+//! most [`MAX_LANES`]), each its own seeded proptest runner. The money lane
+//! runs on the second account's key when there is one, so that nothing
+//! else touches its wallet and the arithmetic can be exact; the other
+//! lanes, and every lane without a second key, run on the main key with
+//! the wallet checks left out (skipped, with the reason, when no lane
+//! judges money).
+//!
+//! Nothing waits for a payout to settle between sequences: a sequence
+//! reads its money baseline together with the earlier payouts still in
+//! flight and counts what they do meanwhile, and each lane, once its
+//! sequences are done, polls all its payouts until they settled and
+//! judges their whole histories (`polling::settle_lane`).
 //!
 //! Real servers differ: payouts may settle in milliseconds or seconds, and
 //! support may cancel or reverse them by hand. The model therefore never
@@ -46,11 +56,12 @@ use super::{
     INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
 use crate::http::KeySlot;
-use crate::property::seeded_runner;
+use crate::property::seeded_stream;
 use crate::runner::Ctx;
 use amounts::Amounts;
-use model::Model;
-use sequence::{Sequence, StepFailure};
+use model::{Model, Step};
+use polling::settle_lane;
+use sequence::{Sequence, StepFailure, Tracked};
 
 pub const CHECKS: &[&CheckInfo] = &[
     &IDEMPOTENCY_REPLAY,
@@ -62,10 +73,41 @@ pub const CHECKS: &[&CheckInfo] = &[
     &SUPPORT_TRANSITIONS,
 ];
 
+/// The most lanes of sequences that run at once.
+pub const MAX_LANES: usize = 4;
+
+/// One stream of sequences: its key, whether it judges money, its cases.
+#[derive(Debug, Clone)]
+struct Lane {
+    number: u64,
+    key: KeySlot,
+    cases: u32,
+}
+
+impl Lane {
+    /// `cases` sequences spread over one lane per `--workers` slot: the
+    /// first on the second account (when there is one), the rest on the
+    /// main key.
+    fn spread(cases: u32, workers: usize, secondary: bool) -> Vec<Lane> {
+        let count = workers.clamp(1, MAX_LANES) as u32;
+        (0..count)
+            .map(|number| Lane {
+                number: u64::from(number),
+                key: match (number, secondary) {
+                    (0, true) => KeySlot::Secondary,
+                    _ => KeySlot::Primary,
+                },
+                cases: cases / count + u32::from(number < cases % count),
+            })
+            .filter(|lane| lane.cases > 0)
+            .collect()
+    }
+}
+
 pub async fn run(ctx: Arc<Ctx>) {
     let sample = requests::payout_body(0, 0, 0);
     let amounts = match Amounts::from_compliance(&ctx.table, &sample) {
-        Ok(amounts) => amounts,
+        Ok(amounts) => Arc::new(amounts),
         Err(why) => {
             for check in CHECKS {
                 ctx.recorder.skip(check, why.clone());
@@ -73,13 +115,8 @@ pub async fn run(ctx: Arc<Ctx>) {
             return;
         }
     };
-    let control = ctx.control_api;
-    let key = if ctx.client.has_secondary_key() {
-        KeySlot::Secondary
-    } else {
-        KeySlot::Primary
-    };
-    if key == KeySlot::Primary {
+    let secondary = ctx.client.has_secondary_key();
+    if !secondary {
         ctx.recorder.skip(
             &WALLET_ACCOUNTING,
             "needs an account of its own for exact arithmetic (--api-key-2)",
@@ -89,13 +126,19 @@ pub async fn run(ctx: Arc<Ctx>) {
             "needs an account of its own for exact arithmetic (--api-key-2)",
         );
     }
-    if !control {
+    if !ctx.control_api {
         ctx.recorder.skip(
             &SUPPORT_TRANSITIONS,
             "the server has no control API (/_sandbox)",
         );
     }
-    blocking(move || run_sequences(&ctx, &amounts, key, control)).await;
+    let cases = (ctx.max_examples / 4).max(8);
+    let lanes = Lane::spread(cases, ctx.client.max_in_flight(), secondary);
+    let runs = lanes.into_iter().map(|lane| {
+        let (ctx, amounts) = (ctx.clone(), amounts.clone());
+        blocking(move || run_lane(&ctx, &amounts, &lane))
+    });
+    futures::future::join_all(runs).await;
 }
 
 /// The first failure of a sequence, kept while proptest shrinks it.
@@ -104,39 +147,42 @@ struct Shrunk {
     script: String,
 }
 
-fn run_sequences(ctx: &Ctx, amounts: &Amounts, key: KeySlot, control: bool) {
-    let cases = (ctx.max_examples / 4).max(8);
+/// Runs one lane's sequences, then settles every payout they created.
+fn run_lane(ctx: &Ctx, amounts: &Amounts, lane: &Lane) {
+    let control = ctx.control_api;
+    let key = lane.key.clone();
     // Shrinking re-runs whole sequences against the server: bounded in count and time.
-    let mut runner = seeded_runner(ctx, &LIFECYCLE_LEGAL, cases);
-    let ledger = RefCell::new(Vec::new());
+    let mut runner = seeded_stream(ctx, &LIFECYCLE_LEGAL, lane.cases, lane.number);
+    let ledger: RefCell<Vec<Tracked>> = RefCell::new(Vec::new());
+    if key == KeySlot::Secondary {
+        documented_edge(ctx, amounts, &key, &mut ledger.borrow_mut());
+    }
     let last: RefCell<Option<Shrunk>> = RefCell::new(None);
     let shrinking = std::cell::Cell::new(false);
     let result = runner.run(
         &Model::sequences(amounts.cents.clone(), 1..14),
         |(_, steps, seen)| {
             let mut sequence =
-                Sequence::start(ctx, amounts, key.clone(), control, &mut ledger.borrow_mut());
+                Sequence::start(ctx, amounts, key.clone(), control, &ledger.borrow());
             let outcome = sequence.run(&steps, seen);
-            ledger.borrow_mut().extend(sequence.ledger_entries());
+            let passed = outcome.is_ok();
+            if passed && !shrinking.get() {
+                sequence.record_passes();
+            }
+            let script = sequence.script();
+            merge(&mut ledger.borrow_mut(), sequence.ledger_entries());
             match outcome {
-                Ok(()) => {
-                    if !shrinking.get() {
-                        sequence.record_passes();
-                    }
-                    Ok(())
-                }
+                Ok(()) => Ok(()),
                 Err(failure) => {
                     shrinking.set(true);
                     let expected = failure.expected.clone();
-                    *last.borrow_mut() = Some(Shrunk {
-                        failure,
-                        script: sequence.script(),
-                    });
+                    *last.borrow_mut() = Some(Shrunk { failure, script });
                     Err(TestCaseError::fail(expected))
                 }
             }
         },
     );
+    settle_lane(ctx, &key, &mut ledger.borrow_mut());
     match result {
         Ok(()) => {}
         Err(TestError::Fail(_, (_, steps, _))) => {
@@ -152,5 +198,37 @@ fn run_sequences(ctx: &Ctx, amounts: &Amounts, key: KeySlot, control: bool) {
         Err(TestError::Abort(reason)) => ctx
             .recorder
             .skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}")),
+    }
+}
+
+/// The money lane's documented edge, on every run before anything random:
+/// a payout just above the available amount (402), then a wallet read.
+fn documented_edge(ctx: &Ctx, amounts: &Amounts, key: &KeySlot, ledger: &mut Vec<Tracked>) {
+    let mut sequence = Sequence::start(ctx, amounts, key.clone(), ctx.control_api, ledger);
+    let outcome = sequence.run(&[Step::Overdraw, Step::ReadWallet], None);
+    match outcome {
+        Ok(()) => sequence.record_passes(),
+        Err(failure) => {
+            let steps = "[Overdraw, ReadWallet] (the documented edge, not generated)";
+            ctx.recorder.fail(
+                failure.check,
+                failure.expected,
+                Some(&failure.exchange),
+                Some(steps.to_string()),
+            );
+            ctx.recorder.attach_script(failure.check, sequence.script());
+        }
+    }
+    merge(ledger, sequence.ledger_entries());
+}
+
+/// Updates the lane's ledger with a sequence's payouts: newer reads of a
+/// payout replace the older ones, new payouts are added.
+fn merge(ledger: &mut Vec<Tracked>, entries: Vec<Tracked>) {
+    for entry in entries {
+        match ledger.iter_mut().find(|known| known.id == entry.id) {
+            Some(known) => *known = entry,
+            None => ledger.push(entry),
+        }
     }
 }

@@ -1,28 +1,32 @@
-//! The money model (after `rafiki_rules::wallet`): from a baseline
-//! `(available, balance)` read when every earlier payout had settled,
-//! `available = A0 − Σ amount of payouts PENDING or SENT` and
-//! `balance = B0 − Σ amount of payouts SENT` (FAILED and CANCELLED release,
-//! REVERSED credits both back). States are the last ones *observed*. This
-//! module holds the model's data (baseline, the ledger of earlier
-//! sequences' payouts, the funds read before a create) and its reads: the
-//! wallet, the baseline with its top-up, earlier payouts read again; the
-//! judges that compare answers with it are in [`super::balance`].
+//! The money model (after `rafiki_rules::wallet`): a payout PENDING holds
+//! its amount out of `available`, one SENT out of both `available` and
+//! `balance`; FAILED and CANCELLED release it, REVERSED credits both back.
+//! From a baseline `(A0, B0)` read together with the state of every
+//! earlier payout still in flight, the expected wallet is the baseline
+//! plus what each payout's effect has changed by since (an earlier payout
+//! PENDING then SENT takes its amount out of `balance` only). States are
+//! the last ones *observed*. This module holds the model's data (baseline,
+//! the funds read before a create) and its reads: the wallet, the baseline
+//! with its top-up, earlier SENT payouts read again; the judges that
+//! compare answers with it are in [`super::balance`].
 
 use super::requests::{fund, get_payout};
-use super::sequence::{Sequence, StepFailure};
+use super::sequence::{Sequence, StepFailure, Tracked};
 use crate::checks::decimal_at;
 use crate::http::{Exchange, Probe};
 use rafiki_rules::lifecycle::StateCode;
 use rust_decimal::Decimal;
 
-/// A payout of an earlier sequence, settled when this one started.
-#[derive(Debug, Clone)]
-pub struct LedgerEntry {
-    pub(super) id: String,
-    pub(super) amount: Decimal,
-    pub(super) state: StateCode,
-    /// Already waited for once: a later sequence reads it but does not wait.
-    pub(super) waited: bool,
+/// How often the baseline is read again when a payout moved during the read.
+const BASELINE_ATTEMPTS: usize = 4;
+
+/// What a payout in `state` holds out of `(available, balance)`.
+fn held(state: Option<StateCode>, amount: Decimal) -> (Decimal, Decimal) {
+    match state {
+        Some(StateCode::Pending) => (amount, Decimal::ZERO),
+        Some(StateCode::Sent) => (amount, amount),
+        _ => (Decimal::ZERO, Decimal::ZERO),
+    }
 }
 
 /// An earlier sequence's payout as read again: its amount and state now.
@@ -89,17 +93,18 @@ impl Sequence<'_> {
     /// Earlier sequences' payouts that were SENT when this one started,
     /// read again now.
     pub(super) fn sent_ledger_now(&mut self) -> Vec<Reread> {
-        let sent: Vec<LedgerEntry> = self
+        let sent: Vec<Tracked> = self
             .ledger
             .iter()
-            .filter(|e| e.state == StateCode::Sent)
+            .filter(|e| e.state() == Some(StateCode::Sent))
             .cloned()
             .collect();
         sent.into_iter()
-            .map(|entry| {
-                let exchange = self.send(get_payout(&entry.id));
+            .filter_map(|entry| Some((entry.id?, entry.amount)))
+            .map(|(id, amount)| {
+                let exchange = self.send(get_payout(&id));
                 Reread {
-                    amount: entry.amount,
+                    amount,
                     state: exchange.payout_state().map(str::to_string),
                 }
             })
@@ -111,14 +116,10 @@ impl Sequence<'_> {
         let baseline = self.baseline.as_ref().expect("only called with a baseline");
         let (mut available, mut balance) = (baseline.available + credit, baseline.balance + credit);
         for payout in self.payouts.iter().filter(|p| p.id.is_some()) {
-            match payout.state() {
-                Some(StateCode::Pending) => available -= payout.amount,
-                Some(StateCode::Sent) => {
-                    available -= payout.amount;
-                    balance -= payout.amount;
-                }
-                _ => {}
-            }
+            let (was_available, was_balance) = held(payout.inherited, payout.amount);
+            let (now_available, now_balance) = held(payout.state(), payout.amount);
+            available += was_available - now_available;
+            balance += was_balance - now_balance;
         }
         (available, balance)
     }
@@ -139,23 +140,41 @@ impl Sequence<'_> {
         })
     }
 
-    /// Reads the baseline, topping the wallet up first (control API) when
-    /// it runs low.
-    pub(super) fn read_baseline(&mut self) -> Option<Baseline> {
+    /// Tops the wallet up (control API) when it runs low; the wallet as
+    /// read after.
+    pub(super) fn top_up(&mut self) -> Option<WalletRead> {
         let currency = self.amounts.currency.clone();
-        let mut wallet = self.wallet(&currency)?;
-        if self.control && wallet.available < self.amounts.top_up_below {
-            let url = self
-                .ctx
-                .client
-                .control_url(&format!("/_sandbox/wallets/{}/fund", wallet.id));
-            self.send(fund(url, self.amounts.top_up_text()));
-            wallet = self.wallet(&currency)?;
+        let wallet = self.wallet(&currency)?;
+        if !self.control || wallet.available >= self.amounts.top_up_below {
+            return Some(wallet);
         }
-        Some(Baseline {
-            currency,
-            available: wallet.available,
-            balance: wallet.balance,
-        })
+        let url = self
+            .ctx
+            .client
+            .control_url(&format!("/_sandbox/wallets/{}/fund", wallet.id));
+        self.send(fund(url, self.amounts.top_up_text()));
+        self.wallet(&currency)
+    }
+
+    /// Reads the baseline (topping the wallet up when it runs low) between
+    /// two reads of the earlier payouts still in flight; read again while
+    /// one of them moved in between.
+    pub(super) fn read_baseline(&mut self) -> Option<Baseline> {
+        for _ in 0..BASELINE_ATTEMPTS {
+            let before = self.refresh_all().ok()?;
+            let wallet = self.top_up()?;
+            if self.refresh_all().ok()? != before {
+                continue;
+            }
+            for payout in &mut self.payouts {
+                payout.inherited = payout.state();
+            }
+            return Some(Baseline {
+                currency: self.amounts.currency.clone(),
+                available: wallet.available,
+                balance: wallet.balance,
+            });
+        }
+        None
     }
 }

@@ -1,8 +1,7 @@
 //! Reading payouts again and waiting for them: a payout from an answer,
 //! a re-read that appends a snapshot and judges the whole history legal
-//! (`lifecycle_legal`), re-reads of every payout, and polling until this
-//! sequence's payouts, or earlier sequences' ones, settle (SENT or final)
-//! or the poll deadline passes.
+//! (`lifecycle_legal`), re-reads of every payout, and, once per lane,
+//! polling every payout it created until each has settled.
 
 use std::time::{Duration, Instant};
 
@@ -10,14 +9,16 @@ use rafiki_rules::lifecycle::{StateCode, check_history};
 use rafiki_rules::wire::Payout;
 use serde_json::Value;
 
-use super::money::LedgerEntry;
 use super::requests::get_payout;
 use super::sequence::{Sequence, StepFailure, StepResult, Tracked, fail};
 use crate::checks::LIFECYCLE_LEGAL;
-use crate::http::{Exchange, Probe};
+use crate::http::{Exchange, KeySlot};
+use crate::runner::Ctx;
 
-/// The wait between two polls of a payout.
+/// The first wait between two polls of a payout; it doubles each round.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// The longest wait between two polls.
+const MAX_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 impl Sequence<'_> {
     /// The payout in an answer's `data`, which must have an id (an empty
@@ -50,6 +51,14 @@ impl Sequence<'_> {
             .clone()
             .expect("only accepted payouts are refreshed");
         let exchange = self.send(get_payout(&id));
+        if self.payouts[position].inherited.is_some() {
+            // An earlier sequence's payout: its history is judged when the
+            // lane settles, not here (this sequence did not create it).
+            if let Ok(snapshot) = self.snapshot(&exchange) {
+                self.payouts[position].history.push(snapshot);
+            }
+            return Ok(());
+        }
         if exchange.status() != 200 {
             return fail(&LIFECYCLE_LEGAL, format!("200 for payout {id}"), &exchange);
         }
@@ -86,69 +95,82 @@ impl Sequence<'_> {
         }
         Ok(self.payouts.iter().map(Tracked::state).collect())
     }
+}
 
-    /// Polls every accepted payout until it settles (SENT or final) or the
-    /// deadline passes; a payout still PENDING then is not a failure.
-    pub(super) fn settle_all(&mut self) -> StepResult {
-        let deadline = Instant::now() + self.ctx.poll_deadline;
-        loop {
-            let pending: Vec<usize> = (0..self.payouts.len())
-                .filter(|&i| {
-                    self.payouts[i].id.is_some()
-                        && self.payouts[i].state() == Some(StateCode::Pending)
-                })
-                .collect();
-            if pending.is_empty() || Instant::now() >= deadline || self.ctx.out_of_time() {
-                return Ok(());
-            }
-            std::thread::sleep(POLL_INTERVAL);
-            for position in pending {
-                self.refresh_one(position)?;
+/// The lane's last word on its payouts: polls every one (concurrently, up
+/// to `--workers` in flight, backing off from 10 ms to 500 ms) until it has
+/// been read settled (anything but PENDING) twice in a row, or the poll
+/// deadline passes; every history must be a legal walk
+/// (`lifecycle_legal`). A payout still PENDING at the deadline is not a
+/// failure. A broken history is reported with its payout's reads; it is
+/// not shrunk (the sequence that created it is long gone, and its repro is
+/// "create it, read it").
+pub(super) fn settle_lane(ctx: &Ctx, key: &KeySlot, ledger: &mut [Tracked]) {
+    let deadline = Instant::now() + ctx.poll_deadline;
+    let mut interval = POLL_INTERVAL;
+    let mut open: Vec<usize> = (0..ledger.len())
+        .filter(|&i| ledger[i].id.is_some())
+        .collect();
+    while !open.is_empty() && Instant::now() < deadline && !ctx.out_of_time() {
+        let reads = open.iter().map(|&i| {
+            let id = ledger[i].id.as_deref().expect("accepted");
+            ctx.send(get_payout(id).key(key.clone()))
+        });
+        let answers = ctx.block_on(futures::future::join_all(reads));
+        let mut still_open = Vec::new();
+        for (i, exchange) in open.into_iter().zip(answers) {
+            match judge_read(&mut ledger[i], &exchange) {
+                Ok(true) => ctx.recorder.pass(&LIFECYCLE_LEGAL),
+                Ok(false) => still_open.push(i),
+                Err(expected) => ctx.recorder.fail(
+                    &LIFECYCLE_LEGAL,
+                    expected,
+                    Some(&exchange),
+                    Some(creation_of(&ledger[i])),
+                ),
             }
         }
-    }
-
-    /// Waits for earlier sequences' payouts to settle; false if some did
-    /// not (the money baseline is then unknown). Each payout is waited for
-    /// once: one stuck PENDING does not stall every later sequence.
-    pub(super) fn settle_ledger(&mut self, ledger: &mut [LedgerEntry]) -> bool {
-        let deadline = Instant::now() + self.ctx.poll_deadline;
-        loop {
-            let mut waiting = false;
-            let mut unsettled = false;
-            for entry in ledger
-                .iter_mut()
-                .filter(|e| e.state == StateCode::Pending || e.state == StateCode::Sent)
-            {
-                let probe = Probe {
-                    key: self.key.clone(),
-                    ..get_payout(&entry.id)
-                };
-                let exchange = self.ctx.send_blocking(probe);
-                match exchange.payout_state().and_then(|c| c.parse().ok()) {
-                    Some(state) => entry.state = state,
-                    None => {
-                        // No readable state (judged where it was read): nothing to wait for.
-                        entry.waited = true;
-                        unsettled = true;
-                        continue;
-                    }
-                }
-                if entry.state == StateCode::Pending {
-                    unsettled = true;
-                    waiting |= !entry.waited;
-                }
-            }
-            if !unsettled {
-                return true;
-            }
-            if !waiting || Instant::now() >= deadline || self.ctx.out_of_time() {
-                for entry in ledger.iter_mut() {
-                    entry.waited = true;
-                }
-                return false;
-            }
-            std::thread::sleep(POLL_INTERVAL);
+        open = still_open;
+        if !open.is_empty() {
+            std::thread::sleep(interval);
+            interval = (interval * 2).min(MAX_POLL_INTERVAL);
         }
     }
+}
+
+/// Appends one read to a payout's history and judges it: `Ok(true)` once
+/// it has been read settled twice in a row, `Ok(false)` while it may
+/// still move, `Err` with what was expected when the history is broken.
+fn judge_read(tracked: &mut Tracked, exchange: &Exchange) -> Result<bool, String> {
+    let id = tracked.id.clone().unwrap_or_default();
+    if exchange.status() != 200 {
+        return Err(format!("200 for payout {id}"));
+    }
+    let data = exchange.json().and_then(|j| j.get("data")).cloned();
+    let snapshot: Payout = serde_json::from_value(data.unwrap_or(Value::Null))
+        .map_err(|e| format!("a payout in `data` ({e})"))?;
+    tracked.history.push(snapshot);
+    if let Err(error) = check_history(&tracked.history) {
+        let states: Vec<StateCode> = tracked.history.iter().map(|p| p.state.code).collect();
+        return Err(format!("a legal history for {id}, got {states:?}: {error}"));
+    }
+    let settled = |p: &Payout| p.state.code != StateCode::Pending;
+    Ok(tracked
+        .history
+        .iter()
+        .rev()
+        .take(2)
+        .filter(|p| settled(p))
+        .count()
+        == 2)
+}
+
+/// How the payout was created, for a report: its body and key.
+fn creation_of(tracked: &Tracked) -> String {
+    format!(
+        "payout {} created with X-Idempotency-Key {} and body {}",
+        tracked.id.as_deref().unwrap_or("?"),
+        tracked.idempotency_key,
+        tracked.body
+    )
 }

@@ -1,9 +1,11 @@
 //! One sequence against the server: the state it keeps (the payouts it
-//! tracked, the accounts it knows, every exchange for the curl script, the
-//! passes it earned), how a step fails ([`StepFailure`]), and the loop that
-//! runs each [`Step`] through its judge, then waits for the payouts to
-//! settle and reads the wallet one last time. The judges themselves live in
-//! the sibling modules, one job each.
+//! tracked, earlier sequences' payouts still in flight, the accounts it
+//! knows, every exchange for the curl script, the passes it earned), how a
+//! step fails ([`StepFailure`]), and the loop that runs each [`Step`]
+//! through its judge and reads the wallet one last time. Nothing waits for
+//! a payout to settle here: the lane does that once, at its end
+//! ([`super::polling::settle_lane`]). The judges themselves live in the
+//! sibling modules, one job each.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use serde_json::Value;
 
 use super::amounts::Amounts;
 use super::model::Step;
-use super::money::{Baseline, LedgerEntry};
+use super::money::Baseline;
 use super::requests::{FAILING_ACCOUNT, payout_body};
 use crate::checks::{CheckInfo, INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
 use crate::http::{Exchange, KeySlot, Probe};
@@ -65,6 +67,9 @@ pub(super) struct Tracked {
     pub(super) id: Option<String>,
     /// Every snapshot seen, oldest first.
     pub(super) history: Vec<Payout>,
+    /// For an earlier sequence's payout: its state when this sequence read
+    /// its money baseline (the model counts only what moved since).
+    pub(super) inherited: Option<StateCode>,
 }
 
 impl Tracked {
@@ -77,6 +82,7 @@ impl Tracked {
             status,
             id: None,
             history: Vec::new(),
+            inherited: None,
         }
     }
 
@@ -94,7 +100,11 @@ pub struct Sequence<'a> {
     /// Makes this sequence's payment accounts its own.
     pub(super) tag: u32,
     pub(super) baseline: Option<Baseline>,
-    pub(super) ledger: Vec<LedgerEntry>,
+    /// Earlier sequences' payouts that were SENT at the baseline (support
+    /// may still reverse one).
+    pub(super) ledger: Vec<Tracked>,
+    /// This sequence's payouts, after earlier ones that were PENDING at
+    /// the baseline (`inherited`).
     pub(super) payouts: Vec<Tracked>,
     /// Model payout index → position in `payouts`.
     pub(super) index: Vec<usize>,
@@ -105,14 +115,17 @@ pub struct Sequence<'a> {
 }
 
 impl<'a> Sequence<'a> {
-    /// Waits for earlier payouts to settle, tops the wallet up when the
-    /// control API allows, and reads the money baseline.
+    /// Starts a sequence after the lane's earlier ones (`ledger`: their
+    /// accepted payouts). With an account of its own it tops the wallet up
+    /// when the control API allows and reads the money baseline, together
+    /// with the state of every earlier payout still in flight: nothing
+    /// waits for them to settle.
     pub fn start(
         ctx: &'a Ctx,
         amounts: &'a Amounts,
         key: KeySlot,
         control: bool,
-        ledger: &mut [LedgerEntry],
+        ledger: &[Tracked],
     ) -> Self {
         let mut sequence = Sequence {
             ctx,
@@ -128,32 +141,47 @@ impl<'a> Sequence<'a> {
             exchanges: Vec::new(),
             passes: Vec::new(),
         };
-        let settled = sequence.settle_ledger(ledger);
-        sequence.ledger = ledger.to_vec();
-        if settled && sequence.key == KeySlot::Secondary {
+        if sequence.key == KeySlot::Secondary {
+            sequence.inherit(ledger);
             sequence.baseline = sequence.read_baseline();
             if sequence.baseline.is_none() {
                 // Never a silent pass: say why the money was not judged.
                 for check in [&INSUFFICIENT_BALANCE, &WALLET_ACCOUNTING] {
-                    ctx.recorder
-                        .skip(check, "the second account's wallet could not be read");
+                    ctx.recorder.skip(
+                        check,
+                        "the second account's wallet could not be read while its payouts held still",
+                    );
                 }
             }
         }
         sequence
     }
 
-    /// The payouts this sequence got accepted, for the next ones' ledger.
-    pub fn ledger_entries(&self) -> Vec<LedgerEntry> {
+    /// Earlier payouts the money model must follow: PENDING ones join the
+    /// payouts (re-read with them), SENT ones the ledger (a reversal is
+    /// looked for only when the wallet shows more money than predicted).
+    fn inherit(&mut self, ledger: &[Tracked]) {
+        for tracked in ledger {
+            match tracked.state() {
+                Some(StateCode::Pending) => self.payouts.push(Tracked {
+                    inherited: Some(StateCode::Pending),
+                    ..tracked.clone()
+                }),
+                Some(StateCode::Sent) => self.ledger.push(tracked.clone()),
+                _ => {}
+            }
+        }
+    }
+
+    /// The payouts this sequence got accepted and the earlier ones it read
+    /// again, for the lane's ledger.
+    pub fn ledger_entries(self) -> Vec<Tracked> {
         self.payouts
-            .iter()
-            .filter_map(|p| {
-                Some(LedgerEntry {
-                    id: p.id.clone()?,
-                    amount: p.amount,
-                    state: p.state().unwrap_or(StateCode::Pending),
-                    waited: false,
-                })
+            .into_iter()
+            .filter(|p| p.id.is_some())
+            .map(|p| Tracked {
+                inherited: None,
+                ..p
             })
             .collect()
     }
@@ -187,7 +215,7 @@ impl<'a> Sequence<'a> {
         self.passes.push(check);
     }
 
-    /// Runs every step, then polls every payout until it settles.
+    /// Runs every step, then reads the wallet one last time.
     pub fn run(&mut self, steps: &[Step], seen: Option<Arc<AtomicUsize>>) -> StepResult {
         for step in steps {
             if let Some(seen) = &seen {
@@ -196,8 +224,6 @@ impl<'a> Sequence<'a> {
             let result = self.step(step);
             self.selected(result)?;
         }
-        let settled = self.settle_all();
-        self.selected(settled)?;
         if self.baseline.is_some() {
             let read = self.read_wallet();
             self.selected(read)?;
