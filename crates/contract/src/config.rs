@@ -41,6 +41,9 @@ pub struct RunConfig {
     /// The whole run's bound: checks still running then are reported as
     /// not finished, with what they had seen.
     pub max_duration: Duration,
+    /// Stop at the first failure: nothing more is sent, and the checks
+    /// still running are reported as not finished.
+    pub fail_fast: bool,
     /// Whether to use the documented sandbox test values (failing numbers).
     pub sandbox_values: SandboxValues,
     /// The OpenAPI document to judge answers by; `None` is the spec built
@@ -78,6 +81,7 @@ impl std::fmt::Debug for RunConfig {
             .field("seed", &self.seed)
             .field("strict", &self.strict)
             .field("max_duration", &self.max_duration)
+            .field("fail_fast", &self.fail_fast)
             .field("sandbox_values", &self.sandbox_values)
             .field("spec", &self.spec)
             .finish()
@@ -102,6 +106,7 @@ impl RunConfig {
             allow_production: false,
             strict: false,
             max_duration: DEFAULT_MAX_DURATION,
+            fail_fast: false,
             sandbox_values: SandboxValues::Auto,
             spec: None,
         }

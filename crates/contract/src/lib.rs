@@ -23,5 +23,5 @@ pub mod runner;
 
 pub use config::{ConfigError, RunConfig, SandboxValues};
 pub use coverage::{Coverage, Seen};
-pub use report::{CheckResult, Failure, Report, Totals, Verdict};
-pub use runner::{Progress, RunError, run, run_observed};
+pub use report::{CheckResult, Failure, FailureNotice, Report, Totals, Verdict};
+pub use runner::{Event, Progress, RunError, run, run_observed};

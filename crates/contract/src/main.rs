@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use rafiki_contract::{Report, RunConfig, RunError, SandboxValues, checks};
+use rafiki_contract::{Event, Report, RunConfig, RunError, SandboxValues, checks};
 
 #[derive(Parser)]
 #[command(
@@ -85,6 +85,10 @@ struct RunArgs {
     /// reported as not finished.
     #[arg(long, default_value_t = rafiki_contract::config::DEFAULT_MAX_DURATION.as_secs())]
     max_duration: u64,
+    /// Stop at the first failure, with its full report (the checks still
+    /// running are reported as not finished).
+    #[arg(long)]
+    fail_fast: bool,
     /// Use the sandbox test values (failing numbers): auto tries one first
     /// and never runs on a production host.
     #[arg(long, value_enum, default_value_t = SandboxValues::Auto)]
@@ -168,21 +172,40 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     config.allow_production = args.allow_production;
     config.strict = args.strict;
     config.max_duration = Duration::from_secs(args.max_duration);
+    config.fail_fast = args.fail_fast;
     config.sandbox_values = args.sandbox_values;
     config.spec = args.spec;
 
     let progress = progress(&config.base_url);
     let bar = progress.clone();
-    let result = rafiki_contract::run_observed(&config, move |p| {
-        if bar.is_hidden() {
-            println!(
-                "rafiki-contract: {} done ({}/{})",
-                p.suite, p.finished, p.total
-            );
-        } else {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.finished as u64);
-            bar.set_message(format!("{} done", p.suite));
+    let full_report = match (&args.json, &args.junit) {
+        (Some(path), _) | (None, Some(path)) => format!("in {} and at the end", path.display()),
+        (None, None) => "at the end".to_string(),
+    };
+    let result = rafiki_contract::run_observed(&config, move |event| {
+        let line = match event {
+            Event::Progress(p) if !bar.is_hidden() => {
+                bar.set_length(p.total as u64);
+                bar.set_position(p.finished as u64);
+                bar.set_message(format!("{} done", p.suite));
+                return;
+            }
+            Event::Progress(p) => {
+                format!(
+                    "rafiki-contract: {} done ({}/{})",
+                    p.suite, p.finished, p.total
+                )
+            }
+            Event::Failure(f) => format!(
+                "rafiki-contract: ✗ {} failed after {:.2} s: {} (full report {full_report})",
+                f.check,
+                f.after.as_secs_f64(),
+                one_line(&f.expected, 160)
+            ),
+        };
+        match bar.is_hidden() {
+            true => println!("{line}"),
+            false => bar.println(line),
         }
     })
     .await;
@@ -191,6 +214,15 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     print!("{}", report.render());
     write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
     Ok(if report.failed() { 1 } else { 0 })
+}
+
+/// `text` on one line, cut to `limit` characters.
+fn one_line(text: &str, limit: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(limit) {
+        Some((at, _)) => format!("{}…", &flat[..at]),
+        None => flat,
+    }
 }
 
 /// A progress bar (suites done) on a terminal; plain lines otherwise.

@@ -68,8 +68,19 @@ impl CheckResult {
     }
 }
 
+/// A failure as soon as it is recorded (the full report comes at the end).
+#[derive(Debug, Clone)]
+pub struct FailureNotice {
+    pub check: &'static str,
+    pub expected: String,
+    /// Since the run started.
+    pub after: std::time::Duration,
+}
+
+/// Told of each failure as it is recorded.
+pub type FailureListener = Box<dyn Fn(FailureNotice) + Send + Sync>;
+
 /// Collects outcomes from concurrently running checks.
-#[derive(Debug)]
 pub struct Recorder {
     seed: u64,
     /// Warnings count as failures.
@@ -77,6 +88,24 @@ pub struct Recorder {
     /// Results, until the run is closed (its deadline passed); later
     /// outcomes are dropped.
     results: Mutex<Option<BTreeMap<&'static str, CheckResult>>>,
+    started: std::time::Instant,
+    /// When the first failure was recorded, since `started`.
+    first_failure: std::sync::OnceLock<std::time::Duration>,
+    /// Wakes whoever waits for the first failure (`--fail-fast`).
+    failed: tokio::sync::Notify,
+    listener: Option<FailureListener>,
+    /// `--fail-fast`: after the first failure nothing more is recorded.
+    stop_at_first: bool,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("seed", &self.seed)
+            .field("strict", &self.strict)
+            .field("first_failure", &self.first_failure.get())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Recorder {
@@ -97,15 +126,50 @@ impl Recorder {
             seed,
             strict,
             results: Mutex::new(Some(results)),
+            started: std::time::Instant::now(),
+            first_failure: std::sync::OnceLock::new(),
+            failed: tokio::sync::Notify::new(),
+            listener: None,
+            stop_at_first: false,
         }
+    }
+
+    /// Records nothing after the first failure (`--fail-fast`: what the
+    /// checks still running see then is not judged).
+    pub fn stopping_at_first_failure(mut self, stop: bool) -> Self {
+        self.stop_at_first = stop;
+        self
+    }
+
+    /// Tells `listener` of every failure as it is recorded.
+    pub fn with_listener(mut self, listener: FailureListener) -> Self {
+        self.listener = Some(listener);
+        self
     }
 
     pub fn seed(&self) -> u64 {
         self.seed
     }
 
+    /// Whether a failure has been recorded.
+    pub fn has_failed(&self) -> bool {
+        self.first_failure.get().is_some()
+    }
+
+    /// Resolves once a failure has been recorded.
+    pub async fn first_failure(&self) {
+        let notified = self.failed.notified();
+        if !self.has_failed() {
+            notified.await;
+        }
+    }
+
     fn with(&self, check: &'static CheckInfo, f: impl FnOnce(&mut CheckResult)) {
         let mut results = self.results.lock().expect("recorder lock");
+        // Under the lock, so that of failures found together one is first.
+        if self.stop_at_first && self.has_failed() {
+            return;
+        }
         // Checks that were not selected are not recorded, nor anything after the deadline.
         if let Some(result) = results.as_mut().and_then(|r| r.get_mut(check.name)) {
             f(result);
@@ -133,12 +197,26 @@ impl Recorder {
         input: Option<String>,
     ) {
         let failure = self.failure(expected.into(), exchange, input);
+        let notice = FailureNotice {
+            check: check.name,
+            expected: failure.expected.clone(),
+            after: self.started.elapsed(),
+        };
+        let mut recorded = false;
         self.with(check, |r| {
+            recorded = true;
             r.failed += 1;
             if r.failures.len() < DETAILED_FAILURES {
                 r.failures.push(failure);
             }
+            self.first_failure.get_or_init(|| notice.after);
         });
+        if recorded {
+            self.failed.notify_waiters();
+            if let Some(listener) = &self.listener {
+                listener(notice);
+            }
+        }
     }
 
     /// Records a case that breaks only our stricter reading of the contract
@@ -243,6 +321,7 @@ impl Recorder {
             strict: self.strict,
             requests,
             elapsed_ms: elapsed.as_millis() as u64,
+            first_failure_ms: self.first_failure.get().map(|d| d.as_millis() as u64),
             checks,
             coverage,
         }
@@ -272,6 +351,8 @@ pub struct Report {
     pub requests: u64,
     /// Wall time of the run, preflight included.
     pub elapsed_ms: u64,
+    /// When the first failure was found, since the run started.
+    pub first_failure_ms: Option<u64>,
     pub checks: Vec<CheckResult>,
     /// Which documented (operation, status) pairs the run saw.
     pub coverage: Coverage,
@@ -301,7 +382,7 @@ impl Report {
         }
         for check in self.unfinished() {
             out.push_str(&format!(
-                "\n… {} — not finished before the run's deadline (--max-duration)\n",
+                "\n… {} — not finished: the run ended first (--max-duration, or --fail-fast)\n",
                 check.name
             ));
         }
@@ -346,6 +427,12 @@ impl Report {
             totals.skipped,
             if self.strict { " (strict: warnings fail)" } else { "" },
         ));
+        if let Some(ms) = self.first_failure_ms {
+            out.push_str(&format!(
+                "first failure found after {:.2} s\n",
+                ms as f64 / 1000.0
+            ));
+        }
         out.push_str(&self.coverage.render());
         out
     }
@@ -378,7 +465,9 @@ impl Report {
                 status
             } else if check.unfinished {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-                status.set_message("not finished before the run's deadline (--max-duration)");
+                status.set_message(
+                    "not finished: the run ended first (--max-duration, or --fail-fast)",
+                );
                 status
             } else if check.passed == 0 && check.warned == 0 {
                 let mut status = TestCaseStatus::skipped();

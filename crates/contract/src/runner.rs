@@ -15,7 +15,7 @@ use crate::checks::conformance::Conformance;
 use crate::checks::{self, CheckInfo};
 use crate::config::{ConfigError, RunConfig, SandboxValues};
 use crate::http::{Client, Exchange, Keys, Probe};
-use crate::report::{Recorder, Report};
+use crate::report::{FailureNotice, Recorder, Report};
 
 /// Why a run could not happen at all (exit code 2 in the CLI).
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,9 @@ pub enum RunError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// Why a request was not sent once the run is over.
+const RUN_OVER: &str = "the run is over (--max-duration passed, or --fail-fast found a failure)";
 
 /// How often a one-shot create is tried while the recipient's bank or
 /// operator is down (each time under a new key).
@@ -164,6 +167,8 @@ pub struct Ctx {
     pub operations: Vec<Operation>,
     /// When the run ends, finished or not: nothing is sent after it.
     pub deadline: std::time::Instant,
+    /// Stop at the first failure.
+    pub fail_fast: bool,
     runtime: Handle,
 }
 
@@ -172,8 +177,8 @@ impl Ctx {
     /// After the run's deadline nothing is sent: the exchange carries the
     /// reason instead of an answer, and no check records it.
     pub async fn send(&self, probe: Probe) -> Exchange {
-        if std::time::Instant::now() >= self.deadline {
-            return Exchange::not_sent(probe, "the run's deadline (--max-duration) passed");
+        if self.out_of_time() {
+            return Exchange::not_sent(probe, RUN_OVER);
         }
         let exchange = self.client.send(probe).await;
         self.conformance.observe(&exchange, &self.recorder);
@@ -213,9 +218,10 @@ impl Ctx {
         }
     }
 
-    /// Whether the run's deadline has passed.
+    /// Whether the run is over: its deadline passed, or (`--fail-fast`)
+    /// a failure was found.
     pub fn out_of_time(&self) -> bool {
-        std::time::Instant::now() >= self.deadline
+        std::time::Instant::now() >= self.deadline || (self.fail_fast && self.recorder.has_failed())
     }
 
     /// [`Ctx::send`] from blocking code (property checks).
@@ -301,6 +307,15 @@ fn suites() -> Vec<Suite> {
     ]
 }
 
+/// What a run tells its observer as it goes.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A suite finished.
+    Progress(Progress),
+    /// A failure was found (the full report comes at the end).
+    Failure(FailureNotice),
+}
+
 /// Where a run is: `finished` of `total` suites done, the last one `suite`.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
@@ -314,11 +329,13 @@ pub async fn run(config: &RunConfig) -> Result<Report, RunError> {
     run_observed(config, |_| {}).await
 }
 
-/// [`run`], calling `observe` each time a suite finishes (for progress bars).
+/// [`run`], telling `observe` each time a suite finishes (for progress
+/// bars) and each failure as it is found.
 pub async fn run_observed(
     config: &RunConfig,
-    observe: impl Fn(Progress) + Send + Sync + 'static,
+    observe: impl Fn(Event) + Send + Sync + 'static,
 ) -> Result<Report, RunError> {
+    let observe = Arc::new(observe);
     config.check_target()?;
     let started = std::time::Instant::now();
     let selected = config.selected_checks()?;
@@ -344,7 +361,12 @@ pub async fn run_observed(
     })?;
     let mut ctx = Ctx {
         client,
-        recorder: Recorder::new(seed, config.strict, &selected),
+        recorder: Recorder::new(seed, config.strict, &selected)
+            .stopping_at_first_failure(config.fail_fast)
+            .with_listener({
+                let observe = observe.clone();
+                Box::new(move |notice| observe(Event::Failure(notice)))
+            }),
         conformance,
         table: Arc::new(ComplianceTable::builtin().clone()),
         max_examples: config.max_examples.max(1),
@@ -358,6 +380,7 @@ pub async fn run_observed(
         paging_limit,
         operations: Operation::all_in(&spec),
         deadline: started + config.max_duration,
+        fail_fast: config.fail_fast,
         runtime: Handle::current(),
     };
     ctx.conformance.observe(&first_answer, &ctx.recorder);
@@ -375,7 +398,6 @@ pub async fn run_observed(
         .collect();
     let total = chosen.len();
     let finished = Arc::new(std::sync::Mutex::new(Vec::<&'static str>::new()));
-    let observe = Arc::new(observe);
     let mut tasks = Vec::new();
     let mut running: Vec<(&'static str, &'static [&'static CheckInfo])> = Vec::new();
     for suite in chosen {
@@ -388,21 +410,33 @@ pub async fn run_observed(
                 finished.push(suite.name);
                 finished.len()
             };
-            observe(Progress {
+            observe(Event::Progress(Progress {
                 finished: done,
                 total,
                 suite: suite.name,
-            });
+            }));
         }));
     }
     let all = futures::future::join_all(tasks);
-    if let Ok(results) = tokio::time::timeout_at(ctx.deadline.into(), all).await {
-        for result in results {
-            result.map_err(|e| RunError::Internal(format!("a check panicked: {e}")))?;
+    let fail_fast = async {
+        match config.fail_fast {
+            true => ctx.recorder.first_failure().await,
+            false => std::future::pending().await,
         }
+    };
+    tokio::select! {
+        finished = tokio::time::timeout_at(ctx.deadline.into(), all) => {
+            if let Ok(results) = finished {
+                for result in results {
+                    result.map_err(|e| RunError::Internal(format!("a check panicked: {e}")))?;
+                }
+            }
+        }
+        () = fail_fast => {}
     }
-    // Suites still running past the deadline wind down on their own: they
-    // can no longer send, and nothing they record counts.
+    // Suites still running past the deadline (or the first failure, with
+    // --fail-fast) wind down on their own: they can no longer send, and
+    // nothing they record counts.
     let finished = finished.lock().expect("finished lock").clone();
     let unfinished: Vec<&'static CheckInfo> = running
         .iter()

@@ -90,16 +90,74 @@ fn default_run_checks_the_embedded_mock_and_writes_reports() {
     );
 }
 
-#[test]
-fn a_failing_server_exits_1_with_junit_failures() {
-    // Looks like the API at /wallets, answers 500 without an envelope elsewhere.
+/// Looks like the API at /wallets, answers 500 without an envelope elsewhere.
+fn failing_server() -> String {
     let app = Router::new()
         .route(
             "/v1/wallets",
             get(|| async { axum::Json(json!({"data": []})) }),
         )
         .fallback(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") });
-    let base_url = serve(app);
+    serve(app)
+}
+
+/// The `N` of "N requests in" in a rendered report.
+fn requests_in(stdout: &str) -> u64 {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .unwrap();
+    line.split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn failures_print_as_found_and_fail_fast_stops_at_the_first() {
+    let base_url = failing_server();
+    let args = [
+        "run",
+        "--base-url",
+        &base_url,
+        "--api-key",
+        "k",
+        "--max-examples",
+        "5",
+    ];
+    let full = contract(&args);
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let json = json.to_str().unwrap();
+    let fast = contract(&[&args[..], &["--fail-fast", "--json", json]].concat());
+    for output in [&full, &fast] {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        let live = stdout
+            .find("rafiki-contract: ✗ ")
+            .expect("a failure line as found");
+        let table = stdout.find("check ").expect("the table");
+        assert!(live < table, "printed before the report: {stdout}");
+        assert!(stdout.contains("first failure found after"), "{stdout}");
+    }
+    let fast_out = String::from_utf8_lossy(&fast.stdout);
+    let pointer = format!("(full report in {json} and at the end)");
+    assert!(fast_out.contains(&pointer), "{fast_out}");
+    assert_eq!(
+        fast_out.matches("rafiki-contract: ✗ ").count(),
+        1,
+        "{fast_out}"
+    );
+    assert!(fast_out.contains("not finished"), "{fast_out}");
+    let full_out = String::from_utf8_lossy(&full.stdout);
+    assert!(
+        requests_in(&fast_out) < requests_in(&full_out),
+        "--fail-fast sends less: {} vs {}",
+        requests_in(&fast_out),
+        requests_in(&full_out)
+    );
+}
+
+#[test]
+fn a_failing_server_exits_1_with_junit_failures() {
+    let base_url = failing_server();
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");
     let output = contract(&[
