@@ -6,46 +6,20 @@
 //! the runner's (generation, requests, checks). Each round is a full
 //! default run (every check, default `--max-examples`).
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod common;
 
-use cpu_time::{ProcessTime, ThreadTime};
+use std::time::Instant;
+
+use common::{KEYS, MockThread};
+use cpu_time::ProcessTime;
 use rafiki_contract::RunConfig;
 
 const ROUNDS: usize = 5;
-const KEYS: [&str; 2] = ["sk_test_bench_a", "sk_test_bench_b"];
-
-/// Starts the mock on its own thread; returns its base URL, a stop switch
-/// and the channel that will carry that thread's CPU time.
-fn mock_thread() -> (
-    String,
-    tokio::sync::oneshot::Sender<()>,
-    mpsc::Receiver<Duration>,
-) {
-    let (url_tx, url_rx) = mpsc::channel();
-    let (cpu_tx, cpu_rx) = mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let started = ThreadTime::now();
-            let config = rafiki_mock::Config::for_contract_suite(KEYS);
-            let mock = rafiki_mock::spawn(config).await.unwrap();
-            url_tx.send(mock.base_url().to_string()).unwrap();
-            let _ = stop_rx.await;
-            mock.shutdown().await;
-            cpu_tx.send(started.elapsed()).unwrap();
-        });
-    });
-    (url_rx.recv().unwrap(), stop_tx, cpu_rx)
-}
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (base_url, stop, mock_cpu) = mock_thread();
+    let mock = MockThread::start(rafiki_mock::Config::for_contract_suite(KEYS));
+    let base_url = mock.base_url.clone();
     let process_start = ProcessTime::now();
     let mut rows = Vec::new();
     let mut requests_total = 0;
@@ -66,8 +40,7 @@ fn main() {
             wall.as_secs_f64()
         );
     }
-    stop.send(()).unwrap();
-    let mock_cpu = mock_cpu.recv().unwrap();
+    let mock_cpu = mock.stop();
     let runner_cpu = process_start.elapsed().saturating_sub(mock_cpu);
     rows.sort_by_key(|row| row.0);
     let (median_wall, median_requests, median_rps) = rows[ROUNDS / 2];

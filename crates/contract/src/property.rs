@@ -139,16 +139,22 @@ pub fn run_property<S>(
     });
     match result {
         Ok(()) => {}
-        Err(TestError::Fail(_, minimal)) => {
-            // The last failing case is the shrunk one.
-            let failure = last_failure.into_inner().expect("a failure was recorded");
-            ctx.recorder.fail(
+        // The last failing case is the shrunk one.
+        Err(TestError::Fail(reason, minimal)) => match last_failure.into_inner() {
+            Some(failure) => ctx.recorder.fail(
                 check,
                 failure.expected,
                 Some(&failure.exchange),
                 Some(format!("{minimal:?}")),
-            );
-        }
+            ),
+            // Proptest's own failure: the property panicked.
+            None => ctx.recorder.fail(
+                check,
+                format!("the check to run to its end ({reason})"),
+                None,
+                Some(format!("{minimal:?}")),
+            ),
+        },
         Err(TestError::Abort(reason)) => ctx
             .recorder
             .skip(check, format!("generation gave up: {reason}")),

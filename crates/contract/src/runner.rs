@@ -417,27 +417,35 @@ pub async fn run_observed(
             }));
         }));
     }
-    let all = futures::future::join_all(tasks);
+    let mut all = std::pin::pin!(futures::future::join_all(tasks));
     let fail_fast = async {
         match config.fail_fast {
             true => ctx.recorder.first_failure().await,
             false => std::future::pending().await,
         }
     };
+    // With --fail-fast, the suites done when the first failure came.
+    let mut done_at_stop = None;
     tokio::select! {
-        finished = tokio::time::timeout_at(ctx.deadline.into(), all) => {
+        finished = tokio::time::timeout_at(ctx.deadline.into(), &mut all) => {
             if let Ok(results) = finished {
                 for result in results {
                     result.map_err(|e| RunError::Internal(format!("a check panicked: {e}")))?;
                 }
             }
         }
-        () = fail_fast => {}
+        () = fail_fast => {
+            done_at_stop = Some(finished.lock().expect("finished lock").clone());
+            // Nothing is sent any more: let the suites wind down (a request
+            // on its way ends by its timeout), so none outlives the run.
+            let grace = std::time::Instant::now() + config.request_timeout;
+            let _ = tokio::time::timeout_at(grace.min(ctx.deadline).into(), all).await;
+        }
     }
     // Suites still running past the deadline (or the first failure, with
     // --fail-fast) wind down on their own: they can no longer send, and
     // nothing they record counts.
-    let finished = finished.lock().expect("finished lock").clone();
+    let finished = done_at_stop.unwrap_or_else(|| finished.lock().expect("finished lock").clone());
     let unfinished: Vec<&'static CheckInfo> = running
         .iter()
         .filter(|(name, _)| !finished.contains(name))

@@ -146,7 +146,9 @@ faults! {
         "wallet_accounting": "the extra payout is unknown to the wallet model, and later sequences read the wallet while it settles",
     ];
     /// A payout above the available is answered 202 (a made-up payout).
-    DoubleSpend => "insufficient_balance";
+    DoubleSpend => "insufficient_balance", partners: [
+        "lifecycle_legal": "the made-up payouts it accepts cannot be read back when the lane settles",
+    ];
     /// The wallet's available reads 0 to 2 cents above what it is.
     WalletDrift => "wallet_accounting" as Warning, partners: [
         "insufficient_balance": "a 402 for an amount within the drifted available looks wrong",

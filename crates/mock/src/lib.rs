@@ -42,7 +42,8 @@ pub mod variants;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AccountConfig, Config, ConfigError, DEFAULT_API_KEY, OtherBody, UpperBound, WalletSeed,
+    AccountConfig, Config, ConfigError, DEFAULT_API_KEY, DEFAULT_DELAY, OtherBody, UpperBound,
+    WalletSeed,
 };
 pub use server::{MockHandle, StartError, spawn, spawn_on};
 pub use variants::{ApplyVariant, Variant, legal_variants};

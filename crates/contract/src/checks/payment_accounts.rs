@@ -22,65 +22,73 @@ pub const CHECKS: &[&CheckInfo] = &[
 ];
 
 pub async fn run(ctx: Arc<Ctx>) {
-    if ctx.is_selected(&VALID_PAYMENT_ACCOUNT_ACCEPTED) {
-        if !ctx.banks.has_country("KE") {
-            ctx.recorder.skip(
-                &VALID_PAYMENT_ACCOUNT_ACCEPTED,
-                "bank-account cases: GET /banks lists no bank for KE",
-            );
+    // Two independent chains, so that a slow network costs one wait, not two.
+    let accepted = async {
+        if ctx.is_selected(&VALID_PAYMENT_ACCOUNT_ACCEPTED) {
+            if !ctx.banks.has_country("KE") {
+                ctx.recorder.skip(
+                    &VALID_PAYMENT_ACCOUNT_ACCEPTED,
+                    "bank-account cases: GET /banks lists no bank for KE",
+                );
+            }
+            let ctx = ctx.clone();
+            blocking(move || {
+                let banks = ctx.banks.clone();
+                let strategy = strategies::valid_payment_account(ctx.table.clone())
+                    .prop_filter_map("a bank the server lists", move |mut body| {
+                        banks.assign(&mut body, "").then_some(Json(body))
+                    });
+                run_property(
+                    &ctx,
+                    &VALID_PAYMENT_ACCOUNT_ACCEPTED,
+                    strategy,
+                    get_or_create_is_idempotent,
+                )
+            })
+            .await;
         }
-        let ctx = ctx.clone();
-        blocking(move || {
-            let banks = ctx.banks.clone();
-            let strategy = strategies::valid_payment_account(ctx.table.clone())
-                .prop_filter_map("a bank the server lists", move |mut body| {
-                    banks.assign(&mut body, "").then_some(Json(body))
-                });
-            run_property(
-                &ctx,
-                &VALID_PAYMENT_ACCOUNT_ACCEPTED,
-                strategy,
-                get_or_create_is_idempotent,
-            )
-        })
-        .await;
-    }
-    if ctx.is_selected(&INVALID_PAYMENT_ACCOUNT_REJECTED) {
-        let mut bank_account = fixture_payout(2)["payment_account"].clone();
-        bank_account["type"] = json!("BANK_ACCOUNT");
-        bank_account["bank_account"] = json!({"bank_id": "bnk-unset", "number": "0123456789"});
-        bank_account
-            .as_object_mut()
-            .map(|a| a.remove("mobile_money"));
-        for (body, path, rule) in bank_faults(&ctx, bank_account, "bank_account") {
-            let exchange = ctx.send(post(body.clone())).await;
-            let verdict = rejection::judge(&exchange, &path, rule, true);
-            ctx.recorder.verdict(
-                &INVALID_PAYMENT_ACCOUNT_REJECTED,
-                verdict,
-                &exchange,
-                Some(body.to_string()),
-            );
+    };
+    let rejected = async {
+        if ctx.is_selected(&INVALID_PAYMENT_ACCOUNT_REJECTED) {
+            let mut bank_account = fixture_payout(2)["payment_account"].clone();
+            bank_account["type"] = json!("BANK_ACCOUNT");
+            bank_account["bank_account"] = json!({"bank_id": "bnk-unset", "number": "0123456789"});
+            bank_account
+                .as_object_mut()
+                .map(|a| a.remove("mobile_money"));
+            for (body, path, rule) in bank_faults(&ctx, bank_account, "bank_account") {
+                let exchange = ctx.send(post(body.clone())).await;
+                let verdict = rejection::judge(&exchange, &path, rule, true);
+                ctx.recorder.verdict(
+                    &INVALID_PAYMENT_ACCOUNT_REJECTED,
+                    verdict,
+                    &exchange,
+                    Some(body.to_string()),
+                );
+            }
+            let ctx = ctx.clone();
+            blocking(move || {
+                let (banks, decimal) = (ctx.banks.clone(), ctx.documented_decimal.clone());
+                let strategy = strategies::payment_account_with_one_fault(ctx.table.clone())
+                    .prop_filter_map("a bank the server lists", move |case| {
+                        Fault::with_listed_bank(
+                            &banks, "", case.body, case.path, case.rule, &decimal,
+                        )
+                    });
+                run_property(
+                    &ctx,
+                    &INVALID_PAYMENT_ACCOUNT_REJECTED,
+                    strategy,
+                    |ctx, fault| {
+                        let exchange = ctx.send_blocking(post(fault.body.clone()));
+                        judge_case(ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, exchange, fault)
+                    },
+                )
+            })
+            .await;
         }
-        let ctx = ctx.clone();
-        blocking(move || {
-            let (banks, decimal) = (ctx.banks.clone(), ctx.documented_decimal.clone());
-            let strategy = strategies::payment_account_with_one_fault(ctx.table.clone())
-                .prop_filter_map("a bank the server lists", move |case| {
-                    Fault::with_listed_bank(&banks, "", case.body, case.path, case.rule, &decimal)
-                });
-            run_property(
-                &ctx,
-                &INVALID_PAYMENT_ACCOUNT_REJECTED,
-                strategy,
-                |ctx, fault| {
-                    let exchange = ctx.send_blocking(post(fault.body.clone()));
-                    judge_case(ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, exchange, fault)
-                },
-            )
-        })
-        .await;
-    }
+    };
+    futures::join!(accepted, rejected);
 }
 
 fn post(body: Value) -> Probe {

@@ -30,62 +30,70 @@ pub const CHECKS: &[&CheckInfo] = &[
 ];
 
 pub async fn run(ctx: Arc<Ctx>) {
-    if ctx.is_selected(&VALID_PAYOUT_ACCEPTED) || ctx.is_selected(&INVALID_PAYOUT_REJECTED) {
-        documented_edges(&ctx).await;
-        if !ctx.banks.has_country("KE") {
-            ctx.recorder.skip(
-                &VALID_PAYOUT_ACCEPTED,
-                "bank-account cases: GET /banks lists no bank for KE",
-            );
+    // Three independent chains, so that a slow network costs one wait, not three.
+    let accepted = async {
+        if ctx.is_selected(&VALID_PAYOUT_ACCEPTED) || ctx.is_selected(&INVALID_PAYOUT_REJECTED) {
+            documented_edges(&ctx).await;
+            if !ctx.banks.has_country("KE") {
+                ctx.recorder.skip(
+                    &VALID_PAYOUT_ACCEPTED,
+                    "bank-account cases: GET /banks lists no bank for KE",
+                );
+            }
         }
-    }
-    if ctx.is_selected(&VALID_PAYOUT_ACCEPTED) {
-        let ctx = ctx.clone();
-        blocking(move || {
-            run_property(
-                &ctx,
-                &VALID_PAYOUT_ACCEPTED,
-                valid_bodies(&ctx),
-                valid_payout_is_accepted,
-            )
-        })
-        .await;
-    }
-    if ctx.is_selected(&INVALID_PAYOUT_REJECTED) {
-        let ctx = ctx.clone();
-        blocking(move || {
-            run_property(
-                &ctx,
-                &INVALID_PAYOUT_REJECTED,
-                fault_cases(&ctx),
-                |ctx, fault| {
-                    let exchange = ctx.send_blocking(Probe::create_payout(fault.body.clone()));
-                    judge_case(ctx, &INVALID_PAYOUT_REJECTED, exchange, fault)
-                },
-            )
-        })
-        .await;
-    }
-    if ctx.is_selected(&IDEMPOTENCY_KEY_REQUIRED) {
-        idempotency_key_required(&ctx).await;
-    }
-    if ctx.is_selected(&PAYOUT_RETRIEVABLE) {
-        payout_retrievable(&ctx).await;
-    }
-    if ctx.is_selected(&UNKNOWN_PAYOUT_NOT_FOUND) {
-        for _ in 0..3 {
-            let id = format!("pyt-{}", uuid::Uuid::new_v4().simple());
-            let exchange = ctx
-                .send(Probe::get("get_payout", format!("/payouts/{id}")))
-                .await;
-            ctx.recorder.expect(
-                &UNKNOWN_PAYOUT_NOT_FOUND,
-                exchange.is_error(ErrorCode::NotFound),
-                || "HTTP 404 NOT_FOUND".into(),
-                &exchange,
-            );
+        if ctx.is_selected(&VALID_PAYOUT_ACCEPTED) {
+            let ctx = ctx.clone();
+            blocking(move || {
+                run_property(
+                    &ctx,
+                    &VALID_PAYOUT_ACCEPTED,
+                    valid_bodies(&ctx),
+                    valid_payout_is_accepted,
+                )
+            })
+            .await;
         }
-    }
+    };
+    let rejected = async {
+        if ctx.is_selected(&INVALID_PAYOUT_REJECTED) {
+            let ctx = ctx.clone();
+            blocking(move || {
+                run_property(
+                    &ctx,
+                    &INVALID_PAYOUT_REJECTED,
+                    fault_cases(&ctx),
+                    |ctx, fault| {
+                        let exchange = ctx.send_blocking(Probe::create_payout(fault.body.clone()));
+                        judge_case(ctx, &INVALID_PAYOUT_REJECTED, exchange, fault)
+                    },
+                )
+            })
+            .await;
+        }
+    };
+    let reads = async {
+        if ctx.is_selected(&IDEMPOTENCY_KEY_REQUIRED) {
+            idempotency_key_required(&ctx).await;
+        }
+        if ctx.is_selected(&PAYOUT_RETRIEVABLE) {
+            payout_retrievable(&ctx).await;
+        }
+        if ctx.is_selected(&UNKNOWN_PAYOUT_NOT_FOUND) {
+            for _ in 0..3 {
+                let id = format!("pyt-{}", uuid::Uuid::new_v4().simple());
+                let exchange = ctx
+                    .send(Probe::get("get_payout", format!("/payouts/{id}")))
+                    .await;
+                ctx.recorder.expect(
+                    &UNKNOWN_PAYOUT_NOT_FOUND,
+                    exchange.is_error(ErrorCode::NotFound),
+                    || "HTTP 404 NOT_FOUND".into(),
+                    &exchange,
+                );
+            }
+        }
+    };
+    futures::join!(accepted, rejected, reads);
 }
 
 /// Runs blocking property code off the async workers.

@@ -185,16 +185,24 @@ fn run_lane(ctx: &Ctx, amounts: &Amounts, lane: &Lane) {
     settle_lane(ctx, &key, &mut ledger.borrow_mut());
     match result {
         Ok(()) => {}
-        Err(TestError::Fail(_, (_, steps, _))) => {
-            let Shrunk { failure, script } = last.into_inner().expect("a failure was recorded");
-            ctx.recorder.fail(
-                failure.check,
-                failure.expected,
-                Some(&failure.exchange),
+        Err(TestError::Fail(reason, (_, steps, _))) => match last.into_inner() {
+            Some(Shrunk { failure, script }) => {
+                ctx.recorder.fail(
+                    failure.check,
+                    failure.expected,
+                    Some(&failure.exchange),
+                    Some(format!("{steps:?}")),
+                );
+                ctx.recorder.attach_script(failure.check, script);
+            }
+            // Proptest's own failure: the sequence panicked.
+            None => ctx.recorder.fail(
+                &LIFECYCLE_LEGAL,
+                format!("the sequence to run to its end ({reason})"),
+                None,
                 Some(format!("{steps:?}")),
-            );
-            ctx.recorder.attach_script(failure.check, script);
-        }
+            ),
+        },
         Err(TestError::Abort(reason)) => ctx
             .recorder
             .skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}")),

@@ -60,13 +60,14 @@ pub(super) struct Baseline {
 
 impl Sequence<'_> {
     /// The wallet's available as read just before a create, with every
-    /// payout's state then; `None` without an account of our own (or an
-    /// unreadable wallet).
+    /// payout's state as last read (not read again: a payout released
+    /// since then only makes the judge more lenient, never wrong); `None`
+    /// without an account of our own (or an unreadable wallet).
     pub(super) fn funds_before(&mut self) -> Result<Option<Funds>, StepFailure> {
         let Some(currency) = self.baseline.as_ref().map(|b| b.currency.clone()) else {
             return Ok(None);
         };
-        let states = self.refresh_all()?;
+        let states = self.payouts.iter().map(Tracked::state).collect();
         Ok(self.wallet(&currency).map(|wallet| Funds {
             available: wallet.available,
             states,
