@@ -2,6 +2,7 @@
 //! status, schema-valid body, JSON content type, a consistent error body.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rafiki_rules::wire::ErrorCode;
 use rafiki_spec::Spec;
@@ -18,8 +19,10 @@ pub struct Conformance {
     statuses: HashMap<String, Vec<u16>>,
     /// The documented (operation, status) pairs answered so far.
     tally: Tally,
-    /// By operationId, then status (looked up without allocating).
-    validators: HashMap<String, HashMap<u16, Validators>>,
+    /// By operationId, then status (looked up without allocating). Pairs
+    /// that share a schema (`#/components/responses/Unauthorized`, ...)
+    /// share one compiled pair.
+    validators: HashMap<String, HashMap<u16, Arc<Validators>>>,
 }
 
 /// The two readings of one answer's schema.
@@ -35,6 +38,8 @@ impl Conformance {
         let documented_spec = spec.documented();
         let mut statuses = HashMap::new();
         let mut validators = HashMap::new();
+        // Compiled once per schema pointer, however many pairs name it.
+        let mut compiled: HashMap<String, Arc<Validators>> = HashMap::new();
         let mut pairs = Vec::new();
         for (_, _, operation) in spec.operations() {
             let Some(operation) = operation.operation_id.clone() else {
@@ -43,9 +48,16 @@ impl Conformance {
             let documented = spec.documented_statuses(&operation);
             for &status in &documented {
                 if let Some(pointer) = spec.response_schema(&operation, status) {
-                    let pair = Validators {
-                        documented: documented_spec.validator_at(&pointer)?,
-                        strict: spec.validator_at(&pointer)?,
+                    let pair = match compiled.get(&pointer) {
+                        Some(pair) => pair.clone(),
+                        None => {
+                            let pair = Arc::new(Validators {
+                                documented: documented_spec.validator_at(&pointer)?,
+                                strict: spec.validator_at(&pointer)?,
+                            });
+                            compiled.insert(pointer, pair.clone());
+                            pair
+                        }
                     };
                     validators
                         .entry(operation.clone())
@@ -108,7 +120,7 @@ impl Conformance {
         );
         if let Some(validators) = self.validators.get(operation).and_then(|v| v.get(&status)) {
             let verdict = match &answer.json {
-                Some(body) => validators.judge(body, &format!("{operation} {status}")),
+                Some(body) => validators.judge(body, format_args!("{operation} {status}")),
                 None => Verdict::Fail(format!("a JSON body for {operation} {status}")),
             };
             recorder.verdict(&RESPONSE_SCHEMA, verdict, exchange, None);
@@ -126,28 +138,31 @@ impl Conformance {
 }
 
 impl Validators {
-    fn judge(&self, body: &serde_json::Value, what: &str) -> Verdict {
-        let problems = |validator: &jsonschema::Validator| -> Vec<String> {
-            validator
+    /// Fails a body the documented shape refuses, warns one only our spec
+    /// refuses; `what` names the answer (`get_payout 200`) in the verdict.
+    fn judge(&self, body: &serde_json::Value, what: std::fmt::Arguments<'_>) -> Verdict {
+        // Nearly every body is valid: `is_valid` says so without building
+        // errors, which are collected only for a body that is not.
+        let problems = |validator: &jsonschema::Validator| -> String {
+            let problems: Vec<String> = validator
                 .iter_errors(body)
                 .take(3)
                 .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect()
+                .collect();
+            problems.join("; ")
         };
-        let documented = problems(&self.documented);
-        if !documented.is_empty() {
+        if !self.documented.is_valid(body) {
             return Verdict::Fail(format!(
                 "a body valid for {what}: {}",
-                documented.join("; ")
+                problems(&self.documented)
             ));
         }
-        let strict = problems(&self.strict);
-        if strict.is_empty() {
+        if self.strict.is_valid(body) {
             Verdict::Pass
         } else {
             Verdict::Warn(format!(
                 "a body valid for {what} under our spec: {}",
-                strict.join("; ")
+                problems(&self.strict)
             ))
         }
     }
@@ -189,11 +204,17 @@ mod tests {
         let mut body = json!({"data": {"id": "pyt-1", "amount": {"value": "0140", "currency": "KES"},
             "payment_account_id": "pac-1", "wallet_id": "wlt-1", "state": {"code": "PENDING"},
             "created_at": "2026-01-01T00:00:00Z"}});
-        assert!(matches!(validators.judge(&body, "x"), Verdict::Warn(_)));
+        assert!(matches!(
+            validators.judge(&body, format_args!("x")),
+            Verdict::Warn(_)
+        ));
         body["data"]["amount"]["value"] = json!("140");
-        assert_eq!(validators.judge(&body, "x"), Verdict::Pass);
+        assert_eq!(validators.judge(&body, format_args!("x")), Verdict::Pass);
         body["data"].as_object_mut().unwrap().remove("state");
-        assert!(matches!(validators.judge(&body, "x"), Verdict::Fail(_)));
+        assert!(matches!(
+            validators.judge(&body, format_args!("x")),
+            Verdict::Fail(_)
+        ));
     }
 
     #[test]
@@ -204,17 +225,23 @@ mod tests {
             "payment_account_id": "pac-1", "wallet_id": "wlt-1",
             "state": {"code": "FAILED", "context": "limit reached"},
             "created_at": "2026-01-01T00:00:00Z"}});
-        assert!(matches!(failed.judge(&body, "x"), Verdict::Warn(_)));
+        assert!(matches!(
+            failed.judge(&body, format_args!("x")),
+            Verdict::Warn(_)
+        ));
         let error = &conformance.validators["get_payout"][&404];
         let body = json!({"code": "not-found", "message": "m"});
-        assert!(matches!(error.judge(&body, "x"), Verdict::Warn(_)));
+        assert!(matches!(
+            error.judge(&body, format_args!("x")),
+            Verdict::Warn(_)
+        ));
         let page = &conformance.validators["list_payouts"][&200];
         let body = json!({"data": [], "meta": {"paging": {"cursors": {"after": "YWJj%3D%3D"},
             "next": "https://example.invalid/v1/payouts?paging_after=YWJj%3D%3D"}}});
         assert!(
-            matches!(page.judge(&body, "x"), Verdict::Warn(_)),
+            matches!(page.judge(&body, format_args!("x")), Verdict::Warn(_)),
             "{:?}",
-            page.judge(&body, "x")
+            page.judge(&body, format_args!("x"))
         );
     }
 
