@@ -109,11 +109,11 @@ pub async fn walk(ctx: &Ctx, first: Probe, max_pages: usize) -> Result<Walk, Exc
         if exchange.status() != 200 {
             return Err(exchange);
         }
-        let body = exchange.json().cloned().unwrap_or(Value::Null);
-        let Some(items) = body["data"].as_array().cloned() else {
+        // Read in place: a page (up to 50 items) is not copied.
+        let Some(items) = exchange.json().and_then(|body| body["data"].as_array()) else {
             return Err(exchange);
         };
-        for item in &items {
+        for item in items {
             walk.ids
                 .push(item["id"].as_str().unwrap_or_default().to_string());
             walk.created.push(
@@ -131,11 +131,15 @@ pub async fn walk(ctx: &Ctx, first: Probe, max_pages: usize) -> Result<Walk, Exc
                 exchange.clone(),
             ));
         }
-        let after = body
-            .pointer("/meta/paging/cursors/after")
-            .and_then(Value::as_str);
-        let next = body.pointer("/meta/paging/next").and_then(Value::as_str);
-        if let Some(problem) = link_problem(after, next) {
+        let paging = |pointer: &str| {
+            exchange
+                .json()
+                .and_then(|body| body.pointer(pointer))
+                .and_then(Value::as_str)
+        };
+        let after = paging("/meta/paging/cursors/after");
+        let next = paging("/meta/paging/next").map(str::to_string);
+        if let Some(problem) = link_problem(after, next.as_deref()) {
             walk.problems.push((problem, exchange.clone()));
         }
         walk.pages += 1;
@@ -143,7 +147,7 @@ pub async fn walk(ctx: &Ctx, first: Probe, max_pages: usize) -> Result<Walk, Exc
         match next {
             Some(next) if walk.pages < max_pages => {
                 probe = Probe {
-                    target: next.to_string(),
+                    target: next,
                     query: Vec::new(),
                     ..probe
                 }
