@@ -42,19 +42,20 @@ pub type CaseResult = Result<(), CaseFailure>;
 
 /// A [`Verdict`] on one generated case as a [`CaseResult`]: a warning or
 /// a skip is recorded, not returned, so that shrinking only chases
-/// failures.
+/// failures. `input` describes the case for a warning; it is only built
+/// for one.
 pub fn case_result(
     ctx: &Ctx,
     check: &'static CheckInfo,
     verdict: Verdict,
     exchange: Exchange,
-    input: String,
+    input: impl FnOnce() -> String,
 ) -> CaseResult {
     match verdict {
         Verdict::Pass => Ok(()),
         Verdict::Warn(expected) => {
             ctx.recorder
-                .warn(check, expected, Some(&exchange), Some(input));
+                .warn(check, expected, Some(&exchange), Some(input()));
             Ok(())
         }
         Verdict::Fail(expected) => Err(CaseFailure::new(expected, exchange)),

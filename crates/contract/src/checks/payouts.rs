@@ -206,13 +206,9 @@ fn without(mut body: Value, field: &str) -> Value {
 fn valid_payout_is_accepted(ctx: &Ctx, Json(body): &Json) -> CaseResult {
     let exchange = ctx.block_on(ctx.create_payout(body.clone()));
     let verdict = ctx.block_on(acceptance(ctx, body, &exchange));
-    case_result(
-        ctx,
-        &VALID_PAYOUT_ACCEPTED,
-        verdict,
-        exchange,
-        body.to_string(),
-    )
+    case_result(ctx, &VALID_PAYOUT_ACCEPTED, verdict, exchange, || {
+        body.to_string()
+    })
 }
 
 /// The verdict on the answer to a valid payout: 202 with it PENDING and

@@ -133,7 +133,7 @@ pub fn judge_case(
     fault: &Fault,
 ) -> CaseResult {
     let verdict = judge(&exchange, &fault.path, fault.rule, fault.documented);
-    case_result(ctx, check, verdict, exchange, format!("{fault:?}"))
+    case_result(ctx, check, verdict, exchange, || format!("{fault:?}"))
 }
 
 /// A single-fault body, the field it broke, and whether the documented
