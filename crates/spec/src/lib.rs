@@ -192,19 +192,33 @@ impl Spec {
     }
 
     /// Compiles a validator for any JSON pointer into the spec that holds
-    /// a schema (e.g. `/components/schemas/Payout`).
+    /// a schema (e.g. `/components/schemas/Payout`). To compile several,
+    /// [`Spec::compiler`] prepares the spec once for all of them.
     pub fn validator_at(&self, pointer: &str) -> Result<jsonschema::Validator, SpecError> {
-        if self.json.pointer(pointer).is_none() {
-            return Err(SpecError::at(pointer, "no schema here"));
-        }
-        // The whole document is the root schema (its OpenAPI keys are unknown
-        // keywords, ignored), so every local `#/components/...` ref resolves.
-        let mut root = self.json.clone();
-        root["$ref"] = Value::String(format!("#{}", fragment(pointer)));
-        jsonschema::options()
-            .should_validate_formats(true)
-            .build(&root)
-            .map_err(|e| SpecError::at(pointer, format!("schema does not compile: {e}")))
+        self.compiler()?.validator_at(pointer)
+    }
+
+    /// Prepares the spec for compiling validators: checked against the
+    /// JSON Schema meta-schema and indexed once, then each
+    /// [`SchemaCompiler::validator_at`] compiles just a `$ref` into it.
+    pub fn compiler(&self) -> Result<SchemaCompiler<'_>, SpecError> {
+        // The whole document is one schema resource (its OpenAPI keys are
+        // unknown keywords, ignored), so every local `#/components/...` ref
+        // inside it resolves.
+        jsonschema::meta::validate(&self.json)
+            .map_err(|e| SpecError::at("", format!("schema does not compile: {e}")))?;
+        let registry = jsonschema::Registry::new()
+            .draft(jsonschema::Draft::default())
+            .add(
+                SPEC_URI,
+                jsonschema::Draft::default().create_resource_ref(&self.json),
+            )
+            .and_then(|builder| builder.prepare())
+            .map_err(|e| SpecError::at("", format!("schema does not compile: {e}")))?;
+        Ok(SchemaCompiler {
+            spec: self,
+            registry,
+        })
     }
 
     /// Compiles a validator for a component schema by name.
@@ -244,6 +258,32 @@ impl Spec {
                 openapiv3::StatusCode::Range(_) => None,
             })
             .collect()
+    }
+}
+
+/// Where a [`SchemaCompiler`] files the spec document; refs into it are
+/// `SPEC_URI#/pointer`.
+const SPEC_URI: &str = "urn:rafiki:openapi";
+
+/// The spec, indexed once for compiling many validators ([`Spec::compiler`]).
+pub struct SchemaCompiler<'a> {
+    spec: &'a Spec,
+    registry: jsonschema::Registry<'a>,
+}
+
+impl SchemaCompiler<'_> {
+    /// Compiles a validator for the schema at `pointer` (e.g.
+    /// `/components/schemas/Payout`), with formats checked.
+    pub fn validator_at(&self, pointer: &str) -> Result<jsonschema::Validator, SpecError> {
+        if self.spec.json.pointer(pointer).is_none() {
+            return Err(SpecError::at(pointer, "no schema here"));
+        }
+        let root = serde_json::json!({"$ref": format!("{SPEC_URI}#{}", fragment(pointer))});
+        jsonschema::options()
+            .should_validate_formats(true)
+            .with_registry(&self.registry)
+            .build(&root)
+            .map_err(|e| SpecError::at(pointer, format!("schema does not compile: {e}")))
     }
 }
 
@@ -418,6 +458,21 @@ mod tests {
         let mut missing = good.clone();
         missing.as_object_mut().unwrap().remove("wallet_id");
         assert!(!payout.is_valid(&missing));
+    }
+
+    #[test]
+    fn a_broken_schema_fails_to_compile_at_its_pointer() {
+        let good = "      type: string\n      pattern: \"^(0|[1-9]";
+        let text = OPENAPI_YAML.replacen(good, &good.replace("string", "text"), 1);
+        assert_ne!(text, OPENAPI_YAML);
+        let spec = Spec::from_yaml(&text).unwrap();
+        // Compiled when a validator reaches it, as before: named at its pointer.
+        let err = spec.validator("Payout").unwrap_err().to_string();
+        assert!(
+            err.contains("/components/schemas/Payout: schema does not compile"),
+            "{err}"
+        );
+        assert!(spec.validator("CurrencyCode").is_ok());
     }
 
     #[test]

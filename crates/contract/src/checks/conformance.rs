@@ -36,6 +36,8 @@ struct Validators {
 impl Conformance {
     pub fn new(spec: &Spec) -> Result<Self, rafiki_spec::SpecError> {
         let documented_spec = spec.documented();
+        let (strict_compiler, documented_compiler) =
+            (spec.compiler()?, documented_spec.compiler()?);
         let mut statuses = HashMap::new();
         let mut validators = HashMap::new();
         // Compiled once per schema pointer, however many pairs name it.
@@ -52,8 +54,8 @@ impl Conformance {
                         Some(pair) => pair.clone(),
                         None => {
                             let pair = Arc::new(Validators {
-                                documented: documented_spec.validator_at(&pointer)?,
-                                strict: spec.validator_at(&pointer)?,
+                                documented: documented_compiler.validator_at(&pointer)?,
+                                strict: strict_compiler.validator_at(&pointer)?,
                             });
                             compiled.insert(pointer, pair.clone());
                             pair
