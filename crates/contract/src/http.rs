@@ -384,21 +384,38 @@ impl Client {
                 request = request.header(reqwest::header::CONTENT_TYPE, content_type);
             }
         }
-        let response = request.send().await.map_err(|e| describe(&e))?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = response.bytes().await.map_err(|e| describe(&e))?;
-        let json = serde_json::from_slice(&bytes).ok();
-        Ok(Answer {
-            status,
-            content_type,
-            json,
-            text: cut(&String::from_utf8_lossy(&bytes), 4096),
-        })
+        let request = request.build().map_err(|e| describe(&e))?;
+        // The exchange runs as a task of its own, on a runtime worker beside
+        // hyper's connection task. Property checks call us from blocking
+        // threads (`Ctx::send_blocking`): awaited there, every step of the
+        // exchange (request out, head in, body wanted, body in) would hop
+        // between that thread and a worker; this way only its end does.
+        let http = self.http.clone();
+        let exchange = tokio::spawn(async move {
+            let response = http.execute(request).await.map_err(|e| describe(&e))?;
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let bytes = response.bytes().await.map_err(|e| describe(&e))?;
+            let json = serde_json::from_slice(&bytes).ok();
+            Ok(Answer {
+                status,
+                content_type,
+                json,
+                text: cut(&String::from_utf8_lossy(&bytes), 4096),
+            })
+        });
+        // Dropping the caller's future cancels the exchange, as it did when
+        // it was awaited here.
+        let mut exchange = AbortOnDrop(exchange);
+        match (&mut exchange.0).await {
+            Ok(answer) => answer,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => Err(format!("the request's task ended: {error}")),
+        }
     }
 
     async fn pace(&self) {
@@ -410,6 +427,15 @@ impl Client {
             }
             *next = (*next).max(now) + *gap;
         }
+    }
+}
+
+/// A spawned task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
