@@ -268,7 +268,9 @@ async fn pagination_walk(ctx: &Ctx) {
             ),
         }
     }
-    let first = Probe::get("list_payment_accounts", "/payment-accounts").query("paging_limit", "2");
+    // Five a page: every account is listed (no filter narrows them), and
+    // a run makes a few hundred; two a page made this the longest chain.
+    let first = Probe::get("list_payment_accounts", "/payment-accounts").query("paging_limit", "5");
     match walk(ctx, first, PAYMENT_ACCOUNT_PAGES).await {
         Ok(walk) => record_walk(ctx, &walk, &[], PAYMENT_ACCOUNT_PAGES),
         Err(page) => ctx.recorder.fail(
@@ -280,7 +282,7 @@ async fn pagination_walk(ctx: &Ctx) {
     }
 }
 
-/// How far the payment accounts are walked, two a page: all of the
+/// How far the payment accounts are walked, five a page: all of the
 /// account's are listed (no filter narrows them down), and a run makes a
 /// few hundred. Beyond this the walk is cut, and skipped.
 const PAYMENT_ACCOUNT_PAGES: usize = 250;
