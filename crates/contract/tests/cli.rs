@@ -101,6 +101,12 @@ fn failing_server() -> String {
     serve(app)
 }
 
+/// A short run (5 examples) against `base_url` with key `k`, plus `extra`.
+fn quick_run(base_url: &str, extra: &[&str]) -> Output {
+    let args = ["run", "--base-url", base_url, "--api-key", "k"];
+    contract(&[&args[..], &["--max-examples", "5"], extra].concat())
+}
+
 /// The `N` of "N requests in" in a rendered report.
 fn requests_in(stdout: &str) -> u64 {
     let line = stdout
@@ -113,20 +119,11 @@ fn requests_in(stdout: &str) -> u64 {
 #[test]
 fn failures_print_as_found_and_fail_fast_stops_at_the_first() {
     let base_url = failing_server();
-    let args = [
-        "run",
-        "--base-url",
-        &base_url,
-        "--api-key",
-        "k",
-        "--max-examples",
-        "5",
-    ];
-    let full = contract(&args);
+    let full = quick_run(&base_url, &[]);
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let json = json.to_str().unwrap();
-    let fast = contract(&[&args[..], &["--fail-fast", "--json", json]].concat());
+    let fast = quick_run(&base_url, &["--fail-fast", "--json", json]);
     for output in [&full, &fast] {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert_eq!(output.status.code(), Some(1), "{stdout}");
@@ -160,17 +157,7 @@ fn a_failing_server_exits_1_with_junit_failures() {
     let base_url = failing_server();
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");
-    let output = contract(&[
-        "run",
-        "--base-url",
-        &base_url,
-        "--api-key",
-        "k",
-        "--max-examples",
-        "5",
-        "--junit",
-        junit.to_str().unwrap(),
-    ]);
+    let output = quick_run(&base_url, &["--junit", junit.to_str().unwrap()]);
     assert_eq!(
         output.status.code(),
         Some(1),
