@@ -539,12 +539,20 @@ async fn sandbox_values(ctx: &Ctx, config: &RunConfig) -> Result<(), String> {
     }
 }
 
+/// The first wait between two polls of a payout.
+pub const FIRST_POLL_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The wait after `wait`: twice as long, at most 500 ms.
+pub fn next_poll_wait(wait: std::time::Duration) -> std::time::Duration {
+    (wait * 2).min(std::time::Duration::from_millis(500))
+}
+
 /// Polls payout `id` until it leaves PENDING: its state code and the
 /// last answer; `Err` when the answer has no readable state, or the poll
 /// deadline (or the run's) passes first.
 pub async fn poll_outcome(ctx: &Ctx, id: &str) -> Result<(String, Exchange), String> {
     let deadline = std::time::Instant::now() + ctx.poll_deadline;
-    let mut interval = std::time::Duration::from_millis(10);
+    let mut wait = FIRST_POLL_WAIT;
     loop {
         let exchange = ctx
             .send(Probe::get("get_payout", format!("/payouts/{id}")))
@@ -563,8 +571,8 @@ pub async fn poll_outcome(ctx: &Ctx, id: &str) -> Result<(String, Exchange), Str
             }
             Some(_) => {}
         }
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(std::time::Duration::from_millis(500));
+        tokio::time::sleep(wait).await;
+        wait = next_poll_wait(wait);
     }
 }
 

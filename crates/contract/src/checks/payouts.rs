@@ -234,25 +234,28 @@ async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
         }
         402 => {
             // Allowed only if the wallet really is short, as read now.
-            let covered = match covers(ctx, currency, amount).await {
-                Ok(covered) => covered,
-                Err(verdict) => return verdict,
+            let Some(amount) = amount else {
+                return Verdict::Fail(
+                    "402 only when the wallet is short, for an amount that can be read".into(),
+                );
             };
-            let Some(available) = covered else {
-                return Verdict::Pass;
+            let available = match covers(ctx, currency, amount).await {
+                Ok(Some(available)) => available,
+                Ok(None) => return Verdict::Pass,
+                Err(verdict) => return verdict,
             };
             // Other checks share the wallet, and a payout they release
             // (FAILED, CANCELLED) may have freed the money after the 402:
             // the same payout is sent again before anything is failed.
             let again = ctx.create_payout(body.clone()).await;
-            let amount = amount.expect("covers needs the amount");
-            match (again.status(), covers(ctx, currency, Some(amount)).await) {
+            match (again.status(), covers(ctx, currency, amount).await) {
                 (202, _) => Verdict::Warn(format!(
                     "202: the {currency} wallet had {available} available, enough for {amount} (accepted when sent again: money may have been released meanwhile)"
                 )),
                 (402, Ok(Some(available))) => Verdict::Fail(format!(
                     "202: the {currency} wallet has {available} available, enough for {amount} (refused twice)"
                 )),
+                (402, Err(unreadable)) => unreadable,
                 _ => Verdict::Pass,
             }
         }
@@ -266,11 +269,11 @@ async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
 
 /// The available of the `currency` wallet, read now, when it covers
 /// `amount` (`None` when it does not); a failing verdict when the wallet
-/// or the amount cannot be read.
+/// cannot be read.
 async fn covers(
     ctx: &Ctx,
     currency: &str,
-    amount: Option<rust_decimal::Decimal>,
+    amount: rust_decimal::Decimal,
 ) -> Result<Option<rust_decimal::Decimal>, Verdict> {
     let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
     let available = wallets
@@ -280,9 +283,9 @@ async fn covers(
         .iter()
         .find(|w| w["currency"] == currency)
         .and_then(|w| decimal_at(w, "/available"));
-    match (available, amount) {
-        (Some(available), Some(amount)) => Ok((available >= amount).then_some(available)),
-        _ => Err(Verdict::Fail(format!(
+    match available {
+        Some(available) => Ok((available >= amount).then_some(available)),
+        None => Err(Verdict::Fail(format!(
             "402 only when the {currency} wallet is short, and a wallet to show it ({})",
             wallets.summary()
         ))),

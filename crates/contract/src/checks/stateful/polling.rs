@@ -3,7 +3,7 @@
 //! (`lifecycle_legal`), re-reads of every payout, and, once per lane,
 //! polling every payout it created until each has settled.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rafiki_rules::lifecycle::{StateCode, check_history};
 use rafiki_rules::wire::Payout;
@@ -13,35 +13,49 @@ use super::requests::get_payout;
 use super::sequence::{Sequence, StepFailure, StepResult, Tracked, fail};
 use crate::checks::LIFECYCLE_LEGAL;
 use crate::http::{Exchange, KeySlot};
-use crate::runner::Ctx;
+use crate::runner::{Ctx, FIRST_POLL_WAIT, next_poll_wait};
 
-/// The first wait between two polls of a payout; it doubles each round.
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
-/// The longest wait between two polls.
-const MAX_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// The payout in an answer's `data`, which must have an id (an empty one
+/// would make every id-less snapshot look like the same payout); `Err`
+/// says what was expected.
+fn payout_in(exchange: &Exchange) -> Result<Payout, String> {
+    let data = exchange
+        .json()
+        .and_then(|j| j.get("data"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let payout: Payout =
+        serde_json::from_value(data).map_err(|e| format!("a payout in `data` ({e})"))?;
+    if payout.id.is_empty() {
+        return Err("a payout with an `id` in `data`, got an empty one".into());
+    }
+    Ok(payout)
+}
+
+/// Appends the payout read in `exchange` to `tracked`'s history and judges
+/// the whole history (`lifecycle_legal`): `Err` says what was expected;
+/// `Ok(Some(_))` is a warning (a reversal whose SENT was never observed:
+/// legal, polling may miss it, but worth a look).
+fn append_read(tracked: &mut Tracked, exchange: &Exchange) -> Result<Option<String>, String> {
+    let id = tracked.id.as_deref().unwrap_or_default();
+    if exchange.status() != 200 {
+        return Err(format!("200 for payout {id}"));
+    }
+    tracked.history.push(payout_in(exchange)?);
+    let states: Vec<StateCode> = tracked.history.iter().map(|p| p.state.code).collect();
+    if let Err(error) = check_history(&tracked.history) {
+        return Err(format!("a legal history for {id}, got {states:?}: {error}"));
+    }
+    let newly_reversed = states.last() == Some(&StateCode::Reversed)
+        && states.iter().filter(|s| **s == StateCode::Reversed).count() == 1;
+    Ok((newly_reversed && !states.contains(&StateCode::Sent))
+        .then(|| format!("SENT observed before REVERSED for {id}, got {states:?}")))
+}
 
 impl Sequence<'_> {
-    /// The payout in an answer's `data`, which must have an id (an empty
-    /// one would make every id-less snapshot look like the same payout).
+    /// The payout in an answer's `data` (see [`payout_in`]).
     pub(super) fn snapshot(&self, exchange: &Exchange) -> Result<Payout, StepFailure> {
-        let data = exchange
-            .json()
-            .and_then(|j| j.get("data"))
-            .cloned()
-            .unwrap_or(Value::Null);
-        let payout: Payout = serde_json::from_value(data).map_err(|e| StepFailure {
-            check: &LIFECYCLE_LEGAL,
-            expected: format!("a payout in `data` ({e})"),
-            exchange: Box::new(exchange.clone()),
-        })?;
-        if payout.id.is_empty() {
-            return fail(
-                &LIFECYCLE_LEGAL,
-                "a payout with an `id` in `data`, got an empty one",
-                exchange,
-            );
-        }
-        Ok(payout)
+        payout_in(exchange).or_else(|expected| fail(&LIFECYCLE_LEGAL, expected, exchange))
     }
 
     /// GETs one payout, appends the snapshot and checks the whole history.
@@ -51,39 +65,24 @@ impl Sequence<'_> {
             .clone()
             .expect("only accepted payouts are refreshed");
         let exchange = self.send(get_payout(&id));
+        let read = append_read(&mut self.payouts[position], &exchange);
         if self.payouts[position].inherited.is_some() {
             // An earlier sequence's payout: its history is judged when the
             // lane settles, not here (this sequence did not create it).
-            if let Ok(snapshot) = self.snapshot(&exchange) {
-                self.payouts[position].history.push(snapshot);
-            }
             return Ok(());
         }
-        if exchange.status() != 200 {
-            return fail(&LIFECYCLE_LEGAL, format!("200 for payout {id}"), &exchange);
+        match read {
+            Err(expected) => fail(&LIFECYCLE_LEGAL, expected, &exchange),
+            Ok(warning) => {
+                if let Some(expected) = warning {
+                    self.ctx
+                        .recorder
+                        .warn(&LIFECYCLE_LEGAL, expected, Some(&exchange), None);
+                }
+                self.pass(&LIFECYCLE_LEGAL);
+                Ok(())
+            }
         }
-        let snapshot = self.snapshot(&exchange)?;
-        let tracked = &mut self.payouts[position];
-        tracked.history.push(snapshot);
-        let states: Vec<StateCode> = tracked.history.iter().map(|p| p.state.code).collect();
-        if let Err(error) = check_history(&tracked.history) {
-            return fail(
-                &LIFECYCLE_LEGAL,
-                format!("a legal history for {id}, got {states:?}: {error}"),
-                &exchange,
-            );
-        }
-        // Polling may miss SENT; a reversal we never saw sent is legal, but worth a look.
-        let newly_reversed = states.last() == Some(&StateCode::Reversed)
-            && states.iter().filter(|s| **s == StateCode::Reversed).count() == 1;
-        if newly_reversed && !states.contains(&StateCode::Sent) {
-            let expected = format!("SENT observed before REVERSED for {id}, got {states:?}");
-            self.ctx
-                .recorder
-                .warn(&LIFECYCLE_LEGAL, expected, Some(&exchange), None);
-        }
-        self.pass(&LIFECYCLE_LEGAL);
-        Ok(())
     }
 
     /// Re-reads every accepted payout; every payout's state after.
@@ -107,7 +106,7 @@ impl Sequence<'_> {
 /// "create it, read it").
 pub(super) fn settle_lane(ctx: &Ctx, key: &KeySlot, ledger: &mut [Tracked]) {
     let deadline = Instant::now() + ctx.poll_deadline;
-    let mut interval = POLL_INTERVAL;
+    let mut wait = FIRST_POLL_WAIT;
     let mut open: Vec<usize> = (0..ledger.len())
         .filter(|&i| ledger[i].id.is_some())
         .collect();
@@ -119,7 +118,7 @@ pub(super) fn settle_lane(ctx: &Ctx, key: &KeySlot, ledger: &mut [Tracked]) {
         let answers = ctx.block_on(futures::future::join_all(reads));
         let mut still_open = Vec::new();
         for (i, exchange) in open.into_iter().zip(answers) {
-            match judge_read(&mut ledger[i], &exchange) {
+            match judge_read(ctx, &mut ledger[i], &exchange) {
                 Ok(true) => ctx.recorder.pass(&LIFECYCLE_LEGAL),
                 Ok(false) => still_open.push(i),
                 Err(expected) => ctx.recorder.fail(
@@ -132,37 +131,22 @@ pub(super) fn settle_lane(ctx: &Ctx, key: &KeySlot, ledger: &mut [Tracked]) {
         }
         open = still_open;
         if !open.is_empty() {
-            std::thread::sleep(interval);
-            interval = (interval * 2).min(MAX_POLL_INTERVAL);
+            std::thread::sleep(wait);
+            wait = next_poll_wait(wait);
         }
     }
 }
 
-/// Appends one read to a payout's history and judges it: `Ok(true)` once
-/// it has been read settled twice in a row, `Ok(false)` while it may
-/// still move, `Err` with what was expected when the history is broken.
-fn judge_read(tracked: &mut Tracked, exchange: &Exchange) -> Result<bool, String> {
-    let id = tracked.id.clone().unwrap_or_default();
-    if exchange.status() != 200 {
-        return Err(format!("200 for payout {id}"));
+/// Judges one more read of a payout ([`append_read`]): `Ok(true)` once it
+/// has been read settled twice in a row, `Ok(false)` while it may still
+/// move.
+fn judge_read(ctx: &Ctx, tracked: &mut Tracked, exchange: &Exchange) -> Result<bool, String> {
+    if let Some(expected) = append_read(tracked, exchange)? {
+        ctx.recorder
+            .warn(&LIFECYCLE_LEGAL, expected, Some(exchange), None);
     }
-    let data = exchange.json().and_then(|j| j.get("data")).cloned();
-    let snapshot: Payout = serde_json::from_value(data.unwrap_or(Value::Null))
-        .map_err(|e| format!("a payout in `data` ({e})"))?;
-    tracked.history.push(snapshot);
-    if let Err(error) = check_history(&tracked.history) {
-        let states: Vec<StateCode> = tracked.history.iter().map(|p| p.state.code).collect();
-        return Err(format!("a legal history for {id}, got {states:?}: {error}"));
-    }
-    let settled = |p: &Payout| p.state.code != StateCode::Pending;
-    Ok(tracked
-        .history
-        .iter()
-        .rev()
-        .take(2)
-        .filter(|p| settled(p))
-        .count()
-        == 2)
+    let settled = |p: &&Payout| p.state.code != StateCode::Pending;
+    Ok(tracked.history.iter().rev().take(2).filter(settled).count() == 2)
 }
 
 /// How the payout was created, for a report: its body and key.
