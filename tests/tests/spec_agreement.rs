@@ -1,6 +1,7 @@
 //! The crates agree with each other: what the rules crate calls a valid
-//! request is valid under our OpenAPI spec, and the README's lifecycle
-//! diagram is the one generated from the state machine.
+//! request is valid under our OpenAPI spec, both read a decimal the same
+//! documented way, and the README's lifecycle diagram is the one generated
+//! from the state machine.
 
 use std::sync::{Arc, OnceLock};
 
@@ -58,5 +59,20 @@ fn readme_lifecycle_diagram_is_the_generated_one() {
         block,
         rafiki_rules::lifecycle::mermaid(),
         "README.md's diagram is stale: paste `rafiki_rules::lifecycle::mermaid()` into it"
+    );
+}
+
+#[test]
+fn the_documented_decimal_pattern_is_the_specs() {
+    let pointer = format!(
+        "/components/schemas/DecimalString/{}",
+        rafiki_spec::DOCUMENTED_PATTERN
+    );
+    assert_eq!(
+        Spec::embedded().json().pointer(&pointer),
+        Some(&serde_json::json!(
+            rafiki_rules::documented::DOCUMENTED_DECIMAL_PATTERN
+        )),
+        "spec/openapi.yaml {pointer} and rafiki_rules::documented::DOCUMENTED_DECIMAL_PATTERN differ"
     );
 }

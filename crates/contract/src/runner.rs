@@ -158,9 +158,6 @@ pub struct Ctx {
     pub banks: Banks,
     /// Whether the server honours the sandbox test values (failing numbers).
     pub sandbox_values: Result<(), String>,
-    /// The provider's reading of a decimal string (from the spec's
-    /// `x-documented-pattern`): what only our stricter reading refuses warns.
-    pub documented_decimal: regex::Regex,
     /// `paging_limit`'s documented bounds, from the spec.
     pub paging_limit: (i64, i64),
     /// Every operation of the spec.
@@ -355,7 +352,6 @@ pub async fn run_observed(
     let first_answer = preflight(&client).await?;
     let spec = config.spec()?;
     let conformance = Conformance::new(&spec).map_err(|e| RunError::Internal(e.to_string()))?;
-    let documented_decimal = documented_decimal(&spec)?;
     let paging_limit = spec.parameter_bounds("paging_limit").ok_or_else(|| {
         RunError::Internal("the spec gives paging_limit no minimum and maximum".into())
     })?;
@@ -376,7 +372,6 @@ pub async fn run_observed(
         control_api: false,
         banks: Banks::default(),
         sandbox_values: Err("not tried yet".into()),
-        documented_decimal,
         paging_limit,
         operations: Operation::all_in(&spec),
         deadline: started + config.max_duration,
@@ -457,20 +452,6 @@ pub async fn run_observed(
         started.elapsed(),
         ctx.conformance.coverage(),
     ))
-}
-
-/// The documented pattern of a decimal string, from the spec.
-fn documented_decimal(spec: &rafiki_spec::Spec) -> Result<regex::Regex, RunError> {
-    let pointer = format!(
-        "/components/schemas/DecimalString/{}",
-        rafiki_spec::DOCUMENTED_PATTERN
-    );
-    let pattern = spec
-        .json()
-        .pointer(&pointer)
-        .and_then(Value::as_str)
-        .ok_or_else(|| RunError::Internal(format!("the spec has no {pointer}")))?;
-    regex::Regex::new(pattern).map_err(|e| RunError::Internal(format!("{pointer}: {e}")))
 }
 
 /// One `GET /wallets`: tells "down", "not this API" and "bad key" apart

@@ -38,6 +38,7 @@ mod sender;
 pub mod banks;
 pub mod codes;
 pub mod compliance;
+pub mod documented;
 pub mod edges;
 pub mod format;
 pub mod idempotency;

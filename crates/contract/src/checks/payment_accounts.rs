@@ -68,12 +68,10 @@ pub async fn run(ctx: Arc<Ctx>) {
             }
             let ctx = ctx.clone();
             blocking(move || {
-                let (banks, decimal) = (ctx.banks.clone(), ctx.documented_decimal.clone());
+                let banks = ctx.banks.clone();
                 let strategy = strategies::payment_account_with_one_fault(ctx.table.clone())
                     .prop_filter_map("a bank the server lists", move |case| {
-                        Fault::with_listed_bank(
-                            &banks, "", case.body, case.path, case.rule, &decimal,
-                        )
+                        Fault::with_listed_bank(&banks, "", case.body, case.path, case.rule)
                     });
                 run_property(
                     &ctx,

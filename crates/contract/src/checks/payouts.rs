@@ -304,7 +304,7 @@ fn depends_on_server_state(rule: Rule) -> bool {
 }
 
 fn fault_cases(ctx: &Ctx) -> impl Strategy<Value = Fault> + use<> {
-    let (banks, decimal) = (ctx.banks.clone(), ctx.documented_decimal.clone());
+    let banks = ctx.banks.clone();
     strategies::payout_with_one_fault(ctx.table.clone())
         .prop_filter("fault judged from the request alone", |case| {
             !depends_on_server_state(case.rule)
@@ -317,14 +317,7 @@ fn fault_cases(ctx: &Ctx) -> impl Strategy<Value = Fault> + use<> {
             } else {
                 without(case.body, "wallet_id")
             };
-            Fault::with_listed_bank(
-                &banks,
-                "/payment_account",
-                body,
-                case.path,
-                case.rule,
-                &decimal,
-            )
+            Fault::with_listed_bank(&banks, "/payment_account", body, case.path, case.rule)
         })
 }
 

@@ -14,38 +14,13 @@
 //!   `amount` for `amount.value`, the leaf name alone, another spelling).
 
 use rafiki_rules::Rule;
-use rafiki_rules::codes::is_currency_code;
+use rafiki_rules::documented::{is_documented_refusal, value_at};
 use serde_json::Value;
 
 use crate::banks::Banks;
 use crate::http::Exchange;
 use crate::property::{CaseResult, case_result};
 use crate::report::Verdict;
-
-/// Whether the documented contract refuses `value` (absent: `None`) at
-/// `path` for `rule`, or only our stricter rules do (`false`).
-pub fn documented_refusal(rule: Rule, value: Option<&Value>, decimal: &regex::Regex) -> bool {
-    let text = value.and_then(Value::as_str);
-    match rule {
-        // Ours: blank text, an unserved (but real) country or currency.
-        Rule::Blank | Rule::UnsupportedCountry | Rule::UnsupportedCurrency => false,
-        // A decimal string by the documented reading ("0140", "200.001") is refused only by us.
-        Rule::AmountFormat => !text.is_some_and(|t| decimal.is_match(t)),
-        // "kes": a code in the wrong case.
-        Rule::CurrencyCode => !text.is_some_and(|t| is_currency_code(&t.to_ascii_uppercase())),
-        Rule::Operator => text.is_none_or(|t| t == t.to_ascii_uppercase()),
-        // "pac-" with nothing after the prefix: the prefix is documented, the rest is ours.
-        Rule::IdPrefix => !text.is_some_and(|t| t.ends_with('-') && t.len() == 4),
-        // E.164 allows up to 15 digits; our lower bound of 8 is ours.
-        Rule::E164 => !text.is_some_and(|t| {
-            let digits = t.strip_prefix('+').unwrap_or("");
-            (1..=15).contains(&digits.len())
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && !digits.starts_with('0')
-        }),
-        _ => true,
-    }
-}
 
 /// How `errors.fields` names `path`: exactly (or a part of it), in some
 /// other related way (a parent, the leaf name, another spelling), or not.
@@ -157,13 +132,11 @@ impl Fault {
         mut body: Value,
         path: String,
         rule: Rule,
-        decimal: &regex::Regex,
     ) -> Option<Self> {
         if !path.contains("bank_account") && !banks.assign(&mut body, pointer) {
             return None;
         }
-        let value = path.split('.').try_fold(&body, |node, key| node.get(key));
-        let documented = documented_refusal(rule, value, decimal);
+        let documented = is_documented_refusal(rule, value_at(&body, &path));
         Some(Fault {
             body,
             path,
@@ -193,32 +166,6 @@ impl std::fmt::Debug for Fault {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn decimal() -> regex::Regex {
-        regex::Regex::new("^[0-9]+(\\.[0-9]+)?$").unwrap()
-    }
-
-    #[test]
-    fn our_opinions_are_told_from_the_documented_contract() {
-        let d = decimal();
-        let documented = |rule, value: Value| documented_refusal(rule, Some(&value), &d);
-        assert!(!documented(Rule::AmountFormat, json!("0140")));
-        assert!(!documented(Rule::AmountFormat, json!("200.001")));
-        assert!(documented(Rule::AmountFormat, json!("1,000")));
-        assert!(documented(Rule::AmountFormat, json!("abc")));
-        assert!(!documented(Rule::CurrencyCode, json!("kes")));
-        assert!(documented(Rule::CurrencyCode, json!("KSH")));
-        assert!(!documented(Rule::Operator, json!("safaricom")));
-        assert!(documented(Rule::Operator, json!("VODAFONE")));
-        assert!(!documented(Rule::IdPrefix, json!("pac-")));
-        assert!(documented(Rule::IdPrefix, json!("acc-1")));
-        assert!(!documented(Rule::E164, json!("+1234567")));
-        assert!(documented(Rule::E164, json!("+1234567890123456")));
-        assert!(documented(Rule::E164, json!("0712345678")));
-        assert!(!documented(Rule::Blank, json!(" ")));
-        assert!(documented_refusal(Rule::Required, None, &d));
-        assert!(documented(Rule::UnknownBank, json!("bnk-x")));
-    }
 
     #[test]
     fn naming_exact_related_or_missing() {
