@@ -98,13 +98,19 @@ async fn a_payout_is_created_replayed_settled_and_read_back() {
 #[tokio::test]
 async fn refusals_arrive_as_the_typed_errors_their_status_and_code_pair_with() {
     let env = start().await;
-    let below_minimum = client(&env, KEY)
+    // Unchecked, so that the 422 is the mock's (the client would refuse it itself).
+    let unchecked = RafikiClient::builder(env.mock.base_url(), KEY)
+        .validate_requests(false)
+        .build()
+        .unwrap();
+    let below_minimum = unchecked
         .create_payout(&payout("100.00", "+254712345678"), None)
         .await
         .unwrap_err();
     let Error::Validation(response) = &below_minimum.error else {
         panic!("expected a validation error, got {below_minimum:?}");
     };
+    assert!(!response.refused_locally);
     assert!(
         response
             .fields()

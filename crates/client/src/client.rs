@@ -3,11 +3,13 @@
 //! per operation that answers with [`Error`] instead of progenitor's error.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::generated::{self, types};
+use crate::validation::{KnownAccounts, validate_payment_account};
 use crate::{ApiKey, Error, RetryPolicy};
 
 /// The sandbox's base URL.
@@ -25,6 +27,8 @@ pub struct RafikiClient {
     pub(crate) inner: generated::Client,
     pub(crate) base_url: String,
     pub(crate) retry: RetryPolicy,
+    /// The payment accounts seen, for pre-validation; `None` when it is off.
+    pub(crate) known_accounts: Option<Arc<KnownAccounts>>,
 }
 
 /// Builds a [`RafikiClient`]; see [`RafikiClient::builder`].
@@ -36,6 +40,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     user_agent: String,
     retry: RetryPolicy,
+    validate_requests: bool,
 }
 
 /// Why a client could not be built.
@@ -76,6 +81,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether `create_payout` and `get_or_create_payment_account` check
+    /// the request offline first and refuse, without a request, what the
+    /// documented contract refuses (default `true`; see
+    /// [`validate_payout`](crate::validate_payout)). Turn it off to send
+    /// every request as given, e.g. to test a server's own validation.
+    pub fn validate_requests(mut self, on: bool) -> Self {
+        self.validate_requests = on;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<RafikiClient, BuildError> {
         let base_url = self.base_url.trim_end_matches('/').to_string();
@@ -103,6 +118,9 @@ impl ClientBuilder {
             inner: generated::Client::new_with_client(&base_url, http),
             base_url,
             retry: self.retry,
+            known_accounts: self
+                .validate_requests
+                .then(|| Arc::new(KnownAccounts::default())),
         })
     }
 }
@@ -117,6 +135,7 @@ impl RafikiClient {
             connect_timeout: Duration::from_secs(10),
             user_agent: USER_AGENT.to_string(),
             retry: RetryPolicy::default(),
+            validate_requests: true,
         }
     }
 
@@ -157,11 +176,15 @@ impl RafikiClient {
     }
 
     /// `POST /payment-accounts`: the account, and whether it was created
-    /// now (201) rather than found (200).
+    /// now (201) rather than found (200). Checked first (see
+    /// [`ClientBuilder::validate_requests`]).
     pub async fn get_or_create_payment_account(
         &self,
         request: &types::PaymentAccountRequest,
     ) -> Result<(types::PaymentAccount, bool), Error> {
+        if self.known_accounts.is_some() {
+            validate_payment_account(request)?;
+        }
         let response = self
             .inner
             .get_or_create_payment_account()
@@ -171,9 +194,29 @@ impl RafikiClient {
         match response {
             Ok(value) => {
                 let created = value.status() == reqwest::StatusCode::CREATED;
-                Ok((value.into_inner().data, created))
+                let account = value.into_inner().data;
+                self.learn(&account);
+                Ok((account, created))
             }
             Err(e) => Err(Error::from_generated(e).await),
+        }
+    }
+}
+
+impl RafikiClient {
+    /// Remembers where a payment account sends money, so that payouts to it
+    /// get their amount limits checked before sending.
+    pub(crate) fn learn(&self, account: &types::PaymentAccount) {
+        if let Some(known) = &self.known_accounts {
+            known.learn(account);
+        }
+    }
+
+    /// The pre-validation of a payout, when it is on.
+    pub(crate) fn check_payout(&self, request: &types::PayoutCreateRequest) -> Result<(), Error> {
+        match &self.known_accounts {
+            Some(known) => known.validate_payout(request),
+            None => Ok(()),
         }
     }
 }
@@ -184,6 +227,7 @@ impl fmt::Debug for RafikiClient {
             .field("base_url", &self.base_url)
             .field("api_key", &"<redacted>")
             .field("retry", &self.retry)
+            .field("validate_requests", &self.known_accounts.is_some())
             .finish()
     }
 }

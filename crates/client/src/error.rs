@@ -22,6 +22,10 @@ pub struct ErrorResponse {
     pub body: types::Error,
     /// The `Retry-After` header, when the server sent one.
     pub retry_after: Option<Duration>,
+    /// `true` when the client refused the request before sending it (see
+    /// [`validate_payout`](crate::validate_payout)): the body is the one a
+    /// server would send, and no request was made.
+    pub refused_locally: bool,
 }
 
 impl ErrorResponse {
@@ -43,6 +47,9 @@ impl ErrorResponse {
 
 impl fmt::Display for ErrorResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.refused_locally {
+            write!(f, "refused before sending, as a server would: ")?;
+        }
         write!(
             f,
             "HTTP {} {}: {}",
@@ -82,7 +89,8 @@ pub enum Error {
     /// Do not retry.
     #[error("{0}")]
     IdempotencyKeyAlreadyUsed(ErrorResponse),
-    /// 422 VALIDATION_FAILED: see [`ErrorResponse::fields`].
+    /// 422 VALIDATION_FAILED: see [`ErrorResponse::fields`]. Also the
+    /// client's own refusal before sending ([`ErrorResponse::refused_locally`]).
     #[error("{0}")]
     Validation(ErrorResponse),
     /// 503 PAYOUT_BANK_TEMPORARILY_UNAVAILABLE or
@@ -142,6 +150,7 @@ impl Error {
             status,
             body,
             retry_after,
+            refused_locally: false,
         };
         // Which status carries which code is stated once, in rafiki-rules.
         match ErrorCode::paired(status.as_u16(), response.code()) {

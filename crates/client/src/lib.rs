@@ -9,6 +9,10 @@
 //!   printed), timeouts, user agent;
 //! - [`RafikiClient::create_payout`]: an idempotency key per payout (a
 //!   UUIDv4 unless you give one) and safe retries under that one key;
+//! - pre-validation: [`validate_payout`] and [`validate_payment_account`]
+//!   check a request offline against the rules and compliance data, and
+//!   the client runs them before sending (a refusal is the server's 422,
+//!   without the round trip; [`ClientBuilder::validate_requests`] turns it off);
 //! - [`RafikiClient::payouts`] / [`RafikiClient::payment_accounts`]: streams
 //!   over every page;
 //! - [`RafikiClient::wait_for_final_state`]: polling with backoff;
@@ -39,6 +43,7 @@ pub mod generated;
 mod paging;
 mod polling;
 mod retry;
+mod validation;
 
 pub use api_key::ApiKey;
 pub use client::{BuildError, ClientBuilder, RafikiClient, SANDBOX_URL, USER_AGENT};
@@ -47,6 +52,7 @@ pub use generated::types;
 pub use paging::PayoutFilter;
 pub use polling::{PollOptions, WaitFor};
 pub use retry::{CreatePayoutError, CreatedPayout, RetryPolicy};
+pub use validation::{validate_payment_account, validate_payout};
 
 /// progenitor's typed `httpmock` helpers (feature `httpmock`).
 #[cfg(feature = "httpmock")]

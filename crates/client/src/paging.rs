@@ -74,6 +74,7 @@ impl RafikiClient {
                 call = call.paging_after(after);
             }
             let page = answer(call.send().await).await?;
+            page.data.iter().for_each(|account| self.learn(account));
             Ok(Page {
                 after: next_cursor(&page.meta),
                 items: page.data,

@@ -98,13 +98,22 @@ impl RafikiClient {
     /// `POST /payouts` with safe retries (see the module docs).
     ///
     /// With `idempotency_key: None` a fresh UUIDv4 is made; every attempt
-    /// uses the same key.
+    /// uses the same key. The payout is checked first (see
+    /// [`ClientBuilder::validate_requests`](crate::ClientBuilder::validate_requests)):
+    /// a refusal comes back with `attempts: 0`.
     pub async fn create_payout(
         &self,
         request: &types::PayoutCreateRequest,
         idempotency_key: Option<&str>,
     ) -> Result<CreatedPayout, CreatePayoutError> {
         let key = idempotency_key.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+        if let Err(error) = self.check_payout(request) {
+            return Err(CreatePayoutError {
+                idempotency_key: key,
+                attempts: 0,
+                error,
+            });
+        }
         let mut attempt = 1;
         loop {
             let result = self

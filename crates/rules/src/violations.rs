@@ -78,6 +78,21 @@ pub enum Rule {
     UnknownBranch,
 }
 
+impl Rule {
+    /// Whether the verdict depends on the server's state (the caller's
+    /// accounts and wallets), not on the request alone: only the server
+    /// can tell, so an offline check must leave these to it.
+    pub fn depends_on_server_state(self) -> bool {
+        matches!(
+            self,
+            Rule::UnknownPaymentAccount
+                | Rule::UnknownWallet
+                | Rule::WalletCurrencyMismatch
+                | Rule::NoWalletForCurrency
+        )
+    }
+}
+
 /// One broken rule at one property path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {

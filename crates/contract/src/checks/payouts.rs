@@ -292,22 +292,11 @@ async fn covers(
     }
 }
 
-/// Rules whose verdict depends on the server's state, not the request.
-fn depends_on_server_state(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::UnknownPaymentAccount
-            | Rule::UnknownWallet
-            | Rule::WalletCurrencyMismatch
-            | Rule::NoWalletForCurrency
-    )
-}
-
 fn fault_cases(ctx: &Ctx) -> impl Strategy<Value = Fault> + use<> {
     let banks = ctx.banks.clone();
     strategies::payout_with_one_fault(ctx.table.clone())
         .prop_filter("fault judged from the request alone", |case| {
-            !depends_on_server_state(case.rule)
+            !case.rule.depends_on_server_state()
                 && (case.body.get("payment_account").is_some()
                     || case.path.starts_with("payment_account"))
         })

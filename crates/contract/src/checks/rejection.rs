@@ -165,7 +165,6 @@ impl std::fmt::Debug for Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn naming_exact_related_or_missing() {
