@@ -82,6 +82,7 @@ faults! {
     SchemaBreakingBody => "response_schema", partners: [
         "payout_retrievable": "the read-back lacks the wallet_id the payout was created with",
         "lifecycle_legal": "the sequences cannot read a payout without its required wallet_id",
+        "client_decodes": "the shipped client cannot read a body without a required field",
     ];
     /// `GET /wallets` answers as text/plain.
     TextContentType => "content_type_json";
@@ -162,6 +163,7 @@ faults! {
     /// `GET /payouts/{id}` answers without `state`.
     MissingState => "lifecycle_legal", partners: [
         "response_schema": "state is a required field of a payout",
+        "client_decodes": "the shipped client cannot read a body without a required field",
     ];
     /// Kenya's upper limit is 600,000 instead of 500,000.
     UpperLimitOff => "invalid_payout_rejected";
@@ -171,6 +173,7 @@ faults! {
     /// of `GET /payouts/` (no id) is answered with them, in turn.
     PayoutWithoutId => "payout_retrievable", partners: [
         "response_schema": "id is a required field of a payout",
+        "client_decodes": "the shipped client cannot read a body without a required field",
     ];
     /// The second account paying with a payment account that is not its
     /// own gets 500, not a refusal.
@@ -184,6 +187,21 @@ faults! {
     /// The first account's payment accounts are answered without `id`.
     AccountWithoutId => "valid_payment_account_accepted", partners: [
         "response_schema": "id is a required field of a payment account",
+        "client_decodes": "the shipped client cannot read a body without a required field",
+    ];
+    /// `GET /payouts/{id}` names `payment_account_id` `account_id`: the
+    /// shipped client cannot read the payout.
+    FieldRenamed => "client_decodes", partners: [
+        "response_schema": "payment_account_id is a required field of a payout",
+        "payout_retrievable": "the read-back lacks the payment_account_id the payout was created with",
+        "lifecycle_legal": "the sequences cannot read a payout without its required payment_account_id",
+    ];
+    /// An accepted payout is answered `ON_HOLD`, a state the client's
+    /// enum lacks (every 202 has one, so every run sees it).
+    NewState => "client_decodes", partners: [
+        "response_schema": "ON_HOLD is not one of the documented states",
+        "lifecycle_legal": "ON_HOLD is not a state of the documented lifecycle",
+        "valid_payout_accepted": "an accepted payout must be answered PENDING",
     ];
     /// Bank accounts at banks `GET /banks` does not list are accepted.
     UnknownBanksAccepted => "invalid_payment_account_rejected", partners: [
@@ -347,12 +365,12 @@ fn break_response(
                 && path.ends_with("/payouts")
                 && *status == StatusCode::ACCEPTED =>
         {
-            let amount: f64 = body
+            let amount = body
                 .pointer("/data/amount/value")
                 .and_then(Value::as_str)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0);
-            if amount > 1000.0 {
+                .and_then(|v| v.parse::<rust_decimal::Decimal>().ok())
+                .unwrap_or_default();
+            if amount > rust_decimal::Decimal::ONE_THOUSAND {
                 *status = StatusCode::PAYMENT_REQUIRED;
                 *body = json!({"code": "WALLET_INSUFFICIENT_BALANCE", "message": "short"});
             }
@@ -391,6 +409,19 @@ fn break_response(
                 .as_array_mut()
                 .filter(|d| !d.is_empty())
                 .map(|d| d.remove(0));
+        }
+        Fault::FieldRenamed if is_get_payout && *status == StatusCode::OK => {
+            if let Some(data) = body["data"].as_object_mut() {
+                let id = data.remove("payment_account_id").unwrap_or_default();
+                data.insert("account_id".into(), id);
+            }
+        }
+        Fault::NewState
+            if method == Method::POST
+                && path.ends_with("/payouts")
+                && *status == StatusCode::ACCEPTED =>
+        {
+            body["data"]["state"]["code"] = json!("ON_HOLD");
         }
         Fault::MissingState if is_get_payout && *status == StatusCode::OK => {
             body["data"].as_object_mut().map(|d| d.remove("state"));

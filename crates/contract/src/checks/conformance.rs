@@ -1,5 +1,6 @@
 //! Checks applied to every answer of every other check: documented
-//! status, schema-valid body, JSON content type, a consistent error body.
+//! status, schema-valid body, a body the shipped client can read, JSON
+//! content type, a consistent error body.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,7 +8,10 @@ use std::sync::Arc;
 use rafiki_rules::wire::ErrorCode;
 use rafiki_spec::Spec;
 
-use super::{CONTENT_TYPE_JSON, ERROR_ENVELOPE, RESPONSE_SCHEMA, STATUS_DOCUMENTED};
+use super::client_decodes::{self, Decoders};
+use super::{
+    CLIENT_DECODES, CONTENT_TYPE_JSON, ERROR_ENVELOPE, RESPONSE_SCHEMA, STATUS_DOCUMENTED,
+};
 use crate::coverage::{Coverage, Tally};
 use crate::http::Exchange;
 use crate::report::{Recorder, Verdict};
@@ -126,6 +130,12 @@ impl Conformance {
                 None => Verdict::Fail(format!("a JSON body for {operation} {status}")),
             };
             recorder.verdict(&RESPONSE_SCHEMA, verdict, exchange, None);
+            if let (Some(body), Some(decoders)) =
+                (&answer.json, client_decodes::for_operation(operation))
+            {
+                let verdict = validators.judge_decoding(decoders, status, body, operation);
+                recorder.verdict(&CLIENT_DECODES, verdict, exchange, None);
+            }
         }
         if status >= 400 {
             let problem = envelope_problem(status, answer.json.as_ref());
@@ -166,6 +176,33 @@ impl Validators {
                 "a body valid for {what} under our spec: {}",
                 problems(&self.strict)
             ))
+        }
+    }
+}
+
+impl Validators {
+    /// Whether the shipped client reads `body`: a body it cannot read fails
+    /// when the documented shape refuses it too, else only warns (then the
+    /// client, generated from our stricter spec, is the one at fault).
+    fn judge_decoding(
+        &self,
+        decoders: Decoders,
+        status: u16,
+        body: &serde_json::Value,
+        operation: &str,
+    ) -> Verdict {
+        let Err(problem) = decoders.decode(status, body) else {
+            return Verdict::Pass;
+        };
+        let what = format!(
+            "a {operation} {status} body the shipped rafiki-client can read; it cannot read {problem}"
+        );
+        if self.documented.is_valid(body) {
+            Verdict::Warn(format!(
+                "{what} (the documented contract allows this body: our spec, and so the client, is stricter)"
+            ))
+        } else {
+            Verdict::Fail(what)
         }
     }
 }
@@ -245,6 +282,30 @@ mod tests {
             "{:?}",
             page.judge(&body, format_args!("x"))
         );
+    }
+
+    #[test]
+    fn a_body_the_client_cannot_read_fails_unless_the_documented_contract_allows_it() {
+        let conformance = Conformance::new(&Spec::embedded()).unwrap();
+        let validators = &conformance.validators["get_payout"][&200];
+        let decoders = client_decodes::for_operation("get_payout").unwrap();
+        let judge =
+            |body: &serde_json::Value| validators.judge_decoding(decoders, 200, body, "get_payout");
+        let mut body = json!({"data": {"id": "pyt-1", "amount": {"value": "140", "currency": "KES"},
+            "payment_account_id": "pac-1", "wallet_id": "wlt-1", "state": {"code": "PENDING"},
+            "created_at": "2026-01-01T00:00:00Z"}});
+        assert_eq!(judge(&body), Verdict::Pass);
+        body["data"]["state"]["code"] = json!("ON_HOLD");
+        let Verdict::Fail(why) = judge(&body) else {
+            panic!("a new state must fail: {:?}", judge(&body));
+        };
+        assert!(why.contains("`data.state.code`"), "{why}");
+        // Our error-code alphabet is stricter than the documented one: the
+        // client cannot read the code, which is our fault, not the server's.
+        let not_found = &conformance.validators["get_payout"][&404];
+        let body = json!({"code": "not-found", "message": "m"});
+        let verdict = not_found.judge_decoding(decoders, 404, &body, "get_payout");
+        assert!(matches!(verdict, Verdict::Warn(_)), "{verdict:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! is selected.
 
 pub mod auth;
+pub mod client_decodes;
 pub mod conformance;
 pub mod isolation;
 pub mod listing;
@@ -38,6 +39,8 @@ checks! {
         basis: "each operation's documented statuses, plus 401 for a missing or unknown key";
     RESPONSE_SCHEMA = "response_schema": "every answer's body matches the spec's schema for its status",
         basis: "documented shapes (names, types, required parts, enums, id prefixes) fail; our stricter patterns (id alphabets, decimal spelling such as leading zeros) only warn";
+    CLIENT_DECODES = "client_decodes": "every documented answer decodes into the shipped client's type for it",
+        basis: "an answer that breaks the documented shape and that the generated rafiki-client cannot read fails, naming the field; one the documented contract allows but the client (generated from our stricter spec) cannot read only warns";
     CONTENT_TYPE_JSON = "content_type_json": "every answer is application/json",
         basis: "the API speaks JSON only";
     ERROR_ENVELOPE = "error_envelope": "every error has {code, message} and a code that fits its status",
