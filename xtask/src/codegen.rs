@@ -1,45 +1,122 @@
-//! `cargo xtask codegen [--check]`: spec in, formatted Rust client out.
+//! `cargo xtask codegen [--check]`: specs in, formatted Rust clients out.
 //!
-//! Steps: parse and self-check the spec ([`rafiki_spec::Spec::check`]),
-//! generate the builder-style client and the typed `httpmock` helpers with
-//! progenitor, format both with prettyplease, prepend a do-not-edit header,
-//! then either write them or (with `--check`) compare them with what is
-//! committed and fail naming the stale file and the command that fixes it.
+//! Each [`Source`] is one spec and the files made from it: the API's client
+//! (with progenitor's typed `httpmock` helpers) from `spec/openapi.yaml`,
+//! and the sandbox control client from `spec/sandbox.yaml`. Steps per
+//! source: parse and self-check the spec ([`rafiki_spec::Spec::check`]),
+//! generate with progenitor, format with prettyplease, prepend a
+//! do-not-edit header naming the spec, then either write the files or
+//! (with `--check`) compare them with what is committed and fail naming
+//! each stale file, its spec and the command that fixes it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 use rafiki_spec::Spec;
 
-/// The command that regenerates the client, quoted in every error.
+/// The command that regenerates the clients, quoted in every error.
 pub const FIX_COMMAND: &str = "cargo xtask codegen";
 
 /// Where the generated files live, relative to the workspace root.
 pub const CLIENT_FILE: &str = "crates/client/src/generated/client.rs";
 pub const HTTPMOCK_FILE: &str = "crates/client/src/generated/httpmock.rs";
+pub const SANDBOX_FILE: &str = "crates/client/src/generated/sandbox.rs";
+
+/// The specs, relative to the workspace root.
+pub const API_SPEC: &str = "spec/openapi.yaml";
+pub const SANDBOX_SPEC: &str = "spec/sandbox.yaml";
+
+/// One spec and the files generated from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    /// The spec, relative to the workspace root.
+    pub spec: &'static str,
+    /// The client, and what it is (for its header).
+    pub client: Output,
+    /// progenitor's typed httpmock helpers, when wanted.
+    pub httpmock: Option<Httpmock>,
+}
+
+/// A generated file and what it is, for its do-not-edit header.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub path: &'static str,
+    pub what: &'static str,
+}
+
+/// Where the httpmock helpers go and the Rust path of the client they mock.
+#[derive(Debug, Clone, Copy)]
+pub struct Httpmock {
+    pub output: Output,
+    pub client_module: &'static str,
+}
+
+/// Every spec the generator reads: what `codegen` writes and `--check` checks.
+pub const SOURCES: &[Source] = &[
+    Source {
+        spec: API_SPEC,
+        client: Output {
+            path: CLIENT_FILE,
+            what: "the typed client",
+        },
+        httpmock: Some(Httpmock {
+            output: Output {
+                path: HTTPMOCK_FILE,
+                what: "typed httpmock helpers",
+            },
+            client_module: "crate::generated",
+        }),
+    },
+    Source {
+        spec: SANDBOX_SPEC,
+        client: Output {
+            path: SANDBOX_FILE,
+            what: "the typed client of the sandbox control API",
+        },
+        httpmock: None,
+    },
+];
 
 /// One file the generator produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedFile {
     /// Path relative to the workspace root.
     pub path: &'static str,
+    /// The spec it is generated from, relative to the workspace root.
+    pub spec: &'static str,
     pub contents: String,
 }
 
-/// Reads the spec at `spec_path`, checks it, and generates every file.
-pub fn generate_from(spec_path: &Path) -> Result<Vec<GeneratedFile>> {
-    let text = std::fs::read_to_string(spec_path)
-        .with_context(|| format!("reading {}", spec_path.display()))?;
-    let spec =
-        Spec::from_yaml(&text).with_context(|| format!("parsing {}", spec_path.display()))?;
-    spec.check()
-        .with_context(|| format!("{} failed its self-check", spec_path.display()))?;
-    generate(&spec)
+/// Generates every file of every [`SOURCES`] entry, reading the specs
+/// under `root`.
+pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
+    let mut files = Vec::new();
+    for source in SOURCES {
+        files.extend(generate_from(root, source)?);
+    }
+    Ok(files)
 }
 
-/// Generates the client and its httpmock helpers from a checked spec.
-pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>> {
+/// Reads `source`'s spec under `root`, checks it, and generates its files.
+pub fn generate_from(root: &Path, source: &Source) -> Result<Vec<GeneratedFile>> {
+    generate(&read_checked(root, source.spec)?, source)
+}
+
+/// Reads the spec at `spec` (relative to `root`) and runs its self-check.
+pub fn read_checked(root: &Path, spec: &str) -> Result<Spec> {
+    let path = root.join(spec);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed = Spec::from_yaml(&text).with_context(|| format!("parsing {spec}"))?;
+    parsed
+        .check()
+        .with_context(|| format!("{spec} failed its self-check"))?;
+    Ok(parsed)
+}
+
+/// The progenitor settings every client shares.
+fn settings() -> GenerationSettings {
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Builder)
@@ -52,72 +129,88 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>> {
             "::rust_decimal::Decimal",
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
+    settings
+}
+
+/// Generates `source`'s client (and its httpmock helpers) from a checked spec.
+fn generate(spec: &Spec, source: &Source) -> Result<Vec<GeneratedFile>> {
+    let settings = settings();
     let mut generator = Generator::new(&settings);
     let client = generator
         .generate_tokens(spec.openapi())
-        .context("progenitor: client")?;
-    let mock = generator
-        .httpmock(spec.openapi(), "crate::generated")
-        .context("progenitor: httpmock helpers")?;
-    Ok(vec![
-        GeneratedFile {
-            path: CLIENT_FILE,
-            contents: render(client, "the typed client")?,
-        },
-        GeneratedFile {
-            path: HTTPMOCK_FILE,
-            contents: render(mock, "typed httpmock helpers")?,
-        },
-    ])
+        .with_context(|| format!("progenitor: client from {}", source.spec))?;
+    let mut files = vec![render(client, source.spec, source.client)?];
+    if let Some(httpmock) = source.httpmock {
+        let mock = generator
+            .httpmock(spec.openapi(), httpmock.client_module)
+            .with_context(|| format!("progenitor: httpmock helpers from {}", source.spec))?;
+        files.push(render(mock, source.spec, httpmock.output)?);
+    }
+    Ok(files)
 }
 
-fn render(tokens: proc_macro2::TokenStream, what: &str) -> Result<String> {
+fn render(
+    tokens: proc_macro2::TokenStream,
+    spec: &'static str,
+    output: Output,
+) -> Result<GeneratedFile> {
+    let Output { path, what } = output;
     let file: syn::File =
         syn::parse2(tokens).with_context(|| format!("parsing generated {what}"))?;
-    Ok(format!(
-        "// @generated by `{FIX_COMMAND}` from spec/openapi.yaml: {what}.\n\
+    let contents = format!(
+        "// @generated by `{FIX_COMMAND}` from {spec}: {what}.\n\
          // DO NOT EDIT. Change the spec and run `{FIX_COMMAND}` instead.\n\n{}",
         prettyplease::unparse(&file)
-    ))
+    );
+    Ok(GeneratedFile {
+        path,
+        spec,
+        contents,
+    })
 }
 
 /// Files whose committed contents differ from `files`.
-pub fn stale_files(root: &Path, files: &[GeneratedFile]) -> Vec<PathBuf> {
+pub fn stale_files<'f>(root: &Path, files: &'f [GeneratedFile]) -> Vec<&'f GeneratedFile> {
     files
         .iter()
         .filter(|f| std::fs::read_to_string(root.join(f.path)).ok().as_deref() != Some(&f.contents))
-        .map(|f| PathBuf::from(f.path))
         .collect()
+}
+
+/// What `--check` says about stale files: each with its spec, then the fix.
+pub fn stale_message(stale: &[&GeneratedFile]) -> String {
+    let each: Vec<String> = stale
+        .iter()
+        .map(|f| {
+            format!(
+                "{} is stale: it does not match what {} generates",
+                f.path, f.spec
+            )
+        })
+        .collect();
+    format!(
+        "{}. Run `{FIX_COMMAND}` and commit the result.",
+        each.join("; ")
+    )
 }
 
 /// The `codegen` command: write the files, or with `check` only compare.
 pub fn run(root: &Path, check: bool) -> Result<()> {
-    let files = generate_from(&root.join("spec/openapi.yaml"))?;
+    let files = generate_all(root)?;
     let stale = stale_files(root, &files);
     if check {
-        if let Some(first) = stale.first() {
-            bail!(
-                "{} is stale: it does not match what spec/openapi.yaml generates{}. Run `{FIX_COMMAND}` and commit the result.",
-                first.display(),
-                if stale.len() > 1 {
-                    format!(" (and {} more file(s))", stale.len() - 1)
-                } else {
-                    String::new()
-                }
-            );
+        if !stale.is_empty() {
+            bail!("{}", stale_message(&stale));
         }
         println!("codegen: {} generated file(s) up to date", files.len());
         return Ok(());
     }
-    for file in files
-        .iter()
-        .filter(|f| stale.iter().any(|s| s == Path::new(f.path)))
-    {
+    for file in &stale {
         let path = root.join(file.path);
         std::fs::create_dir_all(path.parent().expect("generated files are in a folder"))?;
         std::fs::write(&path, &file.contents)
             .with_context(|| format!("writing {}", path.display()))?;
-        println!("codegen: wrote {}", file.path);
+        println!("codegen: wrote {} (from {})", file.path, file.spec);
     }
     if stale.is_empty() {
         println!(

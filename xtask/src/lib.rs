@@ -1,9 +1,9 @@
 //! Project automation behind `cargo xtask` (see `main.rs` for the commands).
 //!
-//! The one job that matters to CI is [`codegen`]: the typed client in
-//! `crates/client/src/generated/` is a pure function of `spec/openapi.yaml`,
-//! and this module both writes it and checks that the committed copy is
-//! what the spec produces today.
+//! The one job that matters to CI is [`codegen`]: the typed clients in
+//! `crates/client/src/generated/` are a pure function of `spec/openapi.yaml`
+//! and `spec/sandbox.yaml`, and this module both writes them and checks that
+//! the committed copies are what the specs produce today.
 
 pub mod codegen;
 

@@ -43,6 +43,8 @@ pub mod generated;
 mod paging;
 mod polling;
 mod retry;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 mod validation;
 
 pub use api_key::ApiKey;

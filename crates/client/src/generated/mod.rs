@@ -1,8 +1,10 @@
-//! The code progenitor generates from `spec/openapi.yaml`.
+//! The code progenitor generates from our specs: `client.rs` and
+//! `httpmock.rs` from `spec/openapi.yaml`, `sandbox.rs` from
+//! `spec/sandbox.yaml`.
 //!
-//! Never edit `client.rs` or `httpmock.rs` by hand: change the spec and run
-//! `cargo xtask codegen`. `cargo xtask codegen --check` (and the test
-//! `generated_code_is_fresh` in the xtask crate) fail when they are stale.
+//! Never edit them by hand: change the spec and run `cargo xtask codegen`.
+//! `cargo xtask codegen --check` (and the test `generated_code_is_fresh` in
+//! the xtask crate) fail when they are stale.
 
 #![allow(clippy::all, missing_docs, unused_imports, dead_code, rustdoc::all)]
 
@@ -18,3 +20,9 @@ pub use client::*;
 #[cfg(feature = "httpmock")]
 #[rustfmt::skip]
 pub mod httpmock;
+
+/// The client of the sandbox control API, from `spec/sandbox.yaml` (feature
+/// `sandbox`; used through [`crate::sandbox`]).
+#[cfg(feature = "sandbox")]
+#[rustfmt::skip]
+pub mod sandbox;
