@@ -9,6 +9,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use rafiki_client::sandbox::{
+    self,
+    types::{PayoutStateCode, TransitionRequest},
+};
 use rafiki_contract::{Report, RunConfig};
 use serde_json::{Value, json};
 
@@ -1010,9 +1014,10 @@ async fn a_server_whose_support_cancels_and_reverses_on_its_own_passes() {
     let acting = stop.clone();
     let support = tokio::spawn(async move {
         let http = reqwest::Client::new();
+        let controls = KEYS.map(|key| (key, sandbox::connect(&control, key).unwrap()));
         let mut moved = 0u32;
         while !acting.load(std::sync::atomic::Ordering::SeqCst) {
-            for key in KEYS {
+            for (key, control) in &controls {
                 let page: Value = http
                     .get(format!("{api}/payouts?paging_limit=50"))
                     .bearer_auth(key)
@@ -1029,18 +1034,22 @@ async fn a_server_whose_support_cancels_and_reverses_on_its_own_passes() {
                         continue;
                     }
                     let to = match payout["state"]["code"].as_str() {
-                        Some("PENDING") => "CANCELLED",
-                        Some("SENT") => "REVERSED",
+                        Some("PENDING") => PayoutStateCode::Cancelled,
+                        Some("SENT") => PayoutStateCode::Reversed,
                         _ => continue,
                     };
-                    let answer = http
-                        .post(format!("{control}/_sandbox/payouts/{id}/transition"))
-                        .bearer_auth(key)
-                        .json(&json!({"to": to}))
+                    let answer = control
+                        .sandbox_transition_payout()
+                        .id(id)
+                        .body(TransitionRequest { to, context: None })
                         .send()
-                        .await
-                        .unwrap();
-                    moved += u32::from(answer.status().is_success());
+                        .await;
+                    match answer {
+                        Ok(_) => moved += 1,
+                        // Refused (e.g. the scheduler settled it first).
+                        Err(error) if error.status().is_some() => {}
+                        Err(error) => panic!("control call failed: {error}"),
+                    }
                 }
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;

@@ -152,7 +152,7 @@ async fn refusals_are_replayed_too() {
         (402, Some("WALLET_INSUFFICIENT_BALANCE"))
     );
     let wallet = env.wallet().await;
-    env.fund(wallet.id.as_str(), "5000").await;
+    env.fund(wallet.id.as_str(), "5000").await.unwrap();
     assert_eq!(
         post(&env, Some("short"), &body).await,
         first,

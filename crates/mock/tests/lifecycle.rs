@@ -6,9 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{DELAY, dec, start};
+use common::{DELAY, dec, refusal, start, to};
+use rafiki_client::sandbox::types::{HealthStatus, TransitionRequest, TransitionRequestContext};
+// The control API's own state type, beside the API client's PayoutStateCode.
+use rafiki_client::sandbox::{self, types::PayoutStateCode as State};
 use rafiki_client::types::PayoutStateCode;
 use rafiki_client::{PollOptions, RafikiClient};
+use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test]
@@ -117,24 +121,30 @@ async fn each_sandbox_test_value_fails_with_its_context_and_releases_the_reserva
 async fn support_transitions_go_through_the_control_api_and_illegal_ones_are_refused() {
     let env = start().await;
     let pending = env.create("+254712345678", "1000.00").await;
-    let (status, body) = env
-        .transition(pending.id.as_str(), json!({"to": "CANCELLED"}))
-        .await;
+    let cancelled = env
+        .transition(pending.id.as_str(), to(State::Cancelled))
+        .await
+        .unwrap();
     assert_eq!(
-        (status, &body["data"]["state"]),
-        (200, &json!({"code": "CANCELLED"}))
+        (cancelled.state.code, cancelled.state.context),
+        (State::Cancelled, None)
     );
     assert_eq!(
         env.wallet().await.available,
         dec("10000000.00"),
         "cancel releases"
     );
-    for to in ["SENT", "FAILED", "REVERSED", "PENDING", "CANCELLED"] {
-        let (status, body) = env.transition(pending.id.as_str(), json!({"to": to})).await;
+    for state in [
+        State::Sent,
+        State::Failed,
+        State::Reversed,
+        State::Pending,
+        State::Cancelled,
+    ] {
         assert_eq!(
-            (status, body["code"].as_str()),
-            (409, Some("ILLEGAL_TRANSITION")),
-            "CANCELLED -> {to}"
+            refusal(env.transition(pending.id.as_str(), to(state)).await),
+            (409, "ILLEGAL_TRANSITION".into()),
+            "CANCELLED -> {state}"
         );
     }
     assert_eq!(
@@ -144,19 +154,15 @@ async fn support_transitions_go_through_the_control_api_and_illegal_ones_are_ref
     );
 
     let sent = env.create("+254712345678", "1000.00").await;
-    let (status, _) = env
-        .transition(sent.id.as_str(), json!({"to": "REVERSED"}))
-        .await;
-    assert_eq!(status, 409, "PENDING -> REVERSED is not allowed");
+    let early = env.transition(sent.id.as_str(), to(State::Reversed)).await;
+    assert_eq!(refusal(early).0, 409, "PENDING -> REVERSED is not allowed");
     env.mock.advance(DELAY);
     assert_eq!(env.wallet().await.balance, dec("9999000.00"));
-    let (status, body) = env
-        .transition(sent.id.as_str(), json!({"to": "REVERSED"}))
-        .await;
-    assert_eq!(
-        (status, body["data"]["state"]["code"].as_str()),
-        (200, Some("REVERSED"))
-    );
+    let reversed = env
+        .transition(sent.id.as_str(), to(State::Reversed))
+        .await
+        .unwrap();
+    assert_eq!(reversed.state.code, State::Reversed);
     assert_eq!(
         env.balances().await,
         (dec("10000000.00"), dec("10000000.00")),
@@ -168,31 +174,41 @@ async fn support_transitions_go_through_the_control_api_and_illegal_ones_are_ref
     );
 
     let forced = env.create("+254712345678", "1000.00").await;
-    let (status, body) = env
-        .transition(
-            forced.id.as_str(),
-            json!({"to": "FAILED", "context": "PAYMENT_ACCOUNT_DAILY_LIMIT_REACHED"}),
-        )
-        .await;
+    let limit_reached = TransitionRequest {
+        to: State::Failed,
+        context: Some(TransitionRequestContext::PaymentAccountDailyLimitReached),
+    };
+    let failed = env
+        .transition(forced.id.as_str(), limit_reached)
+        .await
+        .unwrap();
     assert_eq!(
-        (status, &body["data"]["state"]),
-        (
-            200,
-            &json!({"code": "FAILED", "context": "PAYMENT_ACCOUNT_DAILY_LIMIT_REACHED"})
-        )
+        (failed.state.code, failed.state.context.as_deref()),
+        (State::Failed, Some("PAYMENT_ACCOUNT_DAILY_LIMIT_REACHED"))
     );
 
-    let (status, body) = env
-        .transition("pyt-doesnotexist", json!({"to": "CANCELLED"}))
-        .await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
-    for bad in [
-        json!({}),
-        json!({"to": "LOST"}),
-        json!({"to": 3}),
-        json!({"to": "SENT", "context": "PAYMENT_ACCOUNT_LIMIT_REACHED"}),
-    ] {
-        let (status, body) = env.transition(forced.id.as_str(), bad.clone()).await;
+    assert_eq!(
+        refusal(
+            env.transition("pyt-doesnotexist", to(State::Cancelled))
+                .await
+        ),
+        (404, "NOT_FOUND".into())
+    );
+    let context_without_failure = TransitionRequest {
+        to: State::Sent,
+        context: Some(TransitionRequestContext::PaymentAccountLimitReached),
+    };
+    assert_eq!(
+        refusal(
+            env.transition(forced.id.as_str(), context_without_failure)
+                .await
+        ),
+        (422, "VALIDATION_FAILED".into())
+    );
+    // Bodies the typed client cannot write, sent raw.
+    let path = format!("/_sandbox/payouts/{}/transition", forced.id.as_str());
+    for bad in [json!({}), json!({"to": "LOST"}), json!({"to": 3})] {
+        let (status, body) = env.call(Method::POST, &path, Some(bad.clone())).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (422, Some("VALIDATION_FAILED")),
@@ -205,28 +221,36 @@ async fn support_transitions_go_through_the_control_api_and_illegal_ones_are_ref
 async fn the_control_api_funds_resets_and_is_per_account() {
     let env = start().await;
     let wallet = env.wallet().await;
-    let (status, body) = env.fund(wallet.id.as_str(), "100.50").await;
-    assert_eq!(
-        (status, body["data"]["available"].as_str()),
-        (200, Some("10000100.50"))
-    );
-    let (status, _) = env.fund("wlt-unknown", "1").await;
-    assert_eq!(status, 404);
-    let (status, _) = env.fund(wallet.id.as_str(), "-1").await;
+    let funded = env.fund(wallet.id.as_str(), "100.50").await.unwrap();
+    assert_eq!(funded.available, dec("10000100.50"));
+    assert_eq!(refusal(env.fund("wlt-unknown", "1").await).0, 404);
+    // An amount the typed client cannot write, sent raw.
+    let path = format!("/_sandbox/wallets/{}/fund", wallet.id.as_str());
+    let (status, _) = env
+        .call(Method::POST, &path, Some(json!({"amount": "-1"})))
+        .await;
     assert_eq!(status, 422);
 
     let payout = env.create("+254712345678", "1000.00").await;
     let other = common::client(&env.mock, common::OTHER_KEY);
     let other_wallet = other.list_wallets().await.unwrap().remove(0);
-    let (status, _) = env.fund(other_wallet.id.as_str(), "1").await;
-    assert_eq!(status, 404, "a key cannot fund another account's wallet");
-
-    let (status, body) = env
-        .call(reqwest::Method::POST, "/_sandbox/reset", None)
-        .await;
     assert_eq!(
-        (status, body["data"][0]["id"].as_str()),
-        (200, Some(wallet.id.as_str())),
+        refusal(env.fund(other_wallet.id.as_str(), "1").await).0,
+        404,
+        "a key cannot fund another account's wallet"
+    );
+
+    let restored = env
+        .control
+        .sandbox_reset_account()
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert_eq!(
+        restored[0].id.as_str(),
+        wallet.id.as_str(),
         "same wallet ids after reset"
     );
     assert_eq!(env.wallet().await.available, dec("10000000.00"));
@@ -234,13 +258,13 @@ async fn the_control_api_funds_resets_and_is_per_account() {
         env.client.get_payout(payout.id.as_str()).await,
         Err(rafiki_client::Error::NotFound(_))
     ));
-    let health = env
-        .http
-        .get(format!("{}/_sandbox/health", env.root()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200, "health needs no key");
+    let keyless = sandbox::Client::new(&env.root());
+    let health = keyless.sandbox_health().send().await.unwrap();
+    assert_eq!(
+        health.into_inner().status,
+        HealthStatus::Ok,
+        "health needs no key"
+    );
 }
 
 /// The real clock and the background scheduler, as an integrator uses it:

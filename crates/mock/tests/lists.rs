@@ -324,10 +324,12 @@ async fn accounts_are_isolated_both_ways() {
             .unwrap()
             .contains_key("payment_account_id")
     );
-    let (status, _) = env
-        .transition(theirs.id.as_str(), json!({"to": "CANCELLED"}))
-        .await;
-    assert_eq!(status, 404, "the control API is per account too");
+    let cancel = common::to(rafiki_client::sandbox::types::PayoutStateCode::Cancelled);
+    assert_eq!(
+        common::refusal(env.transition(theirs.id.as_str(), cancel).await).0,
+        404,
+        "the control API is per account too"
+    );
 }
 
 #[tokio::test]

@@ -1,11 +1,13 @@
 //! Fixtures shared by the mock's integration tests: a server on an
-//! ephemeral port with a manual clock and two accounts, typed requests, and
-//! raw HTTP helpers for the control API and hostile input.
+//! ephemeral port with a manual clock and two accounts, typed requests, the
+//! typed client of the control API (`rafiki_client::sandbox`), and raw HTTP
+//! helpers for hostile input.
 #![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use rafiki_client::sandbox::{self, types as control};
 use rafiki_client::{RafikiClient, RetryPolicy, types};
 use rafiki_mock::{Config, ManualClock, MockHandle, WalletSeed};
 use rust_decimal::Decimal;
@@ -18,13 +20,19 @@ pub const OTHER_KEY: &str = "sk_test_mock_suite_beta_";
 /// The processing delay of test servers.
 pub const DELAY: Duration = Duration::from_millis(300);
 
-/// A running mock, its clock, and a client for [`KEY`].
+/// A running mock, its clock, and clients for [`KEY`]: the API's, the
+/// control API's, and plain HTTP.
 pub struct Env {
     pub mock: MockHandle,
     pub clock: Arc<ManualClock>,
     pub client: RafikiClient,
+    pub control: sandbox::Client,
     pub http: reqwest::Client,
 }
+
+/// What a typed control call answers: the body, or progenitor's error
+/// (`.status()` gives the HTTP status of an error answer).
+pub type Control<T> = Result<T, sandbox::Error<control::Error>>;
 
 /// Two accounts, each with one KES wallet of `balance`, a manual clock.
 pub async fn start_with_balance(balance: &str) -> Env {
@@ -44,9 +52,11 @@ pub async fn start_configured(balance: &str, change: impl FnOnce(&mut Config)) -
     change(&mut config);
     let mock = rafiki_mock::spawn(config).await.expect("mock starts");
     let client = client(&mock, KEY);
+    let control = control_client(&mock, KEY);
     Env {
         clock,
         client,
+        control,
         http: reqwest::Client::new(),
         mock,
     }
@@ -63,6 +73,35 @@ pub fn client(mock: &MockHandle, key: &str) -> RafikiClient {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap()
+}
+
+/// The server's root: `base_url` without `/v1`, where `/_sandbox` lives.
+pub fn root(mock: &MockHandle) -> String {
+    mock.base_url().trim_end_matches("/v1").to_owned()
+}
+
+/// A typed control-API client for `key`'s account.
+pub fn control_client(mock: &MockHandle, key: &str) -> sandbox::Client {
+    sandbox::connect(&root(mock), key).unwrap()
+}
+
+/// A transition to `state`, without a failure context.
+pub fn to(state: control::PayoutStateCode) -> control::TransitionRequest {
+    control::TransitionRequest {
+        to: state,
+        context: None,
+    }
+}
+
+/// The status and `code` of a control call that must have been refused
+/// with a documented error.
+pub fn refusal<T: std::fmt::Debug>(answer: Control<T>) -> (u16, String) {
+    match answer {
+        Err(sandbox::Error::ErrorResponse(body)) => {
+            (body.status().as_u16(), body.code.as_str().to_owned())
+        }
+        other => panic!("expected a documented error answer, got {other:?}"),
+    }
 }
 
 /// The keys of a 422's `errors.fields`, sorted.
@@ -105,7 +144,7 @@ pub fn dec(text: &str) -> Decimal {
 impl Env {
     /// `base_url` without `/v1`: where `/_sandbox` lives.
     pub fn root(&self) -> String {
-        self.mock.base_url().trim_end_matches("/v1").to_owned()
+        root(&self.mock)
     }
 
     /// Creates a payout through the typed client with a fresh key.
@@ -182,24 +221,34 @@ impl Env {
             .await
     }
 
-    /// `POST /_sandbox/wallets/{id}/fund` with `{"amount": amount}`.
-    pub async fn fund(&self, wallet_id: &str, amount: &str) -> (u16, Value) {
-        let path = format!("/_sandbox/wallets/{wallet_id}/fund");
-        self.call(
-            reqwest::Method::POST,
-            &path,
-            Some(json!({ "amount": amount })),
-        )
-        .await
+    /// `POST /_sandbox/wallets/{id}/fund` with `{"amount": amount}`,
+    /// through the typed control client: the wallet after funding.
+    pub async fn fund(&self, wallet_id: &str, amount: &str) -> Control<control::Wallet> {
+        let amount = amount.parse().expect("a fund amount the spec allows");
+        let answer = self
+            .control
+            .sandbox_fund_wallet()
+            .id(wallet_id)
+            .body(control::FundRequest { amount })
+            .send()
+            .await;
+        answer.map(|wallet| wallet.into_inner().data)
     }
 
-    /// `POST /_sandbox/payouts/{id}/transition`.
-    pub async fn transition(&self, id: &str, body: Value) -> (u16, Value) {
-        self.call(
-            reqwest::Method::POST,
-            &format!("/_sandbox/payouts/{id}/transition"),
-            Some(body),
-        )
-        .await
+    /// `POST /_sandbox/payouts/{id}/transition`, through the typed control
+    /// client: the payout in its new state.
+    pub async fn transition(
+        &self,
+        id: &str,
+        request: control::TransitionRequest,
+    ) -> Control<control::Payout> {
+        let answer = self
+            .control
+            .sandbox_transition_payout()
+            .id(id)
+            .body(request)
+            .send()
+            .await;
+        answer.map(|payout| payout.into_inner().data)
     }
 }
