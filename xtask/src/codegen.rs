@@ -133,7 +133,15 @@ fn settings() -> GenerationSettings {
 }
 
 /// Generates `source`'s client (and its httpmock helpers) from a checked spec.
+///
+/// The client is generated from the spec's documented reading
+/// ([`Spec::documented`]): where our spec is stricter than the provider's
+/// documents (an id's alphabet after its prefix, the spelling of an error
+/// code), the client's types accept what the documented contract allows,
+/// so that it can read every answer a conforming server may send, and
+/// build every request such a server must take.
 fn generate(spec: &Spec, source: &Source) -> Result<Vec<GeneratedFile>> {
+    let spec = &spec.documented();
     let settings = settings();
     let mut generator = Generator::new(&settings);
     let client = generator

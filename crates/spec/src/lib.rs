@@ -155,7 +155,8 @@ impl Spec {
     }
 
     /// The spec as documented by the provider: every schema with an
-    /// `x-documented-pattern` has its (stricter) `pattern` replaced by it.
+    /// `x-documented-pattern` has its (stricter) `pattern` replaced by it,
+    /// in both the JSON and the typed view.
     pub fn documented(&self) -> Spec {
         fn relax(node: &mut Value) {
             match node {
@@ -171,10 +172,11 @@ impl Spec {
         }
         let mut json = self.json.clone();
         relax(&mut json);
-        Spec {
-            openapi: self.openapi.clone(),
-            json,
-        }
+        // The typed view is read again from the relaxed JSON, so that both
+        // views (and a client generated from it) say the same.
+        let openapi = serde_json::from_value(json.clone())
+            .expect("replacing one pattern string by another keeps a parsed spec parseable");
+        Spec { openapi, json }
     }
 
     /// The inclusive `(minimum, maximum)` of the integer query parameter

@@ -291,21 +291,30 @@ mod tests {
         let decoders = client_decodes::for_operation("get_payout").unwrap();
         let judge =
             |body: &serde_json::Value| validators.judge_decoding(decoders, 200, body, "get_payout");
-        let mut body = json!({"data": {"id": "pyt-1", "amount": {"value": "140", "currency": "KES"},
+        let payout = json!({"data": {"id": "pyt-1", "amount": {"value": "140", "currency": "KES"},
             "payment_account_id": "pac-1", "wallet_id": "wlt-1", "state": {"code": "PENDING"},
             "created_at": "2026-01-01T00:00:00Z"}});
-        assert_eq!(judge(&body), Verdict::Pass);
-        body["data"]["state"]["code"] = json!("ON_HOLD");
-        let Verdict::Fail(why) = judge(&body) else {
-            panic!("a new state must fail: {:?}", judge(&body));
+        assert_eq!(judge(&payout), Verdict::Pass);
+        let mut new_state = payout.clone();
+        new_state["data"]["state"]["code"] = json!("ON_HOLD");
+        let Verdict::Fail(why) = judge(&new_state) else {
+            panic!("a new state must fail: {:?}", judge(&new_state));
         };
         assert!(why.contains("`data.state.code`"), "{why}");
-        // Our error-code alphabet is stricter than the documented one: the
-        // client cannot read the code, which is our fault, not the server's.
+        // Thirty digits are a decimal by the documented pattern, but more
+        // than rust_decimal holds: the client's limit, so only a warning.
+        let mut huge = payout.clone();
+        huge["data"]["amount"]["value"] = json!("123456789012345678901234567890");
+        let Verdict::Warn(why) = judge(&huge) else {
+            panic!("{:?}", judge(&huge));
+        };
+        assert!(why.contains("`data.amount.value`"), "{why}");
+        // The client is generated from the documented reading: an error
+        // code outside our stricter alphabet reads fine.
         let not_found = &conformance.validators["get_payout"][&404];
         let body = json!({"code": "not-found", "message": "m"});
         let verdict = not_found.judge_decoding(decoders, 404, &body, "get_payout");
-        assert!(matches!(verdict, Verdict::Warn(_)), "{verdict:?}");
+        assert_eq!(verdict, Verdict::Pass);
     }
 
     #[test]
