@@ -46,6 +46,16 @@ pub fn is_documented_refusal(rule: Rule, value: Option<&Value>) -> bool {
                 && digits.bytes().all(|b| b.is_ascii_digit())
                 && !digits.starts_with('0')
         }),
+        // The provider names the countries whose postal codes it checks, not
+        // their formats (our regexes): only what is no postal code anywhere
+        // is a documented refusal. "GIR 0AA" may be refused by us alone.
+        Rule::PostalCode => !text.is_some_and(|t| {
+            (2..=10).contains(&t.len())
+                && t.bytes()
+                    .any(|b| b.is_ascii_digit() || b.is_ascii_alphabetic())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-')
+        }),
         _ => true,
     }
 }
@@ -97,6 +107,10 @@ mod tests {
         assert!(!documented(Rule::Blank, json!(" ")));
         assert!(is_documented_refusal(Rule::Required, None));
         assert!(documented(Rule::UnknownBank, json!("bnk-x")));
+        assert!(!documented(Rule::PostalCode, json!("GIR 0AA")));
+        for nowhere in ["!!", "0", "ABCDEFGHIJKLMNOP"] {
+            assert!(documented(Rule::PostalCode, json!(nowhere)), "{nowhere}");
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!   that each key names a property that failed validation).
 //! - *Warns*: the refused value breaks only a rule of ours (leading zeros,
 //!   three decimals, blank text, letter case, a bare id prefix, a short
-//!   E.164 number, an unserved country or currency); or the 422 names the
+//!   E.164 number, an unserved country or currency, a plausible postal code
+//!   our format refuses: `rafiki_rules::documented`); or the 422 names the
 //!   property otherwise than our exact dotted path (a parent such as
 //!   `amount` for `amount.value`, the leaf name alone, another spelling).
 
