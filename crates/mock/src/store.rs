@@ -667,10 +667,7 @@ impl Account {
             .map_err(|e| ApiError::Internal(format!("{effect:?} of payout {id}: {e}")))?;
         wallet.balance = after.balance;
         wallet.available = after.available;
-        record.payout.state = PayoutState {
-            code: to,
-            context: context.filter(|_| to == StateCode::Failed),
-        };
+        record.payout.state = PayoutState::new(to, context.filter(|_| to == StateCode::Failed));
         if to == StateCode::Sent && record.payout.receipt.is_none() {
             record.payout.receipt = Some(ids::new_receipt());
         }

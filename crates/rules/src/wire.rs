@@ -194,8 +194,26 @@ impl PayoutCreateRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayoutState {
     pub code: StateCode,
+    /// Why a FAILED payout failed, when known. Text, as the spec has it, so
+    /// that a context the provider adds later still reads; the ones known
+    /// today are [`FailureContext`]s ([`PayoutState::failure_context`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<FailureContext>,
+    pub context: Option<String>,
+}
+
+impl PayoutState {
+    /// A state with the `context` a known failure gives it.
+    pub fn new(code: StateCode, context: Option<FailureContext>) -> Self {
+        PayoutState {
+            code,
+            context: context.map(|c| c.as_str().to_owned()),
+        }
+    }
+
+    /// The context, when it is one we know.
+    pub fn failure_context(&self) -> Option<FailureContext> {
+        self.context.as_deref().and_then(|c| c.parse().ok())
+    }
 }
 
 /// A payout as returned by POST (202) and GET.

@@ -22,7 +22,7 @@ fn pending() -> Payout {
 
 fn moved(code: StateCode, context: Option<FailureContext>) -> Payout {
     Payout {
-        state: PayoutState { code, context },
+        state: PayoutState::new(code, context),
         ..pending()
     }
 }
@@ -159,9 +159,19 @@ fn contexts_on_the_wire() {
     }))
     .unwrap();
     assert_eq!(
-        failed.state.context,
+        failed.state.failure_context(),
         Some(FailureContext::PaymentAccountLimitReached)
     );
+
+    // The spec keeps `context` a string so that one added later still reads.
+    let mut later = serde_json::to_value(&failed).unwrap();
+    later["state"]["context"] = json!("PAYMENT_ACCOUNT_FROZEN");
+    let later: Payout = serde_json::from_value(later).unwrap();
+    assert_eq!(
+        later.state.context.as_deref(),
+        Some("PAYMENT_ACCOUNT_FROZEN")
+    );
+    assert_eq!(later.state.failure_context(), None);
 }
 
 #[test]
