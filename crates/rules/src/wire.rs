@@ -6,6 +6,10 @@
 //! are what the mock emits and the contract suite reads. Optional properties
 //! are omitted when absent, never written as `null`. Money is a
 //! [`Decimal`] serialised as a string (`"2000.99"`), never a float.
+//!
+//! With the `schema` feature every type here also implements
+//! `schemars::JsonSchema`, so tests can hold these types against the
+//! components of `spec/openapi.yaml` (`tests/tests/wire_schemas.rs`).
 
 use std::collections::BTreeMap;
 
@@ -43,6 +47,7 @@ wire_enum! {
 
 /// `{value: "2000.99", currency: "KES"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Money {
     /// Exact decimal, serialised as a string keeping its scale (`"140.00"`).
     pub value: Decimal,
@@ -52,6 +57,7 @@ pub struct Money {
 
 /// `holder` of a payment account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Holder {
     #[serde(rename = "type")]
     pub kind: PartyType,
@@ -60,6 +66,7 @@ pub struct Holder {
 
 /// `mobile_money` of a MOBILE_MONEY payment account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MobileMoney {
     /// E.164 number, e.g. `+254712345678`.
     pub number: String,
@@ -69,6 +76,7 @@ pub struct MobileMoney {
 
 /// `bank_account` of a BANK_ACCOUNT payment account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BankAccount {
     pub bank_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +87,7 @@ pub struct BankAccount {
 /// Body of POST /payment-accounts, and `payment_account` inside a payout.
 /// Exactly the block matching `type` is present.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PaymentAccountRequest {
     #[serde(rename = "type")]
     pub kind: AccountType,
@@ -93,6 +102,7 @@ pub struct PaymentAccountRequest {
 /// A payment account as returned by the API: the request plus `id` and
 /// `created_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PaymentAccount {
     /// `pac-...`
     pub id: String,
@@ -104,6 +114,7 @@ pub struct PaymentAccount {
 /// `sender.address`. Which fields are required is decided per destination
 /// country by the compliance table, hence every field is optional here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Address {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_1: Option<String>,
@@ -121,6 +132,7 @@ pub struct Address {
 
 /// `sender.individual.identity_document`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IdentityDocument {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<DocumentType>,
@@ -136,6 +148,7 @@ pub struct IdentityDocument {
 
 /// `sender.individual`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Individual {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dob: Option<NaiveDate>,
@@ -145,6 +158,7 @@ pub struct Individual {
 
 /// `sender` of a payout (echoed back in the payout).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Sender {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<PartyType>,
@@ -159,6 +173,7 @@ pub struct Sender {
 /// Body of POST /payouts. Once validated, exactly one of `payment_account_id`
 /// and `payment_account` is `Some` (see [`PayoutCreateRequest::recipient`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayoutCreateRequest {
     pub amount: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,6 +207,7 @@ impl PayoutCreateRequest {
 
 /// `state` of a payout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayoutState {
     pub code: StateCode,
     /// Why a FAILED payout failed, when known. Text, as the spec has it, so
@@ -218,6 +234,7 @@ impl PayoutState {
 
 /// A payout as returned by POST (202) and GET.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Payout {
     /// `pyt-...`
     pub id: String,
@@ -235,6 +252,7 @@ pub struct Payout {
 
 /// A wallet: `balance` is the total, `available` what can be spent now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Wallet {
     /// `wlt-...`
     pub id: String,
@@ -245,6 +263,7 @@ pub struct Wallet {
 
 /// A bank branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Branch {
     /// `brn-...`
     pub id: String,
@@ -253,6 +272,7 @@ pub struct Branch {
 
 /// A bank, with its branches when it has several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Bank {
     /// `bnk-...`
     pub id: String,
@@ -311,6 +331,7 @@ impl ErrorCode {
 
 /// `errors` of a 422 body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorDetails {
     /// Property path to reasons.
     pub fields: BTreeMap<String, Vec<String>>,
@@ -318,6 +339,7 @@ pub struct ErrorDetails {
 
 /// Every error response: `{code, message, errors?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
@@ -338,12 +360,14 @@ impl ErrorBody {
 
 /// `{data: T}`: single resources and unpaged lists (banks, wallets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Data<T> {
     pub data: T,
 }
 
 /// A page of a paged list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Page<T> {
     pub data: Vec<T>,
     pub meta: PageMeta,
@@ -351,12 +375,14 @@ pub struct Page<T> {
 
 /// `meta` of a page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PageMeta {
     pub paging: Paging,
 }
 
 /// `meta.paging`: both `cursors.after` and `next` are absent on the last page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Paging {
     pub cursors: Cursors,
     /// Full URL of the next page.
@@ -366,6 +392,7 @@ pub struct Paging {
 
 /// `meta.paging.cursors`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Cursors {
     /// Opaque base64url cursor of the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
