@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Whether a run saw a documented (operation, status) pair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "seen", content = "reason")]
 pub enum Seen {
     /// At least one answer had this status.
@@ -22,17 +23,20 @@ pub enum Seen {
 }
 
 /// One documented (operation, status) pair and whether the run saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Pair {
+    /// The spec's `operationId`.
     pub operation: String,
+    /// A status the spec documents for it.
     pub status: u16,
     #[serde(flatten)]
     pub seen: Seen,
 }
 
 /// Every documented pair of the spec, in the spec's order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Coverage {
+    /// Every documented (operation, status) pair, in the spec's order.
     pub pairs: Vec<Pair>,
 }
 

@@ -5,10 +5,15 @@
 //! A *failure* breaks the documented contract; a *warning* breaks only a
 //! choice of ours that is stricter than the provider documents (see each
 //! check's `basis`). Warnings never fail a run unless it is strict.
+//!
+//! The JSON report (`--json`) is [`Report`] serialised; its JSON Schema
+//! ([`Report::json_schema`], derived with schemars) is published as
+//! `crates/contract/report.schema.json`, kept fresh by a test.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::checks::CheckInfo;
@@ -19,9 +24,11 @@ use crate::http::Exchange;
 const DETAILED_FAILURES: usize = 5;
 
 /// One failure (or warning), ready to act on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Failure {
+    /// What the contract (or, for a warning, our stricter reading) expected.
     pub expected: String,
+    /// What came back (status and body, shortened), or `-`.
     pub actual: String,
     /// The (shrunk, for generated checks) input, when there was one.
     pub input: Option<String>,
@@ -32,14 +39,20 @@ pub struct Failure {
 }
 
 /// A check's tally.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct CheckResult {
+    /// The check's stable name (as `--checks` takes it).
     pub name: &'static str,
+    /// What it holds the server to.
     pub description: &'static str,
+    /// Cases that held.
     pub passed: u64,
+    /// Cases that broke the documented contract (or, with `--strict`, our
+    /// stricter reading).
     pub failed: u64,
     /// Cases that broke only our stricter reading of the contract.
     pub warned: u64,
+    /// Cases not judged (see `skip_reason`).
     pub skipped: u64,
     /// Why it was skipped (first reason given).
     pub skip_reason: Option<String>,
@@ -48,7 +61,9 @@ pub struct CheckResult {
     /// Still running when the run's deadline passed: the counts are what it
     /// had seen by then.
     pub unfinished: bool,
+    /// The first few failures in detail (`failed` counts them all).
     pub failures: Vec<Failure>,
+    /// The first few warnings in detail (`warned` counts them all).
     pub warnings: Vec<Failure>,
 }
 
@@ -341,9 +356,10 @@ pub enum Verdict {
     Skip(String),
 }
 
-/// The outcome of a run.
-#[derive(Debug, Clone, Serialize)]
+/// The outcome of a run; serialised, the JSON report.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
+    /// Replays the run (`--seed`).
     pub seed: u64,
     /// Warnings counted as failures (`--strict`).
     pub strict: bool,
@@ -353,6 +369,7 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// When the first failure was found, since the run started.
     pub first_failure_ms: Option<u64>,
+    /// Every check that was selected, by name.
     pub checks: Vec<CheckResult>,
     /// Which documented (operation, status) pairs the run saw.
     pub coverage: Coverage,
@@ -525,8 +542,21 @@ impl Report {
         report.to_string().expect("JUnit serialises")
     }
 
+    /// The JSON report (`--json`).
     pub fn json(&self) -> String {
         serde_json::to_string_pretty(self).expect("report serialises")
+    }
+
+    /// The JSON Schema (draft 2020-12) of [`Report::json`], pretty-printed
+    /// with a final newline: what `report.schema.json` holds.
+    pub fn json_schema() -> String {
+        let generator = schemars::generate::SchemaSettings::draft2020_12()
+            .for_serialize()
+            .into_generator();
+        let schema = generator.into_root_schema_for::<Report>();
+        let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+        text.push('\n');
+        text
     }
 }
 
@@ -536,6 +566,7 @@ pub struct Totals {
     pub passed: u64,
     pub failed: u64,
     pub warned: u64,
+    /// Cases not judged (see `skip_reason`).
     pub skipped: u64,
 }
 

@@ -1,21 +1,12 @@
 //! The binary as CI uses it: exit codes, one-line errors, report files.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::get;
-use serde_json::json;
-
-fn contract(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rafiki-contract"))
-        .args(args)
-        .env_remove("RAFIKI_API_KEY")
-        .env_remove("RAFIKI_BASE_URL")
-        .env_remove("RAFIKI_API_KEY_2")
-        .output()
-        .unwrap()
-}
+use common::{contract, failing_server, quick_run, serve};
 
 fn stderr_line(output: &Output) -> String {
     let text = String::from_utf8_lossy(&output.stderr).to_string();
@@ -26,23 +17,6 @@ fn stderr_line(output: &Output) -> String {
     );
     assert!(!text.contains("panicked"), "{text}");
     text
-}
-
-/// Serves `app` on an ephemeral port from a background thread.
-fn serve(app: Router) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(async move {
-                axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app)
-                    .await
-                    .unwrap()
-            })
-    });
-    base_url
 }
 
 #[test]
@@ -88,23 +62,6 @@ fn default_run_checks_the_embedded_mock_and_writes_reports() {
         report["checks"].as_array().unwrap().len(),
         rafiki_contract::checks::ALL.len()
     );
-}
-
-/// Looks like the API at /wallets, answers 500 without an envelope elsewhere.
-fn failing_server() -> String {
-    let app = Router::new()
-        .route(
-            "/v1/wallets",
-            get(|| async { axum::Json(json!({"data": []})) }),
-        )
-        .fallback(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") });
-    serve(app)
-}
-
-/// A short run (5 examples) against `base_url` with key `k`, plus `extra`.
-fn quick_run(base_url: &str, extra: &[&str]) -> Output {
-    let args = ["run", "--base-url", base_url, "--api-key", "k"];
-    contract(&[&args[..], &["--max-examples", "5"], extra].concat())
 }
 
 /// The `N` of "N requests in" in a rendered report.
