@@ -56,7 +56,12 @@ where
     }
 }
 
+/// Runs on every answer, so the plain decode comes first; only a body that
+/// fails it is decoded again with path tracking, to name the field.
 fn decode_as<T: DeserializeOwned>(body: &Value) -> Result<(), String> {
+    if T::deserialize(body).is_ok() {
+        return Ok(());
+    }
     serde_path_to_error::deserialize::<_, T>(body)
         .map(drop)
         .map_err(|e| match e.path().to_string().as_str() {

@@ -178,12 +178,10 @@ impl Validators {
             ))
         }
     }
-}
 
-impl Validators {
     /// Whether the shipped client reads `body`: a body it cannot read fails
     /// when the documented shape refuses it too, else only warns (then the
-    /// client, generated from our stricter spec, is the one at fault).
+    /// client is the one at fault).
     fn judge_decoding(
         &self,
         decoders: Decoders,
@@ -199,7 +197,7 @@ impl Validators {
         );
         if self.documented.is_valid(body) {
             Verdict::Warn(format!(
-                "{what} (the documented contract allows this body: our spec, and so the client, is stricter)"
+                "{what} (the documented contract allows this body: the client is stricter than the contract)"
             ))
         } else {
             Verdict::Fail(what)

@@ -40,7 +40,7 @@ checks! {
     RESPONSE_SCHEMA = "response_schema": "every answer's body matches the spec's schema for its status",
         basis: "documented shapes (names, types, required parts, enums, id prefixes) fail; our stricter patterns (id alphabets, decimal spelling such as leading zeros) only warn";
     CLIENT_DECODES = "client_decodes": "every documented answer decodes into the shipped client's type for it",
-        basis: "an answer that breaks the documented shape and that the generated rafiki-client cannot read fails, naming the field; one the documented contract allows but the client (generated from our stricter spec) cannot read only warns";
+        basis: "an answer that breaks the documented shape and that the generated rafiki-client cannot read fails, naming the field; one the documented contract allows but the client cannot read (a limit of the client, e.g. an amount beyond rust_decimal) only warns";
     CONTENT_TYPE_JSON = "content_type_json": "every answer is application/json",
         basis: "the API speaks JSON only";
     ERROR_ENVELOPE = "error_envelope": "every error has {code, message} and a code that fits its status",
