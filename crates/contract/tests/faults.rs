@@ -39,7 +39,7 @@ macro_rules! faults {
     ($(
         $(#[doc = $doc:literal])*
         $fault:ident => $check:literal $(as $caught:ident)?
-            $(, partners: [$($partner:literal: $why:literal),* $(,)?])?;
+            $(, partners: [$($partner:literal: $why:expr),* $(,)?])?;
     )*) => {
         /// One way to break the API.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +75,9 @@ macro_rules! faults {
         }
     };
 }
+
+/// Why a fault that makes an extra payout can make `wallet_accounting` warn.
+const EXTRA_PAYOUT_UNSEEN_BY_MODEL: &str = "the extra payout is unknown to the wallet model, and later sequences read the wallet while it settles";
 
 faults! {
     /// `GET /payouts/{id}` of an unknown id answers 400, not 404.
@@ -140,15 +143,15 @@ faults! {
     /// A retry (the same key and body, after the answer) makes a new
     /// payout; copies sent together are still deduplicated.
     IdempotencyIgnored => "idempotency_replay", partners: [
-        "wallet_accounting": "the extra payout is unknown to the wallet model, and later sequences read the wallet while it settles",
+        "wallet_accounting": EXTRA_PAYOUT_UNSEEN_BY_MODEL,
     ];
     /// A key reused with another body makes a new payout.
     KeyReuseAccepted => "idempotency_key_reuse", partners: [
-        "wallet_accounting": "the extra payout is unknown to the wallet model, and later sequences read the wallet while it settles",
+        "wallet_accounting": EXTRA_PAYOUT_UNSEEN_BY_MODEL,
     ];
     /// Concurrent requests with one key make several payouts.
     ConcurrentDuplicates => "idempotency_concurrent", partners: [
-        "wallet_accounting": "the extra payout is unknown to the wallet model, and later sequences read the wallet while it settles",
+        "wallet_accounting": EXTRA_PAYOUT_UNSEEN_BY_MODEL,
     ];
     /// A payout above the available is answered 202 (a made-up payout).
     DoubleSpend => "insufficient_balance", partners: [
