@@ -3,16 +3,24 @@
 //! With no `--base-url` it starts the embedded `rafiki-mock` (two accounts)
 //! and checks it (feature `embedded-mock`, on by default); with
 //! `--base-url` and a key it checks any server.
+//! `rafiki-contract proxy`: sits between an application and the API,
+//! forwards its traffic unchanged and judges both sides (see
+//! `rafiki_contract::proxy`); it stops at Ctrl-C, after `--duration`, or
+//! when the command it wraps ends.
+//!
 //! Exit codes: 0 every check held, 1 a check failed, 2 usage or connection
-//! problem (one line on stderr).
+//! problem (one line on stderr); a wrapped command that fails gives its
+//! own non-zero code when no check failed.
 
 use std::io::IsTerminal;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use rafiki_contract::{Event, Report, RunConfig, RunError, SandboxValues, checks};
+use rafiki_contract::proxy::{Proxy, ProxyConfig};
+use rafiki_contract::{Event, FailureNotice, Report, RunConfig, RunError, SandboxValues, checks};
 
 #[derive(Parser)]
 #[command(
@@ -29,8 +37,55 @@ struct Cli {
 enum Command {
     /// Run the checks (against the embedded mock unless --base-url is given).
     Run(Box<RunArgs>),
+    /// Forward an application's traffic to a server unchanged, judging
+    /// what the application sends and what the server answers.
+    Proxy(Box<ProxyArgs>),
     /// List the checks with their descriptions.
     ListChecks,
+}
+
+#[derive(clap::Args)]
+struct ProxyArgs {
+    /// The API's base URL, /v1 included (the sandbox, a staging server, a
+    /// rafiki-mock). The application uses http://HOST:PORT/v1 instead.
+    #[arg(long, env = "RAFIKI_UPSTREAM")]
+    upstream: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0: an ephemeral one; the URL is printed at start).
+    #[arg(long, default_value_t = 8081)]
+    port: u16,
+    /// Stop after this many seconds (otherwise at Ctrl-C, SIGTERM, or when
+    /// the wrapped command ends).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Write every exchange to this file as JSON lines (keys redacted).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Seconds after an attempt during which the same payout sent under a
+    /// new idempotency key is reported as a duplicate.
+    #[arg(long, default_value_t = rafiki_contract::proxy::DEFAULT_RETRY_WINDOW.as_secs())]
+    retry_window: u64,
+    /// The shortest gap, in milliseconds, between two reads of a PENDING payout.
+    #[arg(long, default_value_t = rafiki_contract::proxy::DEFAULT_POLL_FLOOR.as_millis() as u64)]
+    poll_floor_ms: u64,
+    /// Write a JUnit XML report here on exit.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write a JSON report here on exit.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Fail on warnings too (verdicts that rest only on our stricter spec).
+    #[arg(long)]
+    strict: bool,
+    /// OpenAPI 3.0 document to judge answers by (default: the built-in spec).
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
+    /// A command to run through the proxy (after `--`): it gets the
+    /// proxy's base URL in RAFIKI_PROXY_URL, and the proxy stops when it ends.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -132,6 +187,13 @@ async fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Proxy(args) => match proxy(*args).await {
+            Ok(code) => ExitCode::from(code),
+            Err(message) => {
+                eprintln!("rafiki-contract proxy: {message}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run(args) => match run(*args).await {
             // Checks cut off by --max-duration may still be winding down: do not wait for them.
             Ok(code) => {
@@ -178,10 +240,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
 
     let progress = progress(&config.base_url);
     let bar = progress.clone();
-    let full_report = match (&args.json, &args.junit) {
-        (Some(path), _) | (None, Some(path)) => format!("in {} and at the end", path.display()),
-        (None, None) => "at the end".to_string(),
-    };
+    let full_report = report_place(args.json.as_ref(), args.junit.as_ref());
     let result = rafiki_contract::run_observed(&config, move |event| {
         let line = match event {
             Event::Progress(p) if !bar.is_hidden() => {
@@ -214,6 +273,93 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     print!("{}", report.render());
     write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
     Ok(if report.failed() { 1 } else { 0 })
+}
+
+async fn proxy(args: ProxyArgs) -> Result<u8, String> {
+    let mut config = ProxyConfig::new(&args.upstream);
+    config.listen = SocketAddr::new(args.host, args.port);
+    config.retry_window = Duration::from_secs(args.retry_window);
+    config.poll_floor = Duration::from_millis(args.poll_floor_ms);
+    config.record = args.record.clone();
+    config.strict = args.strict;
+    config.spec = args.spec.clone();
+    let full_report = report_place(args.json.as_ref(), args.junit.as_ref());
+    let proxy = Proxy::start(
+        config,
+        Box::new(move |finding: FailureNotice| {
+            let mark = if finding.warning { "! warning" } else { "✗" };
+            println!(
+                "rafiki-contract proxy: {mark} {}: {} (full report {full_report})",
+                finding.check,
+                one_line(&finding.expected, 400)
+            );
+        }),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "rafiki-contract proxy: forwarding {} to {}",
+        proxy.base_url(),
+        args.upstream
+    );
+    let command_code = tokio::select! {
+        code = wrapped(&args.command, proxy.base_url()), if !args.command.is_empty() => code?,
+        () = stop_after(args.duration) => 0,
+        result = stop_signal() => {
+            result.map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+            0
+        }
+    };
+    let report = proxy.finish().await;
+    print!("{}", report.render());
+    write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
+    Ok(if report.failed() { 1 } else { command_code })
+}
+
+/// Runs the wrapped command with RAFIKI_PROXY_URL set; its exit code.
+async fn wrapped(command: &[String], base_url: &str) -> Result<u8, String> {
+    let status = tokio::process::Command::new(&command[0])
+        .args(&command[1..])
+        .env("RAFIKI_PROXY_URL", base_url)
+        .status()
+        .await
+        .map_err(|e| format!("cannot run `{}`: {e}", command[0]))?;
+    Ok(match status.code() {
+        Some(0) => 0,
+        Some(code) => u8::try_from(code).unwrap_or(1).max(1),
+        None => 1,
+    })
+}
+
+/// Resolves after `seconds`, or never.
+async fn stop_after(seconds: Option<u64>) {
+    match seconds {
+        Some(seconds) => tokio::time::sleep(Duration::from_secs(seconds)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Ctrl-C, or SIGTERM on Unix (what CI runners send).
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
+}
+
+/// Where the full report goes, in words.
+fn report_place(json: Option<&PathBuf>, junit: Option<&PathBuf>) -> String {
+    match (json, junit) {
+        (Some(path), _) | (None, Some(path)) => format!("in {} and at the end", path.display()),
+        (None, None) => "at the end".to_string(),
+    }
 }
 
 /// `text` on one line, cut to `limit` characters.

@@ -34,8 +34,9 @@ pub struct Failure {
     pub input: Option<String>,
     /// A shell command that sends the failing request again.
     pub curl: Option<String>,
-    /// Replays the run: `--seed N --checks NAME`.
-    pub seed: u64,
+    /// Replays the run: `--seed N --checks NAME`; `None` for what the
+    /// proxy observed (the application's traffic cannot be replayed).
+    pub seed: Option<u64>,
 }
 
 /// A check's tally.
@@ -87,6 +88,9 @@ impl CheckResult {
 #[derive(Debug, Clone)]
 pub struct FailureNotice {
     pub check: &'static str,
+    /// Only a warning (our stricter reading); told only to listeners that
+    /// asked for warnings.
+    pub warning: bool,
     pub expected: String,
     /// Since the run started.
     pub after: std::time::Duration,
@@ -111,6 +115,10 @@ pub struct Recorder {
     listener: Option<FailureListener>,
     /// `--fail-fast`: after the first failure nothing more is recorded.
     stop_at_first: bool,
+    /// The listener hears warnings too.
+    tell_warnings: bool,
+    /// Failures can be replayed with the seed (not so for observed traffic).
+    replayable: bool,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -146,6 +154,8 @@ impl Recorder {
             failed: tokio::sync::Notify::new(),
             listener: None,
             stop_at_first: false,
+            tell_warnings: false,
+            replayable: true,
         }
     }
 
@@ -159,6 +169,18 @@ impl Recorder {
     /// Tells `listener` of every failure as it is recorded.
     pub fn with_listener(mut self, listener: FailureListener) -> Self {
         self.listener = Some(listener);
+        self
+    }
+
+    /// Tells the listener of warnings as well as failures.
+    pub fn telling_warnings(mut self, tell: bool) -> Self {
+        self.tell_warnings = tell;
+        self
+    }
+
+    /// What is recorded was observed, not generated: no seed replays it.
+    pub fn observing(mut self) -> Self {
+        self.replayable = false;
         self
     }
 
@@ -214,6 +236,7 @@ impl Recorder {
         let failure = self.failure(expected.into(), exchange, input);
         let notice = FailureNotice {
             check: check.name,
+            warning: false,
             expected: failure.expected.clone(),
             after: self.started.elapsed(),
         };
@@ -248,12 +271,27 @@ impl Recorder {
             return self.fail(check, expected, exchange, input);
         }
         let warning = self.failure(expected, exchange, input);
+        let notice = FailureNotice {
+            check: check.name,
+            warning: true,
+            expected: warning.expected.clone(),
+            after: self.started.elapsed(),
+        };
+        let mut recorded = false;
         self.with(check, |r| {
+            recorded = true;
             r.warned += 1;
             if r.warnings.len() < DETAILED_FAILURES {
                 r.warnings.push(warning);
             }
         });
+        if let Some(listener) = self
+            .listener
+            .as_ref()
+            .filter(|_| recorded && self.tell_warnings)
+        {
+            listener(notice);
+        }
     }
 
     fn failure(
@@ -267,7 +305,7 @@ impl Recorder {
             actual: exchange.map_or_else(|| "-".to_string(), Exchange::summary),
             input,
             curl: exchange.map(Exchange::curl),
-            seed: self.seed,
+            seed: self.replayable.then_some(self.seed),
         }
     }
 
@@ -332,7 +370,7 @@ impl Recorder {
             check.unfinished = unfinished.iter().any(|c| c.name == check.name);
         }
         Report {
-            seed: self.seed,
+            seed: self.replayable.then_some(self.seed),
             strict: self.strict,
             requests,
             elapsed_ms: elapsed.as_millis() as u64,
@@ -359,8 +397,9 @@ pub enum Verdict {
 /// The outcome of a run; serialised, the JSON report.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
-    /// Replays the run (`--seed`).
-    pub seed: u64,
+    /// Replays the run (`--seed`); `None` for a proxy's report (observed
+    /// traffic is not replayed).
+    pub seed: Option<u64>,
     /// Warnings counted as failures (`--strict`).
     pub strict: bool,
     /// Requests sent to the server.
@@ -433,11 +472,11 @@ impl Report {
         }
         let totals = self.totals();
         let rate = self.requests as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0);
+        let seed = self.seed.map(|s| format!(", seed {s}")).unwrap_or_default();
         out.push_str(&format!(
-            "\n{} requests in {:.2} s ({rate:.0}/s), seed {}\n{} passed, {} failed, {} warned, {} skipped{}\n",
+            "\n{} requests in {:.2} s ({rate:.0}/s){seed}\n{} passed, {} failed, {} warned, {} skipped{}\n",
             self.requests,
             self.elapsed_ms as f64 / 1000.0,
-            self.seed,
             totals.passed,
             totals.failed,
             totals.warned,
@@ -591,10 +630,13 @@ fn render_cases(out: &mut String, check: &CheckResult, mark: &str, cases: &[Fail
         if let Some(curl) = &case.curl {
             out.push_str(&format!("  repro:    {curl}\n"));
         }
-        out.push_str(&format!(
-            "  replay:   rafiki-contract run --seed {} --checks {}\n\n",
-            case.seed, check.name
-        ));
+        match case.seed {
+            Some(seed) => out.push_str(&format!(
+                "  replay:   rafiki-contract run --seed {seed} --checks {}\n\n",
+                check.name
+            )),
+            None => out.push('\n'),
+        }
     }
     if count as usize > cases.len() {
         out.push_str(&format!("  (+{} more)\n", count as usize - cases.len()));
@@ -606,13 +648,15 @@ fn describe_cases(check: &CheckResult, cases: &[Failure]) -> String {
     let detail: Vec<String> = cases
         .iter()
         .map(|f| {
+            let replay = f
+                .seed
+                .map(|seed| format!("\nreplay: --seed {seed} --checks {}", check.name))
+                .unwrap_or_default();
             format!(
-                "expected: {}\ngot: {}\nrepro: {}\nreplay: --seed {} --checks {}",
+                "expected: {}\ngot: {}\nrepro: {}{replay}",
                 f.expected,
                 f.actual,
                 f.curl.as_deref().unwrap_or("-"),
-                f.seed,
-                check.name
             )
         })
         .collect();

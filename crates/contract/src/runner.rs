@@ -86,6 +86,20 @@ pub struct Operation {
 }
 
 impl Operation {
+    /// Whether a request `method path` (path below the base URL, e.g.
+    /// `/payouts/pyt-1`) is this operation.
+    pub fn matches(&self, method: &reqwest::Method, path: &str) -> bool {
+        let (mut template, mut path) = (self.path.split('/'), path.split('/'));
+        self.method == method
+            && loop {
+                match (template.next(), path.next()) {
+                    (None, None) => break true,
+                    (Some(t), Some(p)) if t == p || (t.starts_with('{') && !p.is_empty()) => {}
+                    _ => break false,
+                }
+            }
+    }
+
     /// Every operation of `spec`, in the spec's order.
     pub fn all_in(spec: &rafiki_spec::Spec) -> Vec<Operation> {
         spec.operations()

@@ -994,7 +994,7 @@ async fn every_fault_is_caught_by_its_own_check_and_only_its_partners() {
             let problems = judge(fault, &report);
             if !problems.is_empty() {
                 missed.push(format!(
-                    "{fault:?} (seed {}): {}\n{}",
+                    "{fault:?} (seed {:?}): {}\n{}",
                     report.seed,
                     problems.join("; "),
                     report.render()

@@ -26,15 +26,18 @@ pub struct CheckInfo {
     pub basis: &'static str,
 }
 
-macro_rules! checks {
-    ($($ident:ident = $name:literal : $description:literal, basis: $basis:literal;)*) => {
-        $(pub static $ident: CheckInfo = CheckInfo { name: $name, description: $description, basis: $basis };)*
+/// Declares checks (one `static` [`CheckInfo`] each) and the list of them
+/// all, in report order, under the name given first.
+macro_rules! check_list {
+    ($list:ident; $($ident:ident = $name:literal : $description:literal, basis: $basis:literal;)*) => {
+        $(pub static $ident: $crate::checks::CheckInfo = $crate::checks::CheckInfo { name: $name, description: $description, basis: $basis };)*
         /// Every check, in report order.
-        pub static ALL: &[&CheckInfo] = &[$(&$ident),*];
+        pub static $list: &[&$crate::checks::CheckInfo] = &[$(&$ident),*];
     };
 }
+pub(crate) use check_list;
 
-checks! {
+check_list! { ALL;
     STATUS_DOCUMENTED = "status_documented": "every answer's status is documented for its operation",
         basis: "each operation's documented statuses, plus 401 for a missing or unknown key";
     RESPONSE_SCHEMA = "response_schema": "every answer's body matches the spec's schema for its status",

@@ -1,0 +1,258 @@
+//! The judge: a thread of its own that takes each captured exchange, in
+//! the order the answers came back, turns it into the suite's
+//! [`Exchange`] (the key as a slot, never its value) and hands it to the
+//! application's checks, the suite's answer checks and the server's
+//! checks across exchanges.
+
+use std::hash::{Hash, Hasher};
+use std::time::Instant;
+
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
+use rafiki_rules::ComplianceTable;
+use rafiki_spec::Spec;
+use tokio::sync::{mpsc, oneshot};
+
+use super::application::ApplicationChecks;
+use super::forward::{Captured, Outcome};
+use super::record::Recording;
+use super::redact::Secrets;
+use super::server::ServerChecks;
+use super::{APPLICATION_CHECKS, ProxyConfig, ProxyError, SERVER_CHECKS};
+use crate::checks::conformance::Conformance;
+use crate::http::{Answer, Exchange, JSON, KeySlot, Probe, cut};
+use crate::report::{FailureListener, Recorder, Report};
+use crate::runner::Operation;
+
+/// Who sent a request: a digest of its `Authorization` value (never shown),
+/// so that two accounts' traffic is never compared.
+pub type Account = u64;
+
+/// When a request arrived and when its answer left.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub started: Instant,
+    pub finished: Instant,
+}
+
+impl Timing {
+    /// Whether `self` ended before `later` began (so their order is known).
+    pub fn before(&self, later: &Timing) -> bool {
+        self.finished <= later.started
+    }
+}
+
+/// What the judge hears: an exchange, or that the proxy stopped.
+pub enum Message {
+    Exchange(Box<Captured>),
+    Finish,
+}
+
+/// Everything the checks need, owned by the judge's thread.
+pub struct Judge {
+    recorder: Recorder,
+    conformance: Conformance,
+    operations: Vec<Operation>,
+    /// The upstream's path prefix (`/v1`): API paths are below it.
+    base_path: String,
+    /// For reproductions: the upstream, where the request can be sent again.
+    upstream_origin: String,
+    application: ApplicationChecks,
+    server: ServerChecks,
+    secrets: Secrets,
+    record: Option<Recording>,
+    exchanges: u64,
+    started: Instant,
+}
+
+/// The path of `base_url` without a trailing slash (`/v1`, or empty).
+pub fn base_path(base_url: &str) -> String {
+    url::Url::parse(base_url)
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default()
+}
+
+impl Judge {
+    pub fn new(config: &ProxyConfig, on_finding: FailureListener) -> Result<Self, ProxyError> {
+        let spec = match &config.spec {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|text| Spec::from_yaml(&text).map_err(|e| e.to_string()))
+                .map_err(ProxyError::Spec)?,
+            None => Spec::embedded(),
+        };
+        let conformance = Conformance::new(&spec).map_err(|e| ProxyError::Spec(e.to_string()))?;
+        let checks: Vec<_> = APPLICATION_CHECKS
+            .iter()
+            .chain(SERVER_CHECKS)
+            .copied()
+            .collect();
+        let recorder = Recorder::new(0, config.strict, &checks)
+            .observing()
+            .telling_warnings(true)
+            .with_listener(on_finding);
+        let record = match &config.record {
+            Some(path) => Some(
+                Recording::create(path).map_err(|source| ProxyError::Record {
+                    path: path.clone(),
+                    source,
+                })?,
+            ),
+            None => None,
+        };
+        let upstream_origin = url::Url::parse(&config.upstream)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        Ok(Judge {
+            recorder,
+            conformance,
+            operations: Operation::all_in(&spec),
+            base_path: base_path(&config.upstream),
+            upstream_origin,
+            application: ApplicationChecks::new(
+                ComplianceTable::builtin(),
+                config.retry_window,
+                config.poll_floor,
+            ),
+            server: ServerChecks::default(),
+            secrets: Secrets::default(),
+            record,
+            exchanges: 0,
+            started: Instant::now(),
+        })
+    }
+
+    /// Judges every exchange until told to finish, then closes the run.
+    pub fn run(
+        mut self,
+        mut inbox: mpsc::UnboundedReceiver<Message>,
+        report: oneshot::Sender<Report>,
+    ) {
+        while let Some(message) = inbox.blocking_recv() {
+            match message {
+                Message::Exchange(captured) => self.judge(&captured),
+                Message::Finish => break,
+            }
+        }
+        // What was already captured when the proxy stopped is judged too.
+        while let Ok(Message::Exchange(captured)) = inbox.try_recv() {
+            self.judge(&captured);
+        }
+        let _ = report.send(self.finish());
+    }
+
+    fn judge(&mut self, captured: &Captured) {
+        self.exchanges += 1;
+        self.secrets.learn(&captured.request_headers);
+        if let Some(record) = self.record.as_mut() {
+            record.write(self.exchanges, captured, &self.secrets);
+        }
+        let path = captured
+            .path_and_query
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        // Outside the API (the mock's control API, unknown paths): forwarded, not judged.
+        let Some(operation) = path
+            .strip_prefix(self.base_path.as_str())
+            .and_then(|below| {
+                self.operations
+                    .iter()
+                    .find(|o| o.matches(&captured.method, below))
+            })
+            .map(|o| o.id)
+        else {
+            return;
+        };
+        let exchange = self.exchange(captured, operation);
+        let account = account_of(&captured.request_headers);
+        let timing = Timing {
+            started: captured.started,
+            finished: captured.finished,
+        };
+        let reached_server = !matches!(captured.outcome, Outcome::Unreachable(_));
+        self.application
+            .judge(&exchange, account, timing, reached_server, &self.recorder);
+        if exchange.answer.is_ok() && reached_server {
+            self.conformance.observe(&exchange, &self.recorder);
+            self.server
+                .judge(&exchange, account, timing, &self.recorder);
+        }
+    }
+
+    /// The suite's view of one exchange; the key is only a slot.
+    fn exchange(&self, captured: &Captured, operation: &'static str) -> Exchange {
+        let headers = &captured.request_headers;
+        let key = match header(headers, AUTHORIZATION.as_str()) {
+            None => KeySlot::None,
+            Some(value) if value.starts_with("Bearer ") => KeySlot::Primary,
+            Some(_) => KeySlot::PrimaryWithoutScheme,
+        };
+        let body_type = header(headers, CONTENT_TYPE.as_str())
+            .filter(|t| t.starts_with(JSON))
+            .map(|_| JSON);
+        let probe = Probe {
+            operation: Some(operation),
+            method: captured.method.clone(),
+            target: captured.path_and_query.clone(),
+            query: Vec::new(),
+            key,
+            idempotency_key: header(headers, rafiki_rules::idempotency::HEADER).map(str::to_string),
+            body: serde_json::from_slice(&captured.request_body).ok(),
+            body_type,
+        };
+        let answer = match &captured.outcome {
+            Outcome::Answered {
+                status,
+                headers,
+                body,
+            } => Ok(Answer {
+                status: status.as_u16(),
+                content_type: header(headers, CONTENT_TYPE.as_str()).map(str::to_string),
+                json: serde_json::from_slice(body).ok(),
+                text: self
+                    .secrets
+                    .scrub(&cut(&String::from_utf8_lossy(body), 4096)),
+            }),
+            Outcome::Dropped(why) => Err(format!(
+                "the connection was closed without an answer ({})",
+                self.secrets.scrub(why)
+            )),
+            Outcome::Unreachable(why) => Err(format!(
+                "the upstream could not be reached ({})",
+                self.secrets.scrub(why)
+            )),
+        };
+        Exchange {
+            probe,
+            url: format!("{}{}", self.upstream_origin, captured.path_and_query),
+            answer,
+            elapsed: captured.finished - captured.started,
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        self.application.finish(&self.recorder);
+        if let Some(record) = self.record.as_mut() {
+            record.flush();
+        }
+        self.recorder.close(
+            &[],
+            self.exchanges,
+            self.started.elapsed(),
+            self.conformance.coverage(),
+        )
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn account_of(headers: &HeaderMap) -> Account {
+    let mut digest = std::collections::hash_map::DefaultHasher::new();
+    headers
+        .get(AUTHORIZATION)
+        .map(|v| v.as_bytes())
+        .hash(&mut digest);
+    digest.finish()
+}
