@@ -198,3 +198,60 @@ fn https_urls_are_spoken_with_tls() {
     assert!(line.contains("cannot reach"), "{line}");
     assert!(!line.contains("scheme is not http"), "{line}");
 }
+
+#[test]
+fn the_proxy_wraps_a_command_and_reports_when_it_ends() {
+    let upstream = failing_server();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("proxy.json");
+    let proxy = |command: &[&str]| {
+        let args = [
+            "proxy",
+            "--upstream",
+            upstream.as_str(),
+            "--port",
+            "0",
+            "--json",
+            json.to_str().unwrap(),
+            "--",
+        ];
+        contract(&[&args[..], command].concat())
+    };
+    // The wrapped command reaches the proxy by RAFIKI_PROXY_URL: what it
+    // sends is judged, and the server's undocumented 500s fail the run.
+    let output = proxy(&[
+        "sh",
+        "-c",
+        r#"exec "$0" run --base-url "$RAFIKI_PROXY_URL" --api-key k --checks auth_required --max-duration 20"#,
+        env!("CARGO_BIN_EXE_rafiki-contract"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("forwarding http://127.0.0.1:"), "{stdout}");
+    assert!(stdout.contains("rafiki-contract proxy: ✗ "), "{stdout}");
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["seed"], serde_json::Value::Null, "nothing to replay");
+    // Nothing sent, nothing failed: the command's own exit code.
+    assert_eq!(proxy(&["true"]).status.code(), Some(0));
+    assert_eq!(proxy(&["sh", "-c", "exit 3"]).status.code(), Some(3));
+}
+
+#[test]
+fn the_proxy_stops_after_its_duration_and_refuses_a_bad_upstream() {
+    let upstream = failing_server();
+    let output = contract(&[
+        "proxy",
+        "--upstream",
+        &upstream,
+        "--port",
+        "0",
+        "--duration",
+        "1",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let output = contract(&["proxy", "--upstream", "127.0.0.1:8080", "--port", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("--upstream"));
+}
