@@ -1,14 +1,18 @@
 //! Server configuration: the accounts (one per API key) with the wallets
 //! each is seeded with, the processing delay of the lifecycle scheduler,
 //! the body size limit, the clock, the public base URL used in `next`
-//! links, the compliance table, and the legal variations of the API's
-//! behaviour the mock can show (see [`crate::variants`]).
+//! links, the compliance table, the legal variations of the API's
+//! behaviour the mock can show (see [`crate::variants`]), the faults it
+//! injects on purpose (see [`crate::faults`]) and the size of its request
+//! journal (see [`crate::journal`]).
 //!
 //! Defaults (what `Config::default()` and the binary without flags give):
 //! one API key [`DEFAULT_API_KEY`] with one KES wallet holding
 //! [`DEFAULT_BALANCE`], a processing delay of [`DEFAULT_DELAY`], a body
 //! limit of [`DEFAULT_BODY_LIMIT`] bytes, the system clock, the built-in
-//! compliance table, the control API on, and none of the variations.
+//! compliance table, the control API on, none of the variations, no
+//! faults, and a journal of [`DEFAULT_JOURNAL_CAPACITY`] requests per
+//! account.
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,6 +28,8 @@ use rafiki_rules::listing::{DEFAULT_PAGING_LIMIT, MAX_PAGING_LIMIT, MIN_PAGING_L
 use rust_decimal::Decimal;
 
 use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::faults::FaultPlan;
+pub use crate::journal::DEFAULT_JOURNAL_CAPACITY;
 
 /// The API key of the default account (for local use only).
 pub const DEFAULT_API_KEY: &str = "sk_test_rafiki_mock";
@@ -156,6 +162,13 @@ pub struct Config {
     /// PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE; nothing is created or
     /// stored ([`crate::support::is_outage`]).
     pub recipient_outages: bool,
+    /// Faults injected on purpose into the API's answers (default: none).
+    /// Every account starts with this plan; the control API replaces an
+    /// account's plan (`PUT /_sandbox/faults`). See [`crate::faults`].
+    pub faults: FaultPlan,
+    /// How many requests each account's journal keeps (the oldest are
+    /// dropped; default [`DEFAULT_JOURNAL_CAPACITY`]; 0 keeps none).
+    pub journal_capacity: usize,
 }
 
 impl Default for Config {
@@ -191,6 +204,8 @@ impl Config {
             other_body_with_used_key: OtherBody::default(),
             created_at_to: UpperBound::default(),
             recipient_outages: false,
+            faults: FaultPlan::default(),
+            journal_capacity: DEFAULT_JOURNAL_CAPACITY,
         }
     }
 

@@ -10,7 +10,12 @@
 //! - `POST /_sandbox/wallets/{id}/fund` `{"amount": "100.00"}`: credits
 //!   `balance` and `available`.
 //! - `POST /_sandbox/reset`: forgets every payout, payment account and
-//!   idempotency key of the account and restores its seeded wallets.
+//!   idempotency key of the account and restores its seeded wallets (its
+//!   fault plan and journal stay).
+//! - `GET`, `PUT`, `DELETE /_sandbox/faults`: the account's fault plan
+//!   ([`crate::faults`]): shown, replaced, cleared.
+//! - `GET`, `DELETE /_sandbox/requests`: the account's request journal
+//!   ([`crate::journal`]), filtered; emptied.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -21,7 +26,10 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::errors::{ApiError, json};
-use crate::extract::{Authed, JsonBody, PathId};
+use crate::extract::{Authed, JsonBody, Params, PathId};
+use crate::faults::FaultPlan;
+use crate::faults::wire::{PlanView, read_plan};
+use crate::journal::Filter;
 
 /// `GET /_sandbox/health`.
 pub async fn health() -> Response {
@@ -58,6 +66,44 @@ pub async fn reset(Authed(cell): Authed) -> Response {
     let wallets = cell.reset();
     tracing::info!("control: account reset");
     json(StatusCode::OK, &Data { data: wallets })
+}
+
+/// `GET /_sandbox/faults`: the plan, each rule with how often it fired.
+pub async fn faults(Authed(cell): Authed) -> Response {
+    json(StatusCode::OK, &PlanView::of(&cell.faults()))
+}
+
+/// `PUT /_sandbox/faults`: replaces the plan (counters start from zero).
+pub async fn replace_faults(
+    Authed(cell): Authed,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let plan = read_plan(&body)?;
+    tracing::info!(faults = %plan, "control: fault plan replaced");
+    let mut faults = cell.faults();
+    faults.replace(plan);
+    Ok(json(StatusCode::OK, &PlanView::of(&faults)))
+}
+
+/// `DELETE /_sandbox/faults`: no faults any more.
+pub async fn clear_faults(Authed(cell): Authed) -> Response {
+    let mut faults = cell.faults();
+    faults.replace(FaultPlan::default());
+    tracing::info!("control: fault plan cleared");
+    json(StatusCode::OK, &PlanView::of(&faults))
+}
+
+/// `GET /_sandbox/requests`: the journal, filtered.
+pub async fn requests(Authed(cell): Authed, params: Params) -> Result<Response, ApiError> {
+    let filter = Filter::parse(&params)?;
+    Ok(json(StatusCode::OK, &cell.journal().page(&filter)))
+}
+
+/// `DELETE /_sandbox/requests`: empties the journal (numbering goes on).
+pub async fn clear_requests(Authed(cell): Authed) -> Response {
+    let mut journal = cell.journal();
+    journal.clear();
+    json(StatusCode::OK, &journal.page(&Filter::default()))
 }
 
 /// Test hook (only with `Config::panic_route`): a handler that panics.

@@ -4,7 +4,8 @@
 //! Codes beyond the API's list are used only where the API documents no
 //! code: 400 BAD_REQUEST (a body not sent as JSON; the status is
 //! documented, the code is not), 405 METHOD_NOT_ALLOWED, 413
-//! PAYLOAD_TOO_LARGE, and 409 ILLEGAL_TRANSITION on the control API.
+//! PAYLOAD_TOO_LARGE, 409 ILLEGAL_TRANSITION on the control API, and the
+//! codes of injected faults' statuses ([`crate::faults::FaultStatus`]).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +14,8 @@ use rafiki_rules::violations::BODY_PATH;
 use rafiki_rules::wire::{AccountType, ErrorCode, ErrorDetails};
 use rafiki_rules::{Rule, Violation, Violations};
 use serde::Serialize;
+
+use crate::faults::FaultStatus;
 
 /// Everything a request can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -44,14 +47,42 @@ pub enum ApiError {
     /// The recipient's bank or operator cannot take payouts for the moment.
     #[error("the recipient's {0:?} provider is temporarily unavailable")]
     RecipientUnavailable(AccountType),
+    /// A fault rule fired: this answer instead of handling the request.
+    #[error("injected {}: fault rule {rule}", status.status())]
+    Injected {
+        status: FaultStatus,
+        /// The rule, in the flag grammar.
+        rule: String,
+    },
 }
 
 /// Where an error's status and code come from.
-enum Kind {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
     /// One of the API's codes, with the status the rules pair it with.
     Api(ErrorCode),
     /// An answer of the mock's own, where the API documents none.
     Own(StatusCode, &'static str),
+}
+
+impl Kind {
+    /// The HTTP status; for the API's codes, the one `rafiki-rules` pairs
+    /// with the code.
+    pub(crate) fn status(self) -> StatusCode {
+        match self {
+            Kind::Api(code) => StatusCode::from_u16(code.http_status())
+                .expect("the rules pair codes with valid statuses"),
+            Kind::Own(status, _) => status,
+        }
+    }
+
+    /// The `code` of the body.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Kind::Api(code) => code.as_str(),
+            Kind::Own(_, code) => code,
+        }
+    }
 }
 
 /// The wire body of every error.
@@ -102,25 +133,19 @@ impl ApiError {
             ApiError::IllegalTransition { .. } => {
                 Kind::Own(StatusCode::CONFLICT, "ILLEGAL_TRANSITION")
             }
+            ApiError::Injected { status, .. } => status.kind(),
         }
     }
 
     /// The HTTP status; for the API's codes, the one `rafiki-rules` pairs
     /// with the code.
     pub fn status(&self) -> StatusCode {
-        match self.kind() {
-            Kind::Api(code) => StatusCode::from_u16(code.http_status())
-                .expect("the rules pair codes with valid statuses"),
-            Kind::Own(status, _) => status,
-        }
+        self.kind().status()
     }
 
     /// The `code` of the body.
     pub fn code(&self) -> &'static str {
-        match self.kind() {
-            Kind::Api(code) => code.as_str(),
-            Kind::Own(_, code) => code,
-        }
+        self.kind().code()
     }
 
     fn envelope(&self) -> Envelope {
@@ -169,6 +194,9 @@ impl ApiError {
             }
             // Details go to the log, never to the client.
             ApiError::Internal(_) => "An internal error has occurred.".to_owned(),
+            ApiError::Injected { rule, .. } => {
+                format!("Injected by rafiki-mock (fault rule {rule}): the request was not handled.")
+            }
         };
         Envelope {
             code: self.code(),

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::errors::ApiError;
 use crate::server::AppState;
-use crate::store::AccountCell;
+use crate::store::{AccountCell, Store};
 
 /// The caller's account.
 pub struct Authed(pub Arc<AccountCell>);
@@ -33,15 +33,25 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let cell = match credentials(&parts.headers) {
-            Credentials::Bearer(key) => state.store.account(key),
+        if let Credentials::OtherScheme = credentials(&parts.headers) {
             // Said plainly: the provider's own examples send the bare key.
-            Credentials::OtherScheme => return Err(ApiError::NotBearer),
-            Credentials::Missing => None,
+            return Err(ApiError::NotBearer);
         }
-        .ok_or(ApiError::Unauthorized)?;
+        let cell = account_of(&parts.headers, &state.store).ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("account", cell.label());
         Ok(Authed(cell.clone()))
+    }
+}
+
+/// The account of a request's `Authorization: Bearer <key>`, when the key
+/// is known (for the layers that act per account before any handler).
+pub(crate) fn account_of<'s>(
+    headers: &HeaderMap,
+    store: &'s Store,
+) -> Option<&'s Arc<AccountCell>> {
+    match credentials(headers) {
+        Credentials::Bearer(key) => store.account(key),
+        Credentials::OtherScheme | Credentials::Missing => None,
     }
 }
 

@@ -6,7 +6,10 @@
 //! values) after a delay; idempotency, wallet accounting, get-or-create,
 //! cursor paging and date filters behave as `docs/contract.md`
 //! describes, all checked by `rafiki-rules`. A control API under
-//! `/_sandbox` forces transitions, funds wallets and resets accounts.
+//! `/_sandbox` forces transitions, funds wallets and resets accounts,
+//! switches [`faults`] on purpose (500/502/503, 429, 409, latency, a
+//! connection dropped after handling) and shows each account's request
+//! [`journal`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,29 +24,39 @@
 //! `scheduler` (lifecycle task), `routes` (the API handlers), `control`
 //! (the `/_sandbox` handlers), [`errors`] (the envelope), `extract`
 //! (auth, body and query extractors), `cursor`, `ids`, `banks`,
-//! `amounts` (lenient amounts), [`support`] (autonomous support) and
-//! [`variants`] (the legal variations, [`Variant`]).
+//! `amounts` (lenient amounts), [`support`] (autonomous support),
+//! [`variants`] (the legal variations, [`Variant`]), [`operation`] (the
+//! seven operations), [`faults`] (faults on purpose), [`journal`] (the
+//! request journal), `traffic` (the layer applying both) and `conn` (the
+//! accept loop that can drop a connection).
 
 mod amounts;
 mod banks;
 pub mod clock;
 pub mod config;
+mod conn;
 mod control;
 mod cursor;
 pub mod errors;
 mod extract;
+pub mod faults;
 mod ids;
+pub mod journal;
+pub mod operation;
 mod routes;
 mod scheduler;
 mod server;
 pub mod store;
 pub mod support;
+mod traffic;
 pub mod variants;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    AccountConfig, Config, ConfigError, DEFAULT_API_KEY, DEFAULT_DELAY, OtherBody, UpperBound,
-    WalletSeed,
+    AccountConfig, Config, ConfigError, DEFAULT_API_KEY, DEFAULT_DELAY, DEFAULT_JOURNAL_CAPACITY,
+    OtherBody, UpperBound, WalletSeed,
 };
+pub use faults::{Fault, FaultPlan, FaultRule, FaultStatus, Scope, Share};
+pub use operation::Operation;
 pub use server::{MockHandle, StartError, spawn, spawn_on};
 pub use variants::{ApplyVariant, Variant, legal_variants};

@@ -4,6 +4,7 @@
 //! cargo run -p rafiki-mock -- --port 8080
 //! RAFIKI_MOCK_API_KEYS=sk_test_a,sk_test_b cargo run -p rafiki-mock -- --wallet KES:500000.00 --wallet USD:1000.00
 //! cargo run -p rafiki-mock -- --variant autonomous_support --compliance my-limits.yaml
+//! cargo run -p rafiki-mock -- --fault 'create_payout=503+retry-after=1@30%' --fault 'create_payout=drop-after-handling@10%' --fault-seed 7
 //! ```
 
 use std::io::IsTerminal;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use rafiki_mock::{Config, DEFAULT_API_KEY, Variant, WalletSeed};
+use rafiki_mock::{Config, DEFAULT_API_KEY, FaultPlan, FaultRule, Variant, WalletSeed};
 use rafiki_rules::ComplianceTable;
 use tracing_subscriber::EnvFilter;
 
@@ -75,6 +76,22 @@ struct Args {
     /// win over what a variant sets.
     #[arg(long = "variant", value_name = "NAME")]
     variants: Vec<Variant>,
+    /// A fault to inject on purpose (repeatable; every account starts with
+    /// these): OPERATION=FAULT[@SHARE][#TIMES], where OPERATION is an
+    /// operationId or *, FAULT is 500, 502, 503, 429 or 409 (each optionally
+    /// +retry-after=SECONDS), latency:200ms or drop-after-handling, SHARE is
+    /// 30% or 0.3 (default 100%), TIMES caps the injections. E.g.
+    /// create_payout=503+retry-after=2@30%, '*=latency:200ms',
+    /// create_payout=drop-after-handling#1.
+    #[arg(long = "fault", value_name = "RULE")]
+    faults: Vec<FaultRule>,
+    /// The seed that chooses which requests the faults fire on.
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+    /// Requests each account's journal keeps (GET /_sandbox/requests); the
+    /// oldest are dropped.
+    #[arg(long, default_value_t = rafiki_mock::DEFAULT_JOURNAL_CAPACITY)]
+    journal_capacity: usize,
 }
 
 #[tokio::main]
@@ -112,6 +129,11 @@ async fn main() -> anyhow::Result<()> {
     config.autonomous_support |= args.autonomous_support;
     config.public_base_url = args.public_base_url;
     config.body_limit = args.body_limit;
+    config.faults = FaultPlan {
+        seed: args.fault_seed,
+        rules: args.faults,
+    };
+    config.journal_capacity = args.journal_capacity;
     if let Some(path) = &args.compliance {
         let yaml = std::fs::read_to_string(path)
             .with_context(|| format!("reading the compliance table {}", path.display()))?;

@@ -1,6 +1,7 @@
 //! The seven operations of the API under `/v1`, as thin handlers: extract,
 //! check with `rafiki-rules` (bank accounts also against the banks GET
-//! /banks lists), call the store, render.
+//! /banks lists), call the store, render. [`handler`] gives each
+//! [`Operation`] its handler.
 
 use std::borrow::Cow;
 
@@ -8,6 +9,7 @@ use axum::extract::State;
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use rafiki_rules::idempotency;
 use rafiki_rules::listing::{DateRange, paging_limit};
 use rafiki_rules::wire::{Cursors, Data, Page, PageMeta, Paging, PaymentAccount, Payout};
@@ -21,8 +23,24 @@ use crate::amounts;
 use crate::cursor::{self, ListKind, SortKey};
 use crate::errors::{ApiError, json};
 use crate::extract::{Authed, JsonBody, Params, PathId};
+use crate::operation::Operation;
 use crate::server::AppState;
 use crate::store::{Account, Begin, PageOf, PageQuery, PayoutView, StoredResponse};
+
+/// The handler of `operation`, under the operation's method.
+pub(crate) fn handler(operation: Operation) -> MethodRouter<AppState> {
+    let method = MethodFilter::try_from(operation.method())
+        .expect("the API's methods are ones a router filters on");
+    match operation {
+        Operation::ListBanks => on(method, list_banks),
+        Operation::ListWallets => on(method, list_wallets),
+        Operation::ListPaymentAccounts => on(method, list::<PaymentAccount>),
+        Operation::GetOrCreatePaymentAccount => on(method, create_payment_account),
+        Operation::ListPayouts => on(method, list::<Payout>),
+        Operation::CreatePayout => on(method, create_payout),
+        Operation::GetPayout => on(method, get_payout),
+    }
+}
 
 /// `GET /banks`.
 pub async fn list_banks(_: Authed) -> Response {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use rafiki_rules::wire::{PaymentAccount, Payout};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,8 +20,10 @@ use tracing::Level;
 
 use crate::config::{Config, ConfigError, OtherBody, UpperBound};
 use crate::errors::ApiError;
+use crate::faults::FaultPlan;
+use crate::operation::Operation;
 use crate::store::Store;
-use crate::{control, routes, scheduler};
+use crate::{conn, control, routes, scheduler, traffic};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -93,27 +95,13 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         default_page_size: config.default_page_size,
     };
     let app = router(state, config.control_api, config.panic_route);
-    let (shutdown, mut stop) = watch::channel(false);
+    let (shutdown, stop) = watch::channel(false);
     let scheduler = store
         .clock()
         .as_manual()
         .is_none()
         .then(|| tokio::spawn(scheduler::run(store.clone(), shutdown.subscribe())));
-    let server = tokio::spawn(async move {
-        let stopped = async move {
-            while !*stop.borrow_and_update() {
-                if stop.changed().await.is_err() {
-                    break;
-                }
-            }
-        };
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            tracing::error!(%error, "server stopped with an error");
-        }
-    });
+    let server = tokio::spawn(conn::serve(listener, app, stop));
     let labels: Vec<String> = config
         .accounts
         .iter()
@@ -130,6 +118,8 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         other_body_with_used_key = ?config.other_body_with_used_key,
         created_at_to = ?config.created_at_to,
         recipient_outages = config.recipient_outages,
+        faults = %config.faults,
+        journal_capacity = config.journal_capacity,
         "rafiki-mock listening"
     );
     Ok(MockHandle {
@@ -143,21 +133,17 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
 }
 
 /// Every route, the fallbacks and the layers. Without the control API no
-/// `/_sandbox` route exists: those paths fall to the 404 fallback.
+/// `/_sandbox` route exists: those paths fall to the 404 fallback. The
+/// traffic layer (faults and journal, API requests only) sits inside the
+/// trace layer, so injected answers are logged, and outside the panic
+/// catcher, so the journal records a panic's 500.
 fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     let body_limit = state.body_limit;
-    let api = Router::new()
-        .route("/v1/banks", get(routes::list_banks))
-        .route("/v1/wallets", get(routes::list_wallets))
-        .route(
-            "/v1/payment-accounts",
-            get(routes::list::<PaymentAccount>).post(routes::create_payment_account),
-        )
-        .route(
-            "/v1/payouts",
-            get(routes::list::<Payout>).post(routes::create_payout),
-        )
-        .route("/v1/payouts/{id}", get(routes::get_payout));
+    let api = Operation::ALL
+        .into_iter()
+        .fold(Router::new(), |api, operation| {
+            api.route(operation.route(), routes::handler(operation))
+        });
     let mut sandbox = Router::new()
         .route("/_sandbox/health", get(control::health))
         .route(
@@ -165,7 +151,17 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
             post(control::transition),
         )
         .route("/_sandbox/wallets/{id}/fund", post(control::fund))
-        .route("/_sandbox/reset", post(control::reset));
+        .route("/_sandbox/reset", post(control::reset))
+        .route(
+            "/_sandbox/faults",
+            get(control::faults)
+                .put(control::replace_faults)
+                .delete(control::clear_faults),
+        )
+        .route(
+            "/_sandbox/requests",
+            get(control::requests).delete(control::clear_requests),
+        );
     if panic_route {
         sandbox = sandbox.route("/_sandbox/debug/panic", get(control::panic));
     }
@@ -175,6 +171,7 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn_with_state(state.clone(), traffic::traffic))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
@@ -209,6 +206,12 @@ impl MockHandle {
     /// The state, for direct seeding (benchmarks) and inspection.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// Gives every account the fault plan `plan`, as if each had sent it
+    /// to `PUT /_sandbox/faults` (counters start again from zero).
+    pub fn set_faults(&self, plan: &FaultPlan) {
+        self.store.set_faults(plan);
     }
 
     /// Settles every payout due at the clock's current time; returns how

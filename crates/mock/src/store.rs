@@ -45,7 +45,9 @@ use crate::clock::Clock;
 use crate::config::{Config, redact_key};
 use crate::cursor::SortKey;
 use crate::errors::{ApiError, json_bytes};
+use crate::faults::{FaultPlan, FaultState};
 use crate::ids;
+use crate::journal::Journal;
 use crate::support::{self, SupportPlan};
 
 /// The largest balance funding may reach (10^18): far below what
@@ -67,11 +69,15 @@ pub struct Store {
     pub(crate) wake: Notify,
 }
 
-/// One account: its state and what a reset restores.
+/// One account: its state and what a reset restores, and beside them (each
+/// behind its own lock, untouched by a reset) its fault plan and its
+/// request journal.
 pub struct AccountCell {
     label: String,
     seeds: Vec<Wallet>,
     state: Mutex<Account>,
+    faults: Mutex<FaultState>,
+    journal: Mutex<Journal>,
 }
 
 /// A page: the items, and the key of the last one when more follow.
@@ -270,6 +276,8 @@ impl Store {
                     label: redact_key(&account.api_key),
                     seeds,
                     state: Mutex::new(state),
+                    faults: Mutex::new(FaultState::new(config.faults.clone())),
+                    journal: Mutex::new(Journal::new(config.journal_capacity)),
                 };
                 (account.api_key.clone(), Arc::new(cell))
             })
@@ -333,6 +341,13 @@ impl Store {
             }
         }
         (moved, next)
+    }
+
+    /// Gives every account `plan` (its counters start again from zero).
+    pub fn set_faults(&self, plan: &FaultPlan) {
+        for cell in self.accounts.values() {
+            cell.faults().replace(plan.clone());
+        }
     }
 
     /// How many payouts and payment accounts the account of `api_key`
@@ -406,6 +421,20 @@ impl AccountCell {
     /// The redacted API key, for logs.
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    /// The account's fault plan and counters.
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultState> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The account's request journal.
+    pub(crate) fn journal(&self) -> MutexGuard<'_, Journal> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Marks `key` in flight, or says how to answer instead.

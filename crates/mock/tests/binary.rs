@@ -1,6 +1,6 @@
-//! The `rafiki-mock` binary's flags for the legal variations and the
-//! compliance table: started on an ephemeral port, driven over HTTP,
-//! stopped.
+//! The `rafiki-mock` binary's flags for the legal variations, the
+//! compliance table, faults and the journal: started on an ephemeral port,
+//! driven over HTTP, stopped.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -155,6 +155,48 @@ async fn flags_select_the_variations_and_the_compliance_table() {
     );
 }
 
+#[tokio::test]
+async fn flags_set_the_faults_and_the_journal() {
+    let mock = run(&[
+        "--fault",
+        "list_wallets=503+retry-after=1#1",
+        "--fault",
+        "*=latency:1ms",
+        "--fault-seed",
+        "3",
+        "--journal-capacity",
+        "2",
+    ]);
+    let http = reqwest::Client::new();
+    let wallets = format!("{}/wallets", mock.base_url);
+    let response = http.get(&wallets).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(get(&http, &wallets).await.0, 200, "the rule is spent");
+    let root = mock.base_url.trim_end_matches("/v1");
+    let (_, plan) = get(&http, &format!("{root}/_sandbox/faults")).await;
+    assert_eq!(plan["seed"], 3);
+    let flags: Vec<&Value> = plan["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["flag"])
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            &json!("list_wallets=503+retry-after=1@100%#1"),
+            &json!("*=latency:1ms@100%")
+        ]
+    );
+    get(&http, &wallets).await;
+    let (_, journal) = get(&http, &format!("{root}/_sandbox/requests")).await;
+    assert_eq!(
+        journal["meta"],
+        json!({"capacity": 2, "total": 3, "dropped": 1, "matched": 2})
+    );
+}
+
 #[test]
 fn bad_flags_stop_the_binary_with_a_reason() {
     let (code, stderr) = refused(&["--compliance", "/nonexistent/rafiki-compliance.yaml"]);
@@ -169,4 +211,14 @@ fn bad_flags_stop_the_binary_with_a_reason() {
     let (code, stderr) = refused(&["--variant", "nope"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("page_size_7"), "{stderr}");
+    for (fault, reason) in [
+        ("create_payout=404", "unknown fault `404`"),
+        ("list_banks=409", "create_payout only"),
+        ("create_payout=503@300%", "share `300%`"),
+        ("payouts=503", "unknown operation `payouts`"),
+    ] {
+        let (code, stderr) = refused(&["--fault", fault]);
+        assert_eq!(code, 2, "{fault}: {stderr}");
+        assert!(stderr.contains(reason), "{fault}: {stderr}");
+    }
 }

@@ -75,6 +75,25 @@ async fn check(env: &common::Env, step: &Step<'_>) -> Value {
 }
 
 #[test]
+fn the_operation_table_is_the_specs() {
+    let spec = Spec::embedded();
+    let mut documented = Vec::new();
+    for (path, method, operation) in spec.operations() {
+        let id = operation.operation_id.as_deref().unwrap();
+        let table: rafiki_mock::Operation = id.parse().unwrap();
+        assert_eq!(table.method().as_str(), method.to_uppercase(), "{id}");
+        assert_eq!(table.route(), format!("/v1{path}"), "{id}");
+        documented.push(table);
+    }
+    documented.sort();
+    assert_eq!(
+        documented,
+        rafiki_mock::Operation::ALL,
+        "the same operations"
+    );
+}
+
+#[test]
 fn the_sandbox_spec_passes_the_self_checks() {
     Spec::from_yaml(SANDBOX_YAML).unwrap().check().unwrap();
 }
@@ -233,6 +252,67 @@ async fn every_answer_matches_the_documented_schema() {
             Method::POST,
             transition,
             Some(json!({"to": "NOPE"})),
+        ),
+        step(
+            &sandbox,
+            "sandbox_get_faults",
+            Method::GET,
+            "/_sandbox/faults",
+            None,
+        ),
+        step(
+            &sandbox,
+            "sandbox_replace_faults",
+            Method::PUT,
+            "/_sandbox/faults",
+            Some(json!({"seed": 7, "rules": [
+                {"operation": "create_payout", "kind": "status", "status": 503, "retry_after_seconds": 2, "share": 0.3},
+                {"operation": "*", "kind": "latency", "latency_ms": 1, "times": 1},
+                {"operation": "get_payout", "kind": "drop_after_handling", "share": 0}
+            ]})),
+        ),
+        step(
+            &sandbox,
+            "sandbox_replace_faults",
+            Method::PUT,
+            "/_sandbox/faults",
+            Some(json!({"rules": [{"operation": "*", "kind": "status"}]})),
+        ),
+        step(&api, "list_banks", Method::GET, "/v1/banks", None),
+        step(
+            &sandbox,
+            "sandbox_get_faults",
+            Method::GET,
+            "/_sandbox/faults",
+            None,
+        ),
+        step(
+            &sandbox,
+            "sandbox_clear_faults",
+            Method::DELETE,
+            "/_sandbox/faults",
+            None,
+        ),
+        step(
+            &sandbox,
+            "sandbox_list_requests",
+            Method::GET,
+            "/_sandbox/requests?method=GET&limit=3",
+            None,
+        ),
+        step(
+            &sandbox,
+            "sandbox_list_requests",
+            Method::GET,
+            "/_sandbox/requests?limit=0",
+            None,
+        ),
+        step(
+            &sandbox,
+            "sandbox_clear_requests",
+            Method::DELETE,
+            "/_sandbox/requests",
+            None,
         ),
         step(
             &sandbox,

@@ -90,6 +90,229 @@ pub mod types {
             Default::default()
         }
     }
+    ///`FaultPlan`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FaultPlan {
+        ///In order; an empty array is no faults.
+        pub rules: ::std::vec::Vec<FaultRule>,
+        ///Chooses which requests the rules fire on (default 0).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<u64>,
+    }
+    impl FaultPlan {
+        pub fn builder() -> builder::FaultPlan {
+            Default::default()
+        }
+    }
+    ///`FaultRule`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct FaultRule {
+        ///The rule in the flag grammar of `rafiki-mock --fault` (answers only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flag: ::std::option::Option<::std::string::String>,
+        ///How many times the rule fired since the plan was set (answers only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub injected: ::std::option::Option<u32>,
+        pub kind: FaultRuleKind,
+        ///With kind `latency` (required there) - the wait before handling.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub latency_ms: ::std::option::Option<u32>,
+        ///An operationId of spec/openapi.yaml, or `*` for all.
+        pub operation: FaultRuleOperation,
+        ///With kind `status` - the `Retry-After` header sent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub retry_after_seconds: ::std::option::Option<u32>,
+        ///The share of requests in scope the rule fires on, to the millionth (default 1).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub share: ::std::option::Option<f64>,
+        ///With kind `status` (required there) - the status answered; 409 (IDEMPOTENCY_RACE) needs operation create_payout or `*`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<FaultRuleStatus>,
+        ///At most this many injections, then the rule is spent (absent or null - no cap).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub times: ::std::option::Option<::std::num::NonZeroU32>,
+    }
+    impl FaultRule {
+        pub fn builder() -> builder::FaultRule {
+            Default::default()
+        }
+    }
+    ///`FaultRuleKind`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FaultRuleKind {
+        #[serde(rename = "status")]
+        Status,
+        #[serde(rename = "latency")]
+        Latency,
+        #[serde(rename = "drop_after_handling")]
+        DropAfterHandling,
+    }
+    impl ::std::fmt::Display for FaultRuleKind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Status => f.write_str("status"),
+                Self::Latency => f.write_str("latency"),
+                Self::DropAfterHandling => f.write_str("drop_after_handling"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FaultRuleKind {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "status" => Ok(Self::Status),
+                "latency" => Ok(Self::Latency),
+                "drop_after_handling" => Ok(Self::DropAfterHandling),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FaultRuleKind {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FaultRuleKind {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An operationId of spec/openapi.yaml, or `*` for all.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FaultRuleOperation {
+        #[serde(rename = "*")]
+        X,
+        #[serde(rename = "list_banks")]
+        ListBanks,
+        #[serde(rename = "list_wallets")]
+        ListWallets,
+        #[serde(rename = "list_payment_accounts")]
+        ListPaymentAccounts,
+        #[serde(rename = "get_or_create_payment_account")]
+        GetOrCreatePaymentAccount,
+        #[serde(rename = "list_payouts")]
+        ListPayouts,
+        #[serde(rename = "create_payout")]
+        CreatePayout,
+        #[serde(rename = "get_payout")]
+        GetPayout,
+    }
+    impl ::std::fmt::Display for FaultRuleOperation {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X => f.write_str("*"),
+                Self::ListBanks => f.write_str("list_banks"),
+                Self::ListWallets => f.write_str("list_wallets"),
+                Self::ListPaymentAccounts => f.write_str("list_payment_accounts"),
+                Self::GetOrCreatePaymentAccount => {
+                    f.write_str("get_or_create_payment_account")
+                }
+                Self::ListPayouts => f.write_str("list_payouts"),
+                Self::CreatePayout => f.write_str("create_payout"),
+                Self::GetPayout => f.write_str("get_payout"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FaultRuleOperation {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "*" => Ok(Self::X),
+                "list_banks" => Ok(Self::ListBanks),
+                "list_wallets" => Ok(Self::ListWallets),
+                "list_payment_accounts" => Ok(Self::ListPaymentAccounts),
+                "get_or_create_payment_account" => Ok(Self::GetOrCreatePaymentAccount),
+                "list_payouts" => Ok(Self::ListPayouts),
+                "create_payout" => Ok(Self::CreatePayout),
+                "get_payout" => Ok(Self::GetPayout),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FaultRuleOperation {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FaultRuleOperation {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///With kind `status` (required there) - the status answered; 409 (IDEMPOTENCY_RACE) needs operation create_payout or `*`.
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(transparent)]
+    pub struct FaultRuleStatus(i64);
+    impl ::std::ops::Deref for FaultRuleStatus {
+        type Target = i64;
+        fn deref(&self) -> &i64 {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<FaultRuleStatus> for i64 {
+        fn from(value: FaultRuleStatus) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::TryFrom<i64> for FaultRuleStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: i64,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if ![409_i64, 429_i64, 500_i64, 502_i64, 503_i64].contains(&value) {
+                Err("invalid value".into())
+            } else {
+                Ok(Self(value))
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FaultRuleStatus {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            Self::try_from(<i64>::deserialize(deserializer)?)
+                .map_err(|e| { <D::Error as ::serde::de::Error>::custom(e.to_string()) })
+        }
+    }
     ///`FundRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FundRequest {
@@ -220,6 +443,124 @@ pub mod types {
             value.parse()
         }
     }
+    ///One request, as received (the API key is never stored).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct JournalEntry {
+        ///The body as text, its first 4096 bytes (invalid UTF-8 replaced); absent when empty.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub body: ::std::option::Option<::std::string::String>,
+        ///The body was longer than what `body` shows.
+        pub body_truncated: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content_type: ::std::option::Option<::std::string::String>,
+        ///The fault rules that fired on it.
+        pub faults: ::std::vec::Vec<JournalEntryFaultsItem>,
+        ///The `X-Idempotency-Key` sent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub idempotency_key: ::std::option::Option<::std::string::String>,
+        pub method: ::std::string::String,
+        ///Its operationId; absent for a path or method the API does not have.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub operation: ::std::option::Option<OperationId>,
+        /**`answered`; `connection_dropped` (handled, then the connection
+was closed before any byte of the answer: a drop_after_handling
+fault); `unanswered` (still being handled, or the client went
+away first).
+*/
+        pub outcome: JournalEntryOutcome,
+        pub path: ::std::string::String,
+        ///The query string as sent (without `?`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub query: ::std::option::Option<::std::string::String>,
+        ///When it arrived, by the mock's clock.
+        pub received_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Its number in the account's journal (from 1, in arrival order).
+        pub seq: ::std::num::NonZeroU64,
+        ///The status answered; for a dropped connection, the status of the answer the client never got; absent while unanswered.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<u16>,
+    }
+    impl JournalEntry {
+        pub fn builder() -> builder::JournalEntry {
+            Default::default()
+        }
+    }
+    ///`JournalEntryFaultsItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct JournalEntryFaultsItem {
+        ///The fault in the flag grammar, e.g. `503+retry-after=1`, `latency:200ms`, `drop-after-handling`.
+        pub fault: ::std::string::String,
+        ///The rule's index in the plan.
+        pub rule: u64,
+    }
+    impl JournalEntryFaultsItem {
+        pub fn builder() -> builder::JournalEntryFaultsItem {
+            Default::default()
+        }
+    }
+    /**`answered`; `connection_dropped` (handled, then the connection
+was closed before any byte of the answer: a drop_after_handling
+fault); `unanswered` (still being handled, or the client went
+away first).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum JournalEntryOutcome {
+        #[serde(rename = "answered")]
+        Answered,
+        #[serde(rename = "connection_dropped")]
+        ConnectionDropped,
+        #[serde(rename = "unanswered")]
+        Unanswered,
+    }
+    impl ::std::fmt::Display for JournalEntryOutcome {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Answered => f.write_str("answered"),
+                Self::ConnectionDropped => f.write_str("connection_dropped"),
+                Self::Unanswered => f.write_str("unanswered"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for JournalEntryOutcome {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "answered" => Ok(Self::Answered),
+                "connection_dropped" => Ok(Self::ConnectionDropped),
+                "unanswered" => Ok(Self::Unanswered),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for JournalEntryOutcome {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for JournalEntryOutcome {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///The Money of spec/openapi.yaml.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Money {
@@ -285,6 +626,83 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///An operationId of spec/openapi.yaml.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OperationId {
+        #[serde(rename = "list_banks")]
+        ListBanks,
+        #[serde(rename = "list_wallets")]
+        ListWallets,
+        #[serde(rename = "list_payment_accounts")]
+        ListPaymentAccounts,
+        #[serde(rename = "get_or_create_payment_account")]
+        GetOrCreatePaymentAccount,
+        #[serde(rename = "list_payouts")]
+        ListPayouts,
+        #[serde(rename = "create_payout")]
+        CreatePayout,
+        #[serde(rename = "get_payout")]
+        GetPayout,
+    }
+    impl ::std::fmt::Display for OperationId {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ListBanks => f.write_str("list_banks"),
+                Self::ListWallets => f.write_str("list_wallets"),
+                Self::ListPaymentAccounts => f.write_str("list_payment_accounts"),
+                Self::GetOrCreatePaymentAccount => {
+                    f.write_str("get_or_create_payment_account")
+                }
+                Self::ListPayouts => f.write_str("list_payouts"),
+                Self::CreatePayout => f.write_str("create_payout"),
+                Self::GetPayout => f.write_str("get_payout"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OperationId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "list_banks" => Ok(Self::ListBanks),
+                "list_wallets" => Ok(Self::ListWallets),
+                "list_payment_accounts" => Ok(Self::ListPaymentAccounts),
+                "get_or_create_payment_account" => Ok(Self::GetOrCreatePaymentAccount),
+                "list_payouts" => Ok(Self::ListPayouts),
+                "create_payout" => Ok(Self::CreatePayout),
+                "get_payout" => Ok(Self::GetPayout),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OperationId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OperationId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///The Payout of spec/openapi.yaml (`sender` as sent, not restated here).
@@ -562,6 +980,34 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///`RequestJournal`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct RequestJournal {
+        pub data: ::std::vec::Vec<JournalEntry>,
+        pub meta: RequestJournalMeta,
+    }
+    impl RequestJournal {
+        pub fn builder() -> builder::RequestJournal {
+            Default::default()
+        }
+    }
+    ///`RequestJournalMeta`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct RequestJournalMeta {
+        ///The most requests the journal keeps.
+        pub capacity: u64,
+        ///Requests pushed out of the journal by its bound since the server started.
+        pub dropped: u64,
+        ///Requests kept that the filters select (before `limit`).
+        pub matched: u64,
+        ///Requests recorded since the server started (the latest `seq`).
+        pub total: u64,
+    }
+    impl RequestJournalMeta {
+        pub fn builder() -> builder::RequestJournalMeta {
+            Default::default()
         }
     }
     ///`TransitionRequest`
@@ -951,6 +1397,270 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct FaultPlan {
+            rules: ::std::result::Result<
+                ::std::vec::Vec<super::FaultRule>,
+                ::std::string::String,
+            >,
+            seed: ::std::result::Result<
+                ::std::option::Option<u64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FaultPlan {
+            fn default() -> Self {
+                Self {
+                    rules: Err("no value supplied for rules".to_string()),
+                    seed: Ok(Default::default()),
+                }
+            }
+        }
+        impl FaultPlan {
+            pub fn rules<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FaultRule>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rules = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rules: {e}")
+                    });
+                self
+            }
+            pub fn seed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FaultPlan> for super::FaultPlan {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FaultPlan,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    rules: value.rules?,
+                    seed: value.seed?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FaultPlan> for FaultPlan {
+            fn from(value: super::FaultPlan) -> Self {
+                Self {
+                    rules: Ok(value.rules),
+                    seed: Ok(value.seed),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FaultRule {
+            flag: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            injected: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            kind: ::std::result::Result<super::FaultRuleKind, ::std::string::String>,
+            latency_ms: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            operation: ::std::result::Result<
+                super::FaultRuleOperation,
+                ::std::string::String,
+            >,
+            retry_after_seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            share: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<super::FaultRuleStatus>,
+                ::std::string::String,
+            >,
+            times: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FaultRule {
+            fn default() -> Self {
+                Self {
+                    flag: Ok(Default::default()),
+                    injected: Ok(Default::default()),
+                    kind: Err("no value supplied for kind".to_string()),
+                    latency_ms: Ok(Default::default()),
+                    operation: Err("no value supplied for operation".to_string()),
+                    retry_after_seconds: Ok(Default::default()),
+                    share: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    times: Ok(Default::default()),
+                }
+            }
+        }
+        impl FaultRule {
+            pub fn flag<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flag = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flag: {e}")
+                    });
+                self
+            }
+            pub fn injected<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.injected = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for injected: {e}")
+                    });
+                self
+            }
+            pub fn kind<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FaultRuleKind>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kind = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for kind: {e}")
+                    });
+                self
+            }
+            pub fn latency_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency_ms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latency_ms: {e}")
+                    });
+                self
+            }
+            pub fn operation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FaultRuleOperation>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.operation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for operation: {e}")
+                    });
+                self
+            }
+            pub fn retry_after_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.retry_after_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for retry_after_seconds: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn share<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.share = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for share: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::FaultRuleStatus>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn times<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.times = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for times: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FaultRule> for super::FaultRule {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FaultRule,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    flag: value.flag?,
+                    injected: value.injected?,
+                    kind: value.kind?,
+                    latency_ms: value.latency_ms?,
+                    operation: value.operation?,
+                    retry_after_seconds: value.retry_after_seconds?,
+                    share: value.share?,
+                    status: value.status?,
+                    times: value.times?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FaultRule> for FaultRule {
+            fn from(value: super::FaultRule) -> Self {
+                Self {
+                    flag: Ok(value.flag),
+                    injected: Ok(value.injected),
+                    kind: Ok(value.kind),
+                    latency_ms: Ok(value.latency_ms),
+                    operation: Ok(value.operation),
+                    retry_after_seconds: Ok(value.retry_after_seconds),
+                    share: Ok(value.share),
+                    status: Ok(value.status),
+                    times: Ok(value.times),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct FundRequest {
             amount: ::std::result::Result<
                 super::FundRequestAmount,
@@ -1027,6 +1737,335 @@ pub mod types {
         impl ::std::convert::From<super::Health> for Health {
             fn from(value: super::Health) -> Self {
                 Self { status: Ok(value.status) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct JournalEntry {
+            body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            body_truncated: ::std::result::Result<bool, ::std::string::String>,
+            content_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            faults: ::std::result::Result<
+                ::std::vec::Vec<super::JournalEntryFaultsItem>,
+                ::std::string::String,
+            >,
+            idempotency_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            method: ::std::result::Result<::std::string::String, ::std::string::String>,
+            operation: ::std::result::Result<
+                ::std::option::Option<super::OperationId>,
+                ::std::string::String,
+            >,
+            outcome: ::std::result::Result<
+                super::JournalEntryOutcome,
+                ::std::string::String,
+            >,
+            path: ::std::result::Result<::std::string::String, ::std::string::String>,
+            query: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            received_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            seq: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            status: ::std::result::Result<
+                ::std::option::Option<u16>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for JournalEntry {
+            fn default() -> Self {
+                Self {
+                    body: Ok(Default::default()),
+                    body_truncated: Err(
+                        "no value supplied for body_truncated".to_string(),
+                    ),
+                    content_type: Ok(Default::default()),
+                    faults: Err("no value supplied for faults".to_string()),
+                    idempotency_key: Ok(Default::default()),
+                    method: Err("no value supplied for method".to_string()),
+                    operation: Ok(Default::default()),
+                    outcome: Err("no value supplied for outcome".to_string()),
+                    path: Err("no value supplied for path".to_string()),
+                    query: Ok(Default::default()),
+                    received_at: Err("no value supplied for received_at".to_string()),
+                    seq: Err("no value supplied for seq".to_string()),
+                    status: Ok(Default::default()),
+                }
+            }
+        }
+        impl JournalEntry {
+            pub fn body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for body: {e}")
+                    });
+                self
+            }
+            pub fn body_truncated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body_truncated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for body_truncated: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn content_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.content_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for content_type: {e}")
+                    });
+                self
+            }
+            pub fn faults<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::JournalEntryFaultsItem>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.faults = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for faults: {e}")
+                    });
+                self
+            }
+            pub fn idempotency_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.idempotency_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for idempotency_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for method: {e}")
+                    });
+                self
+            }
+            pub fn operation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::OperationId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.operation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for operation: {e}")
+                    });
+                self
+            }
+            pub fn outcome<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JournalEntryOutcome>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.outcome = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for outcome: {e}")
+                    });
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for path: {e}")
+                    });
+                self
+            }
+            pub fn query<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.query = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for query: {e}")
+                    });
+                self
+            }
+            pub fn received_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.received_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for received_at: {e}")
+                    });
+                self
+            }
+            pub fn seq<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seq = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seq: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u16>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JournalEntry> for super::JournalEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JournalEntry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    body: value.body?,
+                    body_truncated: value.body_truncated?,
+                    content_type: value.content_type?,
+                    faults: value.faults?,
+                    idempotency_key: value.idempotency_key?,
+                    method: value.method?,
+                    operation: value.operation?,
+                    outcome: value.outcome?,
+                    path: value.path?,
+                    query: value.query?,
+                    received_at: value.received_at?,
+                    seq: value.seq?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::JournalEntry> for JournalEntry {
+            fn from(value: super::JournalEntry) -> Self {
+                Self {
+                    body: Ok(value.body),
+                    body_truncated: Ok(value.body_truncated),
+                    content_type: Ok(value.content_type),
+                    faults: Ok(value.faults),
+                    idempotency_key: Ok(value.idempotency_key),
+                    method: Ok(value.method),
+                    operation: Ok(value.operation),
+                    outcome: Ok(value.outcome),
+                    path: Ok(value.path),
+                    query: Ok(value.query),
+                    received_at: Ok(value.received_at),
+                    seq: Ok(value.seq),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct JournalEntryFaultsItem {
+            fault: ::std::result::Result<::std::string::String, ::std::string::String>,
+            rule: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for JournalEntryFaultsItem {
+            fn default() -> Self {
+                Self {
+                    fault: Err("no value supplied for fault".to_string()),
+                    rule: Err("no value supplied for rule".to_string()),
+                }
+            }
+        }
+        impl JournalEntryFaultsItem {
+            pub fn fault<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fault = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for fault: {e}")
+                    });
+                self
+            }
+            pub fn rule<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rule = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rule: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JournalEntryFaultsItem>
+        for super::JournalEntryFaultsItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JournalEntryFaultsItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    fault: value.fault?,
+                    rule: value.rule?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::JournalEntryFaultsItem>
+        for JournalEntryFaultsItem {
+            fn from(value: super::JournalEntryFaultsItem) -> Self {
+                Self {
+                    fault: Ok(value.fault),
+                    rule: Ok(value.rule),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -1360,6 +2399,160 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct RequestJournal {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::JournalEntry>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<
+                super::RequestJournalMeta,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RequestJournal {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    meta: Err("no value supplied for meta".to_string()),
+                }
+            }
+        }
+        impl RequestJournal {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::JournalEntry>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RequestJournalMeta>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RequestJournal> for super::RequestJournal {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RequestJournal,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    meta: value.meta?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RequestJournal> for RequestJournal {
+            fn from(value: super::RequestJournal) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    meta: Ok(value.meta),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RequestJournalMeta {
+            capacity: ::std::result::Result<u64, ::std::string::String>,
+            dropped: ::std::result::Result<u64, ::std::string::String>,
+            matched: ::std::result::Result<u64, ::std::string::String>,
+            total: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for RequestJournalMeta {
+            fn default() -> Self {
+                Self {
+                    capacity: Err("no value supplied for capacity".to_string()),
+                    dropped: Err("no value supplied for dropped".to_string()),
+                    matched: Err("no value supplied for matched".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl RequestJournalMeta {
+            pub fn capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.capacity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for capacity: {e}")
+                    });
+                self
+            }
+            pub fn dropped<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dropped = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dropped: {e}")
+                    });
+                self
+            }
+            pub fn matched<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.matched = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for matched: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RequestJournalMeta> for super::RequestJournalMeta {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RequestJournalMeta,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    capacity: value.capacity?,
+                    dropped: value.dropped?,
+                    matched: value.matched?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RequestJournalMeta> for RequestJournalMeta {
+            fn from(value: super::RequestJournalMeta) -> Self {
+                Self {
+                    capacity: Ok(value.capacity),
+                    dropped: Ok(value.dropped),
+                    matched: Ok(value.matched),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct TransitionRequest {
             context: ::std::result::Result<
                 ::std::option::Option<super::TransitionRequestContext>,
@@ -1637,8 +2830,9 @@ The control API of `rafiki-mock` (crate `crates/mock`), the stateful
 sandbox of the Rafiki payouts API. It does what support staff or a test
 harness does and the public API cannot: force a payout's transition
 (CANCELLED, REVERSED, or an early SENT / FAILED), fund a wallet, reset
-an account. It lives beside the API, under `/_sandbox` at the server's
-root (the API itself is under `/v1`).
+an account, inject faults into the API's answers on purpose, and list
+the requests the API received. It lives beside the API, under
+`/_sandbox` at the server's root (the API itself is under `/v1`).
 
 Every operation but `GET /_sandbox/health` needs
 `Authorization: Bearer <api key>` and acts on that key's account only:
@@ -1698,6 +2892,71 @@ impl ClientInfo<()> for Client {
 }
 impl ClientHooks<()> for &Client {}
 impl Client {
+    /**The account's fault plan, with how often each rule fired
+
+Sends a `GET` request to `/_sandbox/faults`
+
+```ignore
+let response = client.sandbox_get_faults()
+    .send()
+    .await;
+```*/
+    pub fn sandbox_get_faults(&self) -> builder::SandboxGetFaults<'_> {
+        builder::SandboxGetFaults::new(self)
+    }
+    /**Replace the account's fault plan
+
+From now on a share of the account's requests to the API (`/v1`,
+never `/_sandbox`) get a fault instead of, or besides, their
+normal handling, as the rules say:
+
+- `kind: status`: answered `status` (500, 502 or 503; 429; or 409
+  IDEMPOTENCY_RACE, create_payout only) in the usual error body,
+  with `Retry-After: retry_after_seconds` when given; the request
+  is not handled (nothing is created or stored). The codes are
+  INTERNAL_SERVER_ERROR (500), BAD_GATEWAY (502),
+  SERVICE_UNAVAILABLE (503), RATE_LIMITED (429) and
+  IDEMPOTENCY_RACE (409); the message says the answer was injected.
+- `kind: latency`: the request waits `latency_ms`, then is handled.
+- `kind: drop_after_handling`: the request is handled (a payout is
+  created and its answer stored for idempotent replay), then the
+  connection is closed before any byte of the answer.
+
+A rule fires on a `share` (0 to 1, default 1) of the requests in
+its scope, at most `times` times (then it is spent). Whether rule
+`r` fires on the `n`-th request of an operation depends only on
+(`seed`, `r`, operation, `n`), counted per account from this call,
+so sequential traffic meets the same faults on every run. Latency
+rules add up; of the other rules the first that fires wins. Each
+rule also reads in the flag grammar of `rafiki-mock --fault`
+(`create_payout=503+retry-after=2@30%#1`), shown as `flag`.
+Properties the answer adds (`flag`, `injected`) are ignored, so a
+plan read with GET can be sent back as it is.
+
+
+Sends a `PUT` request to `/_sandbox/faults`
+
+```ignore
+let response = client.sandbox_replace_faults()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn sandbox_replace_faults(&self) -> builder::SandboxReplaceFaults<'_> {
+        builder::SandboxReplaceFaults::new(self)
+    }
+    /**No faults for the account any more
+
+Sends a `DELETE` request to `/_sandbox/faults`
+
+```ignore
+let response = client.sandbox_clear_faults()
+    .send()
+    .await;
+```*/
+    pub fn sandbox_clear_faults(&self) -> builder::SandboxClearFaults<'_> {
+        builder::SandboxClearFaults::new(self)
+    }
     /**Whether the server is up (no key needed)
 
 Sends a `GET` request to `/_sandbox/health`
@@ -1731,6 +2990,54 @@ let response = client.sandbox_transition_payout()
 ```*/
     pub fn sandbox_transition_payout(&self) -> builder::SandboxTransitionPayout<'_> {
         builder::SandboxTransitionPayout::new(self)
+    }
+    /**The requests the account sent to the API, oldest first
+
+The account's request journal: every request to the API (`/v1`,
+also to paths and methods the API does not have) that carried the
+account's key, oldest first. The key itself is never stored or
+shown. The journal keeps the latest `meta.capacity` requests
+(`rafiki-mock --journal-capacity`, default 1000): older ones are
+dropped, and `meta.dropped` says how many. Every filter given must
+hold.
+
+
+Sends a `GET` request to `/_sandbox/requests`
+
+Arguments:
+- `idempotency_key`: The `X-Idempotency-Key` sent, exactly.
+- `limit`: Only the latest `limit` of the requests selected.
+- `method`: The HTTP method, in any case.
+- `operation`: The operationId of spec/openapi.yaml.
+- `path`: The path, exactly (no query string).
+- `path_prefix`: The path's start, e.g. `/v1/payouts/` for every read of one payout.
+- `since`: Only requests numbered after this `seq`.
+```ignore
+let response = client.sandbox_list_requests()
+    .idempotency_key(idempotency_key)
+    .limit(limit)
+    .method(method)
+    .operation(operation)
+    .path(path)
+    .path_prefix(path_prefix)
+    .since(since)
+    .send()
+    .await;
+```*/
+    pub fn sandbox_list_requests(&self) -> builder::SandboxListRequests<'_> {
+        builder::SandboxListRequests::new(self)
+    }
+    /**Empty the account's request journal (numbering goes on)
+
+Sends a `DELETE` request to `/_sandbox/requests`
+
+```ignore
+let response = client.sandbox_clear_requests()
+    .send()
+    .await;
+```*/
+    pub fn sandbox_clear_requests(&self) -> builder::SandboxClearRequests<'_> {
+        builder::SandboxClearRequests::new(self)
     }
     /**Empty the account and restore its seeded wallets
 
@@ -1773,6 +3080,206 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::sandbox_get_faults`]
+
+[`Client::sandbox_get_faults`]: super::Client::sandbox_get_faults*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxGetFaults<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SandboxGetFaults<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/_sandbox/faults`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::FaultPlan>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/_sandbox/faults", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_get_faults",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_replace_faults`]
+
+[`Client::sandbox_replace_faults`]: super::Client::sandbox_replace_faults*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxReplaceFaults<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::FaultPlan, String>,
+    }
+    impl<'a> SandboxReplaceFaults<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FaultPlan>,
+            <V as std::convert::TryInto<types::FaultPlan>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `FaultPlan` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::FaultPlan) -> types::builder::FaultPlan,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/_sandbox/faults`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::FaultPlan>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::FaultPlan::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_sandbox/faults", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_replace_faults",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_clear_faults`]
+
+[`Client::sandbox_clear_faults`]: super::Client::sandbox_clear_faults*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxClearFaults<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SandboxClearFaults<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `DELETE` request to `/_sandbox/faults`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::FaultPlan>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/_sandbox/faults", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_clear_faults",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::sandbox_health`]
 
 [`Client::sandbox_health`]: super::Client::sandbox_health*/
@@ -1937,6 +3444,254 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_list_requests`]
+
+[`Client::sandbox_list_requests`]: super::Client::sandbox_list_requests*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxListRequests<'a> {
+        client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        method: Result<Option<::std::string::String>, String>,
+        operation: Result<Option<types::OperationId>, String>,
+        path: Result<Option<::std::string::String>, String>,
+        path_prefix: Result<Option<::std::string::String>, String>,
+        since: Result<Option<u64>, String>,
+    }
+    impl<'a> SandboxListRequests<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                idempotency_key: Ok(None),
+                limit: Ok(None),
+                method: Ok(None),
+                operation: Ok(None),
+                path: Ok(None),
+                path_prefix: Ok(None),
+                since: Ok(None),
+            }
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn method<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.method = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for method failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn operation<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OperationId>,
+        {
+            self.operation = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `OperationId` for operation failed".to_string()
+                });
+            self
+        }
+        pub fn path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.path = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for path failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn path_prefix<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.path_prefix = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for path_prefix failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn since<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u64>,
+        {
+            self.since = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u64` for since failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/_sandbox/requests`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RequestJournal>, Error<types::Error>> {
+            let Self {
+                client,
+                idempotency_key,
+                limit,
+                method,
+                operation,
+                path,
+                path_prefix,
+                since,
+            } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let method = method.map_err(Error::InvalidRequest)?;
+            let operation = operation.map_err(Error::InvalidRequest)?;
+            let path = path.map_err(Error::InvalidRequest)?;
+            let path_prefix = path_prefix.map_err(Error::InvalidRequest)?;
+            let since = since.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_sandbox/requests", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "idempotency_key",
+                        &idempotency_key,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("method", &method))
+                .query(&progenitor_client::QueryParam::new("operation", &operation))
+                .query(&progenitor_client::QueryParam::new("path", &path))
+                .query(&progenitor_client::QueryParam::new("path_prefix", &path_prefix))
+                .query(&progenitor_client::QueryParam::new("since", &since))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_list_requests",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_clear_requests`]
+
+[`Client::sandbox_clear_requests`]: super::Client::sandbox_clear_requests*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxClearRequests<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SandboxClearRequests<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `DELETE` request to `/_sandbox/requests`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RequestJournal>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/_sandbox/requests", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_clear_requests",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

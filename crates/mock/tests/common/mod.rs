@@ -252,3 +252,69 @@ impl Env {
         answer.map(|payout| payout.into_inner().data)
     }
 }
+
+/// A fault rule in the flag grammar (`create_payout=503@30%`), as the
+/// control API's typed JSON.
+pub fn typed_rule(flag: &str) -> control::FaultRule {
+    let rule: rafiki_mock::FaultRule = flag.parse().unwrap();
+    let (kind, status, retry_after_seconds, latency_ms) = match rule.fault() {
+        rafiki_mock::Fault::Answer {
+            status,
+            retry_after,
+        } => (
+            control::FaultRuleKind::Status,
+            Some(i64::from(status.status().as_u16()).try_into().unwrap()),
+            retry_after,
+            None,
+        ),
+        rafiki_mock::Fault::Latency(wait) => (
+            control::FaultRuleKind::Latency,
+            None,
+            None,
+            Some(u32::try_from(wait.as_millis()).unwrap()),
+        ),
+        rafiki_mock::Fault::DropAfterHandling => {
+            (control::FaultRuleKind::DropAfterHandling, None, None, None)
+        }
+    };
+    control::FaultRule {
+        operation: rule.scope().to_string().parse().unwrap(),
+        kind,
+        status,
+        retry_after_seconds,
+        latency_ms,
+        share: Some(rule.share().fraction()),
+        times: rule.times(),
+        flag: None,
+        injected: None,
+    }
+}
+
+impl Env {
+    /// `PUT /_sandbox/faults` with `seed` and `flags` (the flag grammar),
+    /// through the typed control client: the plan in force.
+    pub async fn put_faults(&self, seed: u64, flags: &[&str]) -> control::FaultPlan {
+        let plan = control::FaultPlan {
+            seed: Some(seed),
+            rules: flags.iter().map(|flag| typed_rule(flag)).collect(),
+        };
+        self.control
+            .sandbox_replace_faults()
+            .body(plan)
+            .send()
+            .await
+            .expect("the plan is accepted")
+            .into_inner()
+    }
+
+    /// `GET /_sandbox/requests` with the query `query` (raw, e.g.
+    /// `method=POST&limit=2`): status and JSON body.
+    pub async fn journal(&self, query: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/_sandbox/requests?{query}"),
+            None,
+        )
+        .await
+    }
+}
