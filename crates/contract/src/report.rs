@@ -257,6 +257,16 @@ impl Recorder {
         }
     }
 
+    /// Counts one more case like one already recorded in full (the same
+    /// mistake made again): a failure, or a warning when `warning` (then a
+    /// failure when the run is strict); neither detailed nor told again.
+    pub fn again(&self, check: &'static CheckInfo, warning: bool) {
+        self.with(check, |r| match warning && !self.strict {
+            true => r.warned += 1,
+            false => r.failed += 1,
+        });
+    }
+
     /// Records a case that breaks only our stricter reading of the contract
     /// (`expected` says which); a failure when the run is strict.
     pub fn warn(

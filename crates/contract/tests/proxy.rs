@@ -399,3 +399,28 @@ async fn keys_never_reach_findings_reports_or_the_record() {
         assert!(!text.contains(KEY), "{what} shows the key:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn the_same_mistake_again_is_counted_but_told_once() {
+    let mock = rafiki_mock::spawn(rafiki_mock::Config::with_keys(
+        [KEY],
+        &[rafiki_mock::WalletSeed::default_kes()],
+    ))
+    .await
+    .unwrap();
+    let (proxy, told) = proxy(ProxyConfig::new(mock.base_url())).await;
+    let app = App {
+        http: reqwest::Client::new(),
+        base_url: proxy.base_url().to_string(),
+    };
+    for n in 0..3 {
+        app.post(&payout(json!(150 + n)), Some(&format!("k-{n}")))
+            .await;
+    }
+    let report = proxy.finish().await;
+    let amounts = report.check("app_amounts_as_strings").unwrap();
+    assert_eq!(amounts.failed, 3, "{}", report.render());
+    assert_eq!(amounts.failures.len(), 1, "one in detail");
+    assert_eq!(told.lock().unwrap().len(), 1, "{:?}", told.lock().unwrap());
+    mock.shutdown().await;
+}

@@ -4,11 +4,14 @@
 //! early, polling faster than the floor).
 //!
 //! Every finding names the request that shows it (`POST /v1/payouts`) and
-//! the field or the earlier request involved. State is kept per account
+//! the field or the earlier request involved. A mistake the application
+//! makes again (the same field, the same list, polling again) is counted
+//! but told once: a job that sends every amount as a number gets one line,
+//! not a thousand. Each duplicate payout is told: each is money. State is kept per account
 //! (API key) and bounded: beyond [`TRACKED`] entries of a kind, new ones
 //! are not followed (and so never judged wrongly).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use rafiki_rules::documented::{is_documented, value_at};
@@ -24,6 +27,7 @@ use super::{
     APP_AMOUNTS_AS_STRINGS, APP_IDEMPOTENCY_KEY, APP_PAGES_COMPLETE, APP_POLLING_FLOOR,
     APP_REQUEST_VALID, APP_RETRY_SAME_KEY,
 };
+use crate::checks::CheckInfo;
 use crate::http::Exchange;
 use crate::report::Recorder;
 
@@ -44,6 +48,8 @@ pub struct ApplicationChecks {
     walks: HashMap<(Account, String), Walk>,
     /// Payouts being read, by account and id.
     polls: HashMap<(Account, String), Poll>,
+    /// The mistakes told so far, by check and cause.
+    told: HashSet<(&'static str, String)>,
 }
 
 /// One `POST /payouts`.
@@ -92,6 +98,7 @@ impl ApplicationChecks {
             attempts: VecDeque::new(),
             walks: HashMap::new(),
             polls: HashMap::new(),
+            told: HashSet::new(),
         }
     }
 
@@ -107,11 +114,11 @@ impl ApplicationChecks {
     ) {
         match exchange.probe.operation.unwrap_or_default() {
             "create_payout" => {
-                idempotency_key(exchange, recorder);
+                self.idempotency_key(exchange, recorder);
                 let Some(body) = self.body(exchange, recorder) else {
                     return;
                 };
-                amounts_as_strings(exchange, body, recorder);
+                self.amounts_as_strings(exchange, body, recorder);
                 self.request_valid(exchange, body, recorder);
                 self.retry_same_key(exchange, body, account, timing, reached_server, recorder);
             }
@@ -138,38 +145,51 @@ impl ApplicationChecks {
     }
 
     /// What can only be judged once the traffic has ended: list walks left
-    /// before their last page (one finding per list and filter).
+    /// before their last page (one walk per list and query counts; told
+    /// once per list and filter names).
     pub fn finish(&mut self, recorder: &Recorder) {
-        let mut open: Vec<&Walk> = self.walks.values().filter(|w| w.wants_all).collect();
+        let mut open: Vec<Walk> = std::mem::take(&mut self.walks)
+            .into_values()
+            .filter(|w| w.wants_all)
+            .collect();
         open.sort_by(|a, b| (a.operation, &a.filters).cmp(&(b.operation, &b.filters)));
-        let mut reported = BTreeSet::new();
+        open.dedup_by(|a, b| (a.operation, &a.filters) == (b.operation, &b.filters));
         for walk in open {
-            if !reported.insert((walk.operation, walk.filters.as_str())) {
-                continue;
-            }
-            recorder.fail(
+            let names: Vec<&str> = walk
+                .filters
+                .split('&')
+                .map(|f| f.split('=').next().unwrap_or(f))
+                .collect();
+            let cause = format!("{} {}", walk.operation, names.join("&"));
+            let expected = format!(
+                "{} read {} page(s) and stopped: the last one has a next cursor, never requested, so later items were missed (read to the page without one; a `next` link that points past the proxy is not seen here)",
+                request_line(&walk.last),
+                walk.pages
+            );
+            self.finding(
                 &APP_PAGES_COMPLETE,
-                format!(
-                    "{} read {} page(s) and stopped: the last one has a next cursor, never requested, so later items were missed (read to the page without one; a `next` link that points past the proxy is not seen here)",
-                    request_line(&walk.last),
-                    walk.pages
-                ),
-                Some(&walk.last),
-                None,
+                cause,
+                false,
+                expected,
+                &walk.last,
+                recorder,
             );
         }
-        self.walks.clear();
     }
 
     /// The request's JSON body; a body that is not JSON is a finding.
-    fn body<'e>(&self, exchange: &'e Exchange, recorder: &Recorder) -> Option<&'e Value> {
+    fn body<'e>(&mut self, exchange: &'e Exchange, recorder: &Recorder) -> Option<&'e Value> {
         let body = exchange.probe.body.as_ref();
         if body.is_none() {
-            recorder.fail(
+            let cause = format!("{} not JSON", exchange.probe.operation.unwrap_or_default());
+            let expected = format!("{}: a JSON body", request_line(exchange));
+            self.finding(
                 &APP_REQUEST_VALID,
-                format!("{}: a JSON body", request_line(exchange)),
-                Some(exchange),
-                None,
+                cause,
+                false,
+                expected,
+                exchange,
+                recorder,
             );
         }
         body
@@ -177,7 +197,7 @@ impl ApplicationChecks {
 
     /// The compliance rules and the documented shape, as the server checks
     /// them (what only it can know is left to it).
-    fn request_valid(&self, exchange: &Exchange, body: &Value, recorder: &Recorder) {
+    fn request_valid(&mut self, exchange: &Exchange, body: &Value, recorder: &Recorder) {
         let found = match exchange.probe.operation {
             Some("create_payout") => {
                 validate_payout_create(body, self.table, &self.destinations).map(|_| ())
@@ -192,34 +212,35 @@ impl ApplicationChecks {
                 continue;
             }
             match is_documented(violation, body) {
-                true => documented.push(named(violation)),
-                false => ours.push(named(violation)),
+                true => documented.push(violation),
+                false => ours.push(violation),
             }
         }
         let line = request_line(exchange);
-        if !documented.is_empty() {
-            recorder.fail(
-                &APP_REQUEST_VALID,
-                format!(
-                    "{line}: a request the documented contract accepts; the server refuses it at {}",
-                    documented.join("; ")
-                ),
-                Some(exchange),
-                None,
-            );
-        } else if !ours.is_empty() {
-            recorder.warn(
-                &APP_REQUEST_VALID,
-                format!(
-                    "{line}: refused by our stricter rules at {}",
-                    ours.join("; ")
-                ),
-                Some(exchange),
-                None,
-            );
-        } else {
-            recorder.pass(&APP_REQUEST_VALID);
-        }
+        let (violations, warning, expected) = match (documented.is_empty(), ours.is_empty()) {
+            (false, _) => (
+                documented,
+                false,
+                "a request the documented contract accepts; the server refuses it at",
+            ),
+            (true, false) => (ours, true, "refused by our stricter rules at"),
+            (true, true) => return recorder.pass(&APP_REQUEST_VALID),
+        };
+        // The same fields broken the same way are the same mistake.
+        let cause: Vec<String> = violations
+            .iter()
+            .map(|v| format!("{} {:?}", v.path, v.rule))
+            .collect();
+        let named: Vec<String> = violations.into_iter().map(named).collect();
+        let expected = format!("{line}: {expected} {}", named.join("; "));
+        self.finding(
+            &APP_REQUEST_VALID,
+            cause.join(","),
+            warning,
+            expected,
+            exchange,
+            recorder,
+        );
     }
 
     /// The same payout sent again under a new key, after an attempt that
@@ -365,26 +386,102 @@ impl ApplicationChecks {
         let gap = timing
             .started
             .saturating_duration_since(last.timing.started);
-        if last.pending && gap < self.poll_floor && !last.reported {
-            last.reported = true;
-            recorder.fail(
-                &APP_POLLING_FLOOR,
-                format!(
-                    "{}: payout {id} was read again {} ms after the previous read while PENDING (floor {} ms): wait longer between polls, backing off",
-                    request_line(exchange),
-                    gap.as_millis(),
-                    self.poll_floor.as_millis()
-                ),
-                Some(exchange),
-                None,
-            );
-        } else if last.pending && gap >= self.poll_floor {
+        let too_soon = last.pending && gap < self.poll_floor && !last.reported;
+        if last.pending && gap >= self.poll_floor {
             recorder.pass(&APP_POLLING_FLOOR);
         }
+        last.reported |= too_soon;
         last.timing = timing;
         last.pending = pending;
         if !pending {
             self.polls.remove(&key);
+        }
+        if too_soon {
+            let expected = format!(
+                "{}: payout {id} was read again {} ms after the previous read while PENDING (floor {} ms): wait longer between polls, backing off",
+                request_line(exchange),
+                gap.as_millis(),
+                self.poll_floor.as_millis()
+            );
+            // Polling too fast is one habit, however many payouts it reads.
+            self.finding(
+                &APP_POLLING_FLOOR,
+                account.to_string(),
+                false,
+                expected,
+                exchange,
+                recorder,
+            );
+        }
+    }
+
+    /// `POST /payouts` without a usable key.
+    fn idempotency_key(&mut self, exchange: &Exchange, recorder: &Recorder) {
+        let key = exchange.probe.idempotency_key.as_deref();
+        let Err(violation) = rafiki_rules::idempotency::validate_key(key) else {
+            return recorder.pass(&APP_IDEMPOTENCY_KEY);
+        };
+        let expected = format!(
+            "{}: a usable {} ({}): the server refuses the payout, and no retry of it can be safe",
+            request_line(exchange),
+            rafiki_rules::idempotency::HEADER,
+            violation.message
+        );
+        let cause = format!("{:?}", violation.rule);
+        self.finding(
+            &APP_IDEMPOTENCY_KEY,
+            cause,
+            false,
+            expected,
+            exchange,
+            recorder,
+        );
+    }
+
+    /// `amount.value` as a JSON number.
+    fn amounts_as_strings(&mut self, exchange: &Exchange, body: &Value, recorder: &Recorder) {
+        match value_at(body, "amount.value") {
+            Some(Value::Number(number)) => {
+                let as_text = number
+                    .to_string()
+                    .parse::<Decimal>()
+                    .map(|d| format!(" (\"{:.2}\")", d.round_dp(2)))
+                    .unwrap_or_default();
+                let expected = format!(
+                    "{}: amount.value sent as the JSON number {number}; the API takes a decimal string{as_text}",
+                    request_line(exchange)
+                );
+                let cause = "amount.value".to_string();
+                self.finding(
+                    &APP_AMOUNTS_AS_STRINGS,
+                    cause,
+                    false,
+                    expected,
+                    exchange,
+                    recorder,
+                );
+            }
+            Some(_) => recorder.pass(&APP_AMOUNTS_AS_STRINGS),
+            None => {}
+        }
+    }
+
+    /// Records a finding of `check`, told in full the first time its
+    /// `cause` is met, only counted after that.
+    fn finding(
+        &mut self,
+        check: &'static CheckInfo,
+        cause: String,
+        warning: bool,
+        expected: String,
+        exchange: &Exchange,
+        recorder: &Recorder,
+    ) {
+        let first = self.told.len() >= TRACKED || self.told.insert((check.name, cause));
+        match (first, warning) {
+            (true, false) => recorder.fail(check, expected, Some(exchange), None),
+            (true, true) => recorder.warn(check, expected, Some(exchange), None),
+            (false, warning) => recorder.again(check, warning),
         }
     }
 
@@ -408,49 +505,6 @@ impl ApplicationChecks {
             };
             self.destinations.insert(id.to_string(), destination);
         }
-    }
-}
-
-/// `POST /payouts` without a usable key.
-fn idempotency_key(exchange: &Exchange, recorder: &Recorder) {
-    let key = exchange.probe.idempotency_key.as_deref();
-    match rafiki_rules::idempotency::validate_key(key) {
-        Ok(_) => recorder.pass(&APP_IDEMPOTENCY_KEY),
-        Err(violation) => recorder.fail(
-            &APP_IDEMPOTENCY_KEY,
-            format!(
-                "{}: a usable {} ({}): the server refuses the payout, and no retry of it can be safe",
-                request_line(exchange),
-                rafiki_rules::idempotency::HEADER,
-                violation.message
-            ),
-            Some(exchange),
-            None,
-        ),
-    }
-}
-
-/// `amount.value` as a JSON number.
-fn amounts_as_strings(exchange: &Exchange, body: &Value, recorder: &Recorder) {
-    match value_at(body, "amount.value") {
-        Some(Value::Number(number)) => {
-            let as_text = number
-                .to_string()
-                .parse::<Decimal>()
-                .map(|d| format!(" (\"{:.2}\")", d.round_dp(2)))
-                .unwrap_or_default();
-            recorder.fail(
-                &APP_AMOUNTS_AS_STRINGS,
-                format!(
-                    "{}: amount.value sent as the JSON number {number}; the API takes a decimal string{as_text}",
-                    request_line(exchange)
-                ),
-                Some(exchange),
-                None,
-            );
-        }
-        Some(_) => recorder.pass(&APP_AMOUNTS_AS_STRINGS),
-        None => {}
     }
 }
 
