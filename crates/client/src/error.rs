@@ -99,6 +99,12 @@ pub enum Error {
     /// Retrying later (with the same key) is safe.
     #[error("{0}")]
     RecipientUnavailable(ErrorResponse),
+    /// 429, whatever the code: the server (or a gateway before it) asks
+    /// the client to slow down; the request was not handled. The provider
+    /// documents no 429, but any HTTP server may send one. Retrying with
+    /// the same key after `Retry-After` is safe.
+    #[error("{0}")]
+    RateLimited(ErrorResponse),
     /// A 5xx answer with the API's error body.
     #[error("{0}")]
     Server(ErrorResponse),
@@ -167,6 +173,7 @@ impl Error {
                 ErrorCode::PayoutBankTemporarilyUnavailable
                 | ErrorCode::PayoutMobileMoneyTemporarilyUnavailable,
             ) => Error::RecipientUnavailable(response),
+            None if status == StatusCode::TOO_MANY_REQUESTS => Error::RateLimited(response),
             None if status.is_server_error() => Error::Server(response),
             None => Error::Other(response),
         }
@@ -224,6 +231,7 @@ impl Error {
             | Error::IdempotencyKeyAlreadyUsed(r)
             | Error::Validation(r)
             | Error::RecipientUnavailable(r)
+            | Error::RateLimited(r)
             | Error::Server(r)
             | Error::Other(r) => Some(r),
             _ => None,
@@ -245,16 +253,19 @@ impl Error {
 
     /// Whether sending the *same* request again (same idempotency key) may
     /// succeed: transport failures, 5xx answers (also those whose body could
-    /// not be decoded) and IDEMPOTENCY_RACE. Everything else would fail the
-    /// same way again.
+    /// not be decoded), 429 and IDEMPOTENCY_RACE. Everything else would
+    /// fail the same way again.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(_)
             | Error::Server(_)
             | Error::RecipientUnavailable(_)
+            | Error::RateLimited(_)
             | Error::IdempotencyRace(_)
             | Error::UndecodableBody(_) => true,
-            Error::UnexpectedResponse { status, .. } => status.is_server_error(),
+            Error::UnexpectedResponse { status, .. } => {
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            }
             _ => false,
         }
     }
@@ -303,6 +314,8 @@ mod tests {
             (422, "VALIDATION_FAILED", "Validation"),
             (500, "INTERNAL_SERVER_ERROR", "Server"),
             (503, "ANYTHING", "Server"),
+            (429, "RATE_LIMITED", "RateLimited"),
+            (429, "TOO_MANY_REQUESTS", "RateLimited"),
             (
                 503,
                 "PAYOUT_BANK_TEMPORARILY_UNAVAILABLE",
@@ -331,6 +344,8 @@ mod tests {
         assert!(make(500, "INTERNAL_SERVER_ERROR").is_retryable());
         assert!(make(409, "IDEMPOTENCY_RACE").is_retryable());
         assert!(make(503, "PAYOUT_BANK_TEMPORARILY_UNAVAILABLE").is_retryable());
+        assert!(make(429, "RATE_LIMITED").is_retryable());
+        assert!(make(502, "BAD_GATEWAY").is_retryable());
         assert!(!make(409, "IDEMPOTENCY_KEY_ALREADY_USED").is_retryable());
         assert!(!make(422, "VALIDATION_FAILED").is_retryable());
         assert!(!make(402, "WALLET_INSUFFICIENT_BALANCE").is_retryable());
@@ -340,6 +355,18 @@ mod tests {
             retry_after: None,
         };
         assert!(gateway.is_retryable());
+        let throttled = Error::UnexpectedResponse {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            snippet: "slow down".into(),
+            retry_after: None,
+        };
+        assert!(throttled.is_retryable());
+        let teapot = Error::UnexpectedResponse {
+            status: StatusCode::IM_A_TEAPOT,
+            snippet: "".into(),
+            retry_after: None,
+        };
+        assert!(!teapot.is_retryable());
     }
 
     #[test]

@@ -2,10 +2,14 @@
 //!
 //! A payout is retried only under its one idempotency key, so the server
 //! can never create it twice; and only when the failure was transient
-//! (see [`Error::is_retryable`]): connection errors, 5xx and 409
-//! IDEMPOTENCY_RACE. The wait between attempts grows exponentially with
-//! jitter, and a server's `Retry-After` is honoured (if it asks for longer
-//! than [`RetryPolicy::max_delay`], the client gives up instead of hanging).
+//! (see [`Error::is_retryable`]): connection errors (including a connection
+//! closed before the answer: the payout may exist, and the retry under the
+//! same key gets it back), 5xx, 429 and 409 IDEMPOTENCY_RACE. A 429 means
+//! the request was not handled, so retrying it under the same key is as
+//! safe as any retry. The wait between attempts grows exponentially with
+//! jitter, and a server's `Retry-After` is honoured: the wait is the longer
+//! of the two (if it asks for longer than [`RetryPolicy::max_delay`], the
+//! client gives up instead of hanging).
 
 use std::time::Duration;
 
@@ -216,6 +220,24 @@ mod tests {
         let race = error(409, "IDEMPOTENCY_RACE", Some(Duration::from_secs(3)));
         assert!(policy.next_delay(1, &race).unwrap() >= Duration::from_secs(3));
         let too_long = error(503, "UNAVAILABLE", Some(Duration::from_secs(60)));
+        assert!(policy.next_delay(1, &too_long).is_none());
+    }
+
+    #[test]
+    fn a_429_is_retried_after_its_retry_after() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_secs(5),
+        };
+        let throttled = error(429, "RATE_LIMITED", Some(Duration::from_secs(2)));
+        assert!(matches!(throttled, Error::RateLimited(_)));
+        let wait = policy.next_delay(1, &throttled).unwrap();
+        assert!(wait >= Duration::from_secs(2), "{wait:?}");
+        let bare = error(429, "TOO_MANY_REQUESTS", None);
+        assert!(policy.next_delay(1, &bare).unwrap() <= Duration::from_millis(1));
+        assert!(policy.next_delay(3, &bare).is_none(), "attempts run out");
+        let too_long = error(429, "RATE_LIMITED", Some(Duration::from_secs(6)));
         assert!(policy.next_delay(1, &too_long).is_none());
     }
 }
