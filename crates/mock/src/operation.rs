@@ -20,6 +20,9 @@ pub enum Operation {
     GetPayout,
 }
 
+/// Where the API lives: every operation's route starts with it.
+pub const API_PREFIX: &str = "/v1";
+
 /// Where an operation's route has its path parameter.
 const PATH_PARAMETER: &str = "{id}";
 
@@ -148,6 +151,13 @@ mod tests {
         ];
         for (method, path, expected) in cases {
             assert_eq!(Operation::of(&method, path), expected, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn every_route_is_under_the_api_prefix() {
+        for op in Operation::ALL {
+            assert!(op.route().starts_with(&format!("{API_PREFIX}/")), "{op}");
         }
     }
 

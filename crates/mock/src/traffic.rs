@@ -16,11 +16,8 @@ use crate::errors::ApiError;
 use crate::extract::account_of;
 use crate::faults::{self, Fault, Injected};
 use crate::journal::{self, Entry, Outcome};
-use crate::operation::Operation;
+use crate::operation::{API_PREFIX, Operation};
 use crate::server::AppState;
-
-/// Where the API lives.
-const API_PREFIX: &str = "/v1";
 
 /// The middleware (see the module docs).
 pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next: Next) -> Response {
