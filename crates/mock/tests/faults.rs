@@ -387,6 +387,15 @@ async fn the_configured_plan_is_every_accounts_first_plan() {
         Some("list_wallets=502@100%#1")
     );
     assert_eq!(plan.rules[0].kind, control::FaultRuleKind::Status);
+
+    // From Rust, between scenarios: every account gets the new plan.
+    env.mock
+        .set_faults(&FaultPlan::new(0).with("list_banks=500#1".parse().unwrap()));
+    for key in [KEY, OTHER_KEY] {
+        let banks = common::client(&env.mock, key).list_banks().await;
+        assert_eq!(banks.unwrap_err().status().map(|s| s.as_u16()), Some(500));
+        common::client(&env.mock, key).list_banks().await.unwrap();
+    }
 }
 
 #[tokio::test]
