@@ -12,6 +12,7 @@
 //! are not followed (and so never judged wrongly).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use rafiki_rules::documented::{is_documented, value_at};
@@ -58,6 +59,8 @@ struct Attempt {
     timing: Timing,
     key: String,
     body: Value,
+    /// A digest of `body`, compared first (most bodies differ).
+    fingerprint: u64,
     /// Whether a payout may have been created (so that sending it again
     /// under another key may create a second one).
     may_have_gone_through: bool,
@@ -73,8 +76,8 @@ struct Walk {
     /// Read with a date filter, or paged at all: the application wants it all.
     wants_all: bool,
     pages: u32,
-    /// The last page read (it has a next cursor).
-    last: Exchange,
+    /// The last page read, while it has a next cursor.
+    last: Option<Exchange>,
 }
 
 /// The last read of one payout.
@@ -155,6 +158,9 @@ impl ApplicationChecks {
         open.sort_by(|a, b| (a.operation, &a.filters).cmp(&(b.operation, &b.filters)));
         open.dedup_by(|a, b| (a.operation, &a.filters) == (b.operation, &b.filters));
         for walk in open {
+            let Some(last) = walk.last.as_ref() else {
+                continue;
+            };
             let names: Vec<&str> = walk
                 .filters
                 .split('&')
@@ -163,17 +169,10 @@ impl ApplicationChecks {
             let cause = format!("{} {}", walk.operation, names.join("&"));
             let expected = format!(
                 "{} read {} page(s) and stopped: the last one has a next cursor, never requested, so later items were missed (read to the page without one; a `next` link that points past the proxy is not seen here)",
-                request_line(&walk.last),
+                request_line(last),
                 walk.pages
             );
-            self.finding(
-                &APP_PAGES_COMPLETE,
-                cause,
-                false,
-                expected,
-                &walk.last,
-                recorder,
-            );
+            self.finding(&APP_PAGES_COMPLETE, cause, false, expected, last, recorder);
         }
     }
 
@@ -265,8 +264,10 @@ impl ApplicationChecks {
         {
             self.attempts.pop_front();
         }
+        let fingerprint = fingerprint(body);
         let earlier = self.attempts.iter().find(|a| {
-            a.account == account
+            a.fingerprint == fingerprint
+                && a.account == account
                 && a.may_have_gone_through
                 && a.key != key
                 && a.timing.before(&timing)
@@ -297,6 +298,7 @@ impl ApplicationChecks {
                 timing,
                 key,
                 body: body.clone(),
+                fingerprint,
                 may_have_gone_through,
                 outcome,
             });
@@ -341,12 +343,13 @@ impl ApplicationChecks {
             // A walk resumed from a cursor is a walk too.
             wants_all: wants_all || after.is_some(),
             pages: 1,
-            last: exchange.clone(),
+            last: None,
         });
         walk.wants_all |= after.is_some();
-        walk.last = exchange.clone();
         match exchange.json().and_then(next_cursor) {
             Some(next) if Some(&next) != after.as_ref() && self.walks.len() < TRACKED => {
+                // Only a page with a next cursor is kept: it is the evidence.
+                walk.last = Some(exchange.clone());
                 self.walks.insert((account, next), walk);
             }
             Some(_) => {}
@@ -506,6 +509,14 @@ impl ApplicationChecks {
             self.destinations.insert(id.to_string(), destination);
         }
     }
+}
+
+/// A digest of a JSON body: equal bodies have equal digests (objects'
+/// keys are kept sorted, so their order does not matter).
+fn fingerprint(body: &Value) -> u64 {
+    let mut digest = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut digest);
+    digest.finish()
 }
 
 /// Whether `violation` is `amount.value` being a number (reported by
