@@ -281,12 +281,15 @@ impl Recorder {
             return self.fail(check, expected, exchange, input);
         }
         let warning = self.failure(expected, exchange, input);
-        let notice = FailureNotice {
+        // Only a listener that asked for warnings hears them: the notice is
+        // made for it alone.
+        let listener = self.listener.as_ref().filter(|_| self.tell_warnings);
+        let notice = listener.map(|_| FailureNotice {
             check: check.name,
             warning: true,
             expected: warning.expected.clone(),
             after: self.started.elapsed(),
-        };
+        });
         let mut recorded = false;
         self.with(check, |r| {
             recorded = true;
@@ -295,11 +298,7 @@ impl Recorder {
                 r.warnings.push(warning);
             }
         });
-        if let Some(listener) = self
-            .listener
-            .as_ref()
-            .filter(|_| recorded && self.tell_warnings)
-        {
+        if let (Some(listener), Some(notice), true) = (listener, notice, recorded) {
             listener(notice);
         }
     }

@@ -30,6 +30,8 @@ use super::judge::Message;
 
 /// How long a stopping proxy lets requests in flight finish.
 const DRAIN: Duration = Duration::from_secs(5);
+/// The pause after a failed accept.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// Headers that belong to one connection, never forwarded (RFC 9110
 /// §7.6.1), plus `Host`, which names the upstream instead.
@@ -178,7 +180,10 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(error) => {
-                    tracing::warn!(%error, "proxy: accept failed");
+                    // Out of file descriptors or the like: wait it out
+                    // rather than spin on accept.
+                    tracing::warn!(%error, "proxy: accept failed; retrying in a moment");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
                     continue;
                 }
             },
@@ -201,16 +206,9 @@ async fn accept_loop(
 }
 
 /// A request the proxy answers by closing the connection (the upstream did).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("the upstream closed the connection without an answer")]
 struct DropConnection;
-
-impl std::fmt::Display for DropConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the upstream closed the connection without an answer")
-    }
-}
-
-impl std::error::Error for DropConnection {}
 
 impl Forwarder {
     async fn forward(
