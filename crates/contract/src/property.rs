@@ -1,16 +1,34 @@
-//! Running a proptest property against the server: seeded from the run's
-//! seed and the check's name (so `--seed` replays it), shrunk on failure,
-//! and reported with the exchange of the smallest failing input.
+//! Running generated cases against the server: seeded from the run's seed
+//! and the check's name (so `--seed` replays them), generated up front and
+//! sent from async code, concurrently, judged in the order they were
+//! generated; the first failing case is shrunk and reported with the
+//! exchange of the smallest failing input.
+//!
+//! Why not `TestRunner::run`: it calls the property from blocking code, one
+//! case at a time, and every request then hops between that thread and the
+//! runtime's (about three times the CPU of a request sent from a task).
+//! Proptest's value trees are used directly instead. Shrinking, which is
+//! rare and one try at a time, runs on a blocking thread, since the trees
+//! of boxed strategies cannot cross threads.
 
-use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use proptest::strategy::Strategy;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use futures::{FutureExt, StreamExt};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::checks::CheckInfo;
 use crate::http::Exchange;
 use crate::report::Verdict;
 use crate::runner::Ctx;
+
+/// The most tries a shrink makes (each sends requests again).
+const MAX_SHRINK_TRIES: u32 = 64;
+
+/// The longest a shrink may take.
+const MAX_SHRINK_TIME: Duration = Duration::from_secs(20);
 
 /// A generated JSON body; reports print it as JSON.
 #[derive(Clone)]
@@ -79,85 +97,254 @@ pub fn check_seed(seed: u64, check: &CheckInfo) -> [u8; 32] {
     bytes
 }
 
-/// The runner for `cases` cases of `check`: seeded from the run's seed and
-/// the check's name, shrinking bounded in count and time (each try sends
-/// requests again), no failure persistence.
-pub fn seeded_runner(ctx: &Ctx, check: &CheckInfo, cases: u32) -> TestRunner {
-    seeded_stream(ctx, check, cases, 0)
+/// One stream of generated cases of a check: the same run seed, check and
+/// stream always give the same cases, in the same order.
+pub struct Cases<S> {
+    strategy: S,
+    seed: [u8; 32],
+    count: u32,
 }
 
-/// [`seeded_runner`] for one of several independent streams of cases of
-/// the same check (stream 0 is [`seeded_runner`]'s).
-pub fn seeded_stream(ctx: &Ctx, check: &CheckInfo, cases: u32, stream: u64) -> TestRunner {
-    let config = Config {
-        cases,
-        max_shrink_iters: 64,
-        max_shrink_time: 20_000,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(
-        RngAlgorithm::ChaCha,
-        &check_seed(
-            ctx.recorder.seed() ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            check,
-        ),
-    );
-    TestRunner::new_with_rng(config, rng)
+impl<S: Strategy> Cases<S> {
+    /// `count` cases of `strategy` for `check`. Stream 0 is a property's;
+    /// independent streams of the same check (the sequence lanes) take
+    /// other numbers.
+    pub fn new(run_seed: u64, check: &CheckInfo, stream: u64, count: u32, strategy: S) -> Self {
+        Cases {
+            strategy,
+            seed: check_seed(run_seed ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15), check),
+            count,
+        }
+    }
+
+    fn runner(&self) -> TestRunner {
+        let config = Config {
+            cases: self.count,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &self.seed))
+    }
+
+    /// Every case, in order; with the reason when generation gave up
+    /// early (its filters refused too many candidates).
+    pub fn generate(&self) -> (Vec<S::Value>, Option<String>) {
+        let mut runner = self.runner();
+        let mut values = Vec::with_capacity(self.count as usize);
+        for _ in 0..self.count {
+            match self.strategy.new_tree(&mut runner) {
+                Ok(tree) => values.push(tree.current()),
+                Err(reason) => return (values, Some(reason.to_string())),
+            }
+        }
+        (values, None)
+    }
+
+    /// Shrinks case `index`, which failed with `failure`: `still_fails`
+    /// sends a candidate and says how it failed, if it did. The case is
+    /// tried again first (a server that no longer fails it keeps the
+    /// first failure, unshrunk); then it is simplified while it fails, at
+    /// most [`MAX_SHRINK_TRIES`] tries and [`MAX_SHRINK_TIME`], and not
+    /// once `stop` says the run is over. Blocking: each try sends requests.
+    /// The smallest failing case and its failure.
+    pub fn shrink<F>(
+        &self,
+        index: usize,
+        failure: F,
+        mut still_fails: impl FnMut(S::Value) -> Option<F>,
+        stop: impl Fn() -> bool,
+    ) -> (S::Value, F) {
+        let mut runner = self.runner();
+        let mut tree = None;
+        for _ in 0..=index {
+            tree = self.strategy.new_tree(&mut runner).ok();
+        }
+        let Some(mut tree) = tree else {
+            unreachable!("case {index} was generated once from the same seed")
+        };
+        let (mut minimal, mut failure) = (tree.current(), failure);
+        match still_fails(tree.current()) {
+            Some(again) => failure = again,
+            None => return (minimal, failure),
+        }
+        let started = Instant::now();
+        let mut tries = 0;
+        let mut simpler = tree.simplify();
+        while simpler && tries < MAX_SHRINK_TRIES && started.elapsed() < MAX_SHRINK_TIME && !stop()
+        {
+            tries += 1;
+            simpler = match still_fails(tree.current()) {
+                Some(smaller) => {
+                    (minimal, failure) = (tree.current(), smaller);
+                    tree.simplify()
+                }
+                None => tree.complicate(),
+            };
+        }
+        (minimal, failure)
+    }
 }
 
-/// Runs `property` on up to `ctx.max_examples` cases of `strategy`.
-/// Blocking: call it from `spawn_blocking` (it sends with `ctx.send_blocking`).
-pub fn run_property<S>(
-    ctx: &Ctx,
+/// Runs `property` on `ctx.max_examples` generated cases of `strategy`:
+/// up to `--workers` cases at once, passes recorded in order up to the
+/// first failing case, which is then shrunk and recorded with its
+/// smallest input. A property that panics fails its check with the case
+/// that made it panic.
+pub async fn run_property<S, P, F>(
+    ctx: &Arc<Ctx>,
     check: &'static CheckInfo,
     strategy: S,
-    property: impl Fn(&Ctx, &S::Value) -> CaseResult,
+    property: P,
 ) where
-    S: Strategy,
-    S::Value: std::fmt::Debug,
+    S: Strategy + Send + 'static,
+    S::Value: Clone + Send + 'static,
+    P: Fn(Arc<Ctx>, S::Value) -> F + Send + 'static,
+    F: Future<Output = CaseResult> + Send + 'static,
 {
-    let mut runner = seeded_runner(ctx, check, ctx.max_examples);
-    let failing = Cell::new(false);
-    let last_failure: RefCell<Option<CaseFailure>> = RefCell::new(None);
-    let result = runner.run(&strategy, |value| match property(ctx, &value) {
-        // Past the run's deadline nothing is sent or recorded: wind down.
-        _ if ctx.out_of_time() => Ok(()),
-        Ok(()) => {
-            // Passes count as they happen (a run cut short keeps them),
-            // but not the re-runs of shrinking.
-            if !failing.get() {
-                ctx.recorder.pass(check);
-            }
-            Ok(())
-        }
-        Err(failure) => {
-            failing.set(true);
-            let expected = failure.expected.clone();
-            *last_failure.borrow_mut() = Some(failure);
-            Err(TestCaseError::fail(expected))
-        }
+    let cases = Cases::new(ctx.recorder.seed(), check, 0, ctx.max_examples, strategy);
+    let (values, gave_up) = cases.generate();
+    let runs = values.iter().cloned().enumerate().map(|(index, value)| {
+        let case = std::panic::AssertUnwindSafe(property(ctx.clone(), value)).catch_unwind();
+        async move { (index, case.await) }
     });
-    match result {
-        Ok(()) => {}
-        // The last failing case is the shrunk one.
-        Err(TestError::Fail(reason, minimal)) => match last_failure.into_inner() {
-            Some(failure) => ctx.recorder.fail(
-                check,
-                failure.expected,
-                Some(&failure.exchange),
-                Some(format!("{minimal:?}")),
-            ),
-            // Proptest's own failure: the property panicked.
-            None => ctx.recorder.fail(
-                check,
-                format!("the check to run to its end ({reason})"),
-                None,
-                Some(format!("{minimal:?}")),
-            ),
-        },
-        Err(TestError::Abort(reason)) => ctx
-            .recorder
-            .skip(check, format!("generation gave up: {reason}")),
+    let mut results = futures::stream::iter(runs).buffered(ctx.client.max_in_flight());
+    let mut failed = None;
+    while let Some((index, result)) = results.next().await {
+        if ctx.out_of_time() {
+            return; // Past the run's end nothing counts: wind down.
+        }
+        match result {
+            Ok(Ok(())) => ctx.recorder.pass(check),
+            Ok(Err(failure)) => {
+                failed = Some((index, failure));
+                break;
+            }
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                let input = format!("{:?}", values[index]);
+                ctx.recorder.fail(
+                    check,
+                    format!("the check to run to its end (it panicked: {message})"),
+                    None,
+                    Some(input),
+                );
+                return;
+            }
+        }
+    }
+    // Cases still in flight are dropped: their answers are not judged.
+    drop(results);
+    let Some((index, failure)) = failed else {
+        if let Some(reason) = gave_up {
+            ctx.recorder
+                .skip(check, format!("generation gave up: {reason}"));
+        }
+        return;
+    };
+    let shrinking = ctx.clone();
+    let shrunk = tokio::task::spawn_blocking(move || {
+        let ctx = &shrinking;
+        cases.shrink(
+            index,
+            failure,
+            |value| {
+                let run = || ctx.block_on(property(ctx.clone(), value));
+                // A try that panics is not counted as failing the same way.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                    .ok()?
+                    .err()
+            },
+            || ctx.out_of_time(),
+        )
+    })
+    .await;
+    match shrunk {
+        Ok((minimal, failure)) => ctx.recorder.fail(
+            check,
+            failure.expected,
+            Some(&failure.exchange),
+            Some(format!("{minimal:?}")),
+        ),
+        Err(error) => ctx.recorder.fail(
+            check,
+            format!("the check to run to its end (shrinking ended: {error})"),
+            None,
+            Some(format!("{:?}", values[index])),
+        ),
+    }
+}
+
+/// What a panic said, when it said it with a string.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::checks::VALID_PAYOUT_ACCEPTED;
+
+    fn cases(seed: u64, stream: u64) -> Cases<impl Strategy<Value = u32>> {
+        Cases::new(seed, &VALID_PAYOUT_ACCEPTED, stream, 50, 0u32..10_000)
+    }
+
+    #[test]
+    fn the_same_seed_and_stream_give_the_same_cases() {
+        assert_eq!(cases(7, 0).generate().0, cases(7, 0).generate().0);
+        assert_ne!(cases(7, 0).generate().0, cases(8, 0).generate().0);
+        assert_ne!(cases(7, 0).generate().0, cases(7, 1).generate().0);
+        assert_eq!(cases(7, 0).generate().0.len(), 50);
+    }
+
+    #[test]
+    fn a_failing_case_shrinks_to_the_smallest_that_still_fails() {
+        let cases = cases(7, 0);
+        let (values, _) = cases.generate();
+        let index = values.iter().position(|v| *v >= 100).unwrap();
+        let mut tries = Vec::new();
+        let fails = |v: u32| {
+            tries.push(v);
+            (v >= 100).then(|| format!("{v} is too big"))
+        };
+        let (minimal, failure) = cases.shrink(index, "first".to_string(), fails, || false);
+        assert_eq!((minimal, failure.as_str()), (100, "100 is too big"));
+        // The case itself is tried again first.
+        assert_eq!(tries[0], values[index]);
+        assert!(
+            tries.len() as u32 <= MAX_SHRINK_TRIES + 1,
+            "{}",
+            tries.len()
+        );
+    }
+
+    #[test]
+    fn a_case_that_no_longer_fails_keeps_its_first_failure() {
+        let cases = cases(7, 0);
+        let (minimal, failure) = cases.shrink(3, "first", |_| None, || false);
+        assert_eq!((minimal, failure), (cases.generate().0[3], "first"));
+    }
+
+    #[test]
+    fn shrinking_stops_when_the_run_is_over() {
+        let cases = cases(7, 0);
+        let (values, _) = cases.generate();
+        let index = values.iter().position(|v| *v >= 100).unwrap();
+        let mut tries = 0;
+        let (minimal, _) = cases.shrink(
+            index,
+            "first",
+            |_| {
+                tries += 1;
+                Some("again")
+            },
+            || true,
+        );
+        assert_eq!((minimal, tries), (values[index], 1));
     }
 }

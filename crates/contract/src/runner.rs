@@ -235,12 +235,7 @@ impl Ctx {
         std::time::Instant::now() >= self.deadline || (self.fail_fast && self.recorder.has_failed())
     }
 
-    /// [`Ctx::send`] from blocking code (property checks).
-    pub fn send_blocking(&self, probe: Probe) -> Exchange {
-        self.block_on(self.send(probe))
-    }
-
-    /// Runs a future from blocking code (property checks).
+    /// Runs a future from blocking code (shrinking a failing case).
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }

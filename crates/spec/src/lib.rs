@@ -498,4 +498,55 @@ mod tests {
                 .contains("3.1.0")
         );
     }
+
+    /// Every (strict, documented) pattern pair of the spec, wherever it is.
+    fn pattern_pairs(node: &Value, pairs: &mut Vec<(String, String)>) {
+        match node {
+            Value::Object(map) => {
+                if let (Some(Value::String(strict)), Some(Value::String(documented))) =
+                    (map.get("pattern"), map.get(DOCUMENTED_PATTERN))
+                {
+                    pairs.push((strict.clone(), documented.clone()));
+                }
+                map.values().for_each(|v| pattern_pairs(v, pairs));
+            }
+            Value::Array(items) => items.iter().for_each(|v| pattern_pairs(v, pairs)),
+            _ => {}
+        }
+    }
+
+    /// The contract suite validates an answer against our spec first and
+    /// skips the documented one when it passes: that is sound only while
+    /// our spec narrows the documented one. Relaxing a pattern broadens a
+    /// schema unless a combinator turns "matches more" into "fails"
+    /// (`oneOf`, `not`), so the spec has none, and every value our pattern
+    /// accepts, the documented pattern accepts too.
+    #[test]
+    fn our_spec_only_narrows_the_documented_one() {
+        let spec = Spec::embedded();
+        let text = spec.json.to_string();
+        for combinator in ["\"oneOf\"", "\"not\"", "\"anyOf\""] {
+            assert!(!text.contains(combinator), "the spec uses {combinator}");
+        }
+        let mut pairs = Vec::new();
+        pattern_pairs(&spec.json, &mut pairs);
+        assert!(pairs.len() >= 5, "{pairs:?}");
+        for (strict, documented) in pairs {
+            // A runner per pair: a runner counts its cases across runs.
+            let mut runner = proptest::test_runner::TestRunner::deterministic();
+            let documented = regex::Regex::new(&documented).unwrap();
+            // The generator takes no anchors; ours are all `^...$`.
+            let body = strict.trim_start_matches('^').trim_end_matches('$');
+            let strings = proptest::string::string_regex(body).unwrap();
+            runner
+                .run(&strings, |value| {
+                    proptest::prop_assert!(
+                        documented.is_match(&value),
+                        "{value:?} matches {strict} but not {documented}"
+                    );
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
 }

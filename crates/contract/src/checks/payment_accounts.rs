@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use rafiki_rules::strategies;
 use serde_json::{Value, json};
 
-use super::payouts::{bank_faults, blocking};
+use super::payouts::bank_faults;
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
 use crate::http::{Exchange, Probe};
@@ -31,20 +31,17 @@ pub async fn run(ctx: Arc<Ctx>) {
                     "bank-account cases: GET /banks lists no bank for KE",
                 );
             }
-            let ctx = ctx.clone();
-            blocking(move || {
-                let banks = ctx.banks.clone();
-                let strategy = strategies::valid_payment_account(ctx.table.clone())
-                    .prop_filter_map("a bank the server lists", move |mut body| {
-                        banks.assign(&mut body, "").then_some(Json(body))
-                    });
-                run_property(
-                    &ctx,
-                    &VALID_PAYMENT_ACCOUNT_ACCEPTED,
-                    strategy,
-                    get_or_create_is_idempotent,
-                )
-            })
+            let banks = ctx.banks.clone();
+            let strategy = strategies::valid_payment_account(ctx.table.clone())
+                .prop_filter_map("a bank the server lists", move |mut body| {
+                    banks.assign(&mut body, "").then_some(Json(body))
+                });
+            run_property(
+                &ctx,
+                &VALID_PAYMENT_ACCOUNT_ACCEPTED,
+                strategy,
+                get_or_create_is_idempotent,
+            )
             .await;
         }
     };
@@ -66,23 +63,20 @@ pub async fn run(ctx: Arc<Ctx>) {
                     Some(body.to_string()),
                 );
             }
-            let ctx = ctx.clone();
-            blocking(move || {
-                let banks = ctx.banks.clone();
-                let strategy = strategies::payment_account_with_one_fault(ctx.table.clone())
-                    .prop_filter_map("a bank the server lists", move |case| {
-                        Fault::with_listed_bank(&banks, "", case.body, case.path, case.rule)
-                    });
-                run_property(
-                    &ctx,
-                    &INVALID_PAYMENT_ACCOUNT_REJECTED,
-                    strategy,
-                    |ctx, fault| {
-                        let exchange = ctx.send_blocking(post(fault.body.clone()));
-                        judge_case(ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, exchange, fault)
-                    },
-                )
-            })
+            let banks = ctx.banks.clone();
+            let strategy = strategies::payment_account_with_one_fault(ctx.table.clone())
+                .prop_filter_map("a bank the server lists", move |case| {
+                    Fault::with_listed_bank(&banks, "", case.body, case.path, case.rule)
+                });
+            run_property(
+                &ctx,
+                &INVALID_PAYMENT_ACCOUNT_REJECTED,
+                strategy,
+                |ctx, fault| async move {
+                    let exchange = ctx.send(post(fault.body.clone())).await;
+                    judge_case(&ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, exchange, &fault)
+                },
+            )
             .await;
         }
     };
@@ -93,9 +87,9 @@ fn post(body: Value) -> Probe {
     Probe::post("get_or_create_payment_account", "/payment-accounts", body)
 }
 
-fn get_or_create_is_idempotent(ctx: &Ctx, Json(body): &Json) -> CaseResult {
-    let probe = post(body.clone());
-    let first = ctx.send_blocking(probe.clone());
+async fn get_or_create_is_idempotent(ctx: Arc<Ctx>, Json(body): Json) -> CaseResult {
+    let probe = post(body);
+    let first = ctx.send(probe.clone()).await;
     if !matches!(first.status(), 200 | 201) {
         return Err(CaseFailure::new(
             "201 (or 200 if it already existed)",
@@ -116,7 +110,7 @@ fn get_or_create_is_idempotent(ctx: &Ctx, Json(body): &Json) -> CaseResult {
             first,
         ));
     };
-    let again = ctx.send_blocking(probe);
+    let again = ctx.send(probe).await;
     if again.status() == 200 && id_of(&again).as_deref() == Some(id.as_str()) {
         Ok(())
     } else {

@@ -42,32 +42,28 @@ pub async fn run(ctx: Arc<Ctx>) {
             }
         }
         if ctx.is_selected(&VALID_PAYOUT_ACCEPTED) {
-            let ctx = ctx.clone();
-            blocking(move || {
-                run_property(
-                    &ctx,
-                    &VALID_PAYOUT_ACCEPTED,
-                    valid_bodies(&ctx),
-                    valid_payout_is_accepted,
-                )
-            })
+            let strategy = valid_bodies(&ctx);
+            run_property(
+                &ctx,
+                &VALID_PAYOUT_ACCEPTED,
+                strategy,
+                valid_payout_is_accepted,
+            )
             .await;
         }
     };
     let rejected = async {
         if ctx.is_selected(&INVALID_PAYOUT_REJECTED) {
-            let ctx = ctx.clone();
-            blocking(move || {
-                run_property(
-                    &ctx,
-                    &INVALID_PAYOUT_REJECTED,
-                    fault_cases(&ctx),
-                    |ctx, fault| {
-                        let exchange = ctx.send_blocking(Probe::create_payout(fault.body.clone()));
-                        judge_case(ctx, &INVALID_PAYOUT_REJECTED, exchange, fault)
-                    },
-                )
-            })
+            let strategy = fault_cases(&ctx);
+            run_property(
+                &ctx,
+                &INVALID_PAYOUT_REJECTED,
+                strategy,
+                |ctx, fault| async move {
+                    let exchange = ctx.send(Probe::create_payout(fault.body.clone())).await;
+                    judge_case(&ctx, &INVALID_PAYOUT_REJECTED, exchange, &fault)
+                },
+            )
             .await;
         }
     };
@@ -94,13 +90,6 @@ pub async fn run(ctx: Arc<Ctx>) {
         }
     };
     futures::join!(accepted, rejected, reads);
-}
-
-/// Runs blocking property code off the async workers.
-pub async fn blocking(f: impl FnOnce() + Send + 'static) {
-    tokio::task::spawn_blocking(f)
-        .await
-        .expect("property check panicked");
 }
 
 /// The documented edges, on every run before anything random: from the
@@ -203,10 +192,10 @@ fn without(mut body: Value, field: &str) -> Value {
     body
 }
 
-fn valid_payout_is_accepted(ctx: &Ctx, Json(body): &Json) -> CaseResult {
-    let exchange = ctx.block_on(ctx.create_payout(body.clone()));
-    let verdict = ctx.block_on(acceptance(ctx, body, &exchange));
-    case_result(ctx, &VALID_PAYOUT_ACCEPTED, verdict, exchange, || {
+async fn valid_payout_is_accepted(ctx: Arc<Ctx>, Json(body): Json) -> CaseResult {
+    let exchange = ctx.create_payout(body.clone()).await;
+    let verdict = acceptance(&ctx, &body, &exchange).await;
+    case_result(&ctx, &VALID_PAYOUT_ACCEPTED, verdict, exchange, || {
         body.to_string()
     })
 }

@@ -45,21 +45,20 @@ mod requests;
 mod sequence;
 mod support;
 
-use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
-use proptest::test_runner::{TestCaseError, TestError};
+use futures::FutureExt;
 
-use super::payouts::blocking;
 use super::{
     CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY,
     INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
 use crate::http::KeySlot;
-use crate::property::seeded_stream;
+use crate::property::{Cases, panic_message};
 use crate::runner::Ctx;
 use amounts::Amounts;
-use model::{Model, Step};
+use model::{Model, Sequences, Step};
 use polling::settle_lane;
 use sequence::{Sequence, StepFailure, Tracked};
 
@@ -134,59 +133,85 @@ pub async fn run(ctx: Arc<Ctx>) {
     }
     let cases = (ctx.max_examples / 4).max(8);
     let lanes = Lane::spread(cases, ctx.client.max_in_flight(), secondary);
-    let runs = lanes.into_iter().map(|lane| {
-        let (ctx, amounts) = (ctx.clone(), amounts.clone());
-        blocking(move || run_lane(&ctx, &amounts, &lane))
-    });
+    let runs = lanes
+        .iter()
+        .map(|lane| run_lane(ctx.clone(), amounts.clone(), lane));
     futures::future::join_all(runs).await;
 }
 
-/// The first failure of a sequence, kept while proptest shrinks it.
+/// A failing sequence: how it failed and its requests as a script.
 struct Shrunk {
     failure: StepFailure,
     script: String,
 }
 
-/// Runs one lane's sequences, then settles every payout they created.
-fn run_lane(ctx: &Ctx, amounts: &Amounts, lane: &Lane) {
-    let control = ctx.control_api;
+/// The lane's sequences (the same seed and lane, the same sequences).
+fn lane_cases(ctx: &Ctx, amounts: &Amounts, lane: &Lane) -> Cases<Sequences> {
+    let strategy = Model::sequences(amounts.cents.clone(), 1..14);
+    Cases::new(
+        ctx.recorder.seed(),
+        &LIFECYCLE_LEGAL,
+        lane.number,
+        lane.cases,
+        strategy,
+    )
+}
+
+/// Runs one lane's sequences one after another, shrinks the first that
+/// fails, then settles every payout they created.
+async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
     let key = lane.key.clone();
-    // Shrinking re-runs whole sequences against the server: bounded in count and time.
-    let mut runner = seeded_stream(ctx, &LIFECYCLE_LEGAL, lane.cases, lane.number);
-    let ledger: RefCell<Vec<Tracked>> = RefCell::new(Vec::new());
-    if key == KeySlot::Secondary {
-        documented_edge(ctx, amounts, &key, &mut ledger.borrow_mut());
+    let mut ledger: Vec<Tracked> = Vec::new();
+    if lane.number == 0 {
+        documented_edges(&ctx, &amounts, &key, &mut ledger).await;
     }
-    let last: RefCell<Option<Shrunk>> = RefCell::new(None);
-    let shrinking = std::cell::Cell::new(false);
-    let result = runner.run(
-        &Model::sequences(amounts.cents.clone(), 1..14),
-        |(_, steps, seen)| {
-            let mut sequence =
-                Sequence::start(ctx, amounts, key.clone(), control, &ledger.borrow());
-            let outcome = sequence.run(&steps, seen);
-            let passed = outcome.is_ok();
-            if passed && !shrinking.get() {
-                sequence.record_passes();
+    let (sequences, gave_up) = lane_cases(&ctx, &amounts, lane).generate();
+    let mut failed = None;
+    for (index, (_, steps, seen)) in sequences.iter().enumerate() {
+        if ctx.out_of_time() {
+            break;
+        }
+        let run = run_sequence(&ctx, &amounts, &key, &mut ledger, steps, seen.clone(), true);
+        match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(shrunk)) => {
+                failed = Some((index, shrunk));
+                break;
             }
-            let script = sequence.script();
-            merge(&mut ledger.borrow_mut(), sequence.ledger_entries());
-            match outcome {
-                Ok(()) => Ok(()),
-                Err(failure) => {
-                    shrinking.set(true);
-                    let expected = failure.expected.clone();
-                    *last.borrow_mut() = Some(Shrunk { failure, script });
-                    Err(TestCaseError::fail(expected))
-                }
+            Err(panic) => {
+                ctx.recorder.fail(
+                    &LIFECYCLE_LEGAL,
+                    format!(
+                        "the sequence to run to its end (it panicked: {})",
+                        panic_message(panic.as_ref())
+                    ),
+                    None,
+                    Some(format!("{steps:?}")),
+                );
+                break;
             }
-        },
-    );
-    settle_lane(ctx, &key, &mut ledger.borrow_mut());
-    match result {
-        Ok(()) => {}
-        Err(TestError::Fail(reason, (_, steps, _))) => match last.into_inner() {
-            Some(Shrunk { failure, script }) => {
+        }
+    }
+    if let Some((index, first)) = failed {
+        let (shared, amounts, lane, key) =
+            (ctx.clone(), amounts.clone(), lane.clone(), key.clone());
+        let shrinking = tokio::task::spawn_blocking(move || {
+            let ctx = shared;
+            // The strategy's value trees stay on this thread (see `crate::property`).
+            let cases = lane_cases(&ctx, &amounts, &lane);
+            let shrunk = cases.shrink(
+                index,
+                first,
+                |(_, steps, seen)| {
+                    let run = run_sequence(&ctx, &amounts, &key, &mut ledger, &steps, seen, false);
+                    ctx.block_on(run).err()
+                },
+                || ctx.out_of_time(),
+            );
+            (shrunk, ledger)
+        });
+        match shrinking.await {
+            Ok((((_, steps, _), Shrunk { failure, script }), shrunk_ledger)) => {
                 ctx.recorder.fail(
                     failure.check,
                     failure.expected,
@@ -194,40 +219,80 @@ fn run_lane(ctx: &Ctx, amounts: &Amounts, lane: &Lane) {
                     Some(format!("{steps:?}")),
                 );
                 ctx.recorder.attach_script(failure.check, script);
+                ledger = shrunk_ledger;
             }
-            // Proptest's own failure: the sequence panicked.
-            None => ctx.recorder.fail(
-                &LIFECYCLE_LEGAL,
-                format!("the sequence to run to its end ({reason})"),
-                None,
-                Some(format!("{steps:?}")),
-            ),
-        },
-        Err(TestError::Abort(reason)) => ctx
-            .recorder
-            .skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}")),
+            Err(error) => {
+                ctx.recorder.fail(
+                    &LIFECYCLE_LEGAL,
+                    format!("the sequence to run to its end (shrinking ended: {error})"),
+                    None,
+                    Some(format!("{:?}", sequences[index].1)),
+                );
+                return;
+            }
+        }
+    } else if let Some(reason) = gave_up {
+        ctx.recorder
+            .skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}"));
     }
+    settle_lane(&ctx, &key, &mut ledger).await;
 }
 
-/// The money lane's documented edge, on every run before anything random:
-/// a payout just above the available amount (402), then a wallet read.
-fn documented_edge(ctx: &Ctx, amounts: &Amounts, key: &KeySlot, ledger: &mut Vec<Tracked>) {
-    let mut sequence = Sequence::start(ctx, amounts, key.clone(), ctx.control_api, ledger);
-    let outcome = sequence.run(&[Step::Overdraw, Step::ReadWallet], None);
-    match outcome {
-        Ok(()) => sequence.record_passes(),
-        Err(failure) => {
-            let steps = "[Overdraw, ReadWallet] (the documented edge, not generated)";
-            ctx.recorder.fail(
-                failure.check,
-                failure.expected,
-                Some(&failure.exchange),
-                Some(steps.to_string()),
-            );
-            ctx.recorder.attach_script(failure.check, sequence.script());
-        }
+/// Runs one sequence after the lane's earlier ones (`ledger`), and adds
+/// its payouts to the ledger; with `record`, its passes count (not while
+/// shrinking).
+async fn run_sequence(
+    ctx: &Ctx,
+    amounts: &Amounts,
+    key: &KeySlot,
+    ledger: &mut Vec<Tracked>,
+    steps: &[Step],
+    seen: Option<Arc<AtomicUsize>>,
+    record: bool,
+) -> Result<(), Shrunk> {
+    let mut sequence = Sequence::start(ctx, amounts, key.clone(), ledger).await;
+    let outcome = sequence.run(steps, seen).await;
+    if outcome.is_ok() && record {
+        sequence.record_passes();
     }
+    let script = sequence.script();
     merge(ledger, sequence.ledger_entries());
+    outcome.map_err(|failure| Shrunk { failure, script })
+}
+
+/// The documented edges, on every run before anything random, on the
+/// first lane (the money lane when there is a second key): a payout, then
+/// its request again (the same answer), its key with another amount (the
+/// first answer again), identical creates at once under one key (one
+/// payout), and a payout just above the available amount (402) followed by
+/// a wallet read. Chance decides how often sequences meet these; a server
+/// that gets one wrong is caught on every run.
+async fn documented_edges(ctx: &Ctx, amounts: &Amounts, key: &KeySlot, ledger: &mut Vec<Tracked>) {
+    let cents = *amounts.cents.start();
+    let steps = [
+        Step::Create { cents, account: 0 },
+        Step::Replay { payout: 0 },
+        // The judge makes the amount differ from the first.
+        Step::ReuseKey { payout: 0, cents },
+        Step::Concurrent {
+            cents,
+            account: 1,
+            copies: 4,
+        },
+        Step::Overdraw,
+        Step::ReadWallet,
+    ];
+    if let Err(Shrunk { failure, script }) =
+        run_sequence(ctx, amounts, key, ledger, &steps, None, true).await
+    {
+        ctx.recorder.fail(
+            failure.check,
+            failure.expected,
+            Some(&failure.exchange),
+            Some(format!("{steps:?} (the documented edges, not generated)")),
+        );
+        ctx.recorder.attach_script(failure.check, script);
+    }
 }
 
 /// Updates the lane's ledger with a sequence's payouts: newer reads of a

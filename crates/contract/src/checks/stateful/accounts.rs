@@ -24,13 +24,15 @@ impl Sequence<'_> {
         }
     }
 
-    pub(super) fn get_or_create_account(&mut self, account: u8) -> StepResult {
+    pub(super) async fn get_or_create_account(&mut self, account: u8) -> StepResult {
         let body = account_body(self.tag, account);
-        let exchange = self.send(Probe::post(
-            "get_or_create_payment_account",
-            "/payment-accounts",
-            body,
-        ));
+        let exchange = self
+            .send(Probe::post(
+                "get_or_create_payment_account",
+                "/payment-accounts",
+                body,
+            ))
+            .await;
         let id = id_at(&exchange, "/data/id").map(str::to_string);
         let got_account = matches!(exchange.status(), 200 | 201);
         if got_account && id.is_none() {

@@ -20,7 +20,7 @@ impl Sequence<'_> {
     /// payout was released meanwhile (FAILED, CANCELLED, REVERSED); one
     /// within it must be accepted, unless the wallet no longer covers it
     /// after (a server that takes money at SENT may have settled one).
-    pub(super) fn judge_funds(
+    pub(super) async fn judge_funds(
         &mut self,
         amount: Decimal,
         funds: &Funds,
@@ -30,7 +30,7 @@ impl Sequence<'_> {
         let available = funds.available;
         if accepted && amount > available {
             // Only a release (FAILED, CANCELLED, REVERSED) can free money; SENT never does.
-            let after = self.refresh_all()?;
+            let after = self.refresh_all().await?;
             let released = funds.states.iter().zip(&after).any(|(before, now)| {
                 before != now
                     && matches!(
@@ -38,7 +38,7 @@ impl Sequence<'_> {
                         Some(StateCode::Failed | StateCode::Cancelled | StateCode::Reversed)
                     )
             });
-            if !released && !self.ledger_moved() {
+            if !released && !self.ledger_moved().await {
                 return fail(
                     &INSUFFICIENT_BALANCE,
                     format!("402: {amount} is more than the {available} available"),
@@ -60,7 +60,7 @@ impl Sequence<'_> {
                 .expect("funds come with a baseline")
                 .currency
                 .clone();
-            let after = self.wallet(&currency).map(|w| w.available);
+            let after = self.wallet(&currency).await.map(|w| w.available);
             if after.is_some_and(|after| amount <= after) {
                 return fail(
                     &INSUFFICIENT_BALANCE,
@@ -85,7 +85,7 @@ impl Sequence<'_> {
     /// read during which something moved is retried, a few times. Only a
     /// negative `available` breaks a documented promise; the rest is our
     /// model of the wallet, so a mismatch warns.
-    pub(super) fn read_wallet(&mut self) -> StepResult {
+    pub(super) async fn read_wallet(&mut self) -> StepResult {
         const ATTEMPTS: usize = 4;
         let currency = self
             .baseline
@@ -94,13 +94,13 @@ impl Sequence<'_> {
             .currency
             .clone();
         for _ in 0..ATTEMPTS {
-            let before = self.refresh_all()?;
+            let before = self.refresh_all().await?;
             let Some(WalletRead {
                 exchange,
                 available,
                 balance,
                 ..
-            }) = self.wallet(&currency)
+            }) = self.wallet(&currency).await
             else {
                 let last = self.exchanges.last().expect("sent").clone();
                 return fail(&WALLET_ACCOUNTING, format!("a {currency} wallet"), &last);
@@ -112,13 +112,13 @@ impl Sequence<'_> {
                     &exchange,
                 );
             }
-            if self.refresh_all()? != before {
+            if self.refresh_all().await? != before {
                 continue; // something settled meanwhile: read again
             }
             let mut want = self.expected_money(Decimal::ZERO);
             if want != (available, balance) {
                 // Support may have reversed an earlier sequence's payout.
-                let credit = self.ledger_credit();
+                let credit = self.ledger_credit().await;
                 want = self.expected_money(credit);
             }
             if want == (available, balance) && available <= balance {

@@ -19,15 +19,15 @@ use crate::http::Probe;
 impl Sequence<'_> {
     /// Posts a payout to account `account` and judges it against the money
     /// model; returns its position.
-    pub(super) fn create(&mut self, body: Value, account: u8) -> Result<usize, StepFailure> {
+    pub(super) async fn create(&mut self, body: Value, account: u8) -> Result<usize, StepFailure> {
         let amount = decimal_at(&body, "/amount/value").expect("our own bodies have amounts");
-        let funds = self.funds_before()?;
+        let funds = self.funds_before().await?;
         let probe = Probe::create_payout(body.clone());
         let idempotency_key = probe
             .idempotency_key
             .clone()
             .expect("create_payout sets a key");
-        let exchange = self.send(probe);
+        let exchange = self.send(probe).await;
         self.note_account(account, &exchange);
         let mut tracked = Tracked::new(idempotency_key, body, amount, exchange.status());
         match exchange.status() {
@@ -37,7 +37,7 @@ impl Sequence<'_> {
                     return fail(&LIFECYCLE_LEGAL, "202 with the payout PENDING", &exchange);
                 }
                 if let Some(funds) = &funds {
-                    self.judge_funds(amount, funds, true, &exchange)?;
+                    self.judge_funds(amount, funds, true, &exchange).await?;
                 }
                 tracked.id = Some(snapshot.id.clone());
                 tracked.history.push(snapshot);
@@ -52,7 +52,7 @@ impl Sequence<'_> {
                     );
                 }
                 match &funds {
-                    Some(funds) => self.judge_funds(amount, funds, false, &exchange)?,
+                    Some(funds) => self.judge_funds(amount, funds, false, &exchange).await?,
                     // A 402 rests on the wallet: one that cannot be read
                     // cannot excuse it.
                     None if self.baseline.is_some() => {
@@ -81,8 +81,8 @@ impl Sequence<'_> {
 
     /// A payout of the wallet's available plus a cent (within the
     /// compliance limits), which the create judge expects refused.
-    pub(super) fn overdraw(&mut self) -> StepResult {
-        let Some(available) = self.funds_before()?.map(|f| f.available) else {
+    pub(super) async fn overdraw(&mut self) -> StepResult {
+        let Some(available) = self.funds_before().await?.map(|f| f.available) else {
             return Ok(());
         };
         let amount = (available + Decimal::new(1, 2)).max(self.amounts.min);
@@ -91,6 +91,6 @@ impl Sequence<'_> {
         }
         let cents = (amount * Decimal::ONE_HUNDRED).to_u32().unwrap_or(u32::MAX);
         let body = payout_body(self.tag, cents, 0);
-        self.create(body, 0).map(|_| ())
+        self.create(body, 0).await.map(|_| ())
     }
 }

@@ -49,7 +49,7 @@ fn first_answer_again(original: &Tracked, exchange: &Exchange) -> Result<(), Str
 impl Sequence<'_> {
     /// Resends a create with its key and body: the first answer again
     /// (the same payout, by a present id, or the same 402), and nothing new.
-    pub(super) fn replay(&mut self, payout: usize) -> StepResult {
+    pub(super) async fn replay(&mut self, payout: usize) -> StepResult {
         let Some(&position) = self.index.get(payout) else {
             return Ok(());
         };
@@ -57,10 +57,12 @@ impl Sequence<'_> {
         if !judged_first(&original) {
             return Ok(());
         }
-        let exchange = self.send(resend(
-            original.body.clone(),
-            original.idempotency_key.clone(),
-        ));
+        let exchange = self
+            .send(resend(
+                original.body.clone(),
+                original.idempotency_key.clone(),
+            ))
+            .await;
         if let Err(expected) = first_answer_again(&original, &exchange) {
             return fail(&IDEMPOTENCY_REPLAY, expected, &exchange);
         }
@@ -73,7 +75,7 @@ impl Sequence<'_> {
     /// back (passes); API.md's 409 IDEMPOTENCY_KEY_ALREADY_USED warns
     /// (`docs/contract.md#idempotency`); anything else, above all a second
     /// payout, fails.
-    pub(super) fn reuse_key(&mut self, payout: usize, cents: u32) -> StepResult {
+    pub(super) async fn reuse_key(&mut self, payout: usize, cents: u32) -> StepResult {
         let Some(&position) = self.index.get(payout) else {
             return Ok(());
         };
@@ -87,7 +89,9 @@ impl Sequence<'_> {
             changed += 1;
         }
         body["amount"]["value"] = json!(amount_text(changed));
-        let exchange = self.send(resend(body, original.idempotency_key.clone()));
+        let exchange = self
+            .send(resend(body, original.idempotency_key.clone()))
+            .await;
         if exchange.is_error(ErrorCode::IdempotencyKeyAlreadyUsed) {
             self.ctx.recorder.warn(
                 &IDEMPOTENCY_KEY_REUSE,
@@ -112,10 +116,10 @@ impl Sequence<'_> {
     /// (one payout, or 402), the others 409 `IDEMPOTENCY_RACE` at most;
     /// every 202 must name its payout, or "one payout" could not be told.
     /// The outcome is then judged against the funds like any create.
-    pub(super) fn concurrent(&mut self, cents: u32, account: u8, copies: u8) -> StepResult {
+    pub(super) async fn concurrent(&mut self, cents: u32, account: u8, copies: u8) -> StepResult {
         let body = payout_body(self.tag, cents, account);
         let amount = Decimal::new(i64::from(cents), 2);
-        let funds = self.funds_before()?;
+        let funds = self.funds_before().await?;
         let probe = Probe {
             key: self.key.clone(),
             ..Probe::create_payout(body.clone())
@@ -126,7 +130,7 @@ impl Sequence<'_> {
             .expect("create_payout sets a key");
         // At most `--workers` copies: all of them in flight together.
         let probes = vec![probe; usize::from(copies)];
-        let answers: Vec<Exchange> = self.ctx.block_on(self.ctx.send_together(probes));
+        let answers: Vec<Exchange> = self.ctx.send_together(probes).await;
         self.exchanges.extend(answers.iter().cloned());
         for answer in &answers {
             self.note_account(account, answer);
@@ -183,7 +187,8 @@ impl Sequence<'_> {
         let accepted = answers.iter().find(|e| e.status() == 202);
         if let Some(funds) = &funds {
             let answer = accepted.unwrap_or_else(|| answers.last().expect("at least one copy"));
-            self.judge_funds(amount, funds, accepted.is_some(), answer)?;
+            self.judge_funds(amount, funds, accepted.is_some(), answer)
+                .await?;
         }
         let status = if accepted.is_some() { 202 } else { 402 };
         let mut tracked = Tracked::new(key, body, amount, status);

@@ -13,7 +13,7 @@ use crate::runner::just_after;
 impl Sequence<'_> {
     /// Walks the window from the sequence's first payout to its last, three
     /// to a page: each of them listed exactly once.
-    pub(super) fn walk_list(&mut self) -> StepResult {
+    pub(super) async fn walk_list(&mut self) -> StepResult {
         let accepted: Vec<&Tracked> = self.payouts.iter().filter(|p| p.id.is_some()).collect();
         let (Some(first), Some(last)) = (accepted.first(), accepted.last()) else {
             return Ok(());
@@ -32,7 +32,7 @@ impl Sequence<'_> {
         .query("created_at_from", at(first))
         .query("created_at_to", just_after(last.history[0].created_at))
         .query("paging_limit", "3");
-        match self.ctx.block_on(walk(self.ctx, probe, 100)) {
+        match walk(self.ctx, probe, 100).await {
             Ok(seen) if !seen.complete => Ok(()), // too busy a window to judge
             Ok(seen) => {
                 let last = seen.last.clone().expect("a walk has a page");
@@ -57,7 +57,7 @@ impl Sequence<'_> {
     /// Lists from one payout's `created_at` to just after it: the payout
     /// is listed under either reading of `created_at_to` (inclusive in
     /// API.md, "before" on the provider's page).
-    pub(super) fn date_filtered(&mut self, payout: usize) -> StepResult {
+    pub(super) async fn date_filtered(&mut self, payout: usize) -> StepResult {
         let Some(position) = self.accepted(payout) else {
             return Ok(());
         };
@@ -66,12 +66,14 @@ impl Sequence<'_> {
         let created = tracked.history[0].created_at;
         let at = created.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         let to = just_after(created);
-        let exchange = self.send(
-            Probe::get("list_payouts", "/payouts")
-                .query("created_at_from", at.clone())
-                .query("created_at_to", to.clone())
-                .query("paging_limit", "50"),
-        );
+        let exchange = self
+            .send(
+                Probe::get("list_payouts", "/payouts")
+                    .query("created_at_from", at.clone())
+                    .query("created_at_to", to.clone())
+                    .query("paging_limit", "50"),
+            )
+            .await;
         let listed = exchange
             .json()
             .and_then(|j| j["data"].as_array().cloned())

@@ -63,12 +63,12 @@ impl Sequence<'_> {
     /// payout's state as last read (not read again: a payout released
     /// since then only makes the judge more lenient, never wrong); `None`
     /// without an account of our own (or an unreadable wallet).
-    pub(super) fn funds_before(&mut self) -> Result<Option<Funds>, StepFailure> {
+    pub(super) async fn funds_before(&mut self) -> Result<Option<Funds>, StepFailure> {
         let Some(currency) = self.baseline.as_ref().map(|b| b.currency.clone()) else {
             return Ok(None);
         };
         let states = self.payouts.iter().map(Tracked::state).collect();
-        Ok(self.wallet(&currency).map(|wallet| Funds {
+        Ok(self.wallet(&currency).await.map(|wallet| Funds {
             available: wallet.available,
             states,
         }))
@@ -76,15 +76,17 @@ impl Sequence<'_> {
 
     /// Whether an earlier sequence's SENT payout is no longer SENT (support
     /// may have reversed it, crediting the wallet) since this one started.
-    pub(super) fn ledger_moved(&mut self) -> bool {
+    pub(super) async fn ledger_moved(&mut self) -> bool {
         self.sent_ledger_now()
+            .await
             .iter()
             .any(|r| r.state.as_deref() != Some("SENT"))
     }
 
     /// Money credited back since the baseline by reversals of earlier payouts.
-    pub(super) fn ledger_credit(&mut self) -> Decimal {
+    pub(super) async fn ledger_credit(&mut self) -> Decimal {
         self.sent_ledger_now()
+            .await
             .iter()
             .filter(|r| r.state.as_deref() == Some("REVERSED"))
             .map(|r| r.amount)
@@ -93,23 +95,22 @@ impl Sequence<'_> {
 
     /// Earlier sequences' payouts that were SENT when this one started,
     /// read again now.
-    pub(super) fn sent_ledger_now(&mut self) -> Vec<Reread> {
+    pub(super) async fn sent_ledger_now(&mut self) -> Vec<Reread> {
         let sent: Vec<Tracked> = self
             .ledger
             .iter()
             .filter(|e| e.state() == Some(StateCode::Sent))
             .cloned()
             .collect();
-        sent.into_iter()
-            .filter_map(|entry| Some((entry.id?, entry.amount)))
-            .map(|(id, amount)| {
-                let exchange = self.send(get_payout(&id));
-                Reread {
-                    amount,
-                    state: exchange.payout_state().map(str::to_string),
-                }
-            })
-            .collect()
+        let mut reads = Vec::new();
+        for (id, amount) in sent.into_iter().filter_map(|e| Some((e.id?, e.amount))) {
+            let exchange = self.send(get_payout(&id)).await;
+            reads.push(Reread {
+                amount,
+                state: exchange.payout_state().map(str::to_string),
+            });
+        }
+        reads
     }
 
     /// `(available, balance)` the model expects.
@@ -126,8 +127,8 @@ impl Sequence<'_> {
     }
 
     /// Reads the wallet in `currency` from `GET /wallets`.
-    pub(super) fn wallet(&mut self, currency: &str) -> Option<WalletRead> {
-        let exchange = self.send(Probe::get("list_wallets", "/wallets"));
+    pub(super) async fn wallet(&mut self, currency: &str) -> Option<WalletRead> {
+        let exchange = self.send(Probe::get("list_wallets", "/wallets")).await;
         let wallet = exchange.json()?["data"]
             .as_array()?
             .iter()
@@ -143,28 +144,28 @@ impl Sequence<'_> {
 
     /// Tops the wallet up (control API) when it runs low; the wallet as
     /// read after.
-    pub(super) fn top_up(&mut self) -> Option<WalletRead> {
+    pub(super) async fn top_up(&mut self) -> Option<WalletRead> {
         let currency = self.amounts.currency.clone();
-        let wallet = self.wallet(&currency)?;
-        if !self.control || wallet.available >= self.amounts.top_up_below {
+        let wallet = self.wallet(&currency).await?;
+        if !self.ctx.control_api || wallet.available >= self.amounts.top_up_below {
             return Some(wallet);
         }
         let url = self
             .ctx
             .client
             .control_url(&format!("/_sandbox/wallets/{}/fund", wallet.id));
-        self.send(fund(url, self.amounts.top_up_text()));
-        self.wallet(&currency)
+        self.send(fund(url, self.amounts.top_up_text())).await;
+        self.wallet(&currency).await
     }
 
     /// Reads the baseline (topping the wallet up when it runs low) between
     /// two reads of the earlier payouts still in flight; read again while
     /// one of them moved in between.
-    pub(super) fn read_baseline(&mut self) -> Option<Baseline> {
+    pub(super) async fn read_baseline(&mut self) -> Option<Baseline> {
         for _ in 0..BASELINE_ATTEMPTS {
-            let before = self.refresh_all().ok()?;
-            let wallet = self.top_up()?;
-            if self.refresh_all().ok()? != before {
+            let before = self.refresh_all().await.ok()?;
+            let wallet = self.top_up().await?;
+            if self.refresh_all().await.ok()? != before {
                 continue;
             }
             for payout in &mut self.payouts {

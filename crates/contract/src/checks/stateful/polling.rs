@@ -59,12 +59,12 @@ impl Sequence<'_> {
     }
 
     /// GETs one payout, appends the snapshot and checks the whole history.
-    pub(super) fn refresh_one(&mut self, position: usize) -> StepResult {
+    pub(super) async fn refresh_one(&mut self, position: usize) -> StepResult {
         let id = self.payouts[position]
             .id
             .clone()
             .expect("only accepted payouts are refreshed");
-        let exchange = self.send(get_payout(&id));
+        let exchange = self.send(get_payout(&id)).await;
         let read = append_read(&mut self.payouts[position], &exchange);
         if self.payouts[position].inherited.is_some() {
             // An earlier sequence's payout: its history is judged when the
@@ -86,10 +86,10 @@ impl Sequence<'_> {
     }
 
     /// Re-reads every accepted payout; every payout's state after.
-    pub(super) fn refresh_all(&mut self) -> Result<Vec<Option<StateCode>>, StepFailure> {
+    pub(super) async fn refresh_all(&mut self) -> Result<Vec<Option<StateCode>>, StepFailure> {
         for position in 0..self.payouts.len() {
             if self.payouts[position].id.is_some() {
-                self.refresh_one(position)?;
+                self.refresh_one(position).await?;
             }
         }
         Ok(self.payouts.iter().map(Tracked::state).collect())
@@ -104,7 +104,7 @@ impl Sequence<'_> {
 /// failure. A broken history is reported with its payout's reads; it is
 /// not shrunk (the sequence that created it is long gone, and its repro is
 /// "create it, read it").
-pub(super) fn settle_lane(ctx: &Ctx, key: &KeySlot, ledger: &mut [Tracked]) {
+pub(super) async fn settle_lane(ctx: &Ctx, key: &KeySlot, ledger: &mut [Tracked]) {
     let deadline = Instant::now() + ctx.poll_deadline;
     let mut wait = FIRST_POLL_WAIT;
     let mut open: Vec<usize> = (0..ledger.len())
@@ -115,7 +115,7 @@ pub(super) fn settle_lane(ctx: &Ctx, key: &KeySlot, ledger: &mut [Tracked]) {
             let id = ledger[i].id.as_deref().expect("accepted");
             ctx.send(get_payout(id).key(key.clone()))
         });
-        let answers = ctx.block_on(futures::future::join_all(reads));
+        let answers = futures::future::join_all(reads).await;
         let mut still_open = Vec::new();
         for (i, exchange) in open.into_iter().zip(answers) {
             match judge_read(ctx, &mut ledger[i], &exchange) {
@@ -131,7 +131,7 @@ pub(super) fn settle_lane(ctx: &Ctx, key: &KeySlot, ledger: &mut [Tracked]) {
         }
         open = still_open;
         if !open.is_empty() {
-            std::thread::sleep(wait);
+            tokio::time::sleep(wait).await;
             wait = next_poll_wait(wait);
         }
     }

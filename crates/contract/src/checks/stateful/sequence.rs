@@ -94,7 +94,6 @@ impl Tracked {
 pub struct Sequence<'a> {
     pub(super) ctx: &'a Ctx,
     pub(super) key: KeySlot,
-    pub(super) control: bool,
     /// The amounts it pays, from the compliance data.
     pub(super) amounts: &'a Amounts,
     /// Makes this sequence's payment accounts its own.
@@ -120,17 +119,15 @@ impl<'a> Sequence<'a> {
     /// when the control API allows and reads the money baseline, together
     /// with the state of every earlier payout still in flight: nothing
     /// waits for them to settle.
-    pub fn start(
+    pub async fn start(
         ctx: &'a Ctx,
         amounts: &'a Amounts,
         key: KeySlot,
-        control: bool,
         ledger: &[Tracked],
     ) -> Self {
         let mut sequence = Sequence {
             ctx,
             key,
-            control,
             amounts,
             tag: rand::random::<u32>() % 100_000,
             baseline: None,
@@ -143,7 +140,7 @@ impl<'a> Sequence<'a> {
         };
         if sequence.key == KeySlot::Secondary {
             sequence.inherit(ledger);
-            sequence.baseline = sequence.read_baseline();
+            sequence.baseline = sequence.read_baseline().await;
             if sequence.baseline.is_none() {
                 // Never a silent pass: say why the money was not judged.
                 for check in [&INSUFFICIENT_BALANCE, &WALLET_ACCOUNTING] {
@@ -202,11 +199,14 @@ impl<'a> Sequence<'a> {
         script
     }
 
-    pub(super) fn send(&mut self, probe: Probe) -> Exchange {
-        let exchange = self.ctx.send_blocking(Probe {
-            key: self.key.clone(),
-            ..probe
-        });
+    pub(super) async fn send(&mut self, probe: Probe) -> Exchange {
+        let exchange = self
+            .ctx
+            .send(Probe {
+                key: self.key.clone(),
+                ..probe
+            })
+            .await;
         self.exchanges.push(exchange.clone());
         exchange
     }
@@ -216,16 +216,16 @@ impl<'a> Sequence<'a> {
     }
 
     /// Runs every step, then reads the wallet one last time.
-    pub fn run(&mut self, steps: &[Step], seen: Option<Arc<AtomicUsize>>) -> StepResult {
+    pub async fn run(&mut self, steps: &[Step], seen: Option<Arc<AtomicUsize>>) -> StepResult {
         for step in steps {
             if let Some(seen) = &seen {
                 seen.fetch_add(1, Ordering::SeqCst);
             }
-            let result = self.step(step);
+            let result = self.step(step).await;
             self.selected(result)?;
         }
         if self.baseline.is_some() {
-            let read = self.read_wallet();
+            let read = self.read_wallet().await;
             self.selected(read)?;
         }
         Ok(())
@@ -240,43 +240,47 @@ impl<'a> Sequence<'a> {
     }
 
     /// Hands a step to its judge.
-    fn step(&mut self, step: &Step) -> StepResult {
+    async fn step(&mut self, step: &Step) -> StepResult {
         match *step {
             Step::Create { cents, account } => {
                 let body = payout_body(self.tag, cents, account);
-                let position = self.create(body, account)?;
+                let position = self.create(body, account).await?;
                 self.index.push(position);
                 Ok(())
             }
             Step::CreateFailing { cents, test_value } => {
                 let body = self.failing_payout_body(cents, test_value);
-                let position = self.create(body, FAILING_ACCOUNT)?;
+                let position = self.create(body, FAILING_ACCOUNT).await?;
                 self.index.push(position);
                 Ok(())
             }
-            Step::Replay { payout } => self.replay(payout),
-            Step::ReuseKey { payout, cents } => self.reuse_key(payout, cents),
+            Step::Replay { payout } => self.replay(payout).await,
+            Step::ReuseKey { payout, cents } => self.reuse_key(payout, cents).await,
             Step::Concurrent {
                 cents,
                 account,
                 copies,
-            } => self.concurrent(cents, account, copies),
-            Step::Overdraw => self.overdraw(),
+            } => self.concurrent(cents, account, copies).await,
+            Step::Overdraw => self.overdraw().await,
             Step::Get { payout } => match self.accepted(payout) {
-                Some(position) => self.refresh_one(position),
+                Some(position) => self.refresh_one(position).await,
                 None => Ok(()),
             },
-            Step::WalkList => self.walk_list(),
-            Step::DateFiltered { payout } => self.date_filtered(payout),
+            Step::WalkList => self.walk_list().await,
+            Step::DateFiltered { payout } => self.date_filtered(payout).await,
             Step::ReadWallet => match self.baseline {
-                Some(_) => self.read_wallet(),
+                Some(_) => self.read_wallet().await,
                 None => Ok(()),
             },
-            Step::GetOrCreateAccount { account } => self.get_or_create_account(account),
+            Step::GetOrCreateAccount { account } => self.get_or_create_account(account).await,
             Step::Cancel { payout } => {
                 self.support(payout, StateCode::Cancelled, StateCode::Pending)
+                    .await
             }
-            Step::Reverse { payout } => self.support(payout, StateCode::Reversed, StateCode::Sent),
+            Step::Reverse { payout } => {
+                self.support(payout, StateCode::Reversed, StateCode::Sent)
+                    .await
+            }
         }
     }
 

@@ -11,21 +11,26 @@ use crate::checks::SUPPORT_TRANSITIONS;
 
 impl Sequence<'_> {
     /// Control API: `to` is legal exactly when the payout is in `from`.
-    pub(super) fn support(&mut self, payout: usize, to: StateCode, from: StateCode) -> StepResult {
-        if !self.control {
+    pub(super) async fn support(
+        &mut self,
+        payout: usize,
+        to: StateCode,
+        from: StateCode,
+    ) -> StepResult {
+        if !self.ctx.control_api {
             return Ok(());
         }
         let Some(position) = self.accepted(payout) else {
             return Ok(());
         };
-        self.refresh_one(position)?;
+        self.refresh_one(position).await?;
         let before = self.payouts[position].state();
         let id = self.payouts[position].id.clone().expect("accepted");
         let url = self
             .ctx
             .client
             .control_url(&format!("/_sandbox/payouts/{id}/transition"));
-        let exchange = self.send(transition(url, to));
+        let exchange = self.send(transition(url, to)).await;
         match exchange.status() {
             200 => {
                 let snapshot = self.snapshot(&exchange)?;
@@ -37,12 +42,12 @@ impl Sequence<'_> {
                     );
                 }
                 self.payouts[position].history.push(snapshot);
-                self.refresh_one(position)?;
+                self.refresh_one(position).await?;
             }
             409 => {
                 // States only move forward: `from` before and after the
                 // call means it was `from` when the server refused.
-                self.refresh_one(position)?;
+                self.refresh_one(position).await?;
                 if before == Some(from) && self.payouts[position].state() == Some(from) {
                     return fail(
                         &SUPPORT_TRANSITIONS,
