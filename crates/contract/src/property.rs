@@ -201,7 +201,26 @@ pub async fn run_property<S, P, F>(
     P: Fn(Arc<Ctx>, S::Value) -> F + Send + 'static,
     F: Future<Output = CaseResult> + Send + 'static,
 {
-    let cases = Cases::new(ctx.recorder.seed(), check, 0, ctx.max_examples, strategy);
+    run_cases(ctx, check, property_cases(ctx, check, strategy), property).await;
+}
+
+/// The cases [`run_property`] runs for `check`.
+pub fn property_cases<S: Strategy>(ctx: &Ctx, check: &CheckInfo, strategy: S) -> Cases<S> {
+    Cases::new(ctx.recorder.seed(), check, 0, ctx.max_examples, strategy)
+}
+
+/// [`run_property`] over `cases` (made by [`property_cases`]).
+pub async fn run_cases<S, P, F>(
+    ctx: &Arc<Ctx>,
+    check: &'static CheckInfo,
+    cases: Cases<S>,
+    property: P,
+) where
+    S: Strategy + Send + 'static,
+    S::Value: Clone + Send + 'static,
+    P: Fn(Arc<Ctx>, S::Value) -> F + Send + 'static,
+    F: Future<Output = CaseResult> + Send + 'static,
+{
     let (values, gave_up) = cases.generate();
     let runs = values.iter().cloned().enumerate().map(|(index, value)| {
         let case = std::panic::AssertUnwindSafe(property(ctx.clone(), value)).catch_unwind();

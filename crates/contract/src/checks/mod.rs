@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod client_decodes;
 pub mod conformance;
+pub mod control;
 pub mod isolation;
 pub mod listing;
 pub mod payment_accounts;

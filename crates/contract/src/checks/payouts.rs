@@ -11,13 +11,14 @@ use rafiki_rules::wire::ErrorCode;
 use rafiki_rules::{Rule, strategies};
 use serde_json::{Value, json};
 
+use super::control;
 use super::rejection::{self, Fault, judge_case};
 use super::{
     CheckInfo, IDEMPOTENCY_KEY_REQUIRED, INVALID_PAYOUT_REJECTED, PAYOUT_RETRIEVABLE,
     UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at,
 };
 use crate::http::{Exchange, Probe};
-use crate::property::{CaseResult, Json, case_result, run_property};
+use crate::property::{CaseResult, Json, case_result, property_cases, run_cases, run_property};
 use crate::report::Verdict;
 use crate::runner::{Ctx, fixture_payout};
 
@@ -42,11 +43,12 @@ pub async fn run(ctx: Arc<Ctx>) {
             }
         }
         if ctx.is_selected(&VALID_PAYOUT_ACCEPTED) {
-            let strategy = valid_bodies(&ctx);
-            run_property(
+            let cases = property_cases(&ctx, &VALID_PAYOUT_ACCEPTED, valid_bodies(&ctx));
+            control::cover(&ctx, cases.generate().0.iter().map(|Json(body)| body)).await;
+            run_cases(
                 &ctx,
                 &VALID_PAYOUT_ACCEPTED,
-                strategy,
+                cases,
                 valid_payout_is_accepted,
             )
             .await;

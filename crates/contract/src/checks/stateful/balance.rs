@@ -79,12 +79,14 @@ impl Sequence<'_> {
         Ok(())
     }
 
-    /// Reads the wallet between two rounds of payout reads (this
-    /// sequence's); when no state moved in between, the amounts must be the
-    /// model's, after crediting reversals of earlier sequences' payouts. A
-    /// read during which something moved is retried, a few times. Only a
-    /// negative `available` breaks a documented promise; the rest is our
-    /// model of the wallet, so a mismatch warns.
+    /// Reads the wallet between two rounds of reads of this sequence's
+    /// payouts still PENDING; when none moved in between, the amounts must
+    /// be the model's, after crediting reversals (support's doing, looked
+    /// for only when the wallet shows otherwise: this sequence's SENT
+    /// payouts are read again, earlier sequences' credited). A read during
+    /// which something moved is retried, a few times. Only a negative
+    /// `available` breaks a documented promise; the rest is our model of
+    /// the wallet, so a mismatch warns.
     pub(super) async fn read_wallet(&mut self) -> StepResult {
         const ATTEMPTS: usize = 4;
         let currency = self
@@ -94,7 +96,7 @@ impl Sequence<'_> {
             .currency
             .clone();
         for _ in 0..ATTEMPTS {
-            let before = self.refresh_all().await?;
+            let before = self.refresh_pending().await?;
             let Some(WalletRead {
                 exchange,
                 available,
@@ -112,12 +114,14 @@ impl Sequence<'_> {
                     &exchange,
                 );
             }
-            if self.refresh_all().await? != before {
+            if self.refresh_pending().await? != before {
                 continue; // something settled meanwhile: read again
             }
             let mut want = self.expected_money(Decimal::ZERO);
             if want != (available, balance) {
-                // Support may have reversed an earlier sequence's payout.
+                // Support may have reversed a SENT payout: this sequence's
+                // (read again here) or an earlier one's (credited).
+                self.refresh_all().await?;
                 let credit = self.ledger_credit().await;
                 want = self.expected_money(credit);
             }

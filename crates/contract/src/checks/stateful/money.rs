@@ -10,8 +10,9 @@
 //! with its top-up, earlier SENT payouts read again; the judges that
 //! compare answers with it are in [`super::balance`].
 
-use super::requests::{fund, get_payout};
+use super::requests::get_payout;
 use super::sequence::{Sequence, StepFailure, Tracked};
+use crate::checks::control::fund;
 use crate::checks::decimal_at;
 use crate::http::{Exchange, Probe};
 use rafiki_rules::lifecycle::StateCode;
@@ -163,9 +164,9 @@ impl Sequence<'_> {
     /// one of them moved in between.
     pub(super) async fn read_baseline(&mut self) -> Option<Baseline> {
         for _ in 0..BASELINE_ATTEMPTS {
-            let before = self.refresh_all().await.ok()?;
+            let before = self.refresh_pending().await.ok()?;
             let wallet = self.top_up().await?;
-            if self.refresh_all().await.ok()? != before {
+            if self.refresh_pending().await.ok()? != before {
                 continue;
             }
             for payout in &mut self.payouts {

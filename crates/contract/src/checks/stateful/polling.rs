@@ -85,10 +85,31 @@ impl Sequence<'_> {
         }
     }
 
-    /// Re-reads every accepted payout; every payout's state after.
+    /// Re-reads every accepted payout that may still move: PENDING ones,
+    /// and SENT ones (support may reverse them); every payout's state
+    /// after. FAILED, CANCELLED and REVERSED are final: their money never
+    /// moves again, and the lane's settle still reads each of them.
     pub(super) async fn refresh_all(&mut self) -> Result<Vec<Option<StateCode>>, StepFailure> {
+        self.refresh_where(|state| !state.is_some_and(StateCode::is_final))
+            .await
+    }
+
+    /// Re-reads every accepted payout still PENDING, the only state a
+    /// payout leaves by itself (a reversal of a SENT one is support's
+    /// doing, looked for when the wallet shows more money than the model
+    /// predicts); every payout's state after.
+    pub(super) async fn refresh_pending(&mut self) -> Result<Vec<Option<StateCode>>, StepFailure> {
+        self.refresh_where(|state| matches!(state, None | Some(StateCode::Pending)))
+            .await
+    }
+
+    async fn refresh_where(
+        &mut self,
+        moving: impl Fn(Option<StateCode>) -> bool,
+    ) -> Result<Vec<Option<StateCode>>, StepFailure> {
         for position in 0..self.payouts.len() {
-            if self.payouts[position].id.is_some() {
+            let payout = &self.payouts[position];
+            if payout.id.is_some() && moving(payout.state()) {
                 self.refresh_one(position).await?;
             }
         }

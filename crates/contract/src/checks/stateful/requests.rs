@@ -1,11 +1,10 @@
 //! The requests a sequence sends, built in one place: payment account and
 //! payout bodies (the fixture payout's sender, Kenyan mobile money numbers
 //! that are the sequence's own, or a sandbox failing number), and the
-//! probes for resending a create under its key, reading a payout, topping
-//! a wallet up and asking the control API for a transition. Judging the
-//! answers is the other modules' job.
+//! probes for resending a create under its key and reading a payout (the
+//! control API's are in `checks::control`). Judging the answers is the
+//! other modules' job.
 
-use rafiki_rules::lifecycle::StateCode;
 use serde_json::{Value, json};
 
 use super::sequence::Sequence;
@@ -31,22 +30,6 @@ pub(super) fn resend(body: Value, idempotency_key: String) -> Probe {
 /// `GET /payouts/{id}`.
 pub(super) fn get_payout(id: &str) -> Probe {
     Probe::get("get_payout", format!("/payouts/{id}"))
-}
-
-/// Control API: adds `amount` to the wallet whose fund URL is `url`.
-pub(super) fn fund(url: String, amount: String) -> Probe {
-    Probe {
-        operation: None,
-        ..Probe::post("fund", url, json!({"amount": amount}))
-    }
-}
-
-/// Control API: moves the payout whose transition URL is `url` to `to`.
-pub(super) fn transition(url: String, to: StateCode) -> Probe {
-    Probe {
-        operation: None,
-        ..Probe::post("transition", url, json!({"to": to.to_string()}))
-    }
 }
 
 /// Payment account `account` of the sequence tagged `tag` (the tag makes

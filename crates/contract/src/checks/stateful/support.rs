@@ -5,9 +5,9 @@
 
 use rafiki_rules::lifecycle::StateCode;
 
-use super::requests::transition;
 use super::sequence::{Sequence, StepResult, fail};
 use crate::checks::SUPPORT_TRANSITIONS;
+use crate::checks::control::transition;
 
 impl Sequence<'_> {
     /// Control API: `to` is legal exactly when the payout is in `from`.
