@@ -5,6 +5,8 @@
 //! never stored in an exchange: requests name the key they use
 //! ([`KeySlot`]), and reproductions print it as `$RAFIKI_API_KEY`.
 
+pub(crate) mod connect;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

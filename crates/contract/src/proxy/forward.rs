@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use super::judge::Message;
+use crate::http::connect::{https_over, tcp};
 
 /// How long a stopping proxy lets requests in flight finish.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -145,16 +146,8 @@ pub fn serve(
     judge: mpsc::UnboundedSender<Message>,
 ) -> Result<Listening, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let mut tcp = HttpConnector::new();
-    tcp.enforce_http(false);
-    // Requests leave at once: no waiting to fill a segment.
-    tcp.set_nodelay(true);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| format!("no TLS root certificates for an https upstream: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(tcp);
+    let https = https_over(tcp())
+        .map_err(|e| format!("no TLS root certificates for an https upstream: {e}"))?;
     let client = HyperClient::builder(TokioExecutor::new()).build(https);
     let forwarder = Arc::new(Forwarder {
         upstream,
