@@ -4,17 +4,22 @@
 //! Only HTTP is used, so the suite works against any server. API keys are
 //! never stored in an exchange: requests name the key they use
 //! ([`KeySlot`]), and reproductions print it as `$RAFIKI_API_KEY`.
+//!
+//! [`Client`] sends probes, on HTTP/1 connections of its own (`pool`,
+//! `connection`, `connect`): never more of them open than `--workers`.
 
+mod client;
 pub(crate) mod connect;
+mod connection;
+mod pool;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use hyper::Method;
 use rafiki_rules::wire::ErrorCode;
-use reqwest::Method;
 use serde_json::Value;
-use tokio::sync::{Mutex, Semaphore};
+
+pub use client::{Client, ClientError};
 
 /// Which credentials a request carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,250 +251,10 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-/// Sends probes to one server: at most `in_flight` requests at a time
-/// (so at most that many connections), and at most `rate` per second.
-#[derive(Debug)]
-pub struct Client {
-    http: reqwest::Client,
-    base_url: String,
-    keys: Keys,
-    pacing: Option<(Duration, Mutex<Instant>)>,
-    in_flight: Arc<Semaphore>,
-    max_in_flight: usize,
-    sent: AtomicU64,
-}
-
-impl Client {
-    pub fn new(
-        base_url: &str,
-        keys: Keys,
-        timeout: Duration,
-        rate_limit: Option<u32>,
-        in_flight: usize,
-    ) -> reqwest::Result<Self> {
-        let in_flight = in_flight.max(1);
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .pool_max_idle_per_host(in_flight)
-            .user_agent(concat!("rafiki-contract/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        let pacing = rate_limit
-            .filter(|r| *r > 0)
-            .map(|r| (Duration::from_secs(1) / r, Mutex::new(Instant::now())));
-        Ok(Client {
-            http,
-            base_url: base_url.trim_end_matches('/').to_string(),
-            keys,
-            pacing,
-            in_flight: Arc::new(Semaphore::new(in_flight)),
-            max_in_flight: in_flight,
-            sent: AtomicU64::new(0),
-        })
-    }
-
-    /// How many requests may be in flight at once (`--workers`).
-    pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// The URL of the mock's control API path `path` (`/_sandbox/...`),
-    /// which lives beside `/v1`, not under it.
-    pub fn control_url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url.trim_end_matches("/v1"))
-    }
-
-    /// Requests sent so far.
-    pub fn requests_sent(&self) -> u64 {
-        self.sent.load(Ordering::Relaxed)
-    }
-
-    pub fn has_secondary_key(&self) -> bool {
-        self.keys.secondary.is_some()
-    }
-
-    /// Sends a probe and records the exchange (never fails: a transport
-    /// error is part of the exchange).
-    pub async fn send(&self, probe: Probe) -> Exchange {
-        let _slot = self.in_flight.acquire().await.expect("never closed");
-        self.send_in_slot(probe).await
-    }
-
-    /// Sends `probes` at the same moment: they wait until that many
-    /// requests may be in flight together (at most
-    /// [`Client::max_in_flight`]; extra probes are not sent).
-    pub async fn send_together(&self, mut probes: Vec<Probe>) -> Vec<Exchange> {
-        probes.truncate(self.max_in_flight);
-        let slots = u32::try_from(probes.len()).expect("a handful");
-        let _slots = self
-            .in_flight
-            .acquire_many(slots)
-            .await
-            .expect("never closed");
-        futures::future::join_all(probes.into_iter().map(|p| self.send_in_slot(p))).await
-    }
-
-    /// Sends a probe once a slot is held.
-    async fn send_in_slot(&self, probe: Probe) -> Exchange {
-        self.pace().await;
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        let url = self.url_for(&probe);
-        let started = Instant::now();
-        let answer = self.try_send(&probe, &url).await;
-        Exchange {
-            probe,
-            url,
-            answer,
-            elapsed: started.elapsed(),
-        }
-    }
-
-    fn url_for(&self, probe: &Probe) -> String {
-        let base = if probe.target.starts_with("http://") || probe.target.starts_with("https://") {
-            probe.target.clone()
-        } else {
-            format!("{}{}", self.base_url, probe.target)
-        };
-        if probe.query.is_empty() {
-            return base;
-        }
-        match url::Url::parse(&base) {
-            Ok(mut url) => {
-                url.query_pairs_mut().extend_pairs(&probe.query);
-                url.to_string()
-            }
-            Err(_) => base,
-        }
-    }
-
-    async fn try_send(&self, probe: &Probe, url: &str) -> Result<Answer, String> {
-        let mut request = self.http.request(probe.method.clone(), url);
-        let bearer = match &probe.key {
-            KeySlot::Primary => Some(format!("Bearer {}", self.keys.primary)),
-            KeySlot::Secondary => self.keys.secondary.as_ref().map(|k| format!("Bearer {k}")),
-            KeySlot::PrimaryWithoutScheme => Some(self.keys.primary.clone()),
-            KeySlot::None => None,
-            KeySlot::Literal(value) => Some(value.clone()),
-        };
-        if let Some(bearer) = bearer {
-            request = request.header(reqwest::header::AUTHORIZATION, bearer);
-        }
-        if let Some(key) = &probe.idempotency_key {
-            request = request.header(rafiki_rules::idempotency::HEADER, key);
-        }
-        if let Some(body) = &probe.body {
-            request = request.body(body.to_string());
-            if let Some(content_type) = probe.body_type {
-                request = request.header(reqwest::header::CONTENT_TYPE, content_type);
-            }
-        }
-        let request = request.build().map_err(|e| describe(&e))?;
-        // The exchange runs as a task of its own, on a runtime worker beside
-        // hyper's connection task. Property checks call us from blocking
-        // threads (`Ctx::send_blocking`): awaited there, every step of the
-        // exchange (request out, head in, body wanted, body in) would hop
-        // between that thread and a worker; this way only its end does.
-        let http = self.http.clone();
-        let exchange = tokio::spawn(async move {
-            let response = http.execute(request).await.map_err(|e| describe(&e))?;
-            let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let bytes = response.bytes().await.map_err(|e| describe(&e))?;
-            let json = serde_json::from_slice(&bytes).ok();
-            Ok(Answer {
-                status,
-                content_type,
-                json,
-                text: cut(&String::from_utf8_lossy(&bytes), 4096),
-            })
-        });
-        // Dropping the caller's future cancels the exchange, as it did when
-        // it was awaited here.
-        let mut exchange = AbortOnDrop(exchange);
-        match (&mut exchange.0).await {
-            Ok(answer) => answer,
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(error) => Err(format!("the request's task ended: {error}")),
-        }
-    }
-
-    async fn pace(&self) {
-        if let Some((gap, next)) = &self.pacing {
-            let mut next = next.lock().await;
-            let now = Instant::now();
-            if *next > now {
-                tokio::time::sleep(*next - now).await;
-            }
-            *next = (*next).max(now) + *gap;
-        }
-    }
-}
-
-/// A spawned task that is aborted when its handle is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// A transport error with its cause chain, in one line.
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[tokio::test]
-    async fn rate_limit_spaces_requests_out() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let keys = Keys {
-            primary: "k".into(),
-            secondary: None,
-        };
-        let client = Client::new(
-            &format!("http://127.0.0.1:{port}/v1"),
-            keys,
-            Duration::from_secs(1),
-            Some(50),
-            4,
-        )
-        .unwrap();
-        let started = Instant::now();
-        for _ in 0..6 {
-            let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
-            assert!(exchange.answer.is_err(), "nothing listens there");
-        }
-        // 6 requests at 50/s: the last leaves at least 5 gaps of 20 ms after the first.
-        assert!(
-            started.elapsed() >= Duration::from_millis(100),
-            "{:?}",
-            started.elapsed()
-        );
-        assert_eq!(client.requests_sent(), 6);
-    }
 
     #[test]
     fn curl_reproduction_names_the_key_variable_not_the_key() {

@@ -76,7 +76,7 @@ pub fn just_after(at: chrono::DateTime<chrono::Utc>) -> String {
 pub struct Operation {
     /// The spec's operationId.
     pub id: &'static str,
-    pub method: reqwest::Method,
+    pub method: hyper::Method,
     /// The path template, e.g. `/payouts/{id}`.
     pub path: String,
     /// Whether the operation takes a request body.
@@ -88,7 +88,7 @@ pub struct Operation {
 impl Operation {
     /// Whether a request `method path` (path below the base URL, e.g.
     /// `/payouts/pyt-1`) is this operation.
-    pub fn matches(&self, method: &reqwest::Method, path: &str) -> bool {
+    pub fn matches(&self, method: &hyper::Method, path: &str) -> bool {
         let (mut template, mut path) = (self.path.split('/'), path.split('/'));
         self.method == method
             && loop {

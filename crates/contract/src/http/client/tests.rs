@@ -1,0 +1,293 @@
+//! The client against tiny in-process servers on `127.0.0.1:0`: pacing,
+//! timeouts and cancellation, the cap across origins, and proxies.
+
+use std::convert::Infallible;
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use super::*;
+
+/// What a test server saw, in order.
+#[derive(Debug)]
+enum Seen {
+    Opened,
+    Request(Box<hyper::http::request::Parts>),
+    Closed,
+}
+
+/// How a test server answers a request.
+#[derive(Clone, Copy)]
+enum Answering {
+    /// 200 with `{}`.
+    Ok,
+    /// 407, as a proxy that wants credentials.
+    ProxyAuthRequired,
+}
+
+/// A server on `127.0.0.1:0`; its base URL (`http://127.0.0.1:port`), and
+/// what it sees. A request to `/never` is never answered.
+async fn serve(answering: Answering) -> (String, mpsc::UnboundedReceiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (seen, seeing) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            let _ = seen.send(Seen::Opened);
+            let service = service_fn({
+                let seen = seen.clone();
+                move |request: Request<Incoming>| {
+                    let (parts, _) = request.into_parts();
+                    let never = parts.uri.path() == "/never";
+                    let _ = seen.send(Seen::Request(Box::new(parts)));
+                    async move {
+                        if never {
+                            std::future::pending::<()>().await;
+                        }
+                        let status = match answering {
+                            Answering::Ok => 200,
+                            Answering::ProxyAuthRequired => 407,
+                        };
+                        let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
+                        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                        Ok::<_, Infallible>(response)
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                let _ = seen.send(Seen::Closed);
+            });
+        }
+    });
+    (url, seeing)
+}
+
+fn keys() -> Keys {
+    Keys {
+        primary: "k".into(),
+        secondary: None,
+    }
+}
+
+/// A client of `base_url` with `workers`, through the proxies `proxies` names.
+fn client(base_url: &str, workers: usize, proxies: Matcher) -> Client {
+    Client::with_proxies(
+        proxies,
+        base_url,
+        keys(),
+        Duration::from_secs(5),
+        None,
+        workers,
+    )
+    .unwrap()
+}
+
+fn no_proxies() -> Matcher {
+    Matcher::builder().build()
+}
+
+/// The requests among `seen` so far, and how many connections opened and
+/// closed.
+fn tally(
+    seen: &mut mpsc::UnboundedReceiver<Seen>,
+) -> (Vec<hyper::http::request::Parts>, usize, usize) {
+    let (mut requests, mut opened, mut closed) = (Vec::new(), 0, 0);
+    while let Ok(event) = seen.try_recv() {
+        match event {
+            Seen::Opened => opened += 1,
+            Seen::Request(parts) => requests.push(*parts),
+            Seen::Closed => closed += 1,
+        }
+    }
+    (requests, opened, closed)
+}
+
+#[tokio::test]
+async fn rate_limit_spaces_requests_out() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::with_proxies(
+        no_proxies(),
+        &format!("http://127.0.0.1:{port}/v1"),
+        keys(),
+        Duration::from_secs(1),
+        Some(50),
+        4,
+    )
+    .unwrap();
+    let started = Instant::now();
+    for _ in 0..6 {
+        let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+        assert!(exchange.answer.is_err(), "nothing listens there");
+    }
+    // 6 requests at 50/s: the last leaves at least 5 gaps of 20 ms after the first.
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(client.requests_sent(), 6);
+}
+
+#[tokio::test]
+async fn requests_carry_host_user_agent_and_the_origin_form() {
+    let (url, mut seen) = serve(Answering::Ok).await;
+    let client = client(&format!("{url}/v1"), 1, no_proxies());
+    let probe = Probe::create_payout(serde_json::json!({"a": 1})).query("x", "a b");
+    let exchange = client.send(probe).await;
+    assert_eq!(exchange.status(), 200, "{}", exchange.summary());
+    assert_eq!(exchange.json(), Some(&serde_json::json!({})));
+    let (requests, _, _) = tally(&mut seen);
+    let request = &requests[0];
+    assert_eq!(request.method, hyper::Method::POST);
+    assert_eq!(request.uri, "/v1/payouts?x=a+b");
+    let header = |name: &str| request.headers[name].to_str().unwrap().to_string();
+    assert_eq!(header("host"), url.trim_start_matches("http://"));
+    assert_eq!(header("user-agent"), USER_AGENT_VALUE);
+    assert_eq!(header("authorization"), "Bearer k");
+    assert_eq!(header("content-type"), "application/json");
+    assert_eq!(header("content-length"), "7");
+    assert!(request.headers.contains_key("x-idempotency-key"));
+}
+
+/// Waits for the next request `seen`; it, and how many connections
+/// opened before it.
+async fn next_request(
+    seen: &mut mpsc::UnboundedReceiver<Seen>,
+) -> (hyper::http::request::Parts, usize) {
+    let mut opened = 0;
+    loop {
+        match seen.recv().await.expect("the server runs") {
+            Seen::Opened => opened += 1,
+            Seen::Request(parts) => return (*parts, opened),
+            Seen::Closed => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_timed_out_or_cancelled_exchange_does_not_reuse_its_connection() {
+    let (url, mut seen) = serve(Answering::Ok).await;
+    let client = Client::with_proxies(
+        no_proxies(),
+        &url,
+        keys(),
+        Duration::from_millis(200),
+        None,
+        1,
+    )
+    .unwrap();
+    let exchange = client.send(Probe::get("never", "/never")).await;
+    assert_eq!(exchange.answer.unwrap_err(), "no whole answer within 200ms");
+    assert_eq!(tally(&mut seen).1, 1);
+
+    // Cancelled (the future dropped) once the server has the request.
+    tokio::select! {
+        _ = client.send(Probe::get("never", "/never")) => panic!("never answered"),
+        (request, opened) = next_request(&mut seen) => {
+            assert_eq!(request.uri, "/never");
+            assert_eq!(opened, 1, "the timed-out exchange's connection is not reused");
+        }
+    }
+
+    // With one worker, the next request can only have a connection when
+    // the cancelled one no longer counts, and it is a new one.
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    assert_eq!(exchange.status(), 200, "{}", exchange.summary());
+    let (requests, opened, _) = tally(&mut seen);
+    assert_eq!((requests.len(), opened), (1, 1));
+}
+
+#[tokio::test]
+async fn a_full_url_goes_to_its_own_origin_and_the_cap_holds_across_origins() {
+    let (base, mut base_seen) = serve(Answering::Ok).await;
+    let (other, mut other_seen) = serve(Answering::Ok).await;
+    let client = client(&base, 1, no_proxies());
+    for round in 0..2 {
+        for target in ["/wallets".to_string(), format!("{other}/next")] {
+            let exchange = client.send(Probe::get("list_wallets", target)).await;
+            assert_eq!(
+                exchange.status(),
+                200,
+                "round {round}: {}",
+                exchange.summary()
+            );
+        }
+    }
+    let (requests, opened, _) = tally(&mut other_seen);
+    assert_eq!((requests.len(), opened), (2, 2));
+    assert!(requests.iter().all(|r| r.uri == "/next"));
+    // One worker: each switch of origin closed the idle connection to the
+    // base before opening one to the other origin, so the base sees both
+    // of its connections closed (by the client: the server keeps them).
+    let both_closed = async {
+        let mut closed = 0;
+        while closed < 2 {
+            if let Seen::Closed = base_seen.recv().await.expect("the server runs") {
+                closed += 1;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), both_closed)
+        .await
+        .expect("both closed");
+}
+
+#[tokio::test]
+async fn a_plain_http_origin_behind_a_proxy_is_asked_for_through_it() {
+    let (proxy, mut seen) = serve(Answering::Ok).await;
+    let proxy_with_user = proxy.replace("http://", "http://user:secret@");
+    let proxies = Matcher::builder().http(proxy_with_user).build();
+    let client = client("http://payouts.example/v1", 1, proxies);
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    assert_eq!(exchange.status(), 200, "{}", exchange.summary());
+    let (requests, _, _) = tally(&mut seen);
+    let request = &requests[0];
+    assert_eq!(request.uri, "http://payouts.example/v1/wallets");
+    assert_eq!(request.headers["host"], "payouts.example");
+    // `user:secret`, base64.
+    assert_eq!(
+        request.headers["proxy-authorization"],
+        "Basic dXNlcjpzZWNyZXQ="
+    );
+}
+
+#[tokio::test]
+async fn an_https_origin_behind_a_proxy_is_tunnelled_to() {
+    let (proxy, mut seen) = serve(Answering::ProxyAuthRequired).await;
+    let proxies = Matcher::builder().https(proxy).build();
+    let client = client("https://payouts.example:8443/v1", 1, proxies);
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    assert_eq!(
+        exchange.answer.unwrap_err(),
+        "cannot connect to https://payouts.example:8443: tunnel error: proxy authorization required"
+    );
+    let (requests, _, _) = tally(&mut seen);
+    let request = &requests[0];
+    assert_eq!(request.method, hyper::Method::CONNECT);
+    assert_eq!(request.uri, "payouts.example:8443");
+    assert_eq!(request.headers["user-agent"], USER_AGENT_VALUE);
+}
+
+#[tokio::test]
+async fn no_proxy_sends_straight_to_the_origin() {
+    let (url, mut seen) = serve(Answering::Ok).await;
+    let proxies = Matcher::builder()
+        .all("http://127.0.0.1:9")
+        .no("127.0.0.1")
+        .build();
+    let client = client(&url, 1, proxies);
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    assert_eq!(exchange.status(), 200, "{}", exchange.summary());
+    assert_eq!(tally(&mut seen).0[0].uri, "/wallets");
+}
