@@ -238,6 +238,18 @@ pub(crate) fn cut(text: &str, limit: usize) -> String {
     }
 }
 
+/// An error with its causes, in one line.
+pub(crate) fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// The keys; kept here only, never in an [`Exchange`].
 #[derive(Clone)]
 pub struct Keys {

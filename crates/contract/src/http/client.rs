@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, Semaphore};
 use super::connect::{BoxError, Connector, Origin};
 use super::connection::SendError;
 use super::pool::Pool;
-use super::{Answer, Exchange, KeySlot, Keys, Probe, cut};
+use super::{Answer, Exchange, KeySlot, Keys, Probe, cut, describe};
 
 const USER_AGENT_VALUE: &str = concat!("rafiki-contract/", env!("CARGO_PKG_VERSION"));
 
@@ -265,18 +265,6 @@ fn answer(response: Response<Bytes>) -> Answer {
         json: serde_json::from_slice(bytes).ok(),
         text: cut(&String::from_utf8_lossy(bytes), 4096),
     }
-}
-
-/// An error with its causes, in one line.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::judge::Message;
 use crate::http::connect::{https_over, tcp};
+use crate::http::describe;
 
 /// How long a stopping proxy lets requests in flight finish.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -249,13 +250,10 @@ impl Forwarder {
                 }
             }
             Err(error) if error.is_connect() => {
-                let why = format!("{error}: {}", source_chain(&error));
+                let why = describe(&error);
                 (Outcome::Unreachable(why.clone()), Ok(unreachable(&why)))
             }
-            Err(error) => (
-                Outcome::Dropped(format!("{error}: {}", source_chain(&error))),
-                Err(DropConnection),
-            ),
+            Err(error) => (Outcome::Dropped(describe(&error)), Err(DropConnection)),
         };
         let _ = self.judge.send(Message::Exchange(Box::new(Captured {
             at,
@@ -305,16 +303,6 @@ fn unreachable(why: &str) -> Response<Full<Bytes>> {
         HeaderValue::from_static("application/json"),
     );
     response
-}
-
-fn source_chain(error: &dyn std::error::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        parts.push(cause.to_string());
-        source = cause.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]
