@@ -16,6 +16,11 @@ use rafiki_contract::RunConfig;
 
 const ROUNDS: usize = 5;
 
+/// The allocator the `rafiki-contract` binary uses (`src/main.rs`), so
+/// that the figure is the CLI's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mock = MockThread::start(rafiki_mock::Config::for_contract_suite(KEYS));
