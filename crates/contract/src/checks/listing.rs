@@ -268,9 +268,13 @@ async fn pagination_walk(ctx: &Ctx) {
             ),
         }
     }
-    // Five a page: every account is listed (no filter narrows them), and
-    // a run makes a few hundred; two a page made this the longest chain.
-    let first = Probe::get("list_payment_accounts", "/payment-accounts").query("paging_limit", "5");
+    // The largest pages: every account is listed (no filter narrows them)
+    // and each run adds a few hundred, so on a long-lived server this walk
+    // grows with its history (at five a page it was the run's longest
+    // chain after a few runs: 240 pages one after another).
+    let largest = ctx.paging_limit.1.to_string();
+    let first =
+        Probe::get("list_payment_accounts", "/payment-accounts").query("paging_limit", largest);
     match walk(ctx, first, PAYMENT_ACCOUNT_PAGES).await {
         Ok(walk) => record_walk(ctx, &walk, &[], PAYMENT_ACCOUNT_PAGES),
         Err(page) => ctx.recorder.fail(
@@ -282,9 +286,9 @@ async fn pagination_walk(ctx: &Ctx) {
     }
 }
 
-/// How far the payment accounts are walked, five a page: all of the
-/// account's are listed (no filter narrows them down), and a run makes a
-/// few hundred. Beyond this the walk is cut, and skipped.
+/// How far the payment accounts are walked, at the largest page size: all
+/// of the account's are listed (no filter narrows them down), and a run
+/// makes a few hundred. Beyond this the walk is cut, and skipped.
 const PAYMENT_ACCOUNT_PAGES: usize = 250;
 
 /// Every run: the spec's bounds and one beyond each, plus non-integers.
