@@ -5,6 +5,11 @@
 //! thread's CPU time is the server's; the rest of the process's CPU time is
 //! the runner's (generation, requests, checks). Each round is a full
 //! default run (every check, default `--max-examples`).
+//!
+//! Then the same rounds through the `rafiki-contract` binary, a process of
+//! its own, against the same mock: its user and system CPU time (from
+//! `getrusage`) per request, each round's and their spread. That is the
+//! runner's whole cost, loopback TCP included, as a CI job pays it.
 
 mod common;
 
@@ -22,7 +27,11 @@ const ROUNDS: usize = 5;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // As `rafiki-contract run` has it: one thread (`src/main.rs`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mock = MockThread::start(rafiki_mock::Config::for_contract_suite(KEYS));
     let base_url = mock.base_url.clone();
     let process_start = ProcessTime::now();
@@ -59,4 +68,65 @@ fn main() {
         runner_cpu.as_secs_f64() * 1e6 / requests_total as f64,
         mock_cpu.as_secs_f64() * 1e3
     );
+    let mock = MockThread::start(rafiki_mock::Config::for_contract_suite(KEYS));
+    binary_rounds(&mock.base_url);
+    mock.stop();
+}
+
+/// Runs `rafiki-contract run` against `base_url` [`ROUNDS`] times; prints
+/// each round's CPU time per request and their spread.
+fn binary_rounds(base_url: &str) {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let mut per_request = Vec::new();
+    for round in 1..=ROUNDS {
+        let before = children_cpu();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_rafiki-contract"))
+            .args([
+                "run",
+                "--base-url",
+                base_url,
+                "--api-key",
+                KEYS[0],
+                "--api-key-2",
+                KEYS[1],
+            ])
+            .args(["--seed", &(100 + round).to_string(), "--json"])
+            .arg(report.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        let cpu = children_cpu() - before;
+        assert!(status.success(), "round {round}: {status}");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(report.path()).unwrap()).unwrap();
+        let requests = json["requests"].as_u64().unwrap();
+        let micros = cpu * 1e6 / requests as f64;
+        println!(
+            "binary round {round}: {requests} requests, {:.1} ms CPU = {micros:.1} µs/request",
+            cpu * 1e3
+        );
+        per_request.push(micros);
+    }
+    per_request.sort_by(f64::total_cmp);
+    println!(
+        "binary CPU per request: median {:.1} µs, {:.1}–{:.1} µs over {ROUNDS} rounds",
+        per_request[ROUNDS / 2],
+        per_request[0],
+        per_request[ROUNDS - 1]
+    );
+}
+
+/// User and system CPU seconds of every child process waited for so far.
+fn children_cpu() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is valid.
+    let usage = unsafe {
+        assert_eq!(
+            libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()),
+            0
+        );
+        usage.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
