@@ -19,7 +19,7 @@ use hyper::Method;
 use rafiki_rules::wire::ErrorCode;
 use serde_json::Value;
 
-pub use client::{Client, ClientError};
+pub use client::Client;
 
 /// Which credentials a request carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,8 +116,9 @@ pub struct Answer {
     pub content_type: Option<String>,
     /// The body parsed as JSON, when it was JSON.
     pub json: Option<Value>,
-    /// The raw body (cut to a few KiB) for reports.
-    pub text: String,
+    /// The raw body, as it came (shown cut, as text, by
+    /// [`Exchange::summary`]: only reports need it as text).
+    pub body: bytes::Bytes,
 }
 
 /// A request and its answer (or the transport error).
@@ -190,7 +191,11 @@ impl Exchange {
     /// A one-line summary of the answer for reports.
     pub fn summary(&self) -> String {
         match &self.answer {
-            Ok(a) => format!("HTTP {} {}", a.status, cut(&a.text, 400)),
+            Ok(a) => format!(
+                "HTTP {} {}",
+                a.status,
+                cut(&String::from_utf8_lossy(&a.body), 400)
+            ),
             Err(e) => format!("no answer: {e}"),
         }
     }

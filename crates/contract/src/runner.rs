@@ -356,8 +356,7 @@ pub async fn run_observed(
         config.request_timeout,
         config.rate_limit,
         config.workers,
-    )
-    .map_err(|e| RunError::Internal(e.to_string()))?;
+    );
     let first_answer = preflight(&client).await?;
     let spec = config.spec()?;
     let conformance = Conformance::new(&spec).map_err(|e| RunError::Internal(e.to_string()))?;

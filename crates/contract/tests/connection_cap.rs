@@ -116,8 +116,13 @@ async fn peak_connections(workers: usize) {
         primary: "k".into(),
         secondary: None,
     };
-    let client =
-        Arc::new(Client::new(&base_url, keys, Duration::from_secs(10), None, workers).unwrap());
+    let client = Arc::new(Client::new(
+        &base_url,
+        keys,
+        Duration::from_secs(10),
+        None,
+        workers,
+    ));
     let probe = || Probe::get("list_wallets", "/wallets");
     let mut tasks = Vec::new();
     for round in 0..ROUNDS {

@@ -15,16 +15,9 @@ use tokio::sync::{Mutex, Semaphore};
 use super::connect::{BoxError, Connector, Origin};
 use super::connection::SendError;
 use super::pool::Pool;
-use super::{Answer, Exchange, KeySlot, Keys, Probe, cut, describe};
+use super::{Answer, Exchange, KeySlot, Keys, Probe, describe};
 
 const USER_AGENT_VALUE: &str = concat!("rafiki-contract/", env!("CARGO_PKG_VERSION"));
-
-/// Why a [`Client`] could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("cannot load the system's TLS root certificates: {0}")]
-    TlsRoots(#[source] std::io::Error),
-}
 
 /// Why an exchange has no answer.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +60,7 @@ impl Client {
         timeout: Duration,
         rate_limit: Option<u32>,
         in_flight: usize,
-    ) -> Result<Self, ClientError> {
+    ) -> Self {
         Self::with_proxies(
             Matcher::from_env(),
             base_url,
@@ -85,14 +78,13 @@ impl Client {
         timeout: Duration,
         rate_limit: Option<u32>,
         in_flight: usize,
-    ) -> Result<Self, ClientError> {
+    ) -> Self {
         let in_flight = in_flight.max(1);
-        let connector = Connector::new(proxies, HeaderValue::from_static(USER_AGENT_VALUE))
-            .map_err(ClientError::TlsRoots)?;
+        let connector = Connector::new(proxies, HeaderValue::from_static(USER_AGENT_VALUE));
         let pacing = rate_limit
             .filter(|r| *r > 0)
             .map(|r| (Duration::from_secs(1) / r, Mutex::new(Instant::now())));
-        Ok(Client {
+        Client {
             pool: Pool::new(connector, in_flight),
             base_url: base_url.trim_end_matches('/').to_string(),
             keys,
@@ -101,7 +93,7 @@ impl Client {
             in_flight: Semaphore::new(in_flight),
             max_in_flight: in_flight,
             sent: AtomicU64::new(0),
-        })
+        }
     }
 
     /// How many requests may be in flight at once (`--workers`).
@@ -253,17 +245,18 @@ impl Client {
 }
 
 fn answer(response: Response<Bytes>) -> Answer {
+    let status = response.status().as_u16();
     let content_type = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let bytes = response.body();
+    let body = response.into_body();
     Answer {
-        status: response.status().as_u16(),
+        status,
         content_type,
-        json: serde_json::from_slice(bytes).ok(),
-        text: cut(&String::from_utf8_lossy(bytes), 4096),
+        json: serde_json::from_slice(&body).ok(),
+        body,
     }
 }
 

@@ -9,7 +9,7 @@
 //! (`crate::proxy::forward`) reaches its upstream.
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use hyper::Uri;
@@ -80,7 +80,18 @@ impl std::fmt::Display for Origin {
 #[derive(Debug)]
 pub(super) struct Connector {
     proxies: Arc<Matcher>,
-    /// TCP, in TLS for an https URI: to an http origin, or to a proxy.
+    user_agent: HeaderValue,
+    /// Made at the first connection that may need TLS (an https origin, or
+    /// any proxy): loading the system's root certificates costs a few
+    /// milliseconds, and fails on a machine without them, which a run
+    /// against an http server need not care about.
+    tls: OnceLock<Result<Tls, String>>,
+}
+
+/// The connectors that speak TLS.
+#[derive(Debug)]
+struct Tls {
+    /// TCP, in TLS for an https URI: to a proxy.
     direct: HttpsConnector<HttpConnector>,
     /// TLS to an https origin over its [`FirstHop`].
     https: HttpsConnector<FirstHop>,
@@ -89,35 +100,44 @@ pub(super) struct Connector {
 impl Connector {
     /// A connector that uses the proxies `proxies` names (usually
     /// `Matcher::from_env()`); `user_agent` also goes with a `CONNECT`.
-    pub(super) fn new(proxies: Matcher, user_agent: HeaderValue) -> std::io::Result<Self> {
-        let proxies = Arc::new(proxies);
-        let direct = https_over(tcp())?;
-        let https = https_over(FirstHop {
-            proxies: proxies.clone(),
-            tcp: tcp(),
-            to_proxy: direct.clone(),
+    pub(super) fn new(proxies: Matcher, user_agent: HeaderValue) -> Self {
+        Connector {
+            proxies: Arc::new(proxies),
             user_agent,
-        })?;
-        Ok(Connector {
-            proxies,
-            direct,
-            https,
+            tls: OnceLock::new(),
+        }
+    }
+
+    fn tls(&self) -> Result<&Tls, BoxError> {
+        let tls = self.tls.get_or_init(|| {
+            let direct = https_over(tcp()).map_err(|e| e.to_string())?;
+            let https = https_over(FirstHop {
+                proxies: self.proxies.clone(),
+                tcp: tcp(),
+                to_proxy: direct.clone(),
+                user_agent: self.user_agent.clone(),
+            })
+            .map_err(|e| e.to_string())?;
+            Ok(Tls { direct, https })
+        });
+        tls.as_ref().map_err(|error| {
+            format!("cannot load the system's TLS root certificates: {error}").into()
         })
     }
 
     /// A new connection to `origin`.
     pub(super) async fn open(&self, origin: &Origin) -> Result<Connection, BoxError> {
         let (stream, forwarding) = if origin.is_https() {
-            let stream = self.https.clone().call(origin.0.clone()).await?;
+            let stream = self.tls()?.https.clone().call(origin.0.clone()).await?;
             (stream, None)
         } else {
             match self.proxies.intercept(&origin.0) {
                 None => {
-                    let stream = self.direct.clone().call(origin.0.clone()).await?;
-                    (MaybeHttpsStream::Http(stream), None)
+                    let stream = tcp().call(origin.0.clone()).await?;
+                    (MaybeHttpsStream::Http(MaybeHttpsStream::Http(stream)), None)
                 }
                 Some(proxy) => {
-                    let stream = self.direct.clone().call(proxy.uri().clone()).await?;
+                    let stream = self.tls()?.direct.clone().call(proxy.uri().clone()).await?;
                     let forwarding = Forwarding {
                         authorization: proxy.basic_auth().cloned(),
                     };
@@ -189,5 +209,16 @@ mod tests {
             origin("http://127.0.0.1:8080")
         );
         assert_eq!(origin("ftp://files.example/x"), None);
+    }
+
+    #[tokio::test]
+    async fn an_http_origin_loads_no_tls_roots() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}/v1", listener.local_addr().unwrap()));
+        let connector = Connector::new(Matcher::builder().build(), HeaderValue::from_static("t"));
+        let origin = Origin::of(&url.unwrap()).unwrap();
+        let (opened, accepted) = tokio::join!(connector.open(&origin), listener.accept());
+        assert!(opened.is_ok() && accepted.is_ok());
+        assert!(connector.tls.get().is_none(), "TLS was set up for http");
     }
 }

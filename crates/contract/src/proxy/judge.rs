@@ -209,9 +209,10 @@ impl Judge {
                 status: status.as_u16(),
                 content_type: header(headers, CONTENT_TYPE.as_str()).map(str::to_string),
                 json: serde_json::from_slice(body).ok(),
-                text: self
+                body: self
                     .secrets
-                    .scrub(&cut(&String::from_utf8_lossy(body), 4096)),
+                    .scrub(&cut(&String::from_utf8_lossy(body), 4096))
+                    .into(),
             }),
             Outcome::Dropped(why) => Err(format!(
                 "the connection was closed without an answer ({})",

@@ -307,7 +307,7 @@ mod tests {
             answer: Ok(Answer {
                 status: 200,
                 content_type: Some("application/json".into()),
-                text: json.to_string(),
+                body: json.to_string().into(),
                 json: Some(json),
             }),
             elapsed: Duration::ZERO,
