@@ -26,7 +26,11 @@ use tokio::net::{TcpListener, TcpStream};
 /// (added latency in ms, rounds).
 const LATENCIES: [(u64, usize); 3] = [(0, 3), (50, 2), (150, 2)];
 
-/// Connections through the relay: open now, and the most at once.
+/// Connections through the relay as the server sees them: open from the
+/// client's connect until the server's side has closed (when the server
+/// closes first, the relay may still be passing that on to the client
+/// while the client already opens its next one; the server never sees
+/// both), and the most at once.
 #[derive(Default)]
 struct Connections {
     open: AtomicUsize,
@@ -41,6 +45,17 @@ impl Connections {
 
     fn closed(&self) {
         self.open.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Waits (up to 5 s) until the connections of earlier runs are closed:
+    /// a run's client closes its connections as it ends, and the relay
+    /// sees that a moment later; a new run counted from before then would
+    /// add them to its own.
+    fn wait_until_closed(&self, runtime: &tokio::runtime::Runtime) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            runtime.block_on(async { tokio::time::sleep(Duration::from_millis(1)).await });
+        }
     }
 
     /// The peak since the last call, which starts a new count.
@@ -65,17 +80,20 @@ async fn relay(
         let connections = connections.clone();
         connections.opened();
         tokio::spawn(async move {
-            if let Ok(server) = TcpStream::connect(upstream).await {
-                let (mut client_read, mut client_write) = client.into_split();
-                let (mut server_read, server_write) = server.into_split();
-                let up = delayed_copy(&mut client_read, server_write, latency);
-                let down = async {
-                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
-                    let _ = client_write.shutdown().await;
-                };
-                tokio::join!(up, down);
-            }
-            connections.closed();
+            let Ok(server) = TcpStream::connect(upstream).await else {
+                connections.closed();
+                return;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, server_write) = server.into_split();
+            let up = delayed_copy(&mut client_read, server_write, latency);
+            let down = async {
+                let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                // The server's side is closed: for the server, it is over.
+                connections.closed();
+                let _ = client_write.shutdown().await;
+            };
+            tokio::join!(up, down);
         });
     }
 }
@@ -198,6 +216,7 @@ fn main() {
         let url = relay_to(&runtime, &mock.base_url, latency, connections.clone());
         let (mut walls, mut requests, mut peaks, mut rates) = (vec![], vec![], vec![], vec![]);
         for round in 1..=rounds {
+            connections.wait_until_closed(&runtime);
             connections.take_peak();
             let config = run_config(&url, round as u64);
             let started = Instant::now();
