@@ -100,6 +100,7 @@ pub fn check_seed(seed: u64, check: &CheckInfo) -> [u8; 32] {
 /// One stream of generated cases of a check: the same run seed, check and
 /// stream always give the same cases, in the same order.
 pub struct Cases<S> {
+    check: &'static CheckInfo,
     strategy: S,
     seed: [u8; 32],
     count: u32,
@@ -109,8 +110,15 @@ impl<S: Strategy> Cases<S> {
     /// `count` cases of `strategy` for `check`. Stream 0 is a property's;
     /// independent streams of the same check (the sequence lanes) take
     /// other numbers.
-    pub fn new(run_seed: u64, check: &CheckInfo, stream: u64, count: u32, strategy: S) -> Self {
+    pub fn new(
+        run_seed: u64,
+        check: &'static CheckInfo,
+        stream: u64,
+        count: u32,
+        strategy: S,
+    ) -> Self {
         Cases {
+            check,
             strategy,
             seed: check_seed(run_seed ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15), check),
             count,
@@ -185,42 +193,25 @@ impl<S: Strategy> Cases<S> {
     }
 }
 
-/// Runs `property` on `ctx.max_examples` generated cases of `strategy`:
-/// up to `--workers` cases at once, passes recorded in order up to the
-/// first failing case, which is then shrunk and recorded with its
-/// smallest input. A property that panics fails its check with the case
-/// that made it panic.
-pub async fn run_property<S, P, F>(
-    ctx: &Arc<Ctx>,
-    check: &'static CheckInfo,
-    strategy: S,
-    property: P,
-) where
-    S: Strategy + Send + 'static,
-    S::Value: Clone + Send + 'static,
-    P: Fn(Arc<Ctx>, S::Value) -> F + Send + 'static,
-    F: Future<Output = CaseResult> + Send + 'static,
-{
-    run_cases(ctx, check, property_cases(ctx, check, strategy), property).await;
-}
-
-/// The cases [`run_property`] runs for `check`.
-pub fn property_cases<S: Strategy>(ctx: &Ctx, check: &CheckInfo, strategy: S) -> Cases<S> {
+/// The cases [`run_property`] runs for `check`: `ctx.max_examples` of
+/// `strategy`.
+pub fn property_cases<S: Strategy>(ctx: &Ctx, check: &'static CheckInfo, strategy: S) -> Cases<S> {
     Cases::new(ctx.recorder.seed(), check, 0, ctx.max_examples, strategy)
 }
 
-/// [`run_property`] over `cases` (made by [`property_cases`]).
-pub async fn run_cases<S, P, F>(
-    ctx: &Arc<Ctx>,
-    check: &'static CheckInfo,
-    cases: Cases<S>,
-    property: P,
-) where
+/// Runs `property` on `cases` (made by [`property_cases`]): up to
+/// `--workers` cases at once, passes recorded in order up to the first
+/// failing case, which is then shrunk and recorded with its smallest
+/// input. A property that panics fails its check with the case that made
+/// it panic.
+pub async fn run_property<S, P, F>(ctx: &Arc<Ctx>, cases: Cases<S>, property: P)
+where
     S: Strategy + Send + 'static,
     S::Value: Clone + Send + 'static,
     P: Fn(Arc<Ctx>, S::Value) -> F + Send + 'static,
     F: Future<Output = CaseResult> + Send + 'static,
 {
+    let check = cases.check;
     let (values, gave_up) = cases.generate();
     let runs = values.iter().cloned().enumerate().map(|(index, value)| {
         let case = std::panic::AssertUnwindSafe(property(ctx.clone(), value)).catch_unwind();

@@ -13,7 +13,7 @@ use super::payouts::bank_faults;
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
 use crate::http::{Exchange, Probe};
-use crate::property::{CaseFailure, CaseResult, Json, run_property};
+use crate::property::{CaseFailure, CaseResult, Json, property_cases, run_property};
 use crate::runner::{Ctx, fixture_payout};
 
 pub const CHECKS: &[&CheckInfo] = &[
@@ -36,13 +36,8 @@ pub async fn run(ctx: Arc<Ctx>) {
                 .prop_filter_map("a bank the server lists", move |mut body| {
                     banks.assign(&mut body, "").then_some(Json(body))
                 });
-            run_property(
-                &ctx,
-                &VALID_PAYMENT_ACCOUNT_ACCEPTED,
-                strategy,
-                get_or_create_is_idempotent,
-            )
-            .await;
+            let cases = property_cases(&ctx, &VALID_PAYMENT_ACCOUNT_ACCEPTED, strategy);
+            run_property(&ctx, cases, get_or_create_is_idempotent).await;
         }
     };
     let rejected = async {
@@ -68,15 +63,11 @@ pub async fn run(ctx: Arc<Ctx>) {
                 .prop_filter_map("a bank the server lists", move |case| {
                     Fault::with_listed_bank(&banks, "", case.body, case.path, case.rule)
                 });
-            run_property(
-                &ctx,
-                &INVALID_PAYMENT_ACCOUNT_REJECTED,
-                strategy,
-                |ctx, fault| async move {
-                    let exchange = ctx.send(post(fault.body.clone())).await;
-                    judge_case(&ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, exchange, &fault)
-                },
-            )
+            let cases = property_cases(&ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, strategy);
+            run_property(&ctx, cases, |ctx, fault| async move {
+                let exchange = ctx.send(post(fault.body.clone())).await;
+                judge_case(&ctx, &INVALID_PAYMENT_ACCOUNT_REJECTED, exchange, &fault)
+            })
             .await;
         }
     };

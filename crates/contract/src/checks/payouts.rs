@@ -18,7 +18,7 @@ use super::{
     UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at,
 };
 use crate::http::{Exchange, Probe};
-use crate::property::{CaseResult, Json, case_result, property_cases, run_cases, run_property};
+use crate::property::{CaseResult, Json, case_result, property_cases, run_property};
 use crate::report::Verdict;
 use crate::runner::{Ctx, fixture_payout};
 
@@ -45,27 +45,17 @@ pub async fn run(ctx: Arc<Ctx>) {
         if ctx.is_selected(&VALID_PAYOUT_ACCEPTED) {
             let cases = property_cases(&ctx, &VALID_PAYOUT_ACCEPTED, valid_bodies(&ctx));
             control::cover(&ctx, cases.generate().0.iter().map(|Json(body)| body)).await;
-            run_cases(
-                &ctx,
-                &VALID_PAYOUT_ACCEPTED,
-                cases,
-                valid_payout_is_accepted,
-            )
-            .await;
+            run_property(&ctx, cases, valid_payout_is_accepted).await;
         }
     };
     let rejected = async {
         if ctx.is_selected(&INVALID_PAYOUT_REJECTED) {
             let strategy = fault_cases(&ctx);
-            run_property(
-                &ctx,
-                &INVALID_PAYOUT_REJECTED,
-                strategy,
-                |ctx, fault| async move {
-                    let exchange = ctx.send(Probe::create_payout(fault.body.clone())).await;
-                    judge_case(&ctx, &INVALID_PAYOUT_REJECTED, exchange, &fault)
-                },
-            )
+            let cases = property_cases(&ctx, &INVALID_PAYOUT_REJECTED, strategy);
+            run_property(&ctx, cases, |ctx, fault| async move {
+                let exchange = ctx.send(Probe::create_payout(fault.body.clone())).await;
+                judge_case(&ctx, &INVALID_PAYOUT_REJECTED, exchange, &fault)
+            })
             .await;
         }
     };
