@@ -203,32 +203,38 @@ impl Exchange {
     /// A shell command that sends the same request; keys appear as
     /// `$RAFIKI_API_KEY` / `$RAFIKI_API_KEY_2`.
     pub fn curl(&self) -> String {
-        let mut parts = vec![
-            "curl -sS -i".to_string(),
-            format!("-X {}", self.probe.method),
-            shell_quote(&self.url),
-        ];
-        if let Some(header) = self.probe.key.curl_header() {
-            parts.push(format!("-H {header}"));
-        }
-        if let Some(key) = &self.probe.idempotency_key {
-            parts.push(format!(
-                "-H {}",
-                shell_quote(&format!("{}: {key}", rafiki_rules::idempotency::HEADER))
-            ));
-        }
-        if let Some(body) = &self.probe.body {
-            // Without one, curl's --data-raw would add a form content type;
-            // an empty `Content-Type:` tells curl to send none.
-            let header = match self.probe.body_type {
-                Some(content_type) => format!("Content-Type: {content_type}"),
-                None => "Content-Type:".to_string(),
-            };
-            parts.push(format!("-H {}", shell_quote(&header)));
-            parts.push(format!("--data-raw {}", shell_quote(&body.to_string())));
-        }
-        parts.join(" ")
+        curl(&self.probe, &self.url)
     }
+}
+
+/// A shell command that sends `probe` to `url`; keys appear as
+/// `$RAFIKI_API_KEY` / `$RAFIKI_API_KEY_2`.
+pub fn curl(probe: &Probe, url: &str) -> String {
+    let mut parts = vec![
+        "curl -sS -i".to_string(),
+        format!("-X {}", probe.method),
+        shell_quote(url),
+    ];
+    if let Some(header) = probe.key.curl_header() {
+        parts.push(format!("-H {header}"));
+    }
+    if let Some(key) = &probe.idempotency_key {
+        parts.push(format!(
+            "-H {}",
+            shell_quote(&format!("{}: {key}", rafiki_rules::idempotency::HEADER))
+        ));
+    }
+    if let Some(body) = &probe.body {
+        // Without one, curl's --data-raw would add a form content type;
+        // an empty `Content-Type:` tells curl to send none.
+        let header = match probe.body_type {
+            Some(content_type) => format!("Content-Type: {content_type}"),
+            None => "Content-Type:".to_string(),
+        };
+        parts.push(format!("-H {}", shell_quote(&header)));
+        parts.push(format!("--data-raw {}", shell_quote(&body.to_string())));
+    }
+    parts.join(" ")
 }
 
 /// Quotes for POSIX shells.

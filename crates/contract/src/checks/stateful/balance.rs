@@ -60,7 +60,7 @@ impl Sequence<'_> {
                 .expect("funds come with a baseline")
                 .currency
                 .clone();
-            let after = self.wallet(&currency).await.map(|w| w.available);
+            let after = self.wallet(&currency).await.ok().map(|w| w.available);
             if after.is_some_and(|after| amount <= after) {
                 return fail(
                     &INSUFFICIENT_BALANCE,
@@ -97,15 +97,16 @@ impl Sequence<'_> {
             .clone();
         for _ in 0..ATTEMPTS {
             let before = self.refresh_pending().await?;
-            let Some(WalletRead {
+            let WalletRead {
                 exchange,
                 available,
                 balance,
                 ..
-            }) = self.wallet(&currency).await
-            else {
-                let last = self.exchanges.last().expect("sent").clone();
-                return fail(&WALLET_ACCOUNTING, format!("a {currency} wallet"), &last);
+            } = match self.wallet(&currency).await {
+                Ok(read) => read,
+                Err(answer) => {
+                    return fail(&WALLET_ACCOUNTING, format!("a {currency} wallet"), &answer);
+                }
             };
             if available < Decimal::ZERO {
                 return fail(

@@ -131,7 +131,9 @@ impl Sequence<'_> {
         // At most `--workers` copies: all of them in flight together.
         let probes = vec![probe; usize::from(copies)];
         let answers: Vec<Exchange> = self.ctx.send_together(probes).await;
-        self.exchanges.extend(answers.iter().cloned());
+        for answer in &answers {
+            self.note_sent(answer);
+        }
         for answer in &answers {
             self.note_account(account, answer);
         }

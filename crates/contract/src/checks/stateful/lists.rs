@@ -36,7 +36,7 @@ impl Sequence<'_> {
             Ok(seen) if !seen.complete => Ok(()), // too busy a window to judge
             Ok(seen) => {
                 let last = seen.last.clone().expect("a walk has a page");
-                self.exchanges.push(last.clone());
+                self.note_sent(&last);
                 for id in &ids {
                     let count = seen.ids.iter().filter(|s| *s == id).count();
                     if count != 1 {

@@ -69,7 +69,7 @@ impl Sequence<'_> {
             return Ok(None);
         };
         let states = self.payouts.iter().map(Tracked::state).collect();
-        Ok(self.wallet(&currency).await.map(|wallet| Funds {
+        Ok(self.wallet(&currency).await.ok().map(|wallet| Funds {
             available: wallet.available,
             states,
         }))
@@ -128,26 +128,36 @@ impl Sequence<'_> {
     }
 
     /// Reads the wallet in `currency` from `GET /wallets`.
-    pub(super) async fn wallet(&mut self, currency: &str) -> Option<WalletRead> {
+    /// `Err` is the answer when it has no readable wallet in `currency`.
+    pub(super) async fn wallet(&mut self, currency: &str) -> Result<WalletRead, Exchange> {
         let exchange = self.send(Probe::get("list_wallets", "/wallets")).await;
-        let wallet = exchange.json()?["data"]
-            .as_array()?
-            .iter()
-            .find(|w| w["currency"] == currency)?
-            .clone();
-        Some(WalletRead {
-            available: decimal_at(&wallet, "/available")?,
-            balance: decimal_at(&wallet, "/balance")?,
-            id: wallet["id"].as_str()?.to_string(),
-            exchange,
-        })
+        let read = || {
+            let wallet = exchange.json()?["data"]
+                .as_array()?
+                .iter()
+                .find(|w| w["currency"] == currency)?;
+            Some((
+                decimal_at(wallet, "/available")?,
+                decimal_at(wallet, "/balance")?,
+                wallet["id"].as_str()?.to_string(),
+            ))
+        };
+        match read() {
+            Some((available, balance, id)) => Ok(WalletRead {
+                available,
+                balance,
+                id,
+                exchange,
+            }),
+            None => Err(exchange),
+        }
     }
 
     /// Tops the wallet up (control API) when it runs low; the wallet as
     /// read after.
     pub(super) async fn top_up(&mut self) -> Option<WalletRead> {
         let currency = self.amounts.currency.clone();
-        let wallet = self.wallet(&currency).await?;
+        let wallet = self.wallet(&currency).await.ok()?;
         if !self.ctx.control_api || wallet.available >= self.amounts.top_up_below {
             return Some(wallet);
         }
@@ -156,7 +166,7 @@ impl Sequence<'_> {
             .client
             .control_url(&format!("/_sandbox/wallets/{}/fund", wallet.id));
         self.send(fund(url, self.amounts.top_up_text())).await;
-        self.wallet(&currency).await
+        self.wallet(&currency).await.ok()
     }
 
     /// Reads the baseline (topping the wallet up when it runs low) between

@@ -21,7 +21,7 @@ use super::model::Step;
 use super::money::Baseline;
 use super::requests::{FAILING_ACCOUNT, payout_body};
 use crate::checks::{CheckInfo, INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
-use crate::http::{Exchange, KeySlot, Probe};
+use crate::http::{Exchange, KeySlot, Probe, curl};
 use crate::runner::Ctx;
 
 /// A step whose answer broke the model.
@@ -109,7 +109,8 @@ pub struct Sequence<'a> {
     pub(super) index: Vec<usize>,
     /// Account index → id, once known to exist.
     pub(super) accounts: HashMap<u8, Option<String>>,
-    pub(super) exchanges: Vec<Exchange>,
+    /// Every request sent (the probe and its URL), for the curl script.
+    pub(super) requests: Vec<(Probe, String)>,
     pub(super) passes: Vec<&'static CheckInfo>,
 }
 
@@ -135,7 +136,7 @@ impl<'a> Sequence<'a> {
             payouts: Vec::new(),
             index: Vec::new(),
             accounts: HashMap::new(),
-            exchanges: Vec::new(),
+            requests: Vec::new(),
             passes: Vec::new(),
         };
         if sequence.key == KeySlot::Secondary {
@@ -192,8 +193,8 @@ impl<'a> Sequence<'a> {
     /// The sequence's requests as a shell script.
     pub fn script(&self) -> String {
         let mut script = String::from("# the shrunk sequence, request by request\n");
-        for exchange in &self.exchanges {
-            script.push_str(&exchange.curl());
+        for (probe, url) in &self.requests {
+            script.push_str(&curl(probe, url));
             script.push('\n');
         }
         script
@@ -207,8 +208,15 @@ impl<'a> Sequence<'a> {
                 ..probe
             })
             .await;
-        self.exchanges.push(exchange.clone());
+        self.note_sent(&exchange);
         exchange
+    }
+
+    /// Keeps a sent request for the script (its answer is not kept: a
+    /// failure carries the one it rests on).
+    pub(super) fn note_sent(&mut self, exchange: &Exchange) {
+        self.requests
+            .push((exchange.probe.clone(), exchange.url.clone()));
     }
 
     pub(super) fn pass(&mut self, check: &'static CheckInfo) {
