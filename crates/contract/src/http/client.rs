@@ -61,26 +61,11 @@ impl Client {
         rate_limit: Option<u32>,
         in_flight: usize,
     ) -> Self {
-        Self::with_proxies(
-            Matcher::from_env(),
-            base_url,
-            keys,
-            timeout,
-            rate_limit,
-            in_flight,
-        )
-    }
-
-    fn with_proxies(
-        proxies: Matcher,
-        base_url: &str,
-        keys: Keys,
-        timeout: Duration,
-        rate_limit: Option<u32>,
-        in_flight: usize,
-    ) -> Self {
         let in_flight = in_flight.max(1);
-        let connector = Connector::new(proxies, HeaderValue::from_static(USER_AGENT_VALUE));
+        let connector = Connector::new(
+            Matcher::from_env(),
+            HeaderValue::from_static(USER_AGENT_VALUE),
+        );
         let pacing = rate_limit
             .filter(|r| *r > 0)
             .map(|r| (Duration::from_secs(1) / r, Mutex::new(Instant::now())));
@@ -93,6 +78,17 @@ impl Client {
             in_flight: Semaphore::new(in_flight),
             max_in_flight: in_flight,
             sent: AtomicU64::new(0),
+        }
+    }
+
+    /// The same client, through the proxies `proxies` names instead of the
+    /// environment's (tests).
+    #[cfg(test)]
+    fn with_proxies(self, proxies: Matcher) -> Self {
+        let connector = Connector::new(proxies, HeaderValue::from_static(USER_AGENT_VALUE));
+        Client {
+            pool: Pool::new(connector, self.max_in_flight),
+            ..self
         }
     }
 

@@ -78,14 +78,7 @@ fn keys() -> Keys {
 
 /// A client of `base_url` with `workers`, through the proxies `proxies` names.
 fn client(base_url: &str, workers: usize, proxies: Matcher) -> Client {
-    Client::with_proxies(
-        proxies,
-        base_url,
-        keys(),
-        Duration::from_secs(5),
-        None,
-        workers,
-    )
+    Client::new(base_url, keys(), Duration::from_secs(5), None, workers).with_proxies(proxies)
 }
 
 fn no_proxies() -> Matcher {
@@ -115,14 +108,9 @@ async fn rate_limit_spaces_requests_out() {
         .local_addr()
         .unwrap()
         .port();
-    let client = Client::with_proxies(
-        no_proxies(),
-        &format!("http://127.0.0.1:{port}/v1"),
-        keys(),
-        Duration::from_secs(1),
-        Some(50),
-        4,
-    );
+    let base_url = format!("http://127.0.0.1:{port}/v1");
+    let client = Client::new(&base_url, keys(), Duration::from_secs(1), Some(50), 4)
+        .with_proxies(no_proxies());
     let started = Instant::now();
     for _ in 0..6 {
         let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
@@ -176,14 +164,8 @@ async fn next_request(
 #[tokio::test]
 async fn a_timed_out_or_cancelled_exchange_does_not_reuse_its_connection() {
     let (url, mut seen) = serve(Answering::Ok).await;
-    let client = Client::with_proxies(
-        no_proxies(),
-        &url,
-        keys(),
-        Duration::from_millis(200),
-        None,
-        1,
-    );
+    let client =
+        Client::new(&url, keys(), Duration::from_millis(200), None, 1).with_proxies(no_proxies());
     let exchange = client.send(Probe::get("never", "/never")).await;
     assert_eq!(exchange.answer.unwrap_err(), "no whole answer within 200ms");
     assert_eq!(tally(&mut seen).1, 1);
