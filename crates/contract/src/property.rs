@@ -257,13 +257,7 @@ where
         cases.shrink(
             index,
             failure,
-            |value| {
-                let run = || ctx.block_on(property(ctx.clone(), value));
-                // A try that panics is not counted as failing the same way.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-                    .ok()?
-                    .err()
-            },
+            |value| try_blocking(ctx, property(ctx.clone(), value))?.err(),
             || ctx.out_of_time(),
         )
     })
@@ -282,6 +276,12 @@ where
             Some(format!("{:?}", values[index])),
         ),
     }
+}
+
+/// Runs one shrinking try to its end on this blocking thread: `None` when
+/// it panicked (such a try is not counted as failing the same way).
+pub fn try_blocking<T>(ctx: &Ctx, attempt: impl Future<Output = T>) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.block_on(attempt))).ok()
 }
 
 /// What a panic said, when it said it with a string.

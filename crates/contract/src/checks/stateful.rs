@@ -55,7 +55,7 @@ use super::{
     INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
 use crate::http::KeySlot;
-use crate::property::{Cases, panic_message};
+use crate::property::{Cases, panic_message, try_blocking};
 use crate::runner::Ctx;
 use amounts::Amounts;
 use model::{Model, Sequences, Step};
@@ -145,6 +145,21 @@ struct Shrunk {
     script: String,
 }
 
+impl Shrunk {
+    /// Records the failure, with the steps that led to it (`steps`) and
+    /// the script.
+    fn record(self, ctx: &Ctx, steps: String) {
+        let Shrunk { failure, script } = self;
+        ctx.recorder.fail(
+            failure.check,
+            failure.expected,
+            Some(&failure.exchange),
+            Some(steps),
+        );
+        ctx.recorder.attach_script(failure.check, script);
+    }
+}
+
 /// The lane's sequences (the same seed and lane, the same sequences).
 fn lane_cases(ctx: &Ctx, amounts: &Amounts, lane: &Lane) -> Cases<Sequences> {
     let strategy = Model::sequences(amounts.cents.clone(), 1..14);
@@ -204,21 +219,15 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
                 first,
                 |(_, steps, seen)| {
                     let run = run_sequence(&ctx, &amounts, &key, &mut ledger, &steps, seen, false);
-                    ctx.block_on(run).err()
+                    try_blocking(&ctx, run)?.err()
                 },
                 || ctx.out_of_time(),
             );
             (shrunk, ledger)
         });
         match shrinking.await {
-            Ok((((_, steps, _), Shrunk { failure, script }), shrunk_ledger)) => {
-                ctx.recorder.fail(
-                    failure.check,
-                    failure.expected,
-                    Some(&failure.exchange),
-                    Some(format!("{steps:?}")),
-                );
-                ctx.recorder.attach_script(failure.check, script);
+            Ok((((_, steps, _), shrunk), shrunk_ledger)) => {
+                shrunk.record(&ctx, format!("{steps:?}"));
                 ledger = shrunk_ledger;
             }
             Err(error) => {
@@ -282,16 +291,11 @@ async fn documented_edges(ctx: &Ctx, amounts: &Amounts, key: &KeySlot, ledger: &
         Step::Overdraw,
         Step::ReadWallet,
     ];
-    if let Err(Shrunk { failure, script }) =
-        run_sequence(ctx, amounts, key, ledger, &steps, None, true).await
-    {
-        ctx.recorder.fail(
-            failure.check,
-            failure.expected,
-            Some(&failure.exchange),
-            Some(format!("{steps:?} (the documented edges, not generated)")),
+    if let Err(shrunk) = run_sequence(ctx, amounts, key, ledger, &steps, None, true).await {
+        shrunk.record(
+            ctx,
+            format!("{steps:?} (the documented edges, not generated)"),
         );
-        ctx.recorder.attach_script(failure.check, script);
     }
 }
 
