@@ -9,12 +9,15 @@ use rafiki_rules::lifecycle::StateCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::decimal_at;
+use super::{decimal_at, wallet_in};
 use crate::http::Probe;
 use crate::runner::Ctx;
 
-/// Adds `amount` to the wallet whose fund URL is `url`.
-pub fn fund(url: String, amount: String) -> Probe {
+/// Adds `amount` to wallet `id`.
+pub fn fund(ctx: &Ctx, id: &str, amount: String) -> Probe {
+    let url = ctx
+        .client
+        .control_url(&format!("/_sandbox/wallets/{id}/fund"));
     Probe {
         operation: None,
         ..Probe::post("fund", url, json!({"amount": amount}))
@@ -47,24 +50,16 @@ pub async fn cover(ctx: &Ctx, payouts: impl IntoIterator<Item = &Value>) {
         }
     }
     let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
-    let listed = wallets.json().and_then(|j| j["data"].as_array());
-    for wallet in listed.into_iter().flatten() {
-        let (Some(currency), Some(id), Some(available)) = (
-            wallet["currency"].as_str(),
-            wallet["id"].as_str(),
-            decimal_at(wallet, "/available"),
-        ) else {
+    for (currency, need) in needs {
+        let Some(wallet) = wallet_in(&wallets, &currency) else {
             continue;
         };
-        match needs.get(currency) {
-            Some(need) if *need > available => {
-                let url = ctx
-                    .client
-                    .control_url(&format!("/_sandbox/wallets/{id}/fund"));
-                ctx.send(fund(url, format!("{:.2}", *need - available)))
-                    .await;
-            }
-            _ => {}
+        if let (Some(id), Some(available)) =
+            (wallet["id"].as_str(), decimal_at(wallet, "/available"))
+            && need > available
+        {
+            ctx.send(fund(ctx, id, format!("{:.2}", need - available)))
+                .await;
         }
     }
 }

@@ -97,6 +97,17 @@ check_list! { ALL;
         basis: "the documented sandbox test values, on a server found to honour them";
 }
 
+/// The wallet in `currency` of a `GET /wallets` answer.
+pub fn wallet_in<'a>(
+    wallets: &'a crate::http::Exchange,
+    currency: &str,
+) -> Option<&'a serde_json::Value> {
+    wallets.json()?["data"]
+        .as_array()?
+        .iter()
+        .find(|w| w["currency"] == currency)
+}
+
 /// The decimal string at `pointer` in `json` (amounts, balances).
 pub fn decimal_at(json: &serde_json::Value, pointer: &str) -> Option<rust_decimal::Decimal> {
     json.pointer(pointer)

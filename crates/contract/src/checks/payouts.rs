@@ -15,7 +15,7 @@ use super::control;
 use super::rejection::{self, Fault, judge_case};
 use super::{
     CheckInfo, IDEMPOTENCY_KEY_REQUIRED, INVALID_PAYOUT_REJECTED, PAYOUT_RETRIEVABLE,
-    UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at,
+    UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at, wallet_in,
 };
 use crate::http::{Exchange, Probe};
 use crate::property::{CaseResult, Json, case_result, property_cases, run_property};
@@ -257,13 +257,7 @@ async fn covers(
     amount: rust_decimal::Decimal,
 ) -> Result<Option<rust_decimal::Decimal>, Verdict> {
     let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
-    let available = wallets
-        .json()
-        .and_then(|j| j["data"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .find(|w| w["currency"] == currency)
-        .and_then(|w| decimal_at(w, "/available"));
+    let available = wallet_in(&wallets, currency).and_then(|w| decimal_at(w, "/available"));
     match available {
         Some(available) => Ok((available >= amount).then_some(available)),
         None => Err(Verdict::Fail(format!(

@@ -13,7 +13,7 @@
 use super::requests::get_payout;
 use super::sequence::{Sequence, StepFailure, Tracked};
 use crate::checks::control::fund;
-use crate::checks::decimal_at;
+use crate::checks::{decimal_at, wallet_in};
 use crate::http::{Exchange, Probe};
 use rafiki_rules::lifecycle::StateCode;
 use rust_decimal::Decimal;
@@ -132,10 +132,7 @@ impl Sequence<'_> {
     pub(super) async fn wallet(&mut self, currency: &str) -> Result<WalletRead, Exchange> {
         let exchange = self.send(Probe::get("list_wallets", "/wallets")).await;
         let read = || {
-            let wallet = exchange.json()?["data"]
-                .as_array()?
-                .iter()
-                .find(|w| w["currency"] == currency)?;
+            let wallet = wallet_in(&exchange, currency)?;
             Some((
                 decimal_at(wallet, "/available")?,
                 decimal_at(wallet, "/balance")?,
@@ -161,11 +158,8 @@ impl Sequence<'_> {
         if !self.ctx.control_api || wallet.available >= self.amounts.top_up_below {
             return Some(wallet);
         }
-        let url = self
-            .ctx
-            .client
-            .control_url(&format!("/_sandbox/wallets/{}/fund", wallet.id));
-        self.send(fund(url, self.amounts.top_up_text())).await;
+        let top_up = fund(self.ctx, &wallet.id, self.amounts.top_up_text());
+        self.send(top_up).await;
         self.wallet(&currency).await.ok()
     }
 
