@@ -121,7 +121,9 @@ impl Client {
     /// exchange; its connection is closed, not reused.
     pub async fn send(&self, probe: Probe) -> Exchange {
         let _slot = self.in_flight.acquire().await.expect("never closed");
-        self.send_in_slot(probe).await
+        // Boxed, so that the futures of checks awaiting exchanges (moved
+        // about whole, one per generated case) stay small.
+        Box::pin(self.send_in_slot(probe)).await
     }
 
     /// Sends `probes` at the same moment: they wait until that many

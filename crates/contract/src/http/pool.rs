@@ -61,7 +61,10 @@ impl Pool {
                     // Closed while idle: dropped with the lease; try the next.
                 }
                 None => {
-                    lease.connection = Some(self.connector.open(origin).await?);
+                    // Boxed: opening (TCP, TLS, a proxy's tunnel) is rare
+                    // and its future large, and every exchange's future
+                    // would otherwise carry its size.
+                    lease.connection = Some(Box::pin(self.connector.open(origin)).await?);
                     return Ok(lease);
                 }
             }
