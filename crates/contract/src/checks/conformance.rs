@@ -3,7 +3,7 @@
 //! content type, a consistent error body.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rafiki_rules::wire::ErrorCode;
 use rafiki_spec::Spec;
@@ -31,17 +31,31 @@ pub struct Conformance {
 
 /// The two readings of one answer's schema.
 struct Validators {
-    /// The provider's documented shape: breaking it fails.
-    documented: jsonschema::Validator,
     /// Our stricter spec: breaking only it warns.
     strict: jsonschema::Validator,
+    /// The provider's documented shape: breaking it fails. Compiled the
+    /// first time it is needed (a body our spec refuses), which against a
+    /// server that keeps to our spec is never.
+    documented: OnceLock<Result<jsonschema::Validator, String>>,
+    /// Where the schema is, in both readings.
+    pointer: String,
+    reading: Arc<DocumentedReading>,
+}
+
+/// The documented reading of the spec (`Spec::documented`), made when the
+/// first validator of it is.
+struct DocumentedReading {
+    ours: Spec,
+    documented: OnceLock<Spec>,
 }
 
 impl Conformance {
     pub fn new(spec: &Spec) -> Result<Self, rafiki_spec::SpecError> {
-        let documented_spec = spec.documented();
-        let (strict_compiler, documented_compiler) =
-            (spec.compiler()?, documented_spec.compiler()?);
+        let strict_compiler = spec.compiler()?;
+        let reading = Arc::new(DocumentedReading {
+            ours: spec.clone(),
+            documented: OnceLock::new(),
+        });
         let mut statuses = HashMap::new();
         let mut validators = HashMap::new();
         // Compiled once per schema pointer, however many pairs name it.
@@ -58,8 +72,10 @@ impl Conformance {
                         Some(pair) => pair.clone(),
                         None => {
                             let pair = Arc::new(Validators {
-                                documented: documented_compiler.validator_at(&pointer)?,
                                 strict: strict_compiler.validator_at(&pointer)?,
+                                documented: OnceLock::new(),
+                                pointer: pointer.clone(),
+                                reading: reading.clone(),
                             });
                             compiled.insert(pointer, pair.clone());
                             pair
@@ -150,6 +166,23 @@ impl Conformance {
 }
 
 impl Validators {
+    /// The documented reading's validator, compiled now if this is the
+    /// first time; `Err` says why it does not compile (only a spec given
+    /// with `--spec` can have a documented pattern that does not).
+    fn documented(&self) -> Result<&jsonschema::Validator, &str> {
+        self.documented
+            .get_or_init(|| {
+                let reading = &self.reading;
+                reading
+                    .documented
+                    .get_or_init(|| reading.ours.documented())
+                    .validator_at(&self.pointer)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
     /// Fails a body the documented shape refuses, warns one only our spec
     /// refuses; `what` names the answer (`get_payout 200`) in the verdict.
     fn judge(&self, body: &serde_json::Value, what: std::fmt::Arguments<'_>) -> Verdict {
@@ -170,16 +203,20 @@ impl Validators {
         if self.strict.is_valid(body) {
             return Verdict::Pass;
         }
-        if !self.documented.is_valid(body) {
-            return Verdict::Fail(format!(
-                "a body valid for {what}: {}",
-                problems(&self.documented)
-            ));
+        let ours = || problems(&self.strict);
+        match self.documented() {
+            Ok(documented) if !documented.is_valid(body) => {
+                Verdict::Fail(format!("a body valid for {what}: {}", problems(documented)))
+            }
+            Ok(_) => Verdict::Warn(format!(
+                "a body valid for {what} under our spec: {}",
+                ours()
+            )),
+            Err(why) => Verdict::Warn(format!(
+                "a body valid for {what} under our spec: {} (the documented reading cannot judge it: {why})",
+                ours()
+            )),
         }
-        Verdict::Warn(format!(
-            "a body valid for {what} under our spec: {}",
-            problems(&self.strict)
-        ))
     }
 
     /// Whether the shipped client reads `body`: a body it cannot read fails
@@ -198,12 +235,14 @@ impl Validators {
         let what = format!(
             "a {operation} {status} body the shipped rafiki-client can read; it cannot read {problem}"
         );
-        if self.documented.is_valid(body) {
-            Verdict::Warn(format!(
+        match self.documented() {
+            Ok(documented) if !documented.is_valid(body) => Verdict::Fail(what),
+            Ok(_) => Verdict::Warn(format!(
                 "{what} (the documented contract allows this body: the client is stricter than the contract)"
-            ))
-        } else {
-            Verdict::Fail(what)
+            )),
+            Err(why) => Verdict::Warn(format!(
+                "{what} (the documented reading cannot judge it: {why})"
+            )),
         }
     }
 }

@@ -165,16 +165,15 @@ pub fn bank_faults(ctx: &Ctx, body: Value, path: &str) -> Vec<(Value, String, Ru
 /// accounts in countries where it lists none are left out).
 fn valid_bodies(ctx: &Ctx) -> impl Strategy<Value = Json> + use<> {
     let banks = ctx.banks.clone();
-    strategies::valid_payout(ctx.table.clone())
-        .prop_filter("inline payment account", |case| {
-            case.body.get("payment_account").is_some()
-        })
-        .prop_filter_map("a bank the server lists", move |case| {
+    strategies::valid_inline_payout(ctx.table.clone()).prop_filter_map(
+        "a bank the server lists",
+        move |case| {
             let mut body = without(case.body, "wallet_id");
             banks
                 .assign(&mut body, "/payment_account")
                 .then_some(Json(body))
-        })
+        },
+    )
 }
 
 fn without(mut body: Value, field: &str) -> Value {
@@ -269,20 +268,24 @@ async fn covers(
 
 fn fault_cases(ctx: &Ctx) -> impl Strategy<Value = Fault> + use<> {
     let banks = ctx.banks.clone();
-    strategies::payout_with_one_fault(ctx.table.clone())
-        .prop_filter("fault judged from the request alone", |case| {
-            !case.rule.depends_on_server_state()
+    // One filter, so that each candidate body is built once.
+    strategies::payout_with_one_fault(ctx.table.clone()).prop_filter_map(
+        "a fault judged from the request alone, and a bank the server lists",
+        move |case| {
+            let judged_alone = !case.rule.depends_on_server_state()
                 && (case.body.get("payment_account").is_some()
-                    || case.path.starts_with("payment_account"))
-        })
-        .prop_filter_map("a bank the server lists", move |case| {
+                    || case.path.starts_with("payment_account"));
+            if !judged_alone {
+                return None;
+            }
             let body = if case.path == "wallet_id" {
                 case.body
             } else {
                 without(case.body, "wallet_id")
             };
             Fault::with_listed_bank(&banks, "/payment_account", body, case.path, case.rule)
-        })
+        },
+    )
 }
 
 async fn idempotency_key_required(ctx: &Ctx) {

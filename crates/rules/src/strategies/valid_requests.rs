@@ -32,6 +32,21 @@ pub struct PayoutCase {
 /// Valid payout bodies over every (country, account type, currency) the
 /// table serves, inline or by id, with or without optional parts.
 pub fn valid_payout(table: Arc<ComplianceTable>) -> impl Strategy<Value = PayoutCase> {
+    payouts(table, option::of(id_text("pac")))
+}
+
+/// Valid payout bodies with the payment account inline (never by id), so
+/// that a server with no accounts yet must take them too.
+pub fn valid_inline_payout(table: Arc<ComplianceTable>) -> impl Strategy<Value = PayoutCase> {
+    payouts(table, Just(None))
+}
+
+/// Valid payout bodies whose payment account is named by the id
+/// `account_id` gives, or inline when it gives none.
+fn payouts(
+    table: Arc<ComplianceTable>,
+    account_id: impl Strategy<Value = Option<String>>,
+) -> impl Strategy<Value = PayoutCase> {
     let routes = routes(&table);
     (
         select(routes).prop_flat_map(|route| {
@@ -40,19 +55,18 @@ pub fn valid_payout(table: Arc<ComplianceTable>) -> impl Strategy<Value = Payout
         }),
         account_parts(),
         sender_parts(),
-        any::<bool>(),
-        id_text("pac"),
+        account_id,
         option::of(id_text("wlt")),
     )
         .prop_map(
-            move |((route, amount), account, sender, by_id, account_id, wallet_id)| {
+            move |((route, amount), account, sender, account_id, wallet_id)| {
                 let mut body = Map::new();
                 body.insert(
                     "amount".into(),
                     json!({"value": amount, "currency": route.limit.currency}),
                 );
                 let mut accounts = HashMap::new();
-                if by_id {
+                if let Some(account_id) = account_id {
                     body.insert("payment_account_id".into(), json!(account_id));
                     accounts.insert(
                         account_id,
