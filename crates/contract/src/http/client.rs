@@ -28,6 +28,8 @@ enum ExchangeError {
     NotHttp(String),
     #[error("the request cannot be made")]
     Request(#[source] hyper::http::Error),
+    #[error("the API key has characters an Authorization header cannot carry")]
+    KeyNotAHeader,
     #[error("cannot connect to {0}")]
     Connect(Origin, #[source] BoxError),
     #[error(transparent)]
@@ -42,6 +44,11 @@ enum ExchangeError {
 pub struct Client {
     pool: Pool,
     base_url: String,
+    /// The base URL's origin and authority (`host:port`), read once: every
+    /// path below it shares them. `None` if it is not an http(s) URL.
+    base_origin: Option<(Origin, String)>,
+    /// The `Authorization` values of the keys, made once.
+    bearers: Bearers,
     keys: Keys,
     timeout: Duration,
     pacing: Option<(Duration, Mutex<Instant>)>,
@@ -69,9 +76,16 @@ impl Client {
         let pacing = rate_limit
             .filter(|r| *r > 0)
             .map(|r| (Duration::from_secs(1) / r, Mutex::new(Instant::now())));
+        let base_url = base_url.trim_end_matches('/').to_string();
+        let base_origin = url::Url::parse(&base_url).ok().and_then(|url| {
+            let authority = url[url::Position::BeforeHost..url::Position::AfterPort].to_string();
+            Some((Origin::of(&url)?, authority))
+        });
         Client {
             pool: Pool::new(connector, in_flight),
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url,
+            base_origin,
+            bearers: Bearers::of(&keys),
             keys,
             timeout,
             pacing,
@@ -158,28 +172,33 @@ impl Client {
         }
     }
 
+    /// The full URL of `probe`: its path below the base URL, or the full
+    /// URL it names (a `next` link), with its query.
     fn url_for(&self, probe: &Probe) -> String {
-        let base = if probe.target.starts_with("http://") || probe.target.starts_with("https://") {
-            probe.target.clone()
-        } else {
-            format!("{}{}", self.base_url, probe.target)
-        };
-        if probe.query.is_empty() {
-            return base;
-        }
-        match url::Url::parse(&base) {
-            Ok(mut url) => {
-                url.query_pairs_mut().extend_pairs(&probe.query);
-                url.to_string()
+        if is_absolute(&probe.target) {
+            let mut url = probe.target.clone();
+            if !probe.query.is_empty()
+                && let Ok(mut parsed) = url::Url::parse(&url)
+            {
+                parsed.query_pairs_mut().extend_pairs(&probe.query);
+                url = parsed.into();
             }
-            Err(_) => base,
+            return url;
         }
+        let mut url = format!("{}{}", self.base_url, probe.target);
+        if !probe.query.is_empty() {
+            url.push(if probe.target.contains('?') { '&' } else { '?' });
+            url.push_str(
+                &url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&probe.query)
+                    .finish(),
+            );
+        }
+        url
     }
 
     async fn try_send(&self, probe: &Probe, url: &str) -> Result<Answer, ExchangeError> {
-        let parsed = url::Url::parse(url).map_err(|e| ExchangeError::NotAUrl(url.into(), e))?;
-        let origin = Origin::of(&parsed).ok_or_else(|| ExchangeError::NotHttp(url.into()))?;
-        let request = self.request(probe, &parsed)?;
+        let (origin, request) = self.request(probe, url)?;
         let mut lease = self
             .pool
             .lease(&origin)
@@ -190,44 +209,62 @@ impl Client {
         Ok(answer(response))
     }
 
-    /// The request for `probe`, its URI the full `url` (the connection
-    /// cuts it to the path and query for an origin server).
+    /// The origin to connect to and the request for `probe` at `url`, its
+    /// URI the full URL (the connection cuts it to the path and query for
+    /// an origin server).
     fn request(
         &self,
         probe: &Probe,
-        url: &url::Url,
-    ) -> Result<Request<Full<Bytes>>, ExchangeError> {
-        let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
+        url: &str,
+    ) -> Result<(Origin, Request<Full<Bytes>>), ExchangeError> {
+        let (origin, authority, uri);
+        let parsed;
+        match &self.base_origin {
+            // A plain path below the base URL: it shares the base's origin,
+            // and needs no URL parser (one that would change none of it).
+            Some((base_origin, base_authority))
+                if !is_absolute(&probe.target) && is_plain(&probe.target) =>
+            {
+                (origin, authority, uri) = (base_origin.clone(), base_authority.as_str(), url);
+            }
+            _ => {
+                parsed = url::Url::parse(url).map_err(|e| ExchangeError::NotAUrl(url.into(), e))?;
+                origin = Origin::of(&parsed).ok_or_else(|| ExchangeError::NotHttp(url.into()))?;
+                authority = &parsed[url::Position::BeforeHost..url::Position::AfterPort];
+                uri = &parsed[..url::Position::AfterQuery];
+            }
+        }
         let mut request = Request::builder()
             .method(probe.method.clone())
-            .uri(&url[..url::Position::AfterQuery])
+            .uri(uri)
             .header(HOST, authority)
-            .header(USER_AGENT, USER_AGENT_VALUE)
+            .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
             // As reqwest sent it, so servers see the requests they saw.
-            .header(ACCEPT, "*/*");
+            .header(ACCEPT, HeaderValue::from_static("*/*"));
         let bearer = match &probe.key {
-            KeySlot::Primary => Some(format!("Bearer {}", self.keys.primary)),
-            KeySlot::Secondary => self.keys.secondary.as_ref().map(|k| format!("Bearer {k}")),
-            KeySlot::PrimaryWithoutScheme => Some(self.keys.primary.clone()),
+            KeySlot::Primary => Some(self.bearers.primary.clone()),
+            KeySlot::Secondary => self.bearers.secondary.clone(),
+            KeySlot::PrimaryWithoutScheme => Some(self.bearers.primary_without_scheme.clone()),
             KeySlot::None => None,
-            KeySlot::Literal(value) => Some(value.clone()),
+            KeySlot::Literal(value) => Some(HeaderValue::try_from(value.as_str()).ok()),
         };
         if let Some(bearer) = bearer {
-            request = request.header(AUTHORIZATION, bearer);
+            request = request.header(AUTHORIZATION, bearer.ok_or(ExchangeError::KeyNotAHeader)?);
         }
         if let Some(key) = &probe.idempotency_key {
             request = request.header(rafiki_rules::idempotency::HEADER, key);
         }
         let mut body = Bytes::new();
         if let Some(json) = &probe.body {
-            body = Bytes::from(json.to_string());
+            body = Bytes::from(serde_json::to_vec(json).expect("a JSON value serializes"));
             if let Some(content_type) = probe.body_type {
-                request = request.header(CONTENT_TYPE, content_type);
+                request = request.header(CONTENT_TYPE, HeaderValue::from_static(content_type));
             }
         }
-        request
+        let request = request
             .body(Full::new(body))
-            .map_err(ExchangeError::Request)
+            .map_err(ExchangeError::Request)?;
+        Ok((origin, request))
     }
 
     async fn pace(&self) {
@@ -238,6 +275,48 @@ impl Client {
                 tokio::time::sleep(*next - now).await;
             }
             *next = (*next).max(now) + *gap;
+        }
+    }
+}
+
+/// Whether `target` is a full URL rather than a path below the base URL.
+fn is_absolute(target: &str) -> bool {
+    target.starts_with("http://") || target.starts_with("https://")
+}
+
+/// Whether a URL parser would leave `target` as it is: only characters a
+/// path and query may carry unencoded, no dot segments, no backslash.
+fn is_plain(target: &str) -> bool {
+    target.starts_with('/')
+        && !target.contains("/.")
+        && target
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b))
+}
+
+/// The `Authorization` header values of the keys (`None`: the key has
+/// characters no header can carry).
+#[derive(Debug)]
+struct Bearers {
+    primary: Option<HeaderValue>,
+    primary_without_scheme: Option<HeaderValue>,
+    secondary: Option<Option<HeaderValue>>,
+}
+
+impl Bearers {
+    fn of(keys: &Keys) -> Self {
+        let header = |text: String| {
+            let mut value = HeaderValue::try_from(text).ok()?;
+            value.set_sensitive(true);
+            Some(value)
+        };
+        Bearers {
+            primary: header(format!("Bearer {}", keys.primary)),
+            primary_without_scheme: header(keys.primary.clone()),
+            secondary: keys
+                .secondary
+                .as_ref()
+                .map(|k| header(format!("Bearer {k}"))),
         }
     }
 }

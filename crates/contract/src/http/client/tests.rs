@@ -146,6 +146,45 @@ async fn requests_carry_host_user_agent_and_the_origin_form() {
     assert!(request.headers.contains_key("x-idempotency-key"));
 }
 
+#[tokio::test]
+async fn a_path_a_url_parser_would_change_is_sent_as_it_parses() {
+    let (url, mut seen) = serve(Answering::Ok).await;
+    let client = client(&format!("{url}/v1"), 1, no_proxies());
+    for (target, sent) in [
+        ("/payouts/a b", "/v1/payouts/a%20b"),
+        ("/payouts/../wallets", "/v1/wallets"),
+        ("/payouts/pyt-1", "/v1/payouts/pyt-1"),
+    ] {
+        let exchange = client.send(Probe::get("get_payout", target)).await;
+        assert_eq!(exchange.status(), 200, "{}", exchange.summary());
+        let (request, _) = next_request(&mut seen).await;
+        assert_eq!(request.uri, sent, "{target}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_no_header_can_carry_is_named_not_sent() {
+    let client = Client::new(
+        "http://127.0.0.1:9/v1",
+        Keys {
+            primary: "k\nX-Injected: 1".into(),
+            secondary: None,
+        },
+        Duration::from_secs(5),
+        None,
+        1,
+    );
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    let Err(why) = &exchange.answer else {
+        panic!("sent: {}", exchange.summary());
+    };
+    assert!(why.contains("API key"), "{why}");
+    assert!(
+        !format!("{exchange:?}").contains("X-Injected"),
+        "{exchange:?}"
+    );
+}
+
 /// Waits for the next request `seen`; it, and how many connections
 /// opened before it.
 async fn next_request(
