@@ -114,8 +114,9 @@ impl Probe {
 pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
-    /// The body parsed as JSON, when it was JSON.
-    pub json: Option<Value>,
+    /// The body parsed as JSON, when it was JSON (shared by answers with
+    /// the same body: see [`Client`]).
+    pub json: Option<std::sync::Arc<Value>>,
     /// The raw body, as it came (shown cut, as text, by
     /// [`Exchange::summary`]: only reports need it as text).
     pub body: bytes::Bytes,
@@ -139,7 +140,7 @@ impl Exchange {
 
     /// The JSON body, if any.
     pub fn json(&self) -> Option<&Value> {
-        self.answer.as_ref().ok().and_then(|a| a.json.as_ref())
+        self.answer.as_ref().ok().and_then(|a| a.json.as_deref())
     }
 
     /// `errors.fields` keys of an error body.

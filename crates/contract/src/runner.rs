@@ -474,7 +474,7 @@ async fn preflight(client: &Client) -> Result<Exchange, RunError> {
             url: url.clone(),
             reason: reason.clone(),
         })?;
-    match (answer.status, answer.json.as_ref()) {
+    match (answer.status, answer.json.as_deref()) {
         (200, Some(body)) if body.get("data").is_some_and(Value::is_array) => Ok(exchange),
         (401, Some(body)) if body.get("code").is_some() => Err(RunError::KeyRefused { url }),
         (status, _) => Err(RunError::NotThisApi {

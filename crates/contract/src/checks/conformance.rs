@@ -176,9 +176,10 @@ impl Conformance {
                     && seen.2.len() <= REMEMBERED_BODY_BYTES
                 {
                     let mut passed = self.passed();
-                    if passed.len() < REMEMBERED_BODIES {
-                        passed.insert(seen);
+                    if passed.len() == REMEMBERED_BODIES {
+                        passed.clear();
                     }
+                    passed.insert(seen);
                 }
                 recorder.verdict(&RESPONSE_SCHEMA, schema, exchange, None);
                 if let Some(verdict) = decoding {
@@ -187,7 +188,7 @@ impl Conformance {
             }
         }
         if status >= 400 {
-            let problem = envelope_problem(status, answer.json.as_ref());
+            let problem = envelope_problem(status, answer.json.as_deref());
             recorder.expect(
                 &ERROR_ENVELOPE,
                 problem.is_none(),

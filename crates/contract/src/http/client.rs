@@ -2,6 +2,8 @@
 //! at most `--workers` at a time, each on a connection of its own from a
 //! [`Pool`] that never holds more than that many.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -55,7 +57,14 @@ pub struct Client {
     in_flight: Semaphore,
     max_in_flight: usize,
     sent: AtomicU64,
+    /// Bodies parsed lately, by their bytes: the same body again (a poll of
+    /// a payout that has not moved, the same error) is not parsed again.
+    parsed: std::sync::Mutex<HashMap<Bytes, Arc<serde_json::Value>>>,
 }
+
+/// The most bodies [`Client`] keeps parsed, and the longest.
+const PARSED_BODIES: usize = 1024;
+const PARSED_BODY_BYTES: usize = 4096;
 
 impl Client {
     /// A client of the server at `base_url`, through the proxy the
@@ -92,6 +101,7 @@ impl Client {
             in_flight: Semaphore::new(in_flight),
             max_in_flight: in_flight,
             sent: AtomicU64::new(0),
+            parsed: Default::default(),
         }
     }
 
@@ -206,7 +216,41 @@ impl Client {
             .map_err(|e| ExchangeError::Connect(origin, e))?;
         let response = lease.connection().send(request).await?;
         lease.give_back();
-        Ok(answer(response))
+        Ok(self.answer(response))
+    }
+
+    fn answer(&self, response: Response<Bytes>) -> Answer {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response.into_body();
+        Answer {
+            status,
+            content_type,
+            json: self.parse(&body),
+            body,
+        }
+    }
+
+    /// `body` as JSON, if it is; from [`Client::parsed`] when it was seen
+    /// lately.
+    fn parse(&self, body: &Bytes) -> Option<Arc<serde_json::Value>> {
+        if body.len() > PARSED_BODY_BYTES {
+            return serde_json::from_slice(body).ok().map(Arc::new);
+        }
+        let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(json) = parsed.get(body) {
+            return Some(json.clone());
+        }
+        let json: Arc<serde_json::Value> = Arc::new(serde_json::from_slice(body).ok()?);
+        if parsed.len() == PARSED_BODIES {
+            parsed.clear();
+        }
+        parsed.insert(body.clone(), json.clone());
+        Some(json)
     }
 
     /// The origin to connect to and the request for `probe` at `url`, its
@@ -318,22 +362,6 @@ impl Bearers {
                 .as_ref()
                 .map(|k| header(format!("Bearer {k}"))),
         }
-    }
-}
-
-fn answer(response: Response<Bytes>) -> Answer {
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = response.into_body();
-    Answer {
-        status,
-        content_type,
-        json: serde_json::from_slice(&body).ok(),
-        body,
     }
 }
 

@@ -208,7 +208,7 @@ impl Judge {
             } => Ok(Answer {
                 status: status.as_u16(),
                 content_type: header(headers, CONTENT_TYPE.as_str()).map(str::to_string),
-                json: serde_json::from_slice(body).ok(),
+                json: serde_json::from_slice(body).ok().map(std::sync::Arc::new),
                 body: self
                     .secrets
                     .scrub(&cut(&String::from_utf8_lossy(body), 4096))

@@ -316,7 +316,7 @@ mod tests {
                 status: 200,
                 content_type: Some("application/json".into()),
                 body: json.to_string().into(),
-                json: Some(json),
+                json: Some(std::sync::Arc::new(json)),
             }),
             elapsed: Duration::ZERO,
         }
