@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use proptest::sample::select;
+use proptest::sample::Index;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -35,29 +35,29 @@ pub struct FaultCase {
 
 /// Payout bodies with exactly one fault.
 pub fn payout_with_one_fault(table: Arc<ComplianceTable>) -> impl Strategy<Value = FaultCase> {
-    valid_payout(table.clone())
-        .prop_flat_map(move |case| {
-            let faults = payout_faults(&table, &case);
-            (Just(case), select(faults))
-        })
-        .prop_map(|(case, fault)| fault.apply(case.body, case.accounts))
+    // The fault is picked by index among the case's own (no strategy made
+    // per case, as a flat map would).
+    (valid_payout(table.clone()), any::<Index>()).prop_map(move |(case, pick)| {
+        let mut faults = payout_faults(&table, &case);
+        let fault = faults.swap_remove(pick.index(faults.len()));
+        fault.apply(case.body, case.accounts)
+    })
 }
 
 /// POST /payment-accounts bodies with exactly one fault.
 pub fn payment_account_with_one_fault(
     table: Arc<ComplianceTable>,
 ) -> impl Strategy<Value = FaultCase> {
-    valid_payment_account(table.clone())
-        .prop_flat_map(move |body| {
-            let mut faults = account_faults(&table, "", &body);
-            faults.push(Fault::new(
-                "body",
-                Rule::WrongType,
-                vec![Edit::ReplaceBody(json!("not an object"))],
-            ));
-            (Just(body), select(faults))
-        })
-        .prop_map(|(body, fault)| fault.apply(body, HashMap::new()))
+    (valid_payment_account(table.clone()), any::<Index>()).prop_map(move |(body, pick)| {
+        let mut faults = account_faults(&table, "", &body);
+        faults.push(Fault::new(
+            "body",
+            Rule::WrongType,
+            vec![Edit::ReplaceBody(json!("not an object"))],
+        ));
+        let fault = faults.swap_remove(pick.index(faults.len()));
+        fault.apply(body, HashMap::new())
+    })
 }
 
 /// One change to a valid body.

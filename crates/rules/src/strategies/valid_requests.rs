@@ -50,17 +50,16 @@ fn payouts(
 ) -> impl Strategy<Value = PayoutCase> {
     let routes = routes(&table);
     (
-        select(routes).prop_flat_map(|route| {
-            let amount = amount_text(&route.limit);
-            (Just(route), amount)
-        }),
+        select(routes),
+        amount_in_limit(),
         account_parts(),
         sender_parts(),
         account_id,
         option::of(id_text("wlt")),
     )
         .prop_map(
-            move |((route, amount), account, sender, account_id, wallet_id)| {
+            move |(route, amount, account, sender, account_id, wallet_id)| {
+                let amount = amount.text(&route.limit);
                 let mut body = Map::new();
                 body.insert(
                     "amount".into(),
@@ -143,23 +142,56 @@ fn cents(d: Decimal) -> i64 {
         .expect("limit fits in i64 cents")
 }
 
-/// Amount strings within the limit, boundaries included, in both
-/// `"140.00"` and normalised `"140"` spellings.
-fn amount_text(limit: &AmountLimit) -> impl Strategy<Value = String> + use<> {
-    let low = limit.min.map_or(1, cents).max(1);
-    let high = limit.max.map_or(low + 100_000_000, cents);
+/// Where in a route's limit an amount is, and how it is spelled: either
+/// bound or anywhere between, as `"140.00"` or normalised `"140"`. (Drawn
+/// apart from the route, so that no strategy has to be made per route.)
+#[derive(Debug, Clone)]
+struct AmountInLimit {
+    place: PlaceInLimit,
+    normalise: bool,
+}
+
+#[derive(Debug, Clone)]
+enum PlaceInLimit {
+    Min,
+    Max,
+    /// Cents above the minimum, taken modulo the limit's span.
+    Between(u64),
+}
+
+fn amount_in_limit() -> impl Strategy<Value = AmountInLimit> {
     (
-        prop_oneof![Just(low), Just(high), low..=high],
+        prop_oneof![
+            Just(PlaceInLimit::Min),
+            Just(PlaceInLimit::Max),
+            any::<u64>().prop_map(PlaceInLimit::Between),
+        ],
         any::<bool>(),
     )
-        .prop_map(|(cents, normalise)| {
-            let value = Decimal::new(cents, 2);
-            if normalise {
-                value.normalize().to_string()
-            } else {
-                value.to_string()
+        .prop_map(|(place, normalise)| AmountInLimit { place, normalise })
+}
+
+impl AmountInLimit {
+    /// The amount within `limit`, boundaries included.
+    fn text(&self, limit: &AmountLimit) -> String {
+        let low = limit.min.map_or(1, cents).max(1);
+        let high = limit.max.map_or(low + 100_000_000, cents);
+        let cents = match self.place {
+            PlaceInLimit::Min => low,
+            PlaceInLimit::Max => high,
+            PlaceInLimit::Between(above) => {
+                let span =
+                    u64::try_from(high - low).expect("a limit's max is not below its min") + 1;
+                low + i64::try_from(above % span).expect("within the limit's span")
             }
-        })
+        };
+        let value = Decimal::new(cents, 2);
+        if self.normalise {
+            value.normalize().to_string()
+        } else {
+            value.to_string()
+        }
+    }
 }
 
 // ---- payment accounts -----------------------------------------------------
