@@ -264,9 +264,13 @@ async fn run_sequence(
     if outcome.is_ok() && record {
         sequence.record_passes();
     }
-    let script = sequence.script();
+    // The curl script is only for a failure's report.
+    let outcome = outcome.map_err(|failure| Shrunk {
+        failure,
+        script: sequence.script(),
+    });
     merge(ledger, sequence.ledger_entries());
-    outcome.map_err(|failure| Shrunk { failure, script })
+    outcome
 }
 
 /// The documented edges, on every run before anything random, on the
