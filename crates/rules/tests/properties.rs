@@ -7,8 +7,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use rafiki_rules::lifecycle::{StateCode, check_history};
 use rafiki_rules::strategies::{
-    FaultCase, payment_account_with_one_fault, payout_with_one_fault, valid_payment_account,
-    valid_payout,
+    FaultCase, mostly_inline_payout_with_one_fault, payment_account_with_one_fault,
+    payout_with_one_fault, valid_payment_account, valid_payout,
 };
 use rafiki_rules::wallet::{self, Balances, WalletError};
 use rafiki_rules::wire::{Money, Payout, PayoutState};
@@ -88,6 +88,11 @@ proptest! {
     #[test]
     fn single_fault_payouts_report_exactly_that_fault_under_another_table(case in payout_with_one_fault(later())) {
         assert_payout_fault(&later(), &case)?;
+    }
+
+    #[test]
+    fn mostly_inline_single_fault_payouts_report_exactly_that_fault(case in mostly_inline_payout_with_one_fault(builtin())) {
+        assert_payout_fault(&builtin(), &case)?;
     }
 
     #[test]
@@ -285,4 +290,26 @@ proptest! {
             prop_assert_eq!(wallet.balance, start - paid_out);
         }
     }
+}
+
+/// The contract suite's fault cases (`mostly_inline_payout_with_one_fault`)
+/// name the payment account inline nearly always, and by id now and then,
+/// so that the faults of a `payment_account_id` itself still come up.
+#[test]
+fn mostly_inline_fault_cases_still_name_accounts_by_id() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let strategy = mostly_inline_payout_with_one_fault(builtin());
+    let mut runner = TestRunner::deterministic();
+    let cases: Vec<FaultCase> = (0..400)
+        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+        .collect();
+    let by_id = cases.iter().filter(|c| !c.accounts.is_empty()).count();
+    assert!((10..=100).contains(&by_id), "{by_id} of 400 by id");
+    assert!(
+        cases
+            .iter()
+            .any(|c| !c.accounts.is_empty() && c.path == "payment_account_id"),
+        "no fault of a payment_account_id"
+    );
 }

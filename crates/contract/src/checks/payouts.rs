@@ -269,7 +269,7 @@ async fn covers(
 fn fault_cases(ctx: &Ctx) -> impl Strategy<Value = Fault> + use<> {
     let banks = ctx.banks.clone();
     // One filter, so that each candidate body is built once.
-    strategies::payout_with_one_fault(ctx.table.clone()).prop_filter_map(
+    strategies::mostly_inline_payout_with_one_fault(ctx.table.clone()).prop_filter_map(
         "a fault judged from the request alone, and a bank the server lists",
         move |case| {
             let judged_alone = !case.rule.depends_on_server_state()

@@ -15,7 +15,9 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::json_path::{self, join};
-use super::valid_requests::{PayoutCase, valid_payment_account, valid_payout};
+use super::valid_requests::{
+    PayoutCase, mostly_inline_payout, valid_payment_account, valid_payout,
+};
 use crate::codes::{country_codes, currency_codes};
 use crate::compliance::{ComplianceTable, SenderField, SenderRules};
 use crate::macros::WireEnum;
@@ -35,9 +37,27 @@ pub struct FaultCase {
 
 /// Payout bodies with exactly one fault.
 pub fn payout_with_one_fault(table: Arc<ComplianceTable>) -> impl Strategy<Value = FaultCase> {
+    faults_of(table.clone(), valid_payout(table))
+}
+
+/// Payout bodies with exactly one fault, the payment account inline but
+/// one in ten times (by id then): for a server with no accounts yet, where
+/// only an inline account's faults are judged from the request alone,
+/// while the faults of a `payment_account_id` itself still come up.
+pub fn mostly_inline_payout_with_one_fault(
+    table: Arc<ComplianceTable>,
+) -> impl Strategy<Value = FaultCase> {
+    faults_of(table.clone(), mostly_inline_payout(table))
+}
+
+/// `cases` with one fault each.
+fn faults_of(
+    table: Arc<ComplianceTable>,
+    cases: impl Strategy<Value = PayoutCase>,
+) -> impl Strategy<Value = FaultCase> {
     // The fault is picked by index among the case's own (no strategy made
     // per case, as a flat map would).
-    (valid_payout(table.clone()), any::<Index>()).prop_map(move |(case, pick)| {
+    (cases, any::<Index>()).prop_map(move |(case, pick)| {
         let mut faults = payout_faults(&table, &case);
         let fault = faults.swap_remove(pick.index(faults.len()));
         fault.apply(case.body, case.accounts)

@@ -10,5 +10,8 @@ mod fault_catalogue;
 mod json_path;
 mod valid_requests;
 
-pub use fault_catalogue::{FaultCase, payment_account_with_one_fault, payout_with_one_fault};
+pub use fault_catalogue::{
+    FaultCase, mostly_inline_payout_with_one_fault, payment_account_with_one_fault,
+    payout_with_one_fault,
+};
 pub use valid_requests::{PayoutCase, valid_inline_payout, valid_payment_account, valid_payout};

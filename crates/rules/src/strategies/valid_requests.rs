@@ -42,6 +42,14 @@ pub fn valid_inline_payout(table: Arc<ComplianceTable>) -> impl Strategy<Value =
     payouts(table, Just(None))
 }
 
+/// Valid payout bodies with the payment account inline but one in ten
+/// times, when it is named by id.
+pub(super) fn mostly_inline_payout(
+    table: Arc<ComplianceTable>,
+) -> impl Strategy<Value = PayoutCase> {
+    payouts(table, option::weighted(0.1, id_text("pac")))
+}
+
 /// Valid payout bodies whose payment account is named by the id
 /// `account_id` gives, or inline when it gives none.
 fn payouts(
