@@ -334,12 +334,12 @@ fn rfc3339(at: DateTime<Utc>, offset_hours: i32) -> String {
 }
 
 /// The walk of `GET /payouts` with `query`, 50 a page, 40 pages at most.
-async fn filtered(ctx: &Ctx, query: &[(&str, String)]) -> Result<Walk, Exchange> {
+async fn filtered(ctx: &Ctx, query: &[(&str, String)], max_pages: usize) -> Result<Walk, Exchange> {
     let mut probe = Probe::get("list_payouts", "/payouts").query("paging_limit", "50");
     for (name, value) in query {
         probe = probe.query(name, value.clone());
     }
-    walk(ctx, probe, 40).await
+    walk(ctx, probe, max_pages).await
 }
 
 /// Whether a date filter must list the payout. `created_at_to` at the
@@ -464,7 +464,9 @@ async fn date_filter_boundaries(ctx: &Ctx) {
         ),
     ];
     for (query, expect) in cases {
-        let walk = match filtered(ctx, &query).await {
+        // Where either answer passes, one page shows the filter is served.
+        let max_pages = if matches!(expect, Either) { 1 } else { 40 };
+        let walk = match filtered(ctx, &query, max_pages).await {
             Ok(walk) => walk,
             Err(page) => {
                 ctx.recorder.fail(
@@ -479,7 +481,9 @@ async fn date_filter_boundaries(ctx: &Ctx) {
         let listed = walk.ids.iter().any(|seen| seen == id);
         // Served is proven wherever the walk ended; not served only by a
         // walk to the last page.
-        if !listed && !walk.complete {
+        if matches!(expect, Either) {
+            ctx.recorder.pass(&DATE_FILTER_BOUNDARIES);
+        } else if !listed && !walk.complete {
             ctx.recorder.skip(
                 &DATE_FILTER_BOUNDARIES,
                 format!("{query:?}: more than 40 pages, the walk was cut"),
