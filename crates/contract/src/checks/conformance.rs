@@ -155,7 +155,8 @@ impl Conformance {
         if let Some(validators) = self.validators.get(operation).and_then(|v| v.get(&status)) {
             let decoders = client_decodes::for_operation(operation);
             let seen = (operation, status, answer.body.clone());
-            if self.passed().contains(&seen) {
+            let rememberable = seen.2.len() <= REMEMBERED_BODY_BYTES;
+            if rememberable && self.passed().contains(&seen) {
                 recorder.pass(&RESPONSE_SCHEMA);
                 if decoders.is_some() {
                     recorder.pass(&CLIENT_DECODES);
@@ -171,9 +172,9 @@ impl Conformance {
                     }
                     _ => None,
                 };
-                if schema == Verdict::Pass
+                if rememberable
+                    && schema == Verdict::Pass
                     && decoding.as_ref().is_none_or(|v| *v == Verdict::Pass)
-                    && seen.2.len() <= REMEMBERED_BODY_BYTES
                 {
                     let mut passed = self.passed();
                     if passed.len() == REMEMBERED_BODIES {

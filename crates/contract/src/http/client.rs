@@ -101,7 +101,7 @@ impl Client {
             in_flight: Semaphore::new(in_flight),
             max_in_flight: in_flight,
             sent: AtomicU64::new(0),
-            parsed: Default::default(),
+            parsed: std::sync::Mutex::new(HashMap::with_capacity(PARSED_BODIES)),
         }
     }
 
