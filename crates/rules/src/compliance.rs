@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex_automata::meta::Regex;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -63,7 +63,7 @@ pub enum ComplianceError {
     PostalCodePattern {
         entry: String,
         #[source]
-        source: regex::Error,
+        source: Box<regex_automata::meta::BuildError>,
     },
 }
 
@@ -225,12 +225,16 @@ impl ComplianceTable {
             if !is_country_code(&country) {
                 return Err(invalid(entry, "not an ISO 3166-1 alpha-2 country code"));
             }
-            let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|source| {
-                ComplianceError::PostalCodePattern {
+            // Without a full DFA: building one costs more than a table's
+            // whole life of matching short postal codes (every contract run
+            // starts by loading the table).
+            let regex = Regex::builder()
+                .configure(Regex::config().dfa(false))
+                .build(&format!("^(?:{pattern})$"))
+                .map_err(|source| ComplianceError::PostalCodePattern {
                     entry: entry.clone(),
-                    source,
-                }
-            })?;
+                    source: Box::new(source),
+                })?;
             postal_codes.insert(country, PostalCodeFormat { pattern, regex });
         }
         let mut countries = BTreeMap::new();
