@@ -359,10 +359,11 @@ pub async fn run_observed(
     );
     let first_answer = preflight(&client).await?;
     let spec = config.spec()?;
-    let conformance = Conformance::new(&spec).map_err(|e| RunError::Internal(e.to_string()))?;
     let paging_limit = spec.parameter_bounds("paging_limit").ok_or_else(|| {
         RunError::Internal("the spec gives paging_limit no minimum and maximum".into())
     })?;
+    let operations = Operation::all_in(&spec);
+    let conformance = Conformance::new(spec).map_err(|e| RunError::Internal(e.to_string()))?;
     let mut ctx = Ctx {
         client,
         recorder: Recorder::new(seed, config.strict, &selected)
@@ -381,7 +382,7 @@ pub async fn run_observed(
         banks: Banks::default(),
         sandbox_values: Err("not tried yet".into()),
         paging_limit,
-        operations: Operation::all_in(&spec),
+        operations,
         deadline: started + config.max_duration,
         fail_fast: config.fail_fast,
         runtime: Handle::current(),

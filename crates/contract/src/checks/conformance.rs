@@ -61,12 +61,15 @@ struct DocumentedReading {
 }
 
 impl Conformance {
-    pub fn new(spec: &Spec) -> Result<Self, rafiki_spec::SpecError> {
-        let strict_compiler = spec.compiler()?;
+    /// Keeps `spec`, to make its documented reading from when that is
+    /// first needed.
+    pub fn new(spec: Spec) -> Result<Self, rafiki_spec::SpecError> {
         let reading = Arc::new(DocumentedReading {
-            ours: spec.clone(),
+            ours: spec,
             documented: OnceLock::new(),
         });
+        let spec = &reading.ours;
+        let strict_compiler = spec.compiler()?;
         let mut statuses = HashMap::new();
         let mut validators = HashMap::new();
         // Compiled once per schema pointer, however many pairs name it.
@@ -108,6 +111,14 @@ impl Conformance {
             validators,
             passed: Mutex::default(),
         })
+    }
+
+    /// The bodies remembered as passed (a panic elsewhere while it was
+    /// held leaves it usable).
+    fn passed(&self) -> std::sync::MutexGuard<'_, HashSet<(&'static str, u16, Bytes)>> {
+        self.passed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Which documented (operation, status) pairs the answers so far covered.
@@ -218,14 +229,6 @@ fn schema_behind(spec: &Spec, mut pointer: String) -> String {
         }
     }
     pointer
-}
-
-impl Conformance {
-    fn passed(&self) -> std::sync::MutexGuard<'_, HashSet<(&'static str, u16, Bytes)>> {
-        self.passed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 impl Validators {
@@ -341,7 +344,7 @@ mod tests {
 
     #[test]
     fn leading_zeros_warn_and_missing_fields_fail() {
-        let conformance = Conformance::new(&Spec::embedded()).unwrap();
+        let conformance = Conformance::new(Spec::embedded()).unwrap();
         let validators = &conformance.validators["get_payout"][&200];
         let mut body = json!({"data": {"id": "pyt-1", "amount": {"value": "0140", "currency": "KES"},
             "payment_account_id": "pac-1", "wallet_id": "wlt-1", "state": {"code": "PENDING"},
@@ -361,7 +364,7 @@ mod tests {
 
     #[test]
     fn our_word_patterns_and_cursor_alphabet_only_warn() {
-        let conformance = Conformance::new(&Spec::embedded()).unwrap();
+        let conformance = Conformance::new(Spec::embedded()).unwrap();
         let failed = &conformance.validators["get_payout"][&200];
         let body = json!({"data": {"id": "pyt-1", "amount": {"value": "140", "currency": "KES"},
             "payment_account_id": "pac-1", "wallet_id": "wlt-1",
@@ -389,7 +392,7 @@ mod tests {
 
     #[test]
     fn a_body_the_client_cannot_read_fails_unless_the_documented_contract_allows_it() {
-        let conformance = Conformance::new(&Spec::embedded()).unwrap();
+        let conformance = Conformance::new(Spec::embedded()).unwrap();
         let validators = &conformance.validators["get_payout"][&200];
         let decoders = client_decodes::for_operation("get_payout").unwrap();
         let judge =

@@ -80,7 +80,8 @@ impl Judge {
                 .map_err(ProxyError::Spec)?,
             None => Spec::embedded(),
         };
-        let conformance = Conformance::new(&spec).map_err(|e| ProxyError::Spec(e.to_string()))?;
+        let operations = Operation::all_in(&spec);
+        let conformance = Conformance::new(spec).map_err(|e| ProxyError::Spec(e.to_string()))?;
         let checks: Vec<_> = APPLICATION_CHECKS
             .iter()
             .chain(SERVER_CHECKS)
@@ -105,7 +106,7 @@ impl Judge {
         Ok(Judge {
             recorder,
             conformance,
-            operations: Operation::all_in(&spec),
+            operations,
             base_path: base_path(&config.upstream),
             upstream_origin,
             application: ApplicationChecks::new(
