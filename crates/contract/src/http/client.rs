@@ -49,9 +49,9 @@ pub struct Client {
     /// The base URL's origin and authority (`host:port`), read once: every
     /// path below it shares them. `None` if it is not an http(s) URL.
     base_origin: Option<(Origin, String)>,
-    /// The `Authorization` values of the keys, made once.
+    /// The `Authorization` values of the keys, made once (the keys are
+    /// not kept otherwise).
     bearers: Bearers,
-    keys: Keys,
     timeout: Duration,
     pacing: Option<(Duration, Mutex<Instant>)>,
     in_flight: Semaphore,
@@ -95,7 +95,6 @@ impl Client {
             base_url,
             base_origin,
             bearers: Bearers::of(&keys),
-            keys,
             timeout,
             pacing,
             in_flight: Semaphore::new(in_flight),
@@ -137,7 +136,7 @@ impl Client {
     }
 
     pub fn has_secondary_key(&self) -> bool {
-        self.keys.secondary.is_some()
+        self.bearers.secondary.is_some()
     }
 
     /// Sends a probe and records the exchange (never fails: a transport
@@ -266,9 +265,7 @@ impl Client {
         match &self.base_origin {
             // A plain path below the base URL: it shares the base's origin,
             // and needs no URL parser (one that would change none of it).
-            Some((base_origin, base_authority))
-                if !is_absolute(&probe.target) && is_plain(&probe.target) =>
-            {
+            Some((base_origin, base_authority)) if is_plain(&probe.target) => {
                 (origin, authority, uri) = (base_origin.clone(), base_authority.as_str(), url);
             }
             _ => {
@@ -328,8 +325,9 @@ fn is_absolute(target: &str) -> bool {
     target.starts_with("http://") || target.starts_with("https://")
 }
 
-/// Whether a URL parser would leave `target` as it is: only characters a
-/// path and query may carry unencoded, no dot segments, no backslash.
+/// Whether `target` is a path below the base URL that a URL parser would
+/// leave as it is: only characters a path and query may carry unencoded,
+/// no dot segments, no backslash.
 fn is_plain(target: &str) -> bool {
     target.starts_with('/')
         && !target.contains("/.")
