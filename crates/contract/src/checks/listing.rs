@@ -333,7 +333,10 @@ fn rfc3339(at: DateTime<Utc>, offset_hours: i32) -> String {
         .to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// The walk of `GET /payouts` with `query`, 50 a page, 40 pages at most.
+/// How far a date filter's walk goes, 50 a page; beyond it, it is cut.
+const DATE_FILTER_PAGES: usize = 40;
+
+/// The walk of `GET /payouts` with `query`, 50 a page, `max_pages` at most.
 async fn filtered(ctx: &Ctx, query: &[(&str, String)], max_pages: usize) -> Result<Walk, Exchange> {
     let mut probe = Probe::get("list_payouts", "/payouts").query("paging_limit", "50");
     for (name, value) in query {
@@ -465,7 +468,11 @@ async fn date_filter_boundaries(ctx: &Ctx) {
     ];
     for (query, expect) in cases {
         // Where either answer passes, one page shows the filter is served.
-        let max_pages = if matches!(expect, Either) { 1 } else { 40 };
+        let max_pages = if matches!(expect, Either) {
+            1
+        } else {
+            DATE_FILTER_PAGES
+        };
         let walk = match filtered(ctx, &query, max_pages).await {
             Ok(walk) => walk,
             Err(page) => {
@@ -486,7 +493,7 @@ async fn date_filter_boundaries(ctx: &Ctx) {
         } else if !listed && !walk.complete {
             ctx.recorder.skip(
                 &DATE_FILTER_BOUNDARIES,
-                format!("{query:?}: more than 40 pages, the walk was cut"),
+                format!("{query:?}: more than {DATE_FILTER_PAGES} pages, the walk was cut"),
             );
         } else if expect.allows(listed) {
             ctx.recorder.pass(&DATE_FILTER_BOUNDARIES);

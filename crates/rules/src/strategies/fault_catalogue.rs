@@ -58,9 +58,7 @@ fn faults_of(
     // The fault is picked by index among the case's own (no strategy made
     // per case, as a flat map would).
     (cases, any::<Index>()).prop_map(move |(case, pick)| {
-        let mut faults = payout_faults(&table, &case);
-        let fault = faults.swap_remove(pick.index(faults.len()));
-        fault.apply(case.body, case.accounts)
+        Fault::pick(payout_faults(&table, &case), pick).apply(case.body, case.accounts)
     })
 }
 
@@ -75,8 +73,7 @@ pub fn payment_account_with_one_fault(
             Rule::WrongType,
             vec![Edit::ReplaceBody(json!("not an object"))],
         ));
-        let fault = faults.swap_remove(pick.index(faults.len()));
-        fault.apply(body, HashMap::new())
+        Fault::pick(faults, pick).apply(body, HashMap::new())
     })
 }
 
@@ -114,6 +111,11 @@ impl Fault {
     /// `path` removed, reported at `path` as Required.
     fn remove(path: &str) -> Self {
         Fault::new(path, Rule::Required, vec![Edit::Remove(path.to_owned())])
+    }
+
+    /// The fault `pick` falls on among a case's `faults`.
+    fn pick(mut faults: Vec<Fault>, pick: Index) -> Self {
+        faults.swap_remove(pick.index(faults.len()))
     }
 
     fn apply(self, mut body: Value, accounts: HashMap<String, Destination>) -> FaultCase {
