@@ -18,16 +18,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
+use rafiki_contract::proxy::{Proxy, ProxyConfig};
+use rafiki_contract::{Event, FailureNotice, Report, RunConfig, RunError, SandboxValues, checks};
 use tokio::runtime::{Builder, Runtime};
 
 /// glibc's malloc took about a quarter of the runner's CPU per request
 /// (`cargo bench -p rafiki-contract --bench suite`); mimalloc takes less.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-use clap::{Parser, Subcommand};
-use rafiki_contract::proxy::{Proxy, ProxyConfig};
-use rafiki_contract::{Event, FailureNotice, Report, RunConfig, RunError, SandboxValues, checks};
 
 #[derive(Parser)]
 #[command(
