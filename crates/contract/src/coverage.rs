@@ -4,7 +4,7 @@
 //! reports, so an operation or status added to the spec shows up here as
 //! "not exercised" until a check produces it.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use schemars::JsonSchema;

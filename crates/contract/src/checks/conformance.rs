@@ -2,7 +2,7 @@
 //! status, schema-valid body, a body the shipped client can read, JSON
 //! content type, a consistent error body.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;

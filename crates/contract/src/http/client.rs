@@ -2,7 +2,7 @@
 //! at most `--workers` at a time, each on a connection of its own from a
 //! [`Pool`] that never holds more than that many.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
