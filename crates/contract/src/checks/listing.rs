@@ -89,14 +89,28 @@ pub struct Walk {
     pub last: Option<Exchange>,
     pub pages: usize,
     /// Whether the walk reached the last page (false: it stopped at its
-    /// page bound with `next` still given).
+    /// page bound with `next` still given, or once settled).
     pub complete: bool,
+    /// Whether it stopped early because what it was for was settled
+    /// ([`walk_until`]).
+    pub settled: bool,
 }
 
 /// Follows `next` from `first` for at most `max_pages` pages; a page
 /// that is not a 200 with a `data` list ends the walk with that exchange
 /// as the error (a page without one is not an empty page).
 pub async fn walk(ctx: &Ctx, first: Probe, max_pages: usize) -> Result<Walk, Exchange> {
+    walk_until(ctx, first, max_pages, |_| false).await
+}
+
+/// As [`walk`], but it also stops after a page once `settled` says the
+/// walk so far answers what it was for.
+pub async fn walk_until(
+    ctx: &Ctx,
+    first: Probe,
+    max_pages: usize,
+    settled: impl Fn(&Walk) -> bool,
+) -> Result<Walk, Exchange> {
     let limit: Option<usize> = first
         .query
         .iter()
@@ -144,6 +158,10 @@ pub async fn walk(ctx: &Ctx, first: Probe, max_pages: usize) -> Result<Walk, Exc
         }
         walk.pages += 1;
         walk.last = Some(exchange);
+        if next.is_some() && settled(&walk) {
+            walk.settled = true;
+            break;
+        }
         match next {
             Some(next) if walk.pages < max_pages => {
                 probe = Probe {
@@ -336,13 +354,19 @@ fn rfc3339(at: DateTime<Utc>, offset_hours: i32) -> String {
 /// How far a date filter's walk goes, 50 a page; beyond it, it is cut.
 const DATE_FILTER_PAGES: usize = 40;
 
-/// The walk of `GET /payouts` with `query`, 50 a page, `max_pages` at most.
-async fn filtered(ctx: &Ctx, query: &[(&str, String)], max_pages: usize) -> Result<Walk, Exchange> {
+/// The walk of `GET /payouts` with `query`, 50 a page, `max_pages` at
+/// most, until `settled`.
+async fn filtered(
+    ctx: &Ctx,
+    query: &[(&str, String)],
+    max_pages: usize,
+    settled: impl Fn(&Walk) -> bool,
+) -> Result<Walk, Exchange> {
     let mut probe = Probe::get("list_payouts", "/payouts").query("paging_limit", "50");
     for (name, value) in query {
         probe = probe.query(name, value.clone());
     }
-    walk(ctx, probe, max_pages).await
+    walk_until(ctx, probe, max_pages, settled).await
 }
 
 /// Whether a date filter must list the payout. `created_at_to` at the
@@ -466,6 +490,7 @@ async fn date_filter_boundaries(ctx: &Ctx) {
             Excluded,
         ),
     ];
+    let at = at.fixed_offset();
     for (query, expect) in cases {
         // Where either answer passes, one page shows the filter is served.
         let max_pages = if matches!(expect, Either) {
@@ -473,7 +498,17 @@ async fn date_filter_boundaries(ctx: &Ctx) {
         } else {
             DATE_FILTER_PAGES
         };
-        let walk = match filtered(ctx, &query, max_pages).await {
+        // The walk ends once the payout is listed, and where it must not
+        // be, once an older payout is: lists are newest first, so it
+        // cannot come after that one. Without this, a filter that takes in
+        // the server's history (yesterday, all of today) would be walked
+        // to its bound on a long-lived server.
+        let settled = |walk: &Walk| {
+            walk.ids.iter().any(|seen| seen == id)
+                || (matches!(expect, Excluded)
+                    && walk.created.iter().flatten().any(|created| *created < at))
+        };
+        let walk = match filtered(ctx, &query, max_pages, settled).await {
             Ok(walk) => walk,
             Err(page) => {
                 ctx.recorder.fail(
@@ -490,7 +525,7 @@ async fn date_filter_boundaries(ctx: &Ctx) {
         // walk to the last page.
         if matches!(expect, Either) {
             ctx.recorder.pass(&DATE_FILTER_BOUNDARIES);
-        } else if !listed && !walk.complete {
+        } else if !listed && !walk.complete && !walk.settled {
             ctx.recorder.skip(
                 &DATE_FILTER_BOUNDARIES,
                 format!("{query:?}: more than {DATE_FILTER_PAGES} pages, the walk was cut"),
