@@ -9,6 +9,7 @@
 
 mod fault_catalogue;
 mod json_path;
+mod text;
 mod valid_requests;
 
 pub use fault_catalogue::{

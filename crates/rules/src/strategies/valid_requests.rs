@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
 
+use super::text::text;
 use crate::codes::country_codes;
 use crate::compliance::{AmountLimit, ComplianceTable, DocumentField, SenderField, SenderRules};
 use crate::macros::WireEnum;
@@ -224,20 +225,6 @@ const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const LETTERS_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const LETTERS_DIGITS_SPACE: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ";
-
-/// Strings of `length` characters drawn from `alphabet`, shrinking toward
-/// fewer characters and toward its first. (A regex generator draws the
-/// same strings at several times the cost, and every request's body is
-/// made of a dozen of them.)
-fn text(alphabet: &'static [u8], length: RangeInclusive<usize>) -> impl Strategy<Value = String> {
-    let size = u8::try_from(alphabet.len()).expect("an alphabet of at most 255 characters");
-    proptest::collection::vec(0..size, length).prop_map(move |picks| {
-        picks
-            .into_iter()
-            .map(|pick| char::from(alphabet[usize::from(pick)]))
-            .collect()
-    })
-}
 
 /// `prefix-` followed by 1 to 27 letters or digits.
 fn id_text(prefix: &'static str) -> impl Strategy<Value = String> {
