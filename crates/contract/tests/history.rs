@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use rafiki_contract::{Report, RunConfig, SandboxValues};
 use rafiki_mock::{Config, ManualClock};
-use serde_json::json;
 
 const KEYS: [&str; 2] = ["sk_test_history_a", "sk_test_history_b"];
 
@@ -26,18 +25,7 @@ async fn date_filters_after(history: usize) -> Report {
             .post(format!("{}/payouts", mock.base_url()))
             .bearer_auth(KEYS[0])
             .header("X-Idempotency-Key", format!("history-{i}"))
-            .json(&json!({
-                "amount": {"value": "150.00", "currency": "KES"},
-                "payment_account": {
-                    "type": "MOBILE_MONEY", "country": "KE",
-                    "holder": {"type": "INDIVIDUAL", "name": "Wanjiru Kamau"},
-                    "mobile_money": {"number": "+254712340001", "operator": "SAFARICOM"}
-                },
-                "sender": {
-                    "type": "BUSINESS", "name": "Duka Ltd",
-                    "address": {"line_1": "1 Moi Avenue", "city": "Nairobi", "postal_code": "00100", "country": "KE"}
-                }
-            }))
+            .json(&rafiki_contract::runner::fixture_payout(0))
             .send()
             .await
             .unwrap();
