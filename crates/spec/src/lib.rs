@@ -310,7 +310,7 @@ impl SchemaCompiler<'_> {
         let root = serde_json::json!({"$ref": format!("{SPEC_URI}#{}", fragment(pointer))});
         // The root, only a `$ref`, is compiled as draft 4: checking it
         // against that meta-schema is cheap, while the first check against
-        // 2020-12's costs about 3M instructions (a tenth of the runner's
+        // 2020-12's costs about 3M instructions (a fifth of the runner's
         // start-up); the schema it names is read as its resource's draft,
         // 2020-12 (test `schemas_are_read_as_2020_12`).
         jsonschema::options()

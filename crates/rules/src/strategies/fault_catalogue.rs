@@ -144,20 +144,21 @@ struct Faults {
 }
 
 impl Faults {
+    /// A sink that makes the fault listed `wanted`-th (none: it only counts).
+    fn wanting(wanted: Option<usize>) -> Self {
+        Faults {
+            listed: 0,
+            wanted,
+            picked: None,
+        }
+    }
+
     /// The fault `pick` falls on among those `list` lists: listed once to
     /// count them, then again to make just that one.
     fn pick(list: impl Fn(&mut Faults), pick: Index) -> Fault {
-        let mut counted = Faults {
-            listed: 0,
-            wanted: None,
-            picked: None,
-        };
+        let mut counted = Faults::wanting(None);
         list(&mut counted);
-        let mut picking = Faults {
-            listed: 0,
-            wanted: Some(pick.index(counted.listed)),
-            picked: None,
-        };
+        let mut picking = Faults::wanting(Some(pick.index(counted.listed)));
         list(&mut picking);
         picking
             .picked
@@ -471,11 +472,7 @@ mod tests {
     #[test]
     fn only_the_fault_picked_is_made() {
         let mut made = 0;
-        let mut faults = Faults {
-            listed: 0,
-            wanted: Some(1),
-            picked: None,
-        };
+        let mut faults = Faults::wanting(Some(1));
         for path in ["a", "b", "c"] {
             faults.add(|| {
                 made += 1;
