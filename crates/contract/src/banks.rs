@@ -4,6 +4,7 @@
 //! With no bank listed for a country, its bank-account cases are skipped
 //! with the reason.
 
+use crate::json::At;
 use serde_json::{Value, json};
 
 /// One listed bank: its id, country and branch ids.
@@ -66,7 +67,7 @@ impl Banks {
     /// left alone; `false` when the country has no listed bank.
     pub fn assign(&self, body: &mut Value, pointer: &str) -> bool {
         let invented = body
-            .pointer(&format!("{pointer}/bank_account/bank_id"))
+            .at(&format!("{pointer}/bank_account/bank_id"))
             .and_then(Value::as_str);
         let pick = invented.map_or(0, |id| id.bytes().map(usize::from).sum());
         self.assign_choice(body, pointer, pick)

@@ -13,6 +13,7 @@ pub(crate) mod connect;
 mod connection;
 mod pool;
 
+use crate::json::At;
 use std::time::Duration;
 
 use hyper::Method;
@@ -146,7 +147,7 @@ impl Exchange {
     /// `errors.fields` keys of an error body.
     pub fn error_fields(&self) -> Vec<String> {
         self.json()
-            .and_then(|j| j.pointer("/errors/fields"))
+            .and_then(|j| j.at("/errors/fields"))
             .and_then(Value::as_object)
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default()
@@ -155,7 +156,7 @@ impl Exchange {
     /// A payout answer's `data.state.code`.
     pub fn payout_state(&self) -> Option<&str> {
         self.json()
-            .and_then(|j| j.pointer("/data/state/code"))
+            .and_then(|j| j.at("/data/state/code"))
             .and_then(Value::as_str)
     }
 

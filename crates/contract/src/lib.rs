@@ -17,6 +17,7 @@ pub mod checks;
 pub mod config;
 pub mod coverage;
 pub mod http;
+pub mod json;
 pub mod property;
 pub mod proxy;
 pub mod report;

@@ -4,6 +4,7 @@
 //! suite, all at once with at most `workers` requests in flight, into one
 //! [`Report`], by the run's deadline at the latest.
 
+use crate::json::At;
 use std::sync::Arc;
 
 use rafiki_rules::ComplianceTable;
@@ -512,7 +513,7 @@ async fn sandbox_values(ctx: &Ctx, config: &RunConfig) -> Result<(), String> {
     let created = ctx.create_payout(body).await;
     let Some(id) = created
         .json()
-        .and_then(|j| j.pointer("/data/id"))
+        .and_then(|j| j.at("/data/id"))
         .and_then(Value::as_str)
     else {
         return Err(format!(

@@ -2,6 +2,7 @@
 //! status, schema-valid body, a body the shipped client can read, JSON
 //! content type, a consistent error body.
 
+use crate::json::At;
 use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -219,7 +220,7 @@ fn schema_behind(spec: &Spec, mut pointer: String) -> String {
     for _ in 0..8 {
         let target = spec
             .json()
-            .pointer(&pointer)
+            .at(&pointer)
             .and_then(serde_json::Value::as_object)
             .filter(|schema| schema.len() == 1)
             .and_then(|schema| schema.get("$ref")?.as_str()?.strip_prefix('#'));

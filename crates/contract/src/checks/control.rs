@@ -3,6 +3,7 @@
 //! spend fewer requests on a drained wallet and to reach states no public
 //! operation reaches; without it they do without.
 
+use crate::json::At;
 use std::collections::BTreeMap;
 
 use rafiki_rules::lifecycle::StateCode;
@@ -43,7 +44,7 @@ pub async fn cover(ctx: &Ctx, payouts: impl IntoIterator<Item = &Value>) {
     let mut needs: BTreeMap<String, Decimal> = BTreeMap::new();
     for body in payouts {
         if let (Some(currency), Some(amount)) = (
-            body.pointer("/amount/currency").and_then(Value::as_str),
+            body.at("/amount/currency").and_then(Value::as_str),
             decimal_at(body, "/amount/value"),
         ) {
             *needs.entry(currency.to_string()).or_default() += amount;

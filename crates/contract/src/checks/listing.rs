@@ -1,6 +1,7 @@
 //! The paged lists: walking `next`, `paging_limit` and cursor validation,
 //! and the inclusive date filters of `GET /payouts`.
 
+use crate::json::At;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -150,7 +151,7 @@ pub async fn walk_until(
         let paging = |pointer: &str| {
             exchange
                 .json()
-                .and_then(|body| body.pointer(pointer))
+                .and_then(|body| body.at(pointer))
                 .and_then(Value::as_str)
         };
         let after = paging("/meta/paging/cursors/after");

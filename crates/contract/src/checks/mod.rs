@@ -110,7 +110,7 @@ pub fn wallet_in<'a>(
 
 /// The decimal string at `pointer` in `json` (amounts, balances).
 pub fn decimal_at(json: &serde_json::Value, pointer: &str) -> Option<rust_decimal::Decimal> {
-    json.pointer(pointer)
+    crate::json::At::at(json, pointer)
         .and_then(serde_json::Value::as_str)
         .and_then(|s| s.parse().ok())
 }

@@ -3,6 +3,7 @@
 //! field for single-fault ones (an unlisted bank and a foreign branch on
 //! every run).
 
+use crate::json::At;
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -90,7 +91,7 @@ async fn get_or_create_is_idempotent(ctx: Arc<Ctx>, Json(body): Json) -> CaseRes
     let id_of = |exchange: &Exchange| {
         exchange
             .json()
-            .and_then(|j| j.pointer("/data/id"))
+            .and_then(|j| j.at("/data/id"))
             .and_then(Value::as_str)
             .map(str::to_string)
     };

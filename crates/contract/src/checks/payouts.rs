@@ -3,6 +3,7 @@
 //! with the broken field named; the idempotency header required, created
 //! payouts retrievable and listed, unknown ids 404.
 
+use crate::json::At;
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -197,14 +198,13 @@ async fn valid_payout_is_accepted(ctx: Arc<Ctx>, Json(body): Json) -> CaseResult
 async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
     let amount = decimal_at(body, "/amount/value");
     let currency = body
-        .pointer("/amount/currency")
+        .at("/amount/currency")
         .and_then(Value::as_str)
         .unwrap_or_default();
     match exchange.status() {
         202 => {
             let data = exchange.json().and_then(|j| j.get("data"));
-            let pending =
-                data.and_then(|d| d.pointer("/state/code")) == Some(&Value::from("PENDING"));
+            let pending = data.and_then(|d| d.at("/state/code")) == Some(&Value::from("PENDING"));
             let echoed = data.is_some_and(|d| decimal_at(d, "/amount/value") == amount);
             if pending && echoed {
                 Verdict::Pass
@@ -342,7 +342,7 @@ fn differences(created: &Value, read: &Value) -> Vec<String> {
     let name = |pointer: &str| pointer[1..].replace('/', ".");
     let mut found = Vec::new();
     for pointer in STABLE_FIELDS {
-        match (created.pointer(pointer), read.pointer(pointer)) {
+        match (created.at(pointer), read.at(pointer)) {
             (None, _) => found.push(format!("{} absent when created", name(pointer))),
             (Some(_), None) => found.push(format!("{} absent", name(pointer))),
             (Some(a), Some(b)) if a != b => {
@@ -454,7 +454,7 @@ async fn payout_without_id(ctx: &Ctx, unnamed: usize) {
     let exchange = ctx.create_payout(fixture_payout(5)).await;
     let named = exchange
         .json()
-        .and_then(|j| j.pointer("/data/id"))
+        .and_then(|j| j.at("/data/id"))
         .is_some_and(Value::is_string);
     let expected = format!(
         "202 with the payout's id (data.id), to read it back; {unnamed} fixture payout(s) came without one"

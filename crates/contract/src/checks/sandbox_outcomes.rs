@@ -4,6 +4,7 @@
 //! run found that the server honours them (by behaviour, not host name:
 //! see `--sandbox-values`), and is skipped elsewhere.
 
+use crate::json::At;
 use std::sync::Arc;
 
 use rafiki_rules::lifecycle::StateCode;
@@ -49,7 +50,7 @@ async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<Strin
     let created = ctx.create_payout(body).await;
     let Some(id) = created
         .json()
-        .and_then(|j| j.pointer("/data/id"))
+        .and_then(|j| j.at("/data/id"))
         .and_then(Value::as_str)
         .map(str::to_string)
     else {
@@ -78,7 +79,7 @@ async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<Strin
         Ok((state, exchange)) => {
             let got_context = exchange
                 .json()
-                .and_then(|j| j.pointer("/data/state/context"))
+                .and_then(|j| j.at("/data/state/context"))
                 .and_then(Value::as_str);
             ctx.recorder.expect(
                 &SANDBOX_OUTCOMES,

@@ -11,6 +11,7 @@
 //! (API key) and bounded: beyond [`TRACKED`] entries of a kind, new ones
 //! are not followed (and so never judged wrongly).
 
+use crate::json::At;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -365,7 +366,7 @@ impl ApplicationChecks {
         }
         let Some(id) = exchange
             .json()
-            .and_then(|j| j.pointer("/data/id"))
+            .and_then(|j| j.at("/data/id"))
             .and_then(Value::as_str)
         else {
             return;
@@ -563,8 +564,8 @@ fn query_of(url: &str) -> Vec<(String, String)> {
 
 /// A page's next cursor: `cursors.after`, or `paging_after` of `next`.
 fn next_cursor(page: &Value) -> Option<String> {
-    let paging = page.pointer("/meta/paging")?;
-    if let Some(after) = paging.pointer("/cursors/after").and_then(Value::as_str) {
+    let paging = page.at("/meta/paging")?;
+    if let Some(after) = paging.at("/cursors/after").and_then(Value::as_str) {
         return Some(after.to_string());
     }
     let next = paging.get("next").and_then(Value::as_str)?;

@@ -6,6 +6,7 @@
 //! before another ended may show either one's state, so two overlapping
 //! reads are judged in whichever order is legal.
 
+use crate::json::At;
 use std::collections::HashMap;
 
 use rafiki_rules::lifecycle::check_history;
@@ -137,7 +138,7 @@ impl ServerChecks {
         };
         let payout_id = exchange
             .json()
-            .and_then(|j| j.pointer("/data/id"))
+            .and_then(|j| j.at("/data/id"))
             .and_then(Value::as_str);
         let status = exchange.status();
         let slot = (account, key.clone());

@@ -6,6 +6,7 @@
 //! amount the suite pays is derived here from those limits, so a change
 //! to the compliance data flows through without touching the suite.
 
+use crate::json::At;
 use std::ops::RangeInclusive;
 
 use rafiki_rules::ComplianceTable;
@@ -37,7 +38,7 @@ impl Amounts {
     pub fn from_compliance(table: &ComplianceTable, payout: &Value) -> Result<Self, String> {
         let text = |pointer: &str| {
             payout
-                .pointer(pointer)
+                .at(pointer)
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("the sequences' payouts have no {pointer}"))
         };

@@ -7,6 +7,7 @@
 //! ([`super::polling::settle_lane`]). The judges themselves live in the
 //! sibling modules, one job each.
 
+use crate::json::At;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -50,7 +51,7 @@ pub(super) fn fail<T>(
 pub(super) fn id_at<'e>(exchange: &'e Exchange, pointer: &str) -> Option<&'e str> {
     exchange
         .json()?
-        .pointer(pointer)?
+        .at(pointer)?
         .as_str()
         .filter(|id| !id.is_empty())
 }
