@@ -45,7 +45,9 @@ pub(super) struct Forwarding {
 pub(super) struct Connection {
     sender: SendRequest<Full<Bytes>>,
     /// `None` once the connection has ended (its socket is then closed).
-    driver: Option<Driver>,
+    /// Boxed: hyper's state with its buffers is over a kilobyte, and a
+    /// connection moves in and out of the pool at every exchange.
+    driver: Option<Box<Driver>>,
     forwarding: Option<Forwarding>,
 }
 
@@ -58,7 +60,7 @@ impl Connection {
         let (sender, driver) = http1::handshake(stream).await?;
         Ok(Connection {
             sender,
-            driver: Some(driver),
+            driver: Some(Box::new(driver)),
             forwarding,
         })
     }
@@ -125,14 +127,14 @@ impl Connection {
 /// writing. When the connection ends first (closed by the server, or
 /// broken), it is dropped, which closes the socket and settles `work`:
 /// hyper hands it the error, or the answer that came before the end.
-async fn drive<T>(driver: &mut Option<Driver>, work: impl Future<Output = T>) -> T {
+async fn drive<T>(driver: &mut Option<Box<Driver>>, work: impl Future<Output = T>) -> T {
     let mut work = std::pin::pin!(work);
     std::future::poll_fn(|cx| {
         if let Poll::Ready(done) = work.as_mut().poll(cx) {
             return Poll::Ready(done);
         }
         if let Some(connection) = driver
-            && Pin::new(connection).poll(cx).is_ready()
+            && Pin::new(&mut **connection).poll(cx).is_ready()
         {
             *driver = None;
             return work.as_mut().poll(cx);
