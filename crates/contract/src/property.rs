@@ -153,6 +153,26 @@ impl<S: Strategy> Cases<S> {
         (values, None)
     }
 
+    /// Case `index` again, as [`Cases::generate`] made it (the same seed
+    /// gives the same trees), with its value tree.
+    fn tree(&self, index: usize) -> Option<S::Tree> {
+        let mut runner = self.runner();
+        let mut tree = None;
+        for _ in 0..=index {
+            tree = self.strategy.new_tree(&mut runner).ok();
+        }
+        tree
+    }
+
+    /// How case `index` is shown in a report (made again: the values
+    /// sent are not kept, as only a failure needs one shown).
+    fn describe(&self, index: usize) -> String {
+        self.tree(index).map_or_else(
+            || format!("case {index}"),
+            |tree| format!("{:?}", tree.current()),
+        )
+    }
+
     /// Shrinks case `index`, which failed with `failure`: `still_fails`
     /// sends a candidate and says how it failed, if it did. The case is
     /// tried again first (a server that no longer fails it keeps the
@@ -167,12 +187,7 @@ impl<S: Strategy> Cases<S> {
         mut still_fails: impl FnMut(S::Value) -> Option<F>,
         stop: impl Fn() -> bool,
     ) -> (S::Value, F) {
-        let mut runner = self.runner();
-        let mut tree = None;
-        for _ in 0..=index {
-            tree = self.strategy.new_tree(&mut runner).ok();
-        }
-        let Some(mut tree) = tree else {
+        let Some(mut tree) = self.tree(index) else {
             unreachable!("case {index} was generated once from the same seed")
         };
         let (mut minimal, mut failure) = (tree.current(), failure);
@@ -218,7 +233,7 @@ where
 {
     let check = cases.check;
     let (values, gave_up) = cases.generate();
-    let runs = values.iter().cloned().enumerate().map(|(index, value)| {
+    let runs = values.into_iter().enumerate().map(|(index, value)| {
         let case = std::panic::AssertUnwindSafe(property(ctx.clone(), value)).catch_unwind();
         async move { (index, case.await) }
     });
@@ -236,12 +251,11 @@ where
             }
             Err(panic) => {
                 let message = panic_message(panic.as_ref());
-                let input = format!("{:?}", values[index]);
                 ctx.recorder.fail(
                     check,
                     format!("the check to run to its end (it panicked: {message})"),
                     None,
-                    Some(input),
+                    Some(cases.describe(index)),
                 );
                 return;
             }
@@ -256,6 +270,7 @@ where
         }
         return;
     };
+    let unshrunk = cases.describe(index);
     let shrinking = ctx.clone();
     let shrunk = tokio::task::spawn_blocking(move || {
         let ctx = &shrinking;
@@ -278,7 +293,7 @@ where
             check,
             format!("the check to run to its end (shrinking ended: {error})"),
             None,
-            Some(format!("{:?}", values[index])),
+            Some(unshrunk),
         ),
     }
 }
