@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use rafiki_rules::lifecycle::{StateCode, check_history};
 use rafiki_rules::wire::Payout;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::requests::get_payout;
@@ -22,10 +23,8 @@ fn payout_in(exchange: &Exchange) -> Result<Payout, String> {
     let data = exchange
         .json()
         .and_then(|j| j.get("data"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let payout: Payout =
-        serde_json::from_value(data).map_err(|e| format!("a payout in `data` ({e})"))?;
+        .unwrap_or(&Value::Null);
+    let payout = Payout::deserialize(data).map_err(|e| format!("a payout in `data` ({e})"))?;
     if payout.id.is_empty() {
         return Err("a payout with an `id` in `data`, got an empty one".into());
     }
