@@ -247,6 +247,7 @@ impl Spec {
         Ok(SchemaCompiler {
             spec: self,
             registry,
+            patterns: jsonschema::PatternCache::new(),
         })
     }
 
@@ -298,6 +299,9 @@ const SPEC_URI: &str = "urn:rafiki:openapi";
 pub struct SchemaCompiler<'a> {
     spec: &'a Spec,
     registry: jsonschema::Registry<'a>,
+    /// Each `pattern` compiled once for all the validators made here
+    /// (schemas share them: ids, currencies, country codes).
+    patterns: jsonschema::PatternCache,
 }
 
 impl SchemaCompiler<'_> {
@@ -317,6 +321,7 @@ impl SchemaCompiler<'_> {
             .with_draft(jsonschema::Draft::Draft4)
             .should_validate_formats(true)
             .with_registry(&self.registry)
+            .with_pattern_cache(self.patterns.clone())
             .build(&root)
             .map_err(|e| SpecError::at(pointer, format!("schema does not compile: {e}")))
     }
