@@ -58,6 +58,7 @@ fn payouts(
     account_id: impl Strategy<Value = Option<String>>,
 ) -> impl Strategy<Value = PayoutCase> {
     let routes = routes(&table);
+    let addresses = postal_addresses(&table);
     (
         select(routes),
         amount_in_limit(),
@@ -94,7 +95,7 @@ fn payouts(
                     body.insert("wallet_id".into(), json!(wallet_id));
                 }
                 let rules = &table.country(&route.country).expect("route country").sender;
-                if let Some(sender) = build_sender(&table, rules, &sender) {
+                if let Some(sender) = build_sender(rules, &addresses, &sender) {
                     body.insert("sender".into(), sender);
                 }
                 PayoutCase {
@@ -316,6 +317,21 @@ const POSTAL_SAMPLES: &[(&str, &str)] = &[
     ("UG", "256"),
 ];
 
+/// The (country, postal code) pairs of [`POSTAL_SAMPLES`] that `table`
+/// takes: worked out once per strategy, not per case (matching them all
+/// was half of the cost of building a sender).
+fn postal_addresses(table: &ComplianceTable) -> Vec<(&'static str, &'static str)> {
+    POSTAL_SAMPLES
+        .iter()
+        .copied()
+        .filter(|(country, code)| {
+            table
+                .postal_code_format(country)
+                .is_none_or(|f| f.matches(code))
+        })
+        .collect()
+}
+
 /// A part of a sender that a valid request may include even where the
 /// destination does not require it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,10 +441,11 @@ fn sender_parts() -> impl Strategy<Value = SenderParts> {
 }
 
 /// Builds a sender that satisfies `rules`: every required part is present,
-/// optional parts come and go with `parts.included`.
+/// optional parts come and go with `parts.included`; the address is one of
+/// `addresses` (see [`postal_addresses`]).
 fn build_sender(
-    table: &ComplianceTable,
     rules: &SenderRules,
+    addresses: &[(&str, &str)],
     parts: &SenderParts,
 ) -> Option<Value> {
     if !(rules.required || parts.includes(OptionalPart::Sender)) {
@@ -449,16 +466,7 @@ fn build_sender(
     if needs(SenderField::Name) {
         sender.insert("name".into(), json!(parts.name));
     }
-    let samples: Vec<(&str, &str)> = POSTAL_SAMPLES
-        .iter()
-        .copied()
-        .filter(|(country, code)| {
-            table
-                .postal_code_format(country)
-                .is_none_or(|f| f.matches(code))
-        })
-        .collect();
-    let (country, postal_code) = *parts.address.get(&samples);
+    let (country, postal_code) = *parts.address.get(addresses);
     let mut address = Map::new();
     for (field, key, value) in [
         (SenderField::AddressLine1, "line_1", parts.line_1.as_str()),
