@@ -229,7 +229,8 @@ const LETTERS_DIGITS_SPACE: &[u8] =
 
 /// `prefix-` followed by 1 to 27 letters or digits.
 fn id_text(prefix: &'static str) -> impl Strategy<Value = String> {
-    text(LETTERS_DIGITS, 1..=27).prop_map(move |rest| format!("{prefix}-{rest}"))
+    // `concat`, not `format!`: a case builds many of these (so below).
+    text(LETTERS_DIGITS, 1..=27).prop_map(move |rest| [prefix, "-", &rest].concat())
 }
 
 /// One to three capitalised words (`[A-Z][a-z]{1,10}( [A-Z][a-z]{1,12}){0,2}`).
@@ -244,7 +245,7 @@ fn name_text() -> impl Strategy<Value = String> {
 /// An E.164 number (`\+[1-9][0-9]{7,14}`).
 fn phone_text() -> impl Strategy<Value = String> {
     (text(&DIGITS[1..], 1..=1), text(DIGITS, 7..=14))
-        .prop_map(|(first, rest)| format!("+{first}{rest}"))
+        .prop_map(|(first, rest)| ["+", &first, &rest].concat())
 }
 
 fn account_parts() -> impl Strategy<Value = AccountParts> {
@@ -385,8 +386,20 @@ impl SenderParts {
     }
 }
 
-fn date_text(years: std::ops::RangeInclusive<i32>) -> impl Strategy<Value = String> {
-    (years, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"))
+/// A date `YYYY-MM-DD` in `years` (days 1 to 28: every month has them).
+fn date_text(years: RangeInclusive<u32>) -> impl Strategy<Value = String> {
+    (years, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| {
+        let mut date = String::with_capacity(10);
+        for (number, width) in [(y, 4), (m, 2), (d, 2)] {
+            if !date.is_empty() {
+                date.push('-');
+            }
+            for place in (0..width).rev() {
+                date.push(char::from(b'0' + (number / 10u32.pow(place) % 10) as u8));
+            }
+        }
+        date
+    })
 }
 
 fn sender_parts() -> impl Strategy<Value = SenderParts> {
@@ -533,11 +546,13 @@ mod tests {
             name in name_text(),
             phone in phone_text(),
             line in text(LETTERS_DIGITS_SPACE, 0..=10),
+            date in date_text(1930..=2040),
         ) {
             prop_assert!(matches("pac-[A-Za-z0-9]{1,27}", &id), "{id}");
             prop_assert!(matches("[A-Z][a-z]{1,10}( [A-Z][a-z]{1,12}){0,2}", &name), "{name}");
             prop_assert!(matches("\\+[1-9][0-9]{7,14}", &phone), "{phone}");
             prop_assert!(matches("[A-Za-z0-9 ]{0,10}", &line), "{line:?}");
+            prop_assert!(matches("(19[3-9][0-9]|20[0-4][0-9])-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])", &date), "{date}");
         }
     }
 }
