@@ -14,6 +14,7 @@ mod connection;
 mod pool;
 
 use crate::json::At;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Method;
@@ -61,7 +62,8 @@ pub struct Probe {
     pub query: Vec<(String, String)>,
     pub key: KeySlot,
     pub idempotency_key: Option<String>,
-    pub body: Option<Value>,
+    /// (Shared: the check that sent it often keeps it, to compare.)
+    pub body: Option<Arc<Value>>,
     /// The `Content-Type` the body is sent with; `None` sends none.
     pub body_type: Option<&'static str>,
 }
@@ -83,16 +85,20 @@ impl Probe {
         }
     }
 
-    pub fn post(operation: &'static str, path: impl Into<String>, body: Value) -> Self {
+    pub fn post(
+        operation: &'static str,
+        path: impl Into<String>,
+        body: impl Into<Arc<Value>>,
+    ) -> Self {
         Probe {
             method: Method::POST,
-            body: Some(body),
+            body: Some(body.into()),
             ..Probe::get(operation, path)
         }
     }
 
     /// `POST /payouts` with a fresh idempotency key.
-    pub fn create_payout(body: Value) -> Self {
+    pub fn create_payout(body: impl Into<Arc<Value>>) -> Self {
         Probe {
             idempotency_key: Some(uuid::Uuid::new_v4().to_string()),
             ..Probe::post("create_payout", "/payouts", body)
@@ -117,7 +123,7 @@ pub struct Answer {
     pub content_type: Option<String>,
     /// The body parsed as JSON, when it was JSON (shared by answers with
     /// the same body: see [`Client`]).
-    pub json: Option<std::sync::Arc<Value>>,
+    pub json: Option<Arc<Value>>,
     /// The raw body, as it came (shown cut, as text, by
     /// [`Exchange::summary`]: only reports need it as text).
     pub body: bytes::Bytes,

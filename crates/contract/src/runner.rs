@@ -134,7 +134,7 @@ impl Operation {
             .collect();
         Probe {
             method: self.method.clone(),
-            body: self.has_body.then(|| valid_body(self.id)),
+            body: self.has_body.then(|| Arc::new(valid_body(self.id))),
             idempotency_key: self
                 .needs_idempotency_key
                 .then(|| uuid::Uuid::new_v4().to_string()),
@@ -219,7 +219,8 @@ impl Ctx {
     /// recipient's bank or operator (503: nothing was created), at most
     /// [`OUTAGE_ATTEMPTS`] times. For one-shot creates only: steps that
     /// resend a key on purpose use [`Ctx::send`].
-    pub async fn create_payout(&self, body: Value) -> Exchange {
+    pub async fn create_payout(&self, body: impl Into<Arc<Value>>) -> Exchange {
+        let body = body.into();
         let mut attempts = 1;
         loop {
             let exchange = self.send(Probe::create_payout(body.clone())).await;

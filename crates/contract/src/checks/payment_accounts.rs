@@ -75,7 +75,7 @@ pub async fn run(ctx: Arc<Ctx>) {
     futures::join!(accepted, rejected);
 }
 
-fn post(body: Value) -> Probe {
+fn post(body: impl Into<Arc<Value>>) -> Probe {
     Probe::post("get_or_create_payment_account", "/payment-accounts", body)
 }
 

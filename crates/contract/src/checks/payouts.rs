@@ -185,6 +185,7 @@ fn without(mut body: Value, field: &str) -> Value {
 }
 
 async fn valid_payout_is_accepted(ctx: Arc<Ctx>, Json(body): Json) -> CaseResult {
+    let body = Arc::new(body);
     let exchange = ctx.create_payout(body.clone()).await;
     let verdict = acceptance(&ctx, &body, &exchange).await;
     case_result(&ctx, &VALID_PAYOUT_ACCEPTED, verdict, exchange, || {

@@ -14,6 +14,8 @@
 //!   property otherwise than our exact dotted path (a parent such as
 //!   `amount` for `amount.value`, the leaf name alone, another spelling).
 
+use std::sync::Arc;
+
 use rafiki_rules::Rule;
 use rafiki_rules::documented::{is_documented_refusal, value_at};
 use serde_json::Value;
@@ -116,7 +118,8 @@ pub fn judge_case(
 /// contract refuses it.
 #[derive(Clone)]
 pub struct Fault {
-    pub body: Value,
+    /// (Shared with the request that sends it.)
+    pub body: Arc<Value>,
     pub path: String,
     pub rule: Rule,
     pub documented: bool,
@@ -139,7 +142,7 @@ impl Fault {
         }
         let documented = is_documented_refusal(rule, value_at(&body, &path));
         Some(Fault {
-            body,
+            body: Arc::new(body),
             path,
             rule,
             documented,

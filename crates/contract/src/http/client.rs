@@ -297,7 +297,7 @@ impl Client {
         }
         let mut body = Bytes::new();
         if let Some(json) = &probe.body {
-            body = Bytes::from(serde_json::to_vec(json).expect("a JSON value serializes"));
+            body = Bytes::from(serde_json::to_vec(&**json).expect("a JSON value serializes"));
             if let Some(content_type) = probe.body_type {
                 request = request.header(CONTENT_TYPE, HeaderValue::from_static(content_type));
             }

@@ -179,7 +179,7 @@ impl ApplicationChecks {
 
     /// The request's JSON body; a body that is not JSON is a finding.
     fn body<'e>(&mut self, exchange: &'e Exchange, recorder: &Recorder) -> Option<&'e Value> {
-        let body = exchange.probe.body.as_ref();
+        let body = exchange.probe.body.as_deref();
         if body.is_none() {
             let cause = format!("{} not JSON", exchange.probe.operation.unwrap_or_default());
             let expected = format!("{}: a JSON body", request_line(exchange));

@@ -5,6 +5,7 @@
 //! checks across exchanges.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::Instant;
 
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
@@ -198,7 +199,9 @@ impl Judge {
             query: Vec::new(),
             key,
             idempotency_key: header(headers, rafiki_rules::idempotency::HEADER).map(str::to_string),
-            body: serde_json::from_slice(&captured.request_body).ok(),
+            body: serde_json::from_slice(&captured.request_body)
+                .ok()
+                .map(Arc::new),
             body_type,
         };
         let answer = match &captured.outcome {

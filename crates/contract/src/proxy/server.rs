@@ -8,6 +8,7 @@
 
 use crate::json::At;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rafiki_rules::lifecycle::check_history;
 use rafiki_rules::wire::{ErrorCode, Payout};
@@ -35,7 +36,7 @@ struct Snapshot {
 
 /// A key's first 202: the body it was sent with and the payout it made.
 struct FirstAnswer {
-    body: Value,
+    body: Arc<Value>,
     payout_id: String,
     timing: Timing,
 }

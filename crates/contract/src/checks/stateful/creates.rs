@@ -5,6 +5,8 @@
 //! `valid_payout_accepted`) and the
 //! overdraw step, a payout just above the wallet's available amount.
 
+use std::sync::Arc;
+
 use rafiki_rules::lifecycle::StateCode;
 use rafiki_rules::wire::ErrorCode;
 use rust_decimal::Decimal;
@@ -22,6 +24,7 @@ impl Sequence<'_> {
     pub(super) async fn create(&mut self, body: Value, account: u8) -> Result<usize, StepFailure> {
         let amount = decimal_at(&body, "/amount/value").expect("our own bodies have amounts");
         let funds = self.funds_before().await?;
+        let body = Arc::new(body);
         let probe = Probe::create_payout(body.clone());
         let idempotency_key = probe
             .idempotency_key

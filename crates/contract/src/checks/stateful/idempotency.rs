@@ -6,6 +6,8 @@
 //! identical creates sent at once with one key make at most one payout
 //! (`idempotency_concurrent`).
 
+use std::sync::Arc;
+
 use rafiki_rules::wire::ErrorCode;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -83,7 +85,7 @@ impl Sequence<'_> {
         if !judged_first(&original) {
             return Ok(());
         }
-        let mut body = original.body.clone();
+        let mut body = serde_json::Value::clone(&original.body);
         let mut changed = cents;
         if Decimal::new(i64::from(changed), 2) == original.amount {
             changed += 1;
@@ -117,7 +119,7 @@ impl Sequence<'_> {
     /// every 202 must name its payout, or "one payout" could not be told.
     /// The outcome is then judged against the funds like any create.
     pub(super) async fn concurrent(&mut self, cents: u32, account: u8, copies: u8) -> StepResult {
-        let body = payout_body(self.tag, cents, account);
+        let body = Arc::new(payout_body(self.tag, cents, account));
         let amount = Decimal::new(i64::from(cents), 2);
         let funds = self.funds_before().await?;
         let probe = Probe {

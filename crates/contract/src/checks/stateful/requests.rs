@@ -5,6 +5,8 @@
 //! control API's are in `checks::control`). Judging the answers is the
 //! other modules' job.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::sequence::Sequence;
@@ -21,7 +23,7 @@ pub(super) fn amount_text(cents: u32) -> String {
 }
 
 /// `POST /payouts` with `body` under an idempotency key already used.
-pub(super) fn resend(body: Value, idempotency_key: String) -> Probe {
+pub(super) fn resend(body: impl Into<Arc<Value>>, idempotency_key: String) -> Probe {
     let mut probe = Probe::create_payout(body);
     probe.idempotency_key = Some(idempotency_key);
     probe

@@ -60,7 +60,7 @@ pub(super) fn id_at<'e>(exchange: &'e Exchange, pointer: &str) -> Option<&'e str
 #[derive(Debug, Clone)]
 pub(super) struct Tracked {
     pub(super) idempotency_key: String,
-    pub(super) body: Value,
+    pub(super) body: Arc<Value>,
     pub(super) amount: Decimal,
     /// The first answer's status (202 or 402).
     pub(super) status: u16,
@@ -75,10 +75,15 @@ pub(super) struct Tracked {
 
 impl Tracked {
     /// A create answered `status`, not yet named or read back.
-    pub(super) fn new(idempotency_key: String, body: Value, amount: Decimal, status: u16) -> Self {
+    pub(super) fn new(
+        idempotency_key: String,
+        body: impl Into<Arc<Value>>,
+        amount: Decimal,
+        status: u16,
+    ) -> Self {
         Tracked {
             idempotency_key,
-            body,
+            body: body.into(),
             amount,
             status,
             id: None,
