@@ -255,6 +255,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     config.fail_fast = args.fail_fast;
     config.sandbox_values = args.sandbox_values;
     config.spec = args.spec;
+    config.leave_state_to_exit = true; // `main` exits once the reports are out
 
     let progress = progress(&config.base_url);
     let bar = progress.clone();
@@ -413,9 +414,12 @@ fn write_reports(
     junit: Option<&PathBuf>,
     json: Option<&PathBuf>,
 ) -> Result<(), String> {
-    for (path, text) in [(junit, report.junit()), (json, report.json())] {
+    // Each is rendered only when asked for (JUnit's costs about what a
+    // dozen requests do).
+    let render: fn(&Report) -> String = Report::junit;
+    for (path, render) in [(junit, render), (json, Report::json)] {
         if let Some(path) = path {
-            std::fs::write(path, text)
+            std::fs::write(path, render(report))
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
     }
