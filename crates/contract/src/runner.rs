@@ -457,12 +457,16 @@ pub async fn run_observed(
         .filter(|(name, _)| !finished.contains(name))
         .flat_map(|(_, checks)| checks.iter().copied())
         .collect();
-    Ok(ctx.recorder.close(
+    let report = ctx.recorder.close(
         &unfinished,
         ctx.client.requests_sent(),
         started.elapsed(),
         ctx.conformance.coverage(),
-    ))
+    );
+    if config.leave_state_to_exit {
+        std::mem::forget(ctx);
+    }
+    Ok(report)
 }
 
 /// One `GET /wallets`: tells "down", "not this API" and "bad key" apart
