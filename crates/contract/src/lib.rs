@@ -18,6 +18,7 @@ pub mod config;
 pub mod coverage;
 pub mod http;
 pub mod json;
+pub mod process;
 pub mod property;
 pub mod proxy;
 pub mod report;

@@ -182,6 +182,7 @@ async fn embedded_mock() -> Result<(RunConfig, Option<()>), String> {
 }
 
 fn main() -> ExitCode {
+    rafiki_contract::process::without_huge_pages();
     match Cli::parse().command {
         Command::ListChecks => {
             for check in checks::ALL {
