@@ -102,6 +102,13 @@ impl Connection {
             .await
             .map_err(SendError::Body)?
             .to_bytes();
+        // A copy of its own: hyper hands the body out as a view of the
+        // connection's read buffer, so an answer kept (in a cache, in a
+        // sequence's history) would keep that whole buffer, and hyper
+        // would take a new one for the next answer. Copied, the buffer is
+        // used again and again; kept views had the heap twice the size and
+        // every new page of it is a page fault.
+        let body = Bytes::copy_from_slice(&body);
         Ok(Response::from_parts(head, body))
     }
 
