@@ -25,3 +25,14 @@ pub fn without_huge_pages() {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn the_process_is_kept_off_huge_pages() {
+        super::without_huge_pages();
+        // SAFETY: PR_GET_THP_DISABLE takes no pointers; it returns the flag.
+        let disabled = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+        assert_eq!(disabled, 1);
+    }
+}
