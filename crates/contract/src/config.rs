@@ -52,7 +52,7 @@ pub struct RunConfig {
     /// The process ends with the run (the CLI): the run's state (the
     /// validators, the spec, the caches of answers) is left for the
     /// process's end to reclaim instead of being taken apart piece by
-    /// piece, about a millisecond of CPU at the end of every run.
+    /// piece (1.7M instructions, about half a millisecond, a run).
     pub leave_state_to_exit: bool,
 }
 

@@ -417,8 +417,8 @@ fn write_reports(
 ) -> Result<(), String> {
     // Each is rendered only when asked for (JUnit's costs about what a
     // dozen requests do).
-    let render: fn(&Report) -> String = Report::junit;
-    for (path, render) in [(junit, render), (json, Report::json)] {
+    let junit_text: fn(&Report) -> String = Report::junit;
+    for (path, render) in [(junit, junit_text), (json, Report::json)] {
         if let Some(path) = path {
             std::fs::write(path, render(report))
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
