@@ -95,8 +95,8 @@ impl Spec {
             }
             None => return Err(SpecError::at("openapi", "missing version field")),
         }
-        // Read from the JSON in place: a copy of it to read from was
-        // about a tenth of every contract run's start-up.
+        // Read from the JSON in place, not from a copy of it: 0.5M fewer
+        // instructions at every contract run's start (about 4%).
         let openapi =
             openapiv3::OpenAPI::deserialize(&json).map_err(|e| SpecError::Parse(e.to_string()))?;
         Ok(Spec {
