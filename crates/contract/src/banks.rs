@@ -4,8 +4,9 @@
 //! With no bank listed for a country, its bank-account cases are skipped
 //! with the reason.
 
-use crate::json::At;
 use serde_json::{Value, json};
+
+use crate::json::At;
 
 /// One listed bank: its id, country and branch ids.
 #[derive(Debug, Clone, PartialEq, Eq)]

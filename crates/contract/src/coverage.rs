@@ -4,9 +4,9 @@
 //! reports, so an operation or status added to the spec shows up here as
 //! "not exercised" until a check produces it.
 
-use foldhash::{HashMap, HashMapExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use foldhash::{HashMap, HashMapExt};
 use schemars::JsonSchema;
 use serde::Serialize;
 

@@ -13,13 +13,14 @@ pub(crate) mod connect;
 mod connection;
 mod pool;
 
-use crate::json::At;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Method;
 use rafiki_rules::wire::ErrorCode;
 use serde_json::Value;
+
+use crate::json::At;
 
 pub use client::Client;
 

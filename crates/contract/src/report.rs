@@ -10,9 +10,9 @@
 //! ([`Report::json_schema`], derived with schemars) is published as
 //! `crates/contract/report.schema.json`, kept fresh by a test.
 
-use foldhash::HashMap;
 use std::sync::Mutex;
 
+use foldhash::HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 

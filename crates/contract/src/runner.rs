@@ -4,7 +4,6 @@
 //! suite, all at once with at most `workers` requests in flight, into one
 //! [`Report`], by the run's deadline at the latest.
 
-use crate::json::At;
 use std::sync::Arc;
 
 use rafiki_rules::ComplianceTable;
@@ -16,6 +15,7 @@ use crate::checks::conformance::Conformance;
 use crate::checks::{self, CheckInfo};
 use crate::config::{ConfigError, RunConfig, SandboxValues};
 use crate::http::{Client, Exchange, Keys, Probe};
+use crate::json::At;
 use crate::report::{FailureNotice, Recorder, Report};
 
 /// Why a run could not happen at all (exit code 2 in the CLI).

@@ -2,11 +2,10 @@
 //! status, schema-valid body, a body the shipped client can read, JSON
 //! content type, a consistent error body.
 
-use crate::json::At;
-use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use rafiki_rules::wire::ErrorCode;
 use rafiki_spec::Spec;
@@ -17,6 +16,7 @@ use super::{
 };
 use crate::coverage::{Coverage, Tally};
 use crate::http::Exchange;
+use crate::json::At;
 use crate::report::{Recorder, Verdict};
 
 /// The spec, compiled once: documented statuses, and per (operation,

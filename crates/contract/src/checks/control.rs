@@ -3,7 +3,6 @@
 //! spend fewer requests on a drained wallet and to reach states no public
 //! operation reaches; without it they do without.
 
-use crate::json::At;
 use std::collections::BTreeMap;
 
 use rafiki_rules::lifecycle::StateCode;
@@ -12,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::{decimal_at, wallet_in};
 use crate::http::Probe;
+use crate::json::At;
 use crate::runner::Ctx;
 
 /// Adds `amount` to wallet `id`.

@@ -1,7 +1,6 @@
 //! The paged lists: walking `next`, `paging_limit` and cursor validation,
 //! and the inclusive date filters of `GET /payouts`.
 
-use crate::json::At;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -13,6 +12,7 @@ use super::{
     PAGING_LIMIT_BOUNDS,
 };
 use crate::http::{Exchange, Probe};
+use crate::json::At;
 use crate::runner::Ctx;
 
 pub const CHECKS: &[&CheckInfo] = &[

@@ -3,7 +3,6 @@
 //! field for single-fault ones (an unlisted bank and a foreign branch on
 //! every run).
 
-use crate::json::At;
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -14,6 +13,7 @@ use super::payouts::bank_faults;
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
 use crate::http::{Exchange, Probe};
+use crate::json::At;
 use crate::property::{CaseFailure, CaseResult, Json, property_cases, run_property};
 use crate::runner::{Ctx, fixture_payout};
 

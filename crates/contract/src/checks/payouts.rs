@@ -3,7 +3,6 @@
 //! with the broken field named; the idempotency header required, created
 //! payouts retrievable and listed, unknown ids 404.
 
-use crate::json::At;
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -19,6 +18,7 @@ use super::{
     UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at, wallet_in,
 };
 use crate::http::{Exchange, Probe};
+use crate::json::At;
 use crate::property::{CaseResult, Json, case_result, property_cases, run_property};
 use crate::report::Verdict;
 use crate::runner::{Ctx, fixture_payout};

@@ -4,7 +4,6 @@
 //! run found that the server honours them (by behaviour, not host name:
 //! see `--sandbox-values`), and is skipped elsewhere.
 
-use crate::json::At;
 use std::sync::Arc;
 
 use rafiki_rules::lifecycle::StateCode;
@@ -13,6 +12,7 @@ use rafiki_rules::wire::ErrorCode;
 use serde_json::{Value, json};
 
 use super::{CheckInfo, SANDBOX_OUTCOMES};
+use crate::json::At;
 use crate::runner::{Ctx, fixture_payout, poll_outcome};
 
 pub const CHECKS: &[&CheckInfo] = &[&SANDBOX_OUTCOMES];

@@ -11,7 +11,6 @@
 //! (API key) and bounded: beyond [`TRACKED`] entries of a kind, new ones
 //! are not followed (and so never judged wrongly).
 
-use crate::json::At;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -31,6 +30,7 @@ use super::{
 };
 use crate::checks::CheckInfo;
 use crate::http::Exchange;
+use crate::json::At;
 use crate::report::Recorder;
 
 /// The most payouts, walks, polled payouts and accounts followed at once.

@@ -6,7 +6,6 @@
 //! before another ended may show either one's state, so two overlapping
 //! reads are judged in whichever order is legal.
 
-use crate::json::At;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,6 +16,7 @@ use serde_json::Value;
 use super::judge::{Account, Timing};
 use crate::checks::{IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY, LIFECYCLE_LEGAL};
 use crate::http::Exchange;
+use crate::json::At;
 use crate::report::Recorder;
 
 /// The most payouts and keys followed at once.

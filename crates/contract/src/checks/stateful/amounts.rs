@@ -6,7 +6,6 @@
 //! amount the suite pays is derived here from those limits, so a change
 //! to the compliance data flows through without touching the suite.
 
-use crate::json::At;
 use std::ops::RangeInclusive;
 
 use rafiki_rules::ComplianceTable;
@@ -14,6 +13,8 @@ use rafiki_rules::wire::AccountType;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
+
+use crate::json::At;
 
 /// The sequences' amounts, for one destination, currency and account type.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,6 @@
 //! ([`super::polling::settle_lane`]). The judges themselves live in the
 //! sibling modules, one job each.
 
-use crate::json::At;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +22,7 @@ use super::money::Baseline;
 use super::requests::{FAILING_ACCOUNT, payout_body};
 use crate::checks::{CheckInfo, INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
 use crate::http::{Exchange, KeySlot, Probe, curl};
+use crate::json::At;
 use crate::runner::Ctx;
 
 /// A step whose answer broke the model.
