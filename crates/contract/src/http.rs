@@ -11,6 +11,7 @@
 mod client;
 pub(crate) mod connect;
 mod connection;
+mod pace;
 mod pool;
 
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use serde_json::Value;
 
 use crate::json::At;
 
-pub use client::Client;
+pub use client::{Client, RATE_LIMITED_TRIES};
+pub use pace::Limited;
 
 /// Which credentials a request carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +130,20 @@ pub struct Answer {
     /// The raw body, as it came (shown cut, as text, by
     /// [`Exchange::summary`]: only reports need it as text).
     pub body: bytes::Bytes,
+    /// How long the server asked to wait (`Retry-After`, in seconds or as
+    /// an HTTP date), when it did.
+    pub retry_after: Option<Duration>,
+}
+
+/// A `Retry-After` value as a wait from `now`: whole seconds, or an HTTP
+/// date (RFC 9110 section 10.2.3); a date in the past is no wait.
+pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some((at.to_utc() - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// A request and its answer (or the transport error).
@@ -138,6 +154,12 @@ pub struct Exchange {
     pub url: String,
     pub answer: Result<Answer, String>,
     pub elapsed: Duration,
+    /// When it was sent (or would have been).
+    pub sent_at: std::time::Instant,
+    /// No check may judge it: the run never sent it (its deadline, its
+    /// spending cap) or the server kept limiting it (429); `answer` says
+    /// why. A verdict recorded on it is a skip with that reason.
+    pub unjudged: bool,
 }
 
 impl Exchange {
@@ -187,13 +209,23 @@ impl Exchange {
         self.status() == 503 && ErrorCode::carried_by(503).any(|code| self.is_error(code))
     }
 
-    /// A request that was never sent, and why.
-    pub fn not_sent(probe: Probe, why: &str) -> Self {
+    /// A request that was never sent, and why (it is not judged).
+    pub fn not_sent(probe: Probe, why: impl Into<String>) -> Self {
         Exchange {
             url: probe.target.clone(),
             probe,
-            answer: Err(why.to_string()),
+            answer: Err(why.into()),
             elapsed: Duration::ZERO,
+            sent_at: std::time::Instant::now(),
+            unjudged: true,
+        }
+    }
+
+    /// Why no check may judge it, when none may (see [`Exchange::unjudged`]).
+    pub fn unjudged_because(&self) -> Option<&str> {
+        match (&self.answer, self.unjudged) {
+            (Err(why), true) => Some(why),
+            _ => None,
         }
     }
 
@@ -289,13 +321,32 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-05T07:28:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sat, 05 Dec 2026 07:28:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            retry_after("Sat, 05 Dec 2026 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-1", now), None);
+    }
+
+    #[test]
     fn curl_reproduction_names_the_key_variable_not_the_key() {
         let probe = Probe::create_payout(json!({"amount": {"value": "it's", "currency": "KES"}}));
         let exchange = Exchange {
-            probe,
             url: "http://127.0.0.1:1/v1/payouts".into(),
             answer: Err("refused".into()),
             elapsed: Duration::ZERO,
+            ..Exchange::not_sent(probe, "")
         };
         let curl = exchange.curl();
         assert!(

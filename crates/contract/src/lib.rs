@@ -26,5 +26,5 @@ pub mod runner;
 
 pub use config::{ConfigError, RunConfig, SandboxValues};
 pub use coverage::{Coverage, Seen};
-pub use report::{CheckResult, Failure, FailureNotice, Report, Totals, Verdict};
+pub use report::{CheckResult, Failure, FailureNotice, RateLimits, Report, Totals, Verdict};
 pub use runner::{Event, Progress, RunError, run, run_observed};

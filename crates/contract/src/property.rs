@@ -245,6 +245,12 @@ where
         }
         match result {
             Ok(Ok(())) => ctx.recorder.pass(check),
+            // Not sent, or limited past the bound: a skip with the reason
+            // (the recorder's), and nothing to shrink.
+            Ok(Err(failure)) if failure.exchange.unjudged => {
+                ctx.recorder
+                    .fail(check, failure.expected, Some(&failure.exchange), None);
+            }
             Ok(Err(failure)) => {
                 failed = Some((index, failure));
                 break;

@@ -235,6 +235,9 @@ impl Recorder {
         exchange: Option<&Exchange>,
         input: Option<String>,
     ) {
+        if let Some(why) = exchange.and_then(Exchange::unjudged_because) {
+            return self.skip(check, why.to_string());
+        }
         let failure = self.failure(expected.into(), exchange, input);
         let notice = FailureNotice {
             check: check.name,
@@ -278,6 +281,9 @@ impl Recorder {
         exchange: Option<&Exchange>,
         input: Option<String>,
     ) {
+        if let Some(why) = exchange.and_then(Exchange::unjudged_because) {
+            return self.skip(check, why.to_string());
+        }
         let expected = format!("(stricter than documented) {}", expected.into());
         if self.strict {
             return self.fail(check, expected, exchange, input);
@@ -389,7 +395,56 @@ impl Recorder {
             first_failure_ms: self.first_failure.get().map(|d| d.as_millis() as u64),
             checks,
             coverage,
+            rate_limits: RateLimits::default(),
         }
+    }
+}
+
+/// How the server's rate limit slowed the run. A 429 is the server's pace,
+/// never a verdict: the request was sent again after the wait.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+pub struct RateLimits {
+    /// Answers 429 the run met (each request was sent again after the wait).
+    pub limited_answers: u64,
+    /// Requests given up on, still limited after the bound; the checks
+    /// that needed them were skipped with that reason.
+    pub gave_up: u64,
+    /// How long sending was paused for the server, in all, in ms.
+    pub waited_ms: u64,
+    /// The slowest pace the run went down to, in requests per second.
+    pub slowest_rate: Option<f64>,
+}
+
+impl From<crate::http::Limited> for RateLimits {
+    fn from(limited: crate::http::Limited) -> Self {
+        RateLimits {
+            limited_answers: limited.answers,
+            gave_up: limited.gave_up,
+            waited_ms: limited.paused.as_millis() as u64,
+            slowest_rate: limited.slowest_rate.map(|r| (r * 10.0).round() / 10.0),
+        }
+    }
+}
+
+impl RateLimits {
+    /// One line for the table's footer; `None` when the run was never limited.
+    fn render(&self) -> Option<String> {
+        if self.limited_answers == 0 {
+            return None;
+        }
+        let slowest = self
+            .slowest_rate
+            .map(|r| format!(", slowest pace {r}/s"))
+            .unwrap_or_default();
+        let gave_up = match self.gave_up {
+            0 => String::new(),
+            n => format!("; {n} request(s) given up on, still limited (their checks skipped)"),
+        };
+        Some(format!(
+            "rate limited: {} answer(s) 429, sent again after waiting {:.1} s in all{slowest}{gave_up}\n",
+            self.limited_answers,
+            self.waited_ms as f64 / 1000.0,
+        ))
     }
 }
 
@@ -424,6 +479,8 @@ pub struct Report {
     pub checks: Vec<CheckResult>,
     /// Which documented (operation, status) pairs the run saw.
     pub coverage: Coverage,
+    /// How the server's rate limit slowed the run.
+    pub rate_limits: RateLimits,
 }
 
 impl Report {
@@ -495,6 +552,9 @@ impl Report {
             totals.skipped,
             if self.strict { " (strict: warnings fail)" } else { "" },
         ));
+        if let Some(line) = self.rate_limits.render() {
+            out.push_str(&line);
+        }
         if let Some(ms) = self.first_failure_ms {
             out.push_str(&format!(
                 "first failure found after {:.2} s\n",
@@ -585,6 +645,15 @@ impl Report {
                     .list(|s| matches!(s, Seen::Unproducible(_)))
                     .join(", "),
             ),
+            (
+                "rate_limits.limited_answers",
+                self.rate_limits.limited_answers.to_string(),
+            ),
+            (
+                "rate_limits.waited_ms",
+                self.rate_limits.waited_ms.to_string(),
+            ),
+            ("rate_limits.gave_up", self.rate_limits.gave_up.to_string()),
         ] {
             suite.add_property(quick_junit::Property::new(name, value));
         }

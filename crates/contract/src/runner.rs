@@ -352,13 +352,15 @@ pub async fn run_observed(
         primary: config.api_key.clone(),
         secondary: config.api_key_2.clone(),
     };
+    let deadline = started + config.max_duration;
     let client = Client::new(
         &config.base_url,
         keys,
         config.request_timeout,
         config.rate_limit,
         config.workers,
-    );
+    )
+    .until(deadline);
     let first_answer = preflight(&client).await?;
     let spec = config.spec()?;
     let paging_limit = spec.parameter_bounds("paging_limit").ok_or_else(|| {
@@ -385,7 +387,7 @@ pub async fn run_observed(
         sandbox_values: Err("not tried yet".into()),
         paging_limit,
         operations,
-        deadline: started + config.max_duration,
+        deadline,
         fail_fast: config.fail_fast,
         runtime: Handle::current(),
     };
@@ -457,12 +459,13 @@ pub async fn run_observed(
         .filter(|(name, _)| !finished.contains(name))
         .flat_map(|(_, checks)| checks.iter().copied())
         .collect();
-    let report = ctx.recorder.close(
+    let mut report = ctx.recorder.close(
         &unfinished,
         ctx.client.requests_sent(),
         started.elapsed(),
         ctx.conformance.coverage(),
     );
+    report.rate_limits = ctx.client.limited().into();
     if config.leave_state_to_exit {
         std::mem::forget(ctx);
     }

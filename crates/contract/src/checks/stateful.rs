@@ -189,6 +189,18 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
         let run = run_sequence(&ctx, &amounts, &key, &mut ledger, steps, seen.clone(), true);
         match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(Ok(())) => {}
+            // A step the run did not send (its deadline, its spending cap)
+            // or the server kept limiting: the lane's model no longer
+            // knows the wallet, so the lane stops; recorded as a skip.
+            Ok(Err(Shrunk { failure, .. })) if failure.exchange.unjudged => {
+                let StepFailure {
+                    check,
+                    expected,
+                    exchange,
+                } = failure;
+                ctx.recorder.fail(check, expected, Some(&exchange), None);
+                break;
+            }
             Ok(Err(shrunk)) => {
                 failed = Some((index, shrunk));
                 break;

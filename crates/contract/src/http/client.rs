@@ -12,12 +12,19 @@ use http_body_util::Full;
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
 use hyper::{Request, Response, Uri};
 use hyper_util::client::proxy::matcher::Matcher;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 
 use super::connect::{BoxError, Connector, Origin};
 use super::connection::SendError;
+use super::pace::{self, Limited, Pace};
 use super::pool::Pool;
 use super::{Answer, Exchange, KeySlot, Keys, Probe, describe};
+
+/// The most times one request is sent while the server answers 429.
+pub const RATE_LIMITED_TRIES: u32 = 8;
+/// The longest `Retry-After` the run waits out; a server that asks for
+/// more has the request given up on.
+const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 const USER_AGENT_VALUE: &str = concat!("rafiki-contract/", env!("CARGO_PKG_VERSION"));
 
@@ -53,7 +60,9 @@ pub struct Client {
     /// not kept otherwise).
     bearers: Bearers,
     timeout: Duration,
-    pacing: Option<(Duration, Mutex<Instant>)>,
+    pace: Pace,
+    /// Nothing is sent again (after a 429) past this: the run's end.
+    deadline: Option<Instant>,
     in_flight: Semaphore,
     max_in_flight: usize,
     sent: AtomicU64,
@@ -86,9 +95,6 @@ impl Client {
             Matcher::from_env(),
             HeaderValue::from_static(USER_AGENT_VALUE),
         );
-        let pacing = rate_limit
-            .filter(|r| *r > 0)
-            .map(|r| (Duration::from_secs(1) / r, Mutex::new(Instant::now())));
         let base_url = base_url.trim_end_matches('/').to_string();
         let base_origin = url::Url::parse(&base_url).ok().and_then(|url| {
             let authority = url[url::Position::BeforeHost..url::Position::AfterPort].to_string();
@@ -100,12 +106,26 @@ impl Client {
             base_origin,
             bearers: Bearers::of(&keys),
             timeout,
-            pacing,
+            pace: Pace::new(rate_limit),
+            deadline: None,
             in_flight: Semaphore::new(in_flight),
             max_in_flight: in_flight,
             sent: AtomicU64::new(0),
             parsed: std::sync::Mutex::new(HashMap::with_capacity(PARSED_BODIES)),
         }
+    }
+
+    /// The same client, sending nothing again after a 429 past `deadline`.
+    pub fn until(self, deadline: Instant) -> Self {
+        Client {
+            deadline: Some(deadline),
+            ..self
+        }
+    }
+
+    /// How often the server limited the run so far, and how long it waited.
+    pub fn limited(&self) -> Limited {
+        self.pace.limited_so_far()
     }
 
     /// The same client, through the proxies `proxies` names instead of the
@@ -144,32 +164,99 @@ impl Client {
     }
 
     /// Sends a probe and records the exchange (never fails: a transport
-    /// error is part of the exchange). Dropping the future cancels the
-    /// exchange; its connection is closed, not reused.
+    /// error is part of the exchange). A 429 is not an answer: the probe
+    /// is sent again, unchanged (its idempotency key too), after the wait
+    /// the server asks for, at most [`RATE_LIMITED_TRIES`] times and never
+    /// past the run's deadline; then the exchange is [`Exchange::unjudged`].
+    /// Dropping the future cancels the exchange; its connection is closed,
+    /// not reused.
     pub async fn send(&self, probe: Probe) -> Exchange {
-        let _slot = self.in_flight.acquire().await.expect("never closed");
-        // Boxed, so that the futures of checks awaiting exchanges (moved
-        // about whole, one per generated case) stay small.
-        Box::pin(self.send_in_slot(probe)).await
+        let mut tries = 0;
+        loop {
+            let exchange = {
+                let _slot = self.in_flight.acquire().await.expect("never closed");
+                // Boxed, so that the futures of checks awaiting exchanges
+                // (moved about whole, one per generated case) stay small.
+                Box::pin(self.send_in_slot(probe.clone())).await
+            };
+            tries += 1;
+            match self.after_limit(exchange, tries) {
+                Ok(exchange) => return exchange,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
+    /// The exchange when it is an answer (or given up on), or how long to
+    /// wait before sending it again (a 429).
+    fn after_limit(&self, exchange: Exchange, tries: u32) -> Result<Exchange, Duration> {
+        let Some(retry_after) = exchange
+            .answer
+            .as_ref()
+            .ok()
+            .filter(|a| a.status == 429)
+            .map(|a| a.retry_after)
+        else {
+            if exchange.answer.is_ok() {
+                self.pace.answered();
+            }
+            return Ok(exchange);
+        };
+        let wait = retry_after.unwrap_or_else(|| pace::backoff(tries));
+        self.pace.limited(exchange.sent_at, wait);
+        let past_deadline = self.deadline.is_some_and(|d| Instant::now() + wait >= d);
+        let why = if tries >= RATE_LIMITED_TRIES {
+            format!("still rate limited (HTTP 429) after {tries} tries")
+        } else if wait > LONGEST_RETRY_AFTER {
+            format!(
+                "rate limited (HTTP 429): the server asked to wait {} s",
+                wait.as_secs()
+            )
+        } else if past_deadline {
+            "rate limited (HTTP 429) until after the run's end (--max-duration)".to_string()
+        } else {
+            return Err(wait);
+        };
+        self.pace.gave_up();
+        Ok(Exchange {
+            answer: Err(why),
+            unjudged: true,
+            ..exchange
+        })
     }
 
     /// Sends `probes` at the same moment: they wait until that many
     /// requests may be in flight together (at most
-    /// [`Client::max_in_flight`]; extra probes are not sent).
+    /// [`Client::max_in_flight`]; extra probes are not sent). Those the
+    /// server limits are sent again one by one, as [`Client::send`] does.
     pub async fn send_together(&self, mut probes: Vec<Probe>) -> Vec<Exchange> {
         probes.truncate(self.max_in_flight);
         let slots = u32::try_from(probes.len()).expect("a handful");
-        let _slots = self
-            .in_flight
-            .acquire_many(slots)
-            .await
-            .expect("never closed");
-        futures::future::join_all(probes.into_iter().map(|p| self.send_in_slot(p))).await
+        let first = {
+            let _slots = self
+                .in_flight
+                .acquire_many(slots)
+                .await
+                .expect("never closed");
+            futures::future::join_all(probes.into_iter().map(|p| self.send_in_slot(p))).await
+        };
+        let mut exchanges = Vec::with_capacity(first.len());
+        for exchange in first {
+            let probe = exchange.probe.clone();
+            exchanges.push(match self.after_limit(exchange, 1) {
+                Ok(exchange) => exchange,
+                Err(wait) => {
+                    tokio::time::sleep(wait).await;
+                    self.send(probe).await
+                }
+            });
+        }
+        exchanges
     }
 
     /// Sends a probe once a slot is held.
     async fn send_in_slot(&self, probe: Probe) -> Exchange {
-        self.pace().await;
+        let sent_at = self.pace.turn().await;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let url = self.url_for(&probe);
         let started = Instant::now();
@@ -182,6 +269,8 @@ impl Client {
             url,
             answer,
             elapsed: started.elapsed(),
+            sent_at,
+            unjudged: false,
         }
     }
 
@@ -229,12 +318,18 @@ impl Client {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let retry_after = response
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| super::retry_after(v, chrono::Utc::now()));
         let body = response.into_body();
         Answer {
             status,
             content_type,
             json: self.parse(&body),
             body,
+            retry_after,
         }
     }
 
@@ -318,17 +413,6 @@ impl Client {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
         Ok((origin, request))
-    }
-
-    async fn pace(&self) {
-        if let Some((gap, next)) = &self.pacing {
-            let mut next = next.lock().await;
-            let now = Instant::now();
-            if *next > now {
-                tokio::time::sleep(*next - now).await;
-            }
-            *next = (*next).max(now) + *gap;
-        }
     }
 }
 

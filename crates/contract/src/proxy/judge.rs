@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use rafiki_rules::ComplianceTable;
 use rafiki_spec::Spec;
 use tokio::sync::{mpsc, oneshot};
@@ -217,6 +217,8 @@ impl Judge {
                     .secrets
                     .scrub(&cut(&String::from_utf8_lossy(body), 4096))
                     .into(),
+                retry_after: header(headers, RETRY_AFTER.as_str())
+                    .and_then(|v| crate::http::retry_after(v, chrono::Utc::now())),
             }),
             Outcome::Dropped(why) => Err(format!(
                 "the connection was closed without an answer ({})",
@@ -232,6 +234,8 @@ impl Judge {
             url: format!("{}{}", self.upstream_origin, captured.path_and_query),
             answer,
             elapsed: captured.finished - captured.started,
+            sent_at: captured.started,
+            unjudged: false,
         }
     }
 

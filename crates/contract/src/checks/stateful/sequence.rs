@@ -323,8 +323,11 @@ mod tests {
                 content_type: Some("application/json".into()),
                 body: json.to_string().into(),
                 json: Some(std::sync::Arc::new(json)),
+                retry_after: None,
             }),
             elapsed: Duration::ZERO,
+            sent_at: std::time::Instant::now(),
+            unjudged: false,
         }
     }
 

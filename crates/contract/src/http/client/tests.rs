@@ -26,6 +26,8 @@ enum Answering {
     Ok,
     /// 407, as a proxy that wants credentials.
     ProxyAuthRequired,
+    /// 429 with `Retry-After: 0` to the first `n` requests, then 200.
+    LimitedFirst(u32),
 }
 
 /// A server on `127.0.0.1:0`; its base URL (`http://127.0.0.1:port`), and
@@ -34,13 +36,15 @@ async fn serve(answering: Answering) -> (String, mpsc::UnboundedReceiver<Seen>) 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (seen, seeing) = mpsc::unbounded_channel();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let seen = seen.clone();
             let _ = seen.send(Seen::Opened);
             let service = service_fn({
-                let seen = seen.clone();
+                let (seen, answered) = (seen.clone(), answered.clone());
                 move |request: Request<Incoming>| {
+                    let earlier = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let (parts, _) = request.into_parts();
                     let never = parts.uri.path() == "/never";
                     let _ = seen.send(Seen::Request(Box::new(parts)));
@@ -51,9 +55,16 @@ async fn serve(answering: Answering) -> (String, mpsc::UnboundedReceiver<Seen>) 
                         let status = match answering {
                             Answering::Ok => 200,
                             Answering::ProxyAuthRequired => 407,
+                            Answering::LimitedFirst(n) if earlier < n => 429,
+                            Answering::LimitedFirst(_) => 200,
                         };
                         let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
                         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                        if status == 429 {
+                            response
+                                .headers_mut()
+                                .insert("retry-after", HeaderValue::from_static("0"));
+                        }
                         Ok::<_, Infallible>(response)
                     }
                 }
@@ -123,6 +134,45 @@ async fn rate_limit_spaces_requests_out() {
         started.elapsed()
     );
     assert_eq!(client.requests_sent(), 6);
+}
+
+#[tokio::test]
+async fn a_429_is_sent_again_unchanged_and_counted_not_answered() {
+    let (url, mut seen) = serve(Answering::LimitedFirst(2)).await;
+    let client = client(&format!("{url}/v1"), 2, no_proxies());
+    let probe = Probe::create_payout(serde_json::json!({"a": 1}));
+    let key = probe.idempotency_key.clone().unwrap();
+    let exchange = client.send(probe).await;
+    assert_eq!(exchange.status(), 200, "{}", exchange.summary());
+    assert!(!exchange.unjudged);
+    let (requests, _, _) = tally(&mut seen);
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        assert_eq!(request.headers["x-idempotency-key"], key.as_str());
+    }
+    let limited = client.limited();
+    assert_eq!((limited.answers, limited.gave_up), (2, 0));
+    assert!(limited.slowest_rate.is_some());
+}
+
+#[tokio::test]
+async fn a_request_limited_past_the_bound_is_given_up_unjudged() {
+    let (url, mut seen) = serve(Answering::LimitedFirst(u32::MAX)).await;
+    // From 1,000 requests a second, halving at each 429 costs half a second.
+    let client = Client::new(
+        &format!("{url}/v1"),
+        keys(),
+        Duration::from_secs(5),
+        Some(1000),
+        1,
+    )
+    .with_proxies(no_proxies());
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    let why = exchange.unjudged_because().expect("given up");
+    assert!(why.contains("still rate limited (HTTP 429)"), "{why}");
+    let (requests, _, _) = tally(&mut seen);
+    assert_eq!(requests.len(), RATE_LIMITED_TRIES as usize);
+    assert_eq!(client.limited().gave_up, 1);
 }
 
 #[tokio::test]
