@@ -46,6 +46,9 @@ pub struct RunConfig {
     pub fail_fast: bool,
     /// Whether to use the documented sandbox test values (failing numbers).
     pub sandbox_values: SandboxValues,
+    /// The most the run may spend on payouts (in the payouts' currency);
+    /// creates past it are not sent and their checks skip them.
+    pub max_spend: Option<rust_decimal::Decimal>,
     /// The OpenAPI document to judge answers by; `None` is the spec built
     /// into this binary (`spec/openapi.yaml`).
     pub spec: Option<PathBuf>,
@@ -88,6 +91,7 @@ impl std::fmt::Debug for RunConfig {
             .field("max_duration", &self.max_duration)
             .field("fail_fast", &self.fail_fast)
             .field("sandbox_values", &self.sandbox_values)
+            .field("max_spend", &self.max_spend)
             .field("spec", &self.spec)
             .field("leave_state_to_exit", &self.leave_state_to_exit)
             .finish()
@@ -114,6 +118,7 @@ impl RunConfig {
             max_duration: DEFAULT_MAX_DURATION,
             fail_fast: false,
             sandbox_values: SandboxValues::Auto,
+            max_spend: None,
             spec: None,
             leave_state_to_exit: false,
         }

@@ -23,8 +23,9 @@ pub mod property;
 pub mod proxy;
 pub mod report;
 pub mod runner;
+pub mod spending;
 
 pub use config::{ConfigError, RunConfig, SandboxValues};
 pub use coverage::{Coverage, Seen};
-pub use report::{CheckResult, Failure, FailureNotice, RateLimits, Report, Totals, Verdict};
+pub use report::{CheckResult, Failure, FailureNotice, RateLimits, Report, Spent, Totals, Verdict};
 pub use runner::{Event, Progress, RunError, run, run_observed};

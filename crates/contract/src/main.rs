@@ -158,6 +158,11 @@ struct RunArgs {
     /// spec/openapi.yaml).
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
+    /// Spend at most this much on payouts (in KES, e.g. 600000); payouts
+    /// past it are not sent and their checks skipped. The run says what it
+    /// expects to spend before its first payout.
+    #[arg(long, value_name = "AMOUNT")]
+    max_spend: Option<rust_decimal::Decimal>,
 }
 
 /// Keys of the embedded mock's two accounts.
@@ -256,6 +261,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     config.fail_fast = args.fail_fast;
     config.sandbox_values = args.sandbox_values;
     config.spec = args.spec;
+    config.max_spend = args.max_spend;
     config.leave_state_to_exit = true; // `main` exits once the reports are out
 
     let progress = progress(&config.base_url);
@@ -275,6 +281,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
                     p.suite, p.finished, p.total
                 )
             }
+            Event::Money(line) => format!("rafiki-contract: {line}"),
             Event::Failure(f) => format!(
                 "rafiki-contract: ✗ {} failed after {:.2} s: {} (full report {full_report})",
                 f.check,

@@ -396,7 +396,47 @@ impl Recorder {
             checks,
             coverage,
             rate_limits: RateLimits::default(),
+            spending: None,
         }
+    }
+}
+
+/// What the run spent on payouts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+pub struct Spent {
+    /// The payouts' currency.
+    pub currency: String,
+    /// The wallet's `available` before the first payout, when it was read.
+    pub available_at_start: Option<String>,
+    /// What the run said it expected to spend, at most.
+    pub planned: String,
+    /// The most it was allowed to spend (`--max-spend`, or a short wallet).
+    pub cap: Option<String>,
+    /// The amounts of the payouts the server accepted (each once;
+    /// payouts that later failed included).
+    pub spent: String,
+    /// How many payouts the server accepted.
+    pub payouts: u64,
+    /// Creates not sent because they did not fit under the cap.
+    pub skipped: u64,
+}
+
+impl Spent {
+    fn render(&self) -> String {
+        let c = &self.currency;
+        let cap = self
+            .cap
+            .as_ref()
+            .map(|cap| format!(", capped at {cap} {c}"))
+            .unwrap_or_default();
+        let skipped = match self.skipped {
+            0 => String::new(),
+            n => format!("; {n} payout(s) not sent, past the cap"),
+        };
+        format!(
+            "spent {} {c} on {} payout(s) (expected up to {} {c}{cap}){skipped}\n",
+            self.spent, self.payouts, self.planned
+        )
     }
 }
 
@@ -481,6 +521,8 @@ pub struct Report {
     pub coverage: Coverage,
     /// How the server's rate limit slowed the run.
     pub rate_limits: RateLimits,
+    /// What the run spent on payouts (`None`: a proxy's report).
+    pub spending: Option<Spent>,
 }
 
 impl Report {
@@ -554,6 +596,9 @@ impl Report {
         ));
         if let Some(line) = self.rate_limits.render() {
             out.push_str(&line);
+        }
+        if let Some(spent) = &self.spending {
+            out.push_str(&spent.render());
         }
         if let Some(ms) = self.first_failure_ms {
             out.push_str(&format!(
@@ -654,6 +699,13 @@ impl Report {
                 self.rate_limits.waited_ms.to_string(),
             ),
             ("rate_limits.gave_up", self.rate_limits.gave_up.to_string()),
+            (
+                "spending.spent",
+                self.spending
+                    .as_ref()
+                    .map(|s| format!("{} {}", s.spent, s.currency))
+                    .unwrap_or_default(),
+            ),
         ] {
             suite.add_property(quick_junit::Property::new(name, value));
         }

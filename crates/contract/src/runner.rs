@@ -17,6 +17,7 @@ use crate::config::{ConfigError, RunConfig, SandboxValues};
 use crate::http::{Client, Exchange, Keys, Probe};
 use crate::json::At;
 use crate::report::{FailureNotice, Recorder, Report};
+use crate::spending::{Spending, available_in};
 
 /// Why a run could not happen at all (exit code 2 in the CLI).
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +182,8 @@ pub struct Ctx {
     pub deadline: std::time::Instant,
     /// Stop at the first failure.
     pub fail_fast: bool,
+    /// What the run spends, and its cap.
+    pub spending: Spending,
     runtime: Handle,
 }
 
@@ -192,7 +195,12 @@ impl Ctx {
         if self.out_of_time() {
             return Exchange::not_sent(probe, RUN_OVER);
         }
+        let held = match self.spending.hold(&probe) {
+            Ok(held) => held,
+            Err(why) => return Exchange::not_sent(probe, why),
+        };
         let exchange = self.client.send(probe).await;
+        self.spending.settle(held, &exchange);
         self.conformance.observe(&exchange, &self.recorder);
         exchange
     }
@@ -207,8 +215,26 @@ impl Ctx {
                 .map(|p| Exchange::not_sent(p, why))
                 .collect();
         }
+        // All or none: copies sent together are one case.
+        let mut held = Vec::with_capacity(probes.len());
+        for probe in &probes {
+            match self.spending.hold(probe) {
+                Ok(amount) => held.push(amount),
+                Err(why) => {
+                    let none = Exchange::not_sent(probe.clone(), "");
+                    for amount in held {
+                        self.spending.settle(amount, &none);
+                    }
+                    return probes
+                        .into_iter()
+                        .map(|p| Exchange::not_sent(p, why.clone()))
+                        .collect();
+                }
+            }
+        }
         let exchanges = self.client.send_together(probes).await;
-        for exchange in &exchanges {
+        for (exchange, amount) in exchanges.iter().zip(held) {
+            self.spending.settle(amount, exchange);
             self.conformance.observe(exchange, &self.recorder);
         }
         exchanges
@@ -322,6 +348,9 @@ pub enum Event {
     Progress(Progress),
     /// A failure was found (the full report comes at the end).
     Failure(FailureNotice),
+    /// What the run expects to spend, before its first payout, and
+    /// whether the wallet holds it (one line).
+    Money(String),
 }
 
 /// Where a run is: `finished` of `total` suites done, the last one `suite`.
@@ -389,8 +418,11 @@ pub async fn run_observed(
         operations,
         deadline,
         fail_fast: config.fail_fast,
+        spending: Spending::new(ComplianceTable::builtin()),
         runtime: Handle::current(),
     };
+    let money = plan_spending(&mut ctx.spending, config, &first_answer);
+    observe(Event::Money(money.line()));
     ctx.conformance.observe(&first_answer, &ctx.recorder);
     ctx.control_api = has_control_api(&ctx.client).await;
     ctx.banks = Banks::from_body(ctx.send(Probe::get("list_banks", "/banks")).await.json());
@@ -466,11 +498,103 @@ pub async fn run_observed(
         ctx.conformance.coverage(),
     );
     report.rate_limits = ctx.client.limited().into();
+    report.spending = Some(
+        ctx.spending
+            .spent(money.planned, money.available, SPENDING_CURRENCY),
+    );
     if config.leave_state_to_exit {
         std::mem::forget(ctx);
     }
     Ok(report)
 }
+
+/// The currency the run's payouts are in (the fixtures', the sequences').
+const SPENDING_CURRENCY: &str = "KES";
+
+/// What the run expects to spend and what the wallet holds.
+struct MoneyPlan {
+    planned: rust_decimal::Decimal,
+    available: Option<rust_decimal::Decimal>,
+    cap: Option<rust_decimal::Decimal>,
+}
+
+impl MoneyPlan {
+    /// The one line the run says of its money before its first payout.
+    fn line(&self) -> String {
+        let c = SPENDING_CURRENCY;
+        let planned = self.planned;
+        match (self.available, self.cap) {
+            (Some(available), _) if available < planned => format!(
+                "the {c} wallet holds {available} {c} available; this run needs up to {planned} {c}: payouts past {} {c} are not sent and their checks skipped",
+                self.cap.unwrap_or(available)
+            ),
+            (available, cap) => format!(
+                "this run expects to spend up to {planned} {c}{}{}",
+                available.map(|a| format!(" of the {a} {c} available")).unwrap_or_default(),
+                cap.filter(|cap| *cap < planned)
+                    .map(|cap| format!("; --max-spend caps it at {cap} {c}: payouts past it are not sent and their checks skipped"))
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+/// Reads the wallet (the preflight's `GET /wallets`), works out what the
+/// run expects to spend and caps `spending` at `--max-spend` or at what
+/// the wallet holds, whichever is less.
+fn plan_spending(spending: &mut Spending, config: &RunConfig, wallets: &Exchange) -> MoneyPlan {
+    let available = wallets
+        .json()
+        .and_then(|w| available_in(w, SPENDING_CURRENCY));
+    let planned = expected_spend(config);
+    let mut cap = config.max_spend;
+    if let Some(max) = config.max_spend {
+        spending.cap_at(max, format!("--max-spend {max}"));
+    }
+    if let Some(available) = available
+        && available < planned
+        && cap.is_none_or(|cap| available < cap)
+    {
+        cap = Some(available);
+        spending.cap_at(
+            available,
+            format!("the {SPENDING_CURRENCY} wallet held {available} available at the start"),
+        );
+    }
+    MoneyPlan {
+        planned,
+        available,
+        cap,
+    }
+}
+
+/// An upper estimate of what a run spends: the documented edges pay the
+/// destination's exact minimum and maximum once; everything else pays
+/// near the minimum (the fixtures, the generated valid payouts, the
+/// sequences' creates).
+fn expected_spend(config: &RunConfig) -> rust_decimal::Decimal {
+    use rust_decimal::Decimal;
+    let Some(limit) = ComplianceTable::builtin().country("KE").and_then(|ke| {
+        ke.limit_for(
+            SPENDING_CURRENCY,
+            rafiki_rules::wire::AccountType::MobileMoney,
+        )
+    }) else {
+        return Decimal::ZERO;
+    };
+    let (min, max) = (
+        limit.min.unwrap_or(Decimal::ONE),
+        limit.max.unwrap_or_default(),
+    );
+    // Payouts near the minimum a case, counted from a default run's
+    // creates per generated example (see `docs/performance.md`).
+    let near_min = Decimal::from(config.max_examples.max(1)) * PAYOUTS_PER_EXAMPLE * min;
+    (min + max + near_min).round_dp(2)
+}
+
+/// Creates a run makes per `--max-examples`, with room to spare.
+const PAYOUTS_PER_EXAMPLE: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(4, 0, 0, false, 0);
 
 /// One `GET /wallets`: tells "down", "not this API" and "bad key" apart
 /// before any check runs. The answer is judged with the others.

@@ -1,7 +1,9 @@
 //! `docs/fidelity.md` names, row by row, the suite check that holds a
 //! server to each documented behaviour. The names must stay true: every
 //! check a row names exists (as `rafiki-contract list-checks` prints it),
-//! and every check the suite has is named by some row.
+//! and every check the suite has is named by some row. And every refusal
+//! the suite may *fail* a server for (`rafiki_rules::documented`) rests on
+//! a row that exists and is not one of our own decisions.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -38,6 +40,18 @@ fn check_cells(matrix: &str) -> Vec<(String, String)> {
                     && n.parse::<u32>().is_ok()
             });
             (is_row_id && cells.len() == 9).then(|| (id.to_owned(), cells[6].to_owned()))
+        })
+        .collect()
+}
+
+/// The matrix's rows: id and status (the last cell).
+fn statuses(matrix: &str) -> Vec<(String, String)> {
+    matrix
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let id = *cells.get(1)?;
+            (check_cells(line).len() == 1).then(|| (id.to_owned(), cells[7].to_owned()))
         })
         .collect()
 }
@@ -82,6 +96,36 @@ fn every_check_the_matrix_names_exists_and_every_check_is_named() {
         unnamed.is_empty(),
         "checks no row of docs/fidelity.md names (add them to the rows they verify): {unnamed:?}"
     );
+}
+
+#[test]
+fn every_documented_refusal_cites_a_row_that_is_not_ours() {
+    use rafiki_rules::Rule;
+    use rafiki_rules::documented::{fidelity_row, is_documented_refusal};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/fidelity.md");
+    let matrix = std::fs::read_to_string(path).expect("docs/fidelity.md");
+    let rows = statuses(&matrix);
+    let mut problems = Vec::new();
+    for rule in Rule::ALL {
+        match fidelity_row(rule) {
+            None => {
+                // Ours: never a documented refusal, whatever the value.
+                if is_documented_refusal(rule, None) {
+                    problems.push(format!("{rule:?} is refused as documented without a row"));
+                }
+            }
+            Some(id) => match rows.iter().find(|(row, _)| row == id) {
+                None => problems.push(format!("{rule:?} cites {id}, which is no row")),
+                Some((_, status))
+                    if status.contains("ours") || status.starts_with("out of scope") =>
+                {
+                    problems.push(format!("{rule:?} cites {id}, whose status is `{status}`"))
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[test]

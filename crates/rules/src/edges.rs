@@ -54,7 +54,8 @@ impl EdgeExpect {
 
 /// Every documented edge of `table`, in a fixed order: countries by code;
 /// within a country its amount cases (limits in table order, then account
-/// types in the limit's order; min - 0.01, min, max, max + 0.01), then its
+/// types in the limit's order; min - 0.01, min, max, max + 0.01, the
+/// accepted min and max only for a limit's first account type), then its
 /// sender cases (`sender` absent, then each required field absent).
 ///
 /// - Amount cases exist for every limit and account type it covers, except
@@ -75,8 +76,14 @@ pub fn payout_edges(table: &ComplianceTable) -> Vec<EdgeCase> {
     let mut cases = Vec::new();
     for country in table.countries() {
         let routes = routes(country);
-        for route in &routes {
-            amount_cases(country, route, &sender, &mut cases);
+        for (index, route) in routes.iter().enumerate() {
+            // A payout at an accepted edge spends money on a real sandbox:
+            // each limit's min and max are paid once, by its first route;
+            // the refusals are tried on every route.
+            let first = !routes[..index]
+                .iter()
+                .any(|r| std::ptr::eq(r.limit, route.limit));
+            amount_cases(country, route, first, &sender, &mut cases);
         }
         if let Some((route, amount)) = routes
             .iter()
@@ -125,6 +132,7 @@ fn cents_text(amount: Decimal) -> String {
 fn amount_cases(
     country: &CountryRules,
     route: &Route<'_>,
+    pay: bool,
     sender: &Value,
     out: &mut Vec<EdgeCase>,
 ) {
@@ -147,12 +155,12 @@ fn amount_cases(
                 EdgeExpect::rejected("amount.value", Rule::AmountBelowMin),
             );
         }
-        if min >= one_cent() {
+        if pay && min >= one_cent() {
             push("min", min, EdgeExpect::Accepted);
         }
     }
     if let Some(max) = limit.max {
-        if max >= one_cent() {
+        if pay && max >= one_cent() {
             push("max", max, EdgeExpect::Accepted);
         }
         push(
@@ -163,17 +171,14 @@ fn amount_cases(
     }
 }
 
-/// An amount well inside `limit` (halfway between its bounds, rounded down
-/// to the cent), or `None` when the limit admits no positive amount.
+/// An amount inside `limit`, a unit above its minimum (the sender edges
+/// are refused by a conforming server, but a server that accepts one
+/// spends it), or `None` when the limit admits no positive amount.
 fn inner_amount(limit: &AmountLimit) -> Option<Decimal> {
     let low = limit.min.unwrap_or_default().max(one_cent());
     match limit.max {
         Some(max) if max < low => None,
-        Some(max) => {
-            let half = ((low + max) / Decimal::TWO)
-                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
-            Some(half.max(low))
-        }
+        Some(max) => Some((low + Decimal::ONE).min(max)),
         None => Some(low),
     }
 }

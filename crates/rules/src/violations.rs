@@ -79,6 +79,38 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule (for tests that walk them all).
+    pub const ALL: [Rule; 28] = [
+        Rule::Required,
+        Rule::WrongType,
+        Rule::Blank,
+        Rule::UnknownEnumValue,
+        Rule::AmountFormat,
+        Rule::AmountNotPositive,
+        Rule::AmountBelowMin,
+        Rule::AmountAboveMax,
+        Rule::UnsupportedCurrency,
+        Rule::CurrencyCode,
+        Rule::CountryCode,
+        Rule::UnsupportedCountry,
+        Rule::IdPrefix,
+        Rule::E164,
+        Rule::Operator,
+        Rule::DateFormat,
+        Rule::DateTimeFormat,
+        Rule::PostalCode,
+        Rule::ExactlyOneOf,
+        Rule::AlphaNumeric,
+        Rule::UnknownPaymentAccount,
+        Rule::UnknownWallet,
+        Rule::WalletCurrencyMismatch,
+        Rule::NoWalletForCurrency,
+        Rule::IdempotencyKey,
+        Rule::PagingLimit,
+        Rule::UnknownBank,
+        Rule::UnknownBranch,
+    ];
+
     /// Whether the verdict depends on the server's state (the caller's
     /// accounts and wallets), not on the request alone: only the server
     /// can tell, so an offline check must leave these to it.

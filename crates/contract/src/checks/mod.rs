@@ -83,8 +83,8 @@ check_list! { ALL;
         basis: "every resource belongs to the account of the key that created it";
     IDEMPOTENCY_REPLAY = "idempotency_replay": "the same key and body replay the first answer (same payout) and create nothing",
         basis: "the same key and body replay the first answer (same status, same payout) and create nothing";
-    IDEMPOTENCY_KEY_REUSE = "idempotency_key_reuse": "the same key with another body gets the first answer again, never a second payout",
-        basis: "the provider's idempotency page: a repeat with the same key gets the stored answer, and the operation does not run again; API.md's 409 IDEMPOTENCY_KEY_ALREADY_USED for another body only warns";
+    IDEMPOTENCY_KEY_REUSE = "idempotency_key_reuse": "the same key with another body gets the first answer again (or 409), never a second payout",
+        basis: "a key never makes a second payout; for another body the provider's idempotency page gives back the stored answer and API.md answers 409 IDEMPOTENCY_KEY_ALREADY_USED: two documented behaviours, both pass";
     IDEMPOTENCY_CONCURRENT = "idempotency_concurrent": "concurrent requests with one key make one payout (others replay it or get 409 IDEMPOTENCY_RACE)",
         basis: "never two payouts for one key; a key still in process gets 409 IDEMPOTENCY_RACE";
     INSUFFICIENT_BALANCE = "insufficient_balance": "a payout above the wallet's available gets 402 WALLET_INSUFFICIENT_BALANCE, one within it does not",

@@ -152,8 +152,8 @@ fn cents(d: Decimal) -> i64 {
         .expect("limit fits in i64 cents")
 }
 
-/// Where in a route's limit an amount is, and how it is spelled: either
-/// bound or anywhere between, as `"140.00"` or normalised `"140"`. (Drawn
+/// Where in a route's limit an amount is, and how it is spelled: the
+/// minimum or some cents above it, as `"140.00"` or normalised `"140"`. (Drawn
 /// apart from the route, so that no strategy has to be made per route.)
 #[derive(Debug, Clone)]
 struct AmountInLimit {
@@ -164,17 +164,21 @@ struct AmountInLimit {
 #[derive(Debug, Clone)]
 enum PlaceInLimit {
     Min,
-    Max,
     /// Cents above the minimum, taken modulo the limit's span.
     Between(u64),
 }
 
+/// Most amounts just above the minimum: a suite run against a real
+/// sandbox pays for every one it sends. The maximum is left to the
+/// documented edges (`crate::edges`), which pay it once a run.
 fn amount_in_limit() -> impl Strategy<Value = AmountInLimit> {
     (
         prop_oneof![
-            Just(PlaceInLimit::Min),
-            Just(PlaceInLimit::Max),
-            any::<u64>().prop_map(PlaceInLimit::Between),
+            2 => Just(PlaceInLimit::Min),
+            // Up to 10.00 above the minimum.
+            7 => (0u64..=1_000).prop_map(PlaceInLimit::Between),
+            // Up to 200.00 above it, now and then.
+            1 => (0u64..=20_000).prop_map(PlaceInLimit::Between),
         ],
         any::<bool>(),
     )
@@ -188,7 +192,6 @@ impl AmountInLimit {
         let high = limit.max.map_or(low + 100_000_000, cents);
         let cents = match self.place {
             PlaceInLimit::Min => low,
-            PlaceInLimit::Max => high,
             PlaceInLimit::Between(above) => {
                 let span =
                     u64::try_from(high - low).expect("a limit's max is not below its min") + 1;

@@ -1,7 +1,7 @@
 //! The idempotency judges: a create resent with its key and body gets the
 //! first answer again (`idempotency_replay`), its key with another body
 //! gets the first answer too, or API.md's 409
-//! `IDEMPOTENCY_KEY_ALREADY_USED` with a warning, never a second payout
+//! `IDEMPOTENCY_KEY_ALREADY_USED` (both documented), never a second payout
 //! (`idempotency_key_reuse`), and
 //! identical creates sent at once with one key make at most one payout
 //! (`idempotency_concurrent`).
@@ -74,7 +74,8 @@ impl Sequence<'_> {
 
     /// Resends a create's key with another amount. The provider's page
     /// keys the stored answer by URL and key, so the first answer comes
-    /// back (passes); API.md's 409 IDEMPOTENCY_KEY_ALREADY_USED warns
+    /// back; API.md answers 409 IDEMPOTENCY_KEY_ALREADY_USED. Two
+    /// documented sources, two behaviours: both pass, silently
     /// (`docs/contract.md#idempotency`); anything else, above all a second
     /// payout, fails.
     pub(super) async fn reuse_key(&mut self, payout: usize, cents: u32) -> StepResult {
@@ -94,14 +95,8 @@ impl Sequence<'_> {
         let exchange = self
             .send(resend(body, original.idempotency_key.clone()))
             .await;
-        if exchange.is_error(ErrorCode::IdempotencyKeyAlreadyUsed) {
-            self.ctx.recorder.warn(
-                &IDEMPOTENCY_KEY_REUSE,
-                "the stored answer for a used key with another body (the provider's idempotency page); 409 IDEMPOTENCY_KEY_ALREADY_USED is API.md's reading",
-                Some(&exchange),
-                None,
-            );
-        } else if let Err(first) = first_answer_again(&original, &exchange) {
+        let refused = exchange.is_error(ErrorCode::IdempotencyKeyAlreadyUsed);
+        if let (false, Err(first)) = (refused, first_answer_again(&original, &exchange)) {
             return fail(
                 &IDEMPOTENCY_KEY_REUSE,
                 format!(

@@ -1,0 +1,213 @@
+//! The run's money. Against a real sandbox every accepted payout leaves a
+//! finite wallet, so the run says before its first payout what it expects
+//! to spend, never spends past its cap (`--max-spend`, or what the wallet
+//! holds when that is less), and the report gives what it spent.
+//!
+//! A create counts when a server keeping to the documented contract may
+//! accept it: its amount is within the limits the compliance data gives
+//! its currency (an amount above the maximum is refused, so it spends
+//! nothing). It is held before it is sent, and a create that does not fit
+//! under the cap is not sent at all: its checks skip it, saying why. It
+//! is spent once answered 202 with a payout id not seen before (a replay
+//! or a reused key pays nothing twice); any other answer frees the hold.
+//! Payouts that later fail are still counted: what is spent is an upper
+//! bound of what left the wallet.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use rafiki_rules::ComplianceTable;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::http::{Exchange, Probe};
+use crate::report::Spent;
+
+/// What the run spends, against its cap.
+#[derive(Debug)]
+pub struct Spending {
+    /// Per currency, the lowest minimum and highest maximum any
+    /// destination accepts: what a conforming server may accept at all.
+    limits: Vec<(String, Decimal, Decimal)>,
+    /// The most the run may spend (`None`: no cap).
+    cap: Option<Decimal>,
+    /// Why the cap is what it is (`--max-spend`, a short wallet).
+    cap_reason: String,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Creates on their way that may be accepted.
+    held: Decimal,
+    /// Accepted payouts' amounts.
+    spent: Decimal,
+    /// Ids of the payouts counted in `spent`.
+    paid: HashSet<String>,
+    /// Creates not sent because they did not fit under the cap.
+    skipped: u64,
+}
+
+impl Spending {
+    /// No cap yet; amounts count when `table` lets some destination accept them.
+    pub fn new(table: &ComplianceTable) -> Self {
+        let mut limits: Vec<(String, Decimal, Decimal)> = Vec::new();
+        for rules in table.countries() {
+            for limit in &rules.limits {
+                let (min, max) = (
+                    limit.min.unwrap_or_default(),
+                    limit.max.unwrap_or(Decimal::MAX),
+                );
+                match limits.iter_mut().find(|(c, ..)| *c == limit.currency) {
+                    Some((_, low, high)) => (*low, *high) = ((*low).min(min), (*high).max(max)),
+                    None => limits.push((limit.currency.clone(), min, max)),
+                }
+            }
+        }
+        Spending {
+            limits,
+            cap: None,
+            cap_reason: String::new(),
+            state: Mutex::default(),
+        }
+    }
+
+    /// Caps the run's spending at `cap`, for `reason`.
+    pub fn cap_at(&mut self, cap: Decimal, reason: String) {
+        self.cap = Some(cap);
+        self.cap_reason = reason;
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What a create may spend: its amount, when a conforming server may
+    /// accept it.
+    fn amount_of(&self, probe: &Probe) -> Option<Decimal> {
+        if probe.operation != Some("create_payout") {
+            return None;
+        }
+        let amount = &probe.body.as_deref()?["amount"];
+        let value: Decimal = amount["value"].as_str()?.parse().ok()?;
+        let currency = amount["currency"].as_str()?;
+        self.limits
+            .iter()
+            .any(|(c, min, max)| c == currency && *min <= value && value <= *max)
+            .then_some(value)
+    }
+
+    /// Holds what `probe` may spend; `Err` says why it must not be sent.
+    pub fn hold(&self, probe: &Probe) -> Result<Option<Decimal>, String> {
+        let Some(amount) = self.amount_of(probe) else {
+            return Ok(None);
+        };
+        let mut state = self.state();
+        if let Some(cap) = self.cap
+            && state.spent + state.held + amount > cap
+        {
+            state.skipped += 1;
+            return Err(format!(
+                "not sent: a payout of {amount} would take the run past {cap} ({}; {} spent so far)",
+                self.cap_reason, state.spent
+            ));
+        }
+        state.held += amount;
+        Ok(Some(amount))
+    }
+
+    /// Counts a held create as spent when it made a new payout; frees it
+    /// otherwise.
+    pub fn settle(&self, held: Option<Decimal>, exchange: &Exchange) {
+        let Some(amount) = held else {
+            return;
+        };
+        let mut state = self.state();
+        state.held -= amount;
+        let new_payout = (exchange.status() == 202)
+            .then(|| exchange.json()?["data"]["id"].as_str().map(str::to_string))
+            .flatten();
+        if let Some(id) = new_payout
+            && state.paid.insert(id)
+        {
+            state.spent += amount;
+        }
+    }
+
+    /// What was spent, for the report.
+    pub fn spent(&self, planned: Decimal, available: Option<Decimal>, currency: &str) -> Spent {
+        let state = self.state();
+        Spent {
+            currency: currency.to_string(),
+            available_at_start: available.map(|a| a.to_string()),
+            planned: planned.to_string(),
+            cap: self.cap.map(|c| c.to_string()),
+            spent: state.spent.to_string(),
+            payouts: state.paid.len() as u64,
+            skipped: state.skipped,
+        }
+    }
+}
+
+/// The `data` entry of `currency` in a `GET /wallets` answer's body.
+pub fn available_in(wallets: &Value, currency: &str) -> Option<Decimal> {
+    wallets["data"]
+        .as_array()?
+        .iter()
+        .find(|w| w["currency"] == currency)?["available"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn create(value: &str) -> Probe {
+        Probe::create_payout(json!({"amount": {"value": value, "currency": "KES"}}))
+    }
+
+    fn accepted(id: &str) -> Exchange {
+        let body = json!({"data": {"id": id}});
+        Exchange {
+            answer: Ok(crate::http::Answer {
+                status: 202,
+                content_type: None,
+                body: body.to_string().into(),
+                json: Some(body.into()),
+                retry_after: None,
+            }),
+            unjudged: false,
+            ..Exchange::not_sent(create("1"), "")
+        }
+    }
+
+    #[test]
+    fn holds_what_may_be_accepted_and_counts_each_payout_once() {
+        let mut spending = Spending::new(ComplianceTable::builtin());
+        spending.cap_at(Decimal::from(300), "--max-spend 300".into());
+        // Outside Kenya's limits: refused by any conforming server, free.
+        assert_eq!(spending.hold(&create("600000")), Ok(None));
+        assert_eq!(spending.hold(&create("abc")), Ok(None));
+        let first = spending.hold(&create("140.00")).unwrap();
+        assert_eq!(first, Some(Decimal::new(14000, 2)));
+        spending.settle(first, &accepted("pyt-1"));
+        // The same payout again (a replay) is not paid twice.
+        let replay = spending.hold(&create("140.00")).unwrap();
+        spending.settle(replay, &accepted("pyt-1"));
+        let why = spending.hold(&create("161")).unwrap_err();
+        assert!(
+            why.contains("past 300 (--max-spend 300; 140.00 spent"),
+            "{why}"
+        );
+        let refused = spending.hold(&create("150")).unwrap();
+        spending.settle(refused, &Exchange::not_sent(create("150"), "422"));
+        let spent = spending.spent(Decimal::from(290), None, "KES");
+        assert_eq!(
+            (spent.spent.as_str(), spent.payouts, spent.skipped),
+            ("140.00", 1, 1)
+        );
+    }
+}
