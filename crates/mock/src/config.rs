@@ -3,18 +3,19 @@
 //! the body size limit, the clock, the public base URL used in `next`
 //! links, the compliance table, the legal variations of the API's
 //! behaviour the mock can show (see [`crate::variants`]), the faults it
-//! injects on purpose (see [`crate::faults`]) and the size of its request
-//! journal (see [`crate::journal`]).
+//! injects on purpose (see [`crate::faults`]), the size of its request
+//! journal (see [`crate::journal`]) and its rate limit per API key.
 //!
 //! Defaults (what `Config::default()` and the binary without flags give):
 //! one API key [`DEFAULT_API_KEY`] with one KES wallet holding
 //! [`DEFAULT_BALANCE`], a processing delay of [`DEFAULT_DELAY`], a body
 //! limit of [`DEFAULT_BODY_LIMIT`] bytes, the system clock, the built-in
-//! compliance table, the control API on, none of the variations, no
-//! faults, and a journal of [`DEFAULT_JOURNAL_CAPACITY`] requests per
-//! account.
+//! compliance table, the control API on, none of the variations (branches
+//! checked, no rate limit), no faults, and a journal of
+//! [`DEFAULT_JOURNAL_CAPACITY`] requests per account.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -162,6 +163,18 @@ pub struct Config {
     /// PAYOUT_MOBILE_MONEY_TEMPORARILY_UNAVAILABLE; nothing is created or
     /// stored ([`crate::support::is_outage`]).
     pub recipient_outages: bool,
+    /// Check that a bank account's `branch_id` is one of its bank's
+    /// branches (default `true`). When `false`, any well-formed branch id
+    /// is accepted with a listed bank; the bank itself is still checked.
+    pub check_branches: bool,
+    /// At most this many requests per second per API key to the API under
+    /// `/v1` (default `None`: no limit), as a token bucket of this size
+    /// refilled at this rate, on the monotonic clock. A request past it
+    /// gets 429 `RATE_LIMITED` with `Retry-After` and is not handled (nor
+    /// counted by the fault plan); it is in the journal. Requests with no
+    /// or an unknown key are not counted (their 401 touches no account),
+    /// nor is the control API.
+    pub rate_limit_per_key: Option<NonZeroU32>,
     /// Faults injected on purpose into the API's answers (default: none).
     /// Every account starts with this plan; the control API replaces an
     /// account's plan (`PUT /_sandbox/faults`). See [`crate::faults`].
@@ -204,6 +217,8 @@ impl Config {
             other_body_with_used_key: OtherBody::default(),
             created_at_to: UpperBound::default(),
             recipient_outages: false,
+            check_branches: true,
+            rate_limit_per_key: None,
             faults: FaultPlan::default(),
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
         }

@@ -5,7 +5,10 @@
 //! code: 400 BAD_REQUEST (a body not sent as JSON; the status is
 //! documented, the code is not), 405 METHOD_NOT_ALLOWED, 413
 //! PAYLOAD_TOO_LARGE, 409 ILLEGAL_TRANSITION on the control API, and the
-//! codes of injected faults' statuses ([`crate::faults::FaultStatus`]).
+//! codes of injected faults' statuses ([`crate::faults::FaultStatus`]),
+//! whose 429 the rate limit answers too.
+
+use std::num::NonZeroU32;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -53,6 +56,13 @@ pub enum ApiError {
         status: FaultStatus,
         /// The rule, in the flag grammar.
         rule: String,
+    },
+    /// The key is past its rate limit: not handled.
+    #[error("over the rate limit of {per_second} requests per second")]
+    RateLimited {
+        per_second: NonZeroU32,
+        /// Whole seconds until the key is served again (`Retry-After`).
+        retry_after: u32,
     },
 }
 
@@ -134,6 +144,8 @@ impl ApiError {
                 Kind::Own(StatusCode::CONFLICT, "ILLEGAL_TRANSITION")
             }
             ApiError::Injected { status, .. } => status.kind(),
+            // The same 429 as an injected one: one status, one code.
+            ApiError::RateLimited { .. } => FaultStatus::TooManyRequests.kind(),
         }
     }
 
@@ -197,6 +209,12 @@ impl ApiError {
             ApiError::Injected { rule, .. } => {
                 format!("Injected by rafiki-mock (fault rule {rule}): the request was not handled.")
             }
+            ApiError::RateLimited {
+                per_second,
+                retry_after,
+            } => format!(
+                "Too many requests: at most {per_second} per second for this API key; retry after {retry_after} s."
+            ),
         };
         Envelope {
             code: self.code(),

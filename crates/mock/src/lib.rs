@@ -27,8 +27,9 @@
 //! `amounts` (lenient amounts), [`support`] (autonomous support),
 //! [`variants`] (the legal variations, [`Variant`]), [`operation`] (the
 //! seven operations), [`faults`] (faults on purpose), [`journal`] (the
-//! request journal), `traffic` (the layer applying both) and `conn` (the
-//! accept loop that can drop a connection).
+//! request journal), `rate_limit` (a token bucket per API key), `traffic`
+//! (the layer applying the three) and `conn` (the accept loop that can
+//! drop a connection).
 
 mod amounts;
 mod banks;
@@ -43,6 +44,7 @@ pub mod faults;
 mod ids;
 pub mod journal;
 pub mod operation;
+mod rate_limit;
 mod routes;
 mod scheduler;
 mod server;
@@ -59,4 +61,4 @@ pub use config::{
 pub use faults::{Fault, FaultPlan, FaultRule, FaultStatus, Scope, Share};
 pub use operation::Operation;
 pub use server::{MockHandle, StartError, spawn, spawn_on};
-pub use variants::{ApplyVariant, Variant, legal_variants};
+pub use variants::{ApplyVariant, RATE_LIMITED_PER_SECOND, Variant, legal_variants};

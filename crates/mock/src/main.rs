@@ -4,11 +4,13 @@
 //! cargo run -p rafiki-mock -- --port 8080
 //! RAFIKI_MOCK_API_KEYS=sk_test_a,sk_test_b cargo run -p rafiki-mock -- --wallet KES:500000.00 --wallet USD:1000.00
 //! cargo run -p rafiki-mock -- --variant autonomous_support --compliance my-limits.yaml
+//! cargo run -p rafiki-mock -- --rate-limit-per-key 5
 //! cargo run -p rafiki-mock -- --fault 'create_payout=503+retry-after=1@30%' --fault 'create_payout=drop-after-handling@10%' --fault-seed 7
 //! ```
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,11 +73,15 @@ struct Args {
     default_page_size: Option<u32>,
     /// A legal variation to show (repeatable): leading_zero_amounts,
     /// slow_settlement, autonomous_support, page_size_7, key_reuse_refused,
-    /// created_at_to_exclusive, recipient_outages.
-    /// Explicit flags
-    /// win over what a variant sets.
+    /// created_at_to_exclusive, recipient_outages, branches_unchecked,
+    /// rate_limited. Explicit flags win over what a variant sets.
     #[arg(long = "variant", value_name = "NAME")]
     variants: Vec<Variant>,
+    /// At most N requests per second per API key to /v1 (a burst of N,
+    /// refilled at N a second); past that 429 RATE_LIMITED with
+    /// Retry-After [default: no limit, or the variant's].
+    #[arg(long, value_name = "N")]
+    rate_limit_per_key: Option<NonZeroU32>,
     /// A fault to inject on purpose (repeatable; every account starts with
     /// these): OPERATION=FAULT[@SHARE][#TIMES], where OPERATION is an
     /// operationId or *, FAULT is 500, 502, 503, 429 or 409 (each optionally
@@ -123,6 +129,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(size) = args.default_page_size {
         config.default_page_size = size;
+    }
+    if let Some(limit) = args.rate_limit_per_key {
+        config.rate_limit_per_key = Some(limit);
     }
     config.control_api &= !args.no_control_api;
     config.lenient_amounts |= args.lenient_amounts;

@@ -78,6 +78,7 @@ pub async fn create_payment_account(
     let request = with_bank_check(
         validate_payment_account(&body, app.store.compliance()),
         check_bank_account(&body, "", crate::banks::all()),
+        app.check_branches,
     )?;
     let now = app.store.now();
     let mut account = cell.lock();
@@ -121,6 +122,7 @@ pub async fn create_payout(
     let validated = with_bank_check(
         validate_payout_create(&checked, app.store.compliance(), cell.as_ref()),
         check_payout_bank_account(&checked, crate::banks::all()),
+        app.check_branches,
     );
     let accept = app.store.accept(now, amount_text);
     let mut wake = false;
@@ -149,17 +151,25 @@ pub async fn create_payout(
 }
 
 /// The validator's verdict with the bank list's violations added: one 422
-/// naming every fault.
+/// naming every fault. Without `check_branches` the rules' branch verdict
+/// is dropped ([`crate::Config::check_branches`]): `rafiki-rules` judges
+/// the bank and its branch together, this server only the bank.
 fn with_bank_check<T>(
     validated: Result<T, Violations>,
     banks: Violations,
+    check_branches: bool,
 ) -> Result<T, Violations> {
-    match validated {
-        Ok(request) => banks.into_result(request),
-        Err(mut violations) => {
-            banks.into_iter().for_each(|v| violations.push(v));
-            Err(violations)
-        }
+    let (request, mut violations) = match validated {
+        Ok(request) => (Some(request), Violations::new()),
+        Err(violations) => (None, violations),
+    };
+    banks
+        .into_iter()
+        .filter(|v| check_branches || v.rule != Rule::UnknownBranch)
+        .for_each(|v| violations.push(v));
+    match request {
+        Some(request) => violations.into_result(request),
+        None => Err(violations),
     }
 }
 

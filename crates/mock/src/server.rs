@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub(crate) created_at_to: UpperBound,
     /// [`Config::recipient_outages`].
     pub(crate) recipient_outages: bool,
+    /// [`Config::check_branches`].
+    pub(crate) check_branches: bool,
 }
 
 /// Why the server did not start.
@@ -92,6 +95,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         other_body: config.other_body_with_used_key,
         created_at_to: config.created_at_to,
         recipient_outages: config.recipient_outages,
+        check_branches: config.check_branches,
         default_page_size: config.default_page_size,
     };
     let app = router(state, config.control_api, config.panic_route);
@@ -118,6 +122,8 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         other_body_with_used_key = ?config.other_body_with_used_key,
         created_at_to = ?config.created_at_to,
         recipient_outages = config.recipient_outages,
+        check_branches = config.check_branches,
+        rate_limit_per_key = config.rate_limit_per_key.map(NonZeroU32::get),
         faults = %config.faults,
         journal_capacity = config.journal_capacity,
         "rafiki-mock listening"
@@ -134,9 +140,9 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
 
 /// Every route, the fallbacks and the layers. Without the control API no
 /// `/_sandbox` route exists: those paths fall to the 404 fallback. The
-/// traffic layer (faults and journal, API requests only) sits inside the
-/// trace layer, so injected answers are logged, and outside the panic
-/// catcher, so the journal records a panic's 500.
+/// traffic layer (rate limit, faults and journal, API requests only) sits
+/// inside the trace layer, so injected answers and 429s are logged, and
+/// outside the panic catcher, so the journal records a panic's 500.
 fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     let body_limit = state.body_limit;
     let api = Operation::ALL

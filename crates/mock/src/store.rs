@@ -48,6 +48,7 @@ use crate::errors::{ApiError, json_bytes};
 use crate::faults::{FaultPlan, FaultState};
 use crate::ids;
 use crate::journal::Journal;
+use crate::rate_limit::TokenBucket;
 use crate::support::{self, SupportPlan};
 
 /// The largest balance funding may reach (10^18): far below what
@@ -70,14 +71,16 @@ pub struct Store {
 }
 
 /// One account: its state and what a reset restores, and beside them (each
-/// behind its own lock, untouched by a reset) its fault plan and its
-/// request journal.
+/// behind its own lock, untouched by a reset) its fault plan, its request
+/// journal and its rate limit.
 pub struct AccountCell {
     label: String,
     seeds: Vec<Wallet>,
     state: Mutex<Account>,
     faults: Mutex<FaultState>,
     journal: Mutex<Journal>,
+    /// `None` without [`Config::rate_limit_per_key`].
+    rate_limit: Option<Mutex<TokenBucket>>,
 }
 
 /// A page: the items, and the key of the last one when more follow.
@@ -278,6 +281,9 @@ impl Store {
                     state: Mutex::new(state),
                     faults: Mutex::new(FaultState::new(config.faults.clone())),
                     journal: Mutex::new(Journal::new(config.journal_capacity)),
+                    rate_limit: config
+                        .rate_limit_per_key
+                        .map(|per_second| Mutex::new(TokenBucket::new(per_second))),
                 };
                 (account.api_key.clone(), Arc::new(cell))
             })
@@ -435,6 +441,15 @@ impl AccountCell {
         self.journal
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The account's rate limit, if it has one.
+    pub(crate) fn rate_limit(&self) -> Option<MutexGuard<'_, TokenBucket>> {
+        self.rate_limit.as_ref().map(|bucket| {
+            bucket
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        })
     }
 
     /// Marks `key` in flight, or says how to answer instead.

@@ -1,15 +1,18 @@
 //! Around every request to the API under `/v1` that carries a known key:
-//! the account's fault plan is asked what fires ([`crate::faults`]), the
-//! request is recorded in the account's journal ([`crate::journal`]), and
-//! then it is delayed, answered with an injected status instead of being
-//! handled, handled and its connection dropped, or simply handled. Other
-//! requests (`/_sandbox`, no or an unknown key) pass untouched.
+//! the key's rate limit takes a token (`rate_limit`), the account's fault
+//! plan is asked what fires ([`crate::faults`]), the request is recorded
+//! in the account's journal ([`crate::journal`]), and then it is answered
+//! 429 past the limit, delayed, answered with an injected status instead
+//! of being handled, handled and its connection dropped, or simply
+//! handled. Other requests (`/_sandbox`, no or an unknown key) pass
+//! untouched.
 
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::RETRY_AFTER;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tokio::time::Instant;
 
 use crate::conn::DropConnection;
 use crate::errors::ApiError;
@@ -17,7 +20,9 @@ use crate::extract::account_of;
 use crate::faults::{self, Fault, Injected};
 use crate::journal::{self, Entry, Outcome};
 use crate::operation::{API_PREFIX, Operation};
+use crate::rate_limit::retry_after_seconds;
 use crate::server::AppState;
+use crate::store::AccountCell;
 
 /// The middleware (see the module docs).
 pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next: Next) -> Response {
@@ -31,7 +36,13 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
     };
     tracing::Span::current().record("account", cell.label());
     let operation = Operation::of(request.method(), path);
-    let fired = operation.map_or_else(Vec::new, |op| cell.faults().decide(op));
+    let limited = over_limit(&cell);
+    // A refused request is not drawn: the faults the plan gives the n-th
+    // request of an operation must not depend on how fast it came.
+    let fired = match (&limited, operation) {
+        (None, Some(op)) => cell.faults().decide(op),
+        _ => Vec::new(),
+    };
     for injected in &fired {
         tracing::info!(
             operation = operation.map(Operation::id),
@@ -45,6 +56,11 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
     let entry = Entry::received(&parts, operation, app.store.now(), captured, &fired);
     let seq = cell.journal().open(entry);
     let request = Request::from_parts(parts, body);
+    if let Some(response) = limited {
+        cell.journal()
+            .close(seq, response.status(), Outcome::Answered);
+        return response;
+    }
 
     let latency = faults::latency(&fired);
     if !latency.is_zero() {
@@ -60,17 +76,11 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
             text,
             ..
         }) => {
-            let mut response = ApiError::Injected {
+            let error = ApiError::Injected {
                 status: *status,
                 rule: text.clone(),
-            }
-            .into_response();
-            if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from(*seconds));
-            }
-            (response, Outcome::Answered)
+            };
+            (refusal(error, *retry_after), Outcome::Answered)
         }
         Some(Injected {
             fault: Fault::DropAfterHandling,
@@ -83,5 +93,30 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
         _ => (next.run(request).await, Outcome::Answered),
     };
     cell.journal().close(seq, response.status(), outcome);
+    response
+}
+
+/// The 429 for a request past its key's rate limit (the bucket then keeps
+/// its tokens), or `None` when it may go on or there is no limit.
+fn over_limit(cell: &AccountCell) -> Option<Response> {
+    let mut bucket = cell.rate_limit()?;
+    let wait = bucket.take(Instant::now()).err()?;
+    let retry_after = retry_after_seconds(wait);
+    let error = ApiError::RateLimited {
+        per_second: bucket.per_second(),
+        retry_after,
+    };
+    Some(refusal(error, Some(retry_after)))
+}
+
+/// An answer given instead of handling the request (an injected status or
+/// the rate limit's 429), with `Retry-After` when it has one.
+fn refusal(error: ApiError, retry_after: Option<u32>) -> Response {
+    let mut response = error.into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
     response
 }

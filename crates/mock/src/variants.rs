@@ -13,6 +13,7 @@
 //! ```
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -39,17 +40,30 @@ pub enum Variant {
     /// of the stored answer ([`Config::other_body_with_used_key`]).
     KeyReuseRefused,
     /// `created_at_to_exclusive`: `created_at_to` lists only payouts
-    /// created before it (a date: before that day begins), the provider's
+    /// created before it (a date: before 23:59:59 UTC of that day), the provider's
     /// "created before" read strictly ([`Config::created_at_to`]).
     CreatedAtToExclusive,
     /// `recipient_outages`: one valid payout in eight gets 503, its
     /// recipient's bank or operator being down ([`Config::recipient_outages`]).
     RecipientOutages,
+    /// `branches_unchecked`: a bank account's `bank_id` must be a listed
+    /// bank, but any well-formed `branch_id` is accepted with it
+    /// ([`Config::check_branches`] off).
+    BranchesUnchecked,
+    /// `rate_limited`: each API key may send [`RATE_LIMITED_PER_SECOND`]
+    /// requests a second (a burst of as many); past that, 429
+    /// RATE_LIMITED with `Retry-After` ([`Config::rate_limit_per_key`]).
+    RateLimited,
 }
+
+/// The limit [`Variant::RateLimited`] sets, per second and per key: low
+/// enough that a client sending as fast as it can meets it within a
+/// second.
+pub const RATE_LIMITED_PER_SECOND: NonZeroU32 = NonZeroU32::new(10).expect("not zero");
 
 impl Variant {
     /// Every variant, in a stable order.
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 9] = [
         Variant::LeadingZeroAmounts,
         Variant::SlowSettlement,
         Variant::AutonomousSupport,
@@ -57,6 +71,8 @@ impl Variant {
         Variant::KeyReuseRefused,
         Variant::CreatedAtToExclusive,
         Variant::RecipientOutages,
+        Variant::BranchesUnchecked,
+        Variant::RateLimited,
     ];
 
     /// Its stable name (as `--variant` takes it).
@@ -69,6 +85,8 @@ impl Variant {
             Variant::KeyReuseRefused => "key_reuse_refused",
             Variant::CreatedAtToExclusive => "created_at_to_exclusive",
             Variant::RecipientOutages => "recipient_outages",
+            Variant::BranchesUnchecked => "branches_unchecked",
+            Variant::RateLimited => "rate_limited",
         }
     }
 
@@ -89,10 +107,16 @@ impl Variant {
                 "a used idempotency key with another body gets 409 IDEMPOTENCY_KEY_ALREADY_USED instead of the stored answer"
             }
             Variant::CreatedAtToExclusive => {
-                "created_at_to lists only payouts created before it (a date: before that day begins)"
+                "created_at_to lists only payouts created before it (a date: before 23:59:59 UTC of that day)"
             }
             Variant::RecipientOutages => {
                 "one valid payout in eight (by its idempotency key) gets 503 PAYOUT_BANK/MOBILE_MONEY_TEMPORARILY_UNAVAILABLE"
+            }
+            Variant::BranchesUnchecked => {
+                "a bank account's bank_id must be a listed bank, but any well-formed branch_id is accepted (a branch of another bank too)"
+            }
+            Variant::RateLimited => {
+                "each API key may send 10 requests per second; past that 429 RATE_LIMITED with Retry-After, not handled"
             }
         }
     }
@@ -110,6 +134,8 @@ impl Variant {
             Variant::KeyReuseRefused => config.other_body_with_used_key = OtherBody::Refuse,
             Variant::CreatedAtToExclusive => config.created_at_to = UpperBound::Exclusive,
             Variant::RecipientOutages => config.recipient_outages = true,
+            Variant::BranchesUnchecked => config.check_branches = false,
+            Variant::RateLimited => config.rate_limit_per_key = Some(RATE_LIMITED_PER_SECOND),
         }
     }
 }
@@ -155,6 +181,8 @@ pub fn legal_variants() -> Vec<(&'static str, ApplyVariant)> {
                 Variant::KeyReuseRefused => |c| Variant::KeyReuseRefused.apply(c),
                 Variant::CreatedAtToExclusive => |c| Variant::CreatedAtToExclusive.apply(c),
                 Variant::RecipientOutages => |c| Variant::RecipientOutages.apply(c),
+                Variant::BranchesUnchecked => |c| Variant::BranchesUnchecked.apply(c),
+                Variant::RateLimited => |c| Variant::RateLimited.apply(c),
             };
             (variant.name(), apply)
         })
@@ -194,6 +222,12 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_limited_description_states_its_limit() {
+        let said = format!("{RATE_LIMITED_PER_SECOND} requests per second");
+        assert!(Variant::RateLimited.description().contains(&said));
+    }
+
+    #[test]
     fn each_variant_sets_what_it_says() {
         let with = |v: Variant| Config::default().variant(v);
         assert!(with(Variant::LeadingZeroAmounts).lenient_amounts);
@@ -213,5 +247,14 @@ mod tests {
             UpperBound::Exclusive
         );
         assert!(with(Variant::RecipientOutages).recipient_outages);
+        assert!(Config::default().check_branches);
+        assert!(!with(Variant::BranchesUnchecked).check_branches);
+        assert_eq!(Config::default().rate_limit_per_key, None);
+        assert_eq!(
+            with(Variant::RateLimited)
+                .rate_limit_per_key
+                .map(NonZeroU32::get),
+            Some(10)
+        );
     }
 }

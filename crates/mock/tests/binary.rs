@@ -1,6 +1,6 @@
 //! The `rafiki-mock` binary's flags for the legal variations, the
-//! compliance table, faults and the journal: started on an ephemeral port,
-//! driven over HTTP, stopped.
+//! compliance table, faults, the journal and the rate limit: started on an
+//! ephemeral port, driven over HTTP, stopped.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -197,6 +197,25 @@ async fn flags_set_the_faults_and_the_journal() {
     );
 }
 
+#[tokio::test]
+async fn the_rate_limit_flag_refuses_a_burst_past_it() {
+    let mock = run(&["--rate-limit-per-key", "2"]);
+    let http = reqwest::Client::new();
+    let wallets = format!("{}/wallets", mock.base_url);
+    let burst = (0..10).map(|_| http.get(&wallets).bearer_auth(KEY).send());
+    let statuses: Vec<u16> = futures::future::join_all(burst)
+        .await
+        .into_iter()
+        .map(|response| response.unwrap().status().as_u16())
+        .collect();
+    let served = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        served >= 2 && refused >= 1 && served + refused == 10,
+        "{statuses:?}"
+    );
+}
+
 #[test]
 fn bad_flags_stop_the_binary_with_a_reason() {
     let (code, stderr) = refused(&["--compliance", "/nonexistent/rafiki-compliance.yaml"]);
@@ -208,6 +227,9 @@ fn bad_flags_stop_the_binary_with_a_reason() {
     assert!(stderr.contains("at least one country"), "{stderr}");
     let (code, stderr) = refused(&["--default-page-size", "51"]);
     assert_eq!(code, 2, "{stderr}");
+    let (code, stderr) = refused(&["--rate-limit-per-key", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--rate-limit-per-key"), "{stderr}");
     let (code, stderr) = refused(&["--variant", "nope"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("page_size_7"), "{stderr}");

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{DELAY, KEY, dec, error_fields, payout_json, start, start_configured};
+use common::{DELAY, Env, KEY, OTHER_KEY, dec, error_fields, payout_json, start, start_configured};
+use futures::future::join_all;
 use rafiki_mock::support::{self, SupportPlan};
 use rafiki_mock::{Config, StartError, Variant, legal_variants};
 use rafiki_rules::ComplianceTable;
@@ -406,6 +407,8 @@ fn the_variants_are_listed_by_name() {
         "key_reuse_refused",
         "created_at_to_exclusive",
         "recipient_outages",
+        "branches_unchecked",
+        "rate_limited",
     ] {
         assert!(names.contains(&wanted), "{wanted} in {names:?}");
     }
@@ -462,4 +465,268 @@ async fn an_outage_is_a_503_for_the_recipients_type_that_creates_nothing() {
     // An invalid payout is a 422 whatever its key: validation comes first.
     let (status, _) = env.post_payout(&payout("1.00"), &down[0]).await;
     assert_eq!(status, 422);
+}
+
+// ---- created_at_to exclusive ----------------------------------------------
+
+/// The ids `GET /payouts?{query}` lists.
+async fn listed_ids(env: &Env, query: &str) -> Vec<String> {
+    let (status, page) = env.get_v1(&format!("/payouts?{query}")).await;
+    assert_eq!(status, 200, "{page}");
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn created_at_to_exclusive_leaves_out_a_payout_created_at_the_instant() {
+    for exclusive in [false, true] {
+        let env = start_configured("10000000.00", |c| {
+            if exclusive {
+                Variant::CreatedAtToExclusive.apply(c);
+            }
+        })
+        .await;
+        let mut ids = Vec::new();
+        for t in ["2026-01-31T11:59:59.999Z", "2026-01-31T12:00:00Z"] {
+            env.clock.set(t.parse().unwrap());
+            ids.push(env.create("+254712345678", "150.00").await.id.to_string());
+        }
+        // The payout created at the bound is listed only when it is inclusive.
+        let expected = if exclusive { &ids[..1] } else { &ids[..] };
+        let mut listed = listed_ids(&env, "created_at_to=2026-01-31T12:00:00Z").await;
+        listed.reverse(); // lists are newest first
+        assert_eq!(listed, expected, "exclusive: {exclusive}");
+    }
+}
+
+// ---- branches unchecked ---------------------------------------------------
+
+/// A KE bank account at `bank_id`, branch `branch_id`.
+fn bank_account(bank_id: &str, branch_id: &str, number: &str) -> Value {
+    json!({
+        "type": "BANK_ACCOUNT", "country": "KE",
+        "holder": {"type": "BUSINESS", "name": "Duka Ltd"},
+        "bank_account": {"bank_id": bank_id, "branch_id": branch_id, "number": number}
+    })
+}
+
+/// Two banks GET /banks lists with branches: the first's id and a branch
+/// of the second.
+async fn bank_and_foreign_branch(env: &Env) -> (String, String) {
+    let (status, body) = env.get_v1("/banks").await;
+    assert_eq!(status, 200, "{body}");
+    let with_branches: Vec<&Value> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|bank| bank["branches"].as_array().is_some_and(|b| !b.is_empty()))
+        .collect();
+    assert!(with_branches.len() >= 2, "two banks with branches: {body}");
+    (
+        with_branches[0]["id"].as_str().unwrap().to_owned(),
+        with_branches[1]["branches"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn branches_unchecked_accepts_another_banks_branch_but_not_an_unlisted_bank() {
+    let env = start_configured("10000000.00", |c| Variant::BranchesUnchecked.apply(c)).await;
+    let (bank, foreign_branch) = bank_and_foreign_branch(&env).await;
+    let (status, body) = env
+        .call(
+            Method::POST,
+            "/v1/payment-accounts",
+            Some(bank_account(&bank, &foreign_branch, "0123456789")),
+        )
+        .await;
+    assert_eq!(status, 201, "standalone: {body}");
+    assert_eq!(body["data"]["bank_account"]["branch_id"], *foreign_branch);
+    let mut inline = payout("1000.00");
+    inline["payment_account"] = bank_account(&bank, &foreign_branch, "9876543210");
+    let (status, body) = env.post_payout(&inline, "foreign-branch").await;
+    assert_eq!(status, 202, "inline: {body}");
+
+    // The bank is still checked, and the branch id's format.
+    let unlisted_bank = "bnk-2WLXz9ZzZ9zZ9zZ9zZ9zZ9zZ9zZ";
+    let (status, body) = env
+        .call(
+            Method::POST,
+            "/v1/payment-accounts",
+            Some(bank_account(unlisted_bank, &foreign_branch, "0123456789")),
+        )
+        .await;
+    assert_eq!(
+        (status, error_fields(&body)),
+        (422, vec!["bank_account.bank_id".to_owned()])
+    );
+    inline["payment_account"] = bank_account(unlisted_bank, &foreign_branch, "9876543210");
+    let (status, body) = env.post_payout(&inline, "unlisted-bank").await;
+    assert_eq!(
+        (status, error_fields(&body)),
+        (422, vec!["payment_account.bank_account.bank_id".to_owned()])
+    );
+    let (status, body) = env
+        .call(
+            Method::POST,
+            "/v1/payment-accounts",
+            Some(bank_account(&bank, "branch-1", "0123456789")),
+        )
+        .await;
+    assert_eq!(
+        (status, error_fields(&body)),
+        (422, vec!["bank_account.branch_id".to_owned()])
+    );
+    assert_eq!(env.mock.store().counts(KEY), Some((1, 2)));
+}
+
+// ---- rate limited ---------------------------------------------------------
+
+/// What one request got: status, `Retry-After` (whole seconds) and body.
+struct Answer {
+    key: &'static str,
+    status: u16,
+    retry_after: Option<u64>,
+    body: Value,
+}
+
+/// `GET /v1{path}` with `key`.
+async fn get_as(env: &Env, key: &'static str, path: &str) -> Answer {
+    let response = env
+        .http
+        .get(format!("{}{path}", env.mock.base_url()))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().parse().expect("whole seconds"));
+    Answer {
+        key,
+        status: response.status().as_u16(),
+        retry_after,
+        body: response.json().await.unwrap(),
+    }
+}
+
+/// A 429 past the limit: `Retry-After` of at least a second, the envelope.
+fn assert_rate_limited(status: u16, retry_after: Option<u64>, body: &Value) {
+    assert_eq!(status, 429, "{body}");
+    assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
+    assert_eq!(body["code"], "RATE_LIMITED", "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn rate_limited_keys_are_refused_past_a_burst_each_on_its_own_and_served_after_retry_after() {
+    let env = start_configured("10000000.00", |c| Variant::RateLimited.apply(c)).await;
+    let unknown = "sk_test_not_an_account_of_the_mock";
+    // Sent all at once: whatever the machine's speed, the 30 of a key
+    // arrive well within the 2 s it would take to refill 20 tokens.
+    let burst = (0..30)
+        .flat_map(|_| [KEY, OTHER_KEY, unknown])
+        .map(|key| get_as(&env, key, "/wallets"));
+    let answers = join_all(burst).await;
+    for key in [KEY, OTHER_KEY] {
+        let mine: Vec<&Answer> = answers.iter().filter(|a| a.key == key).collect();
+        let served = mine.iter().filter(|a| a.status == 200).count();
+        let refused: Vec<&&Answer> = mine.iter().filter(|a| a.status != 200).collect();
+        assert!(served >= 10, "a full bucket serves 10: {served}");
+        assert!(!refused.is_empty(), "a burst of 30 meets the limit");
+        for answer in &refused {
+            assert_rate_limited(answer.status, answer.retry_after, &answer.body);
+        }
+    }
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.key == unknown)
+            .all(|a| a.status == 401),
+        "requests without an account are answered 401, never limited"
+    );
+
+    // The control API is not limited, and the journal has every answer.
+    let (status, journal) = env.journal("").await;
+    assert_eq!(status, 200, "{journal}");
+    let entries = journal["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 30);
+    let limited_in_journal = entries.iter().filter(|e| e["status"] == 429).count();
+    let limited_answers = answers
+        .iter()
+        .filter(|a| a.key == KEY && a.status == 429)
+        .count();
+    assert_eq!(limited_in_journal, limited_answers);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["faults"] == json!([]) && e["outcome"] == "answered")
+    );
+
+    let wait = answers.iter().filter_map(|a| a.retry_after).max().unwrap();
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    for key in [KEY, OTHER_KEY] {
+        assert_eq!(get_as(&env, key, "/wallets").await.status, 200, "{key}");
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limited_payout_creates_nothing_and_leaves_its_idempotency_key_unused() {
+    let env = start_configured("10000000.00", |c| Variant::RateLimited.apply(c)).await;
+    let keys: Vec<String> = (0..30).map(|i| format!("burst-{i}")).collect();
+    let body = payout("150.00");
+    let answers = join_all(keys.iter().map(|key| env.post_payout(&body, key))).await;
+    let accepted = answers.iter().filter(|(status, _)| *status == 202).count();
+    let limited: Vec<&String> = keys
+        .iter()
+        .zip(&answers)
+        .filter(|(_, (status, _))| *status != 202)
+        .map(|(key, _)| key)
+        .collect();
+    assert!(accepted >= 10 && !limited.is_empty(), "{accepted} accepted");
+    for (status, error) in answers.iter().filter(|(status, _)| *status != 202) {
+        assert_eq!(
+            (*status, error["code"].as_str()),
+            (429, Some("RATE_LIMITED"))
+        );
+    }
+    // One payment account: every payout goes to the same recipient.
+    assert_eq!(env.mock.store().counts(KEY), Some((accepted, 1)));
+    let (_, journal) = env
+        .journal(&format!("idempotency_key={}", limited[0]))
+        .await;
+    assert_eq!(journal["data"][0]["status"], 429, "{journal}");
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (status, created) = env.post_payout(&body, limited[0]).await;
+    assert_eq!(status, 202, "not a replay of the 429: {created}");
+    assert_eq!(env.mock.store().counts(KEY), Some((accepted + 1, 1)));
+    let spent = Decimal::from(150 * (accepted + 1));
+    assert_eq!(env.wallet().await.available, dec("10000000.00") - spent);
+}
+
+#[tokio::test]
+async fn created_at_to_exclusive_reads_a_date_as_its_last_second() {
+    let env = start_configured("10000000.00", |c| Variant::CreatedAtToExclusive.apply(c)).await;
+    let mut ids = Vec::new();
+    for t in [
+        "2026-01-31T12:00:00Z",
+        "2026-01-31T23:59:58.999Z",
+        "2026-01-31T23:59:59Z",
+        "2026-01-31T23:59:59.500Z",
+    ] {
+        env.clock.set(t.parse().unwrap());
+        ids.push(env.create("+254712345678", "150.00").await.id.to_string());
+    }
+    // The day is listed up to 23:59:59, which is "before" and left out.
+    let mut listed = listed_ids(&env, "created_at_to=2026-01-31").await;
+    listed.reverse(); // lists are newest first
+    assert_eq!(listed, ids[..2]);
 }

@@ -41,7 +41,8 @@ pub enum UpperBound {
     #[default]
     Inclusive,
     /// The provider's payout page, read strictly: payouts created
-    /// *before* the value; a date means before that day begins.
+    /// *before* the value; a date stands for 23:59:59 UTC of that day, so
+    /// its last second is left out.
     Exclusive,
 }
 
@@ -113,17 +114,21 @@ impl DateRange {
     }
 }
 
-/// A date gives the day's start, or for an inclusive upper bound the next
-/// day's start; a date-time gives itself, or for an inclusive upper bound
+/// A date gives the day's start, or as an upper bound 23:59:59 of that
+/// day (the provider's payout page), kept whole when inclusive (the next
+/// day's start); a date-time gives itself, or for an inclusive upper bound
 /// itself plus 1 ns. (The upper bound is kept exclusive.)
 fn parse_bound(raw: &str, upper: Option<UpperBound>) -> Option<DateTime<Utc>> {
     let inclusive_upper = upper == Some(UpperBound::Inclusive);
     if let Some(date) = parse_date(raw) {
         let start = date.and_time(NaiveTime::MIN).and_utc();
-        return if inclusive_upper {
-            start.checked_add_signed(TimeDelta::days(1))
-        } else {
-            Some(start)
+        let last_second = date
+            .and_time(NaiveTime::from_hms_opt(23, 59, 59)?)
+            .and_utc();
+        return match upper {
+            None => Some(start),
+            Some(UpperBound::Inclusive) => start.checked_add_signed(TimeDelta::days(1)),
+            Some(UpperBound::Exclusive) => Some(last_second),
         };
     }
     let at = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
@@ -181,14 +186,16 @@ mod tests {
     }
 
     #[test]
-    fn an_exclusive_upper_bound_leaves_out_its_own_instant_and_day() {
+    fn an_exclusive_upper_bound_leaves_out_its_own_instant_and_its_days_last_second() {
         let exclusive = |to| DateRange::parse_with(None, Some(to), UpperBound::Exclusive).unwrap();
         let range = exclusive("2024-01-01T12:00:00Z");
         assert!(range.contains(at("2024-01-01T11:59:59.999999999Z")));
         assert!(!range.contains(at("2024-01-01T12:00:00Z")));
+        // A date is 23:59:59 of its day: the day is in, its last second out.
         let range = exclusive("2024-01-31");
-        assert!(range.contains(at("2024-01-30T23:59:59Z")));
-        assert!(!range.contains(at("2024-01-31T00:00:00Z")));
+        assert!(range.contains(at("2024-01-31T00:00:00Z")));
+        assert!(range.contains(at("2024-01-31T23:59:58.999Z")));
+        assert!(!range.contains(at("2024-01-31T23:59:59Z")));
         assert_eq!(
             DateRange::parse_with(None, Some("2024-01-31"), UpperBound::Inclusive),
             DateRange::parse(None, Some("2024-01-31"))

@@ -372,11 +372,18 @@ async fn filtered(
     walk_until(ctx, probe, max_pages, settled).await
 }
 
+/// `23:59:59`, the time of day a date `created_at_to` stands for.
+fn last_second_of_a_day() -> chrono::NaiveTime {
+    chrono::NaiveTime::from_hms_opt(23, 59, 59).expect("a time of day")
+}
+
 /// Whether a date filter must list the payout. `created_at_to` at the
-/// payout's own instant (or its day, as a date) is contested: API.md makes
-/// the bound inclusive (a date up to 23:59:59), the provider's payout page
-/// says "created before" (`docs/contract.md#date-filters`), so both answers
-/// pass there; every other case means the same under both readings.
+/// payout's own instant (or, as a date, a payout created in its day's last
+/// second) is contested: API.md makes the bound inclusive (a date up to
+/// 23:59:59), the provider's payout page says "created before"
+/// (`docs/contract.md#date-filters`), so both answers pass there; every
+/// other case, a date bound covering the rest of its day included, means
+/// the same under both readings.
 #[derive(Debug, Clone, Copy)]
 enum Expect {
     Included,
@@ -467,12 +474,18 @@ async fn date_filter_boundaries(ctx: &Ctx) {
             ],
             Included,
         ),
+        // A date bound is 23:59:59 UTC of that day under both readings,
+        // so the day's payouts are listed; only the last second is
+        // contested (inclusive, or "created before").
         (
             vec![
                 ("created_at_from", rfc3339(at - second, 0)),
                 ("created_at_to", date(day)),
             ],
-            Either,
+            match at.time() < last_second_of_a_day() {
+                true => Included,
+                false => Either,
+            },
         ),
         (
             vec![

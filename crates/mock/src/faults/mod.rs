@@ -34,7 +34,8 @@ use crate::operation::{self, Operation};
 pub use grammar::FaultParseError;
 pub(crate) use state::{FaultState, Injected, latency, outcome};
 
-/// Code of an injected 429 (the API documents no 429).
+/// Code of a 429, injected or past the rate limit (the API documents no
+/// 429).
 pub const RATE_LIMITED: &str = "RATE_LIMITED";
 /// Code of an injected 502 (the API documents no 502).
 pub const BAD_GATEWAY: &str = "BAD_GATEWAY";
