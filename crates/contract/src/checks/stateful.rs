@@ -177,8 +177,14 @@ fn lane_cases(ctx: &Ctx, amounts: &Amounts, lane: &Lane) -> Cases<Sequences> {
 async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
     let key = lane.key.clone();
     let mut ledger: Vec<Tracked> = Vec::new();
+    // Money in and out of the lane's own wallet (the second account's).
+    let mut funded = rust_decimal::Decimal::ZERO;
+    let start = match key {
+        KeySlot::Secondary => balance::wallet_now(&ctx, &key, &amounts.currency).await,
+        _ => None,
+    };
     if lane.number == 0 {
-        documented_edges(&ctx, &amounts, &key, &mut ledger).await;
+        documented_edges(&ctx, &amounts, &key, &mut ledger, &mut funded).await;
     }
     let (sequences, gave_up) = lane_cases(&ctx, &amounts, lane).generate();
     let mut failed = None;
@@ -186,7 +192,16 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
         if ctx.out_of_time() {
             break;
         }
-        let run = run_sequence(&ctx, &amounts, &key, &mut ledger, steps, seen.clone(), true);
+        let run = run_sequence(
+            &ctx,
+            &amounts,
+            &key,
+            &mut ledger,
+            &mut funded,
+            steps,
+            seen.clone(),
+            true,
+        );
         match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(Ok(())) => {}
             // A step the run did not send (its deadline, its spending cap)
@@ -230,17 +245,27 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
                 index,
                 first,
                 |(_, steps, seen)| {
-                    let run = run_sequence(&ctx, &amounts, &key, &mut ledger, &steps, seen, false);
+                    let run = run_sequence(
+                        &ctx,
+                        &amounts,
+                        &key,
+                        &mut ledger,
+                        &mut funded,
+                        &steps,
+                        seen,
+                        false,
+                    );
                     try_blocking(&ctx, run)?.err()
                 },
                 || ctx.out_of_time(),
             );
-            (shrunk, ledger)
+            (shrunk, ledger, funded)
         });
         match shrinking.await {
-            Ok((((_, steps, _), shrunk), shrunk_ledger)) => {
+            Ok((((_, steps, _), shrunk), shrunk_ledger, shrunk_funded)) => {
                 shrunk.record(&ctx, format!("{steps:?}"));
                 ledger = shrunk_ledger;
+                funded = shrunk_funded;
             }
             Err(error) => {
                 ctx.recorder.fail(
@@ -257,16 +282,21 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
             .skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}"));
     }
     settle_lane(&ctx, &key, &mut ledger).await;
+    if let Some(start) = start {
+        balance::conserved(&ctx, &key, &start, funded, &ledger).await;
+    }
 }
 
 /// Runs one sequence after the lane's earlier ones (`ledger`), and adds
 /// its payouts to the ledger; with `record`, its passes count (not while
 /// shrinking).
+#[allow(clippy::too_many_arguments)]
 async fn run_sequence(
     ctx: &Ctx,
     amounts: &Amounts,
     key: &KeySlot,
     ledger: &mut Vec<Tracked>,
+    funded: &mut rust_decimal::Decimal,
     steps: &[Step],
     seen: Option<Arc<AtomicUsize>>,
     record: bool,
@@ -281,6 +311,7 @@ async fn run_sequence(
         failure,
         script: sequence.script(),
     });
+    *funded += sequence.funded;
     merge(ledger, sequence.ledger_entries());
     outcome
 }
@@ -292,7 +323,13 @@ async fn run_sequence(
 /// payout), and a payout just above the available amount (402) followed by
 /// a wallet read. Chance decides how often sequences meet these; a server
 /// that gets one wrong is caught on every run.
-async fn documented_edges(ctx: &Ctx, amounts: &Amounts, key: &KeySlot, ledger: &mut Vec<Tracked>) {
+async fn documented_edges(
+    ctx: &Ctx,
+    amounts: &Amounts,
+    key: &KeySlot,
+    ledger: &mut Vec<Tracked>,
+    funded: &mut rust_decimal::Decimal,
+) {
     let cents = *amounts.cents.start();
     let steps = [
         Step::Create { cents, account: 0 },
@@ -307,7 +344,7 @@ async fn documented_edges(ctx: &Ctx, amounts: &Amounts, key: &KeySlot, ledger: &
         Step::Overdraw,
         Step::ReadWallet,
     ];
-    if let Err(shrunk) = run_sequence(ctx, amounts, key, ledger, &steps, None, true).await {
+    if let Err(shrunk) = run_sequence(ctx, amounts, key, ledger, funded, &steps, None, true).await {
         shrunk.record(
             ctx,
             format!("{steps:?} (the documented edges, not generated)"),

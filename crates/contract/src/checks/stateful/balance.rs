@@ -4,14 +4,17 @@
 //! read against the money model of [`super::money`] (`wallet_accounting`).
 //! When an answer shows more money than predicted, every payout is re-read
 //! first (support may have cancelled or reversed one) before any failure.
+//! Over a whole lane, money must be conserved ([`conserved`]).
 
 use rafiki_rules::lifecycle::StateCode;
 use rust_decimal::Decimal;
 
 use super::money::{Funds, WalletRead};
-use super::sequence::{Sequence, StepResult, fail};
-use crate::checks::{INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
-use crate::http::Exchange;
+use super::requests::get_payout;
+use super::sequence::{Sequence, StepResult, Tracked, fail};
+use crate::checks::{INSUFFICIENT_BALANCE, WALLET_ACCOUNTING, decimal_at, wallet_in};
+use crate::http::{Exchange, KeySlot, Probe};
+use crate::runner::Ctx;
 
 impl Sequence<'_> {
     /// Judges a create's answer (`accepted`: 202, else 402) by what the
@@ -141,4 +144,92 @@ impl Sequence<'_> {
         }
         Ok(()) // states kept moving: no exact expectation this time
     }
+}
+
+/// The wallet in `currency` as `key` reads it now: `(available, balance)`
+/// and the answer.
+pub(super) async fn wallet_now(
+    ctx: &Ctx,
+    key: &KeySlot,
+    currency: &str,
+) -> Option<(Decimal, Decimal, Exchange)> {
+    let exchange = ctx
+        .send(Probe::get("list_wallets", "/wallets").key(key.clone()))
+        .await;
+    let wallet = wallet_in(&exchange, currency)?;
+    let figures = (
+        decimal_at(wallet, "/available")?,
+        decimal_at(wallet, "/balance")?,
+    );
+    Some((figures.0, figures.1, exchange))
+}
+
+/// Money conservation over a lane, on the wallet only its sequences move
+/// (the second account's; `funded`: what they added through the control
+/// API): from the lane's first wallet read (`start`) to a read once its
+/// payouts settled, `balance` must have dropped by at least the amounts
+/// of its payouts that are SENT (money that reached a recipient left the
+/// wallet), and the payouts accepted and not released (PENDING, SENT)
+/// must fit in the `available` it started with: a wallet cannot pay out
+/// money it never had (`docs/contract.md#wallet-accounting`). Payouts are
+/// read again after the wallet, so a reversal meanwhile (a credit) is not
+/// counted against the server. When the money leaves is our model, judged
+/// by [`Sequence::read_wallet`]; this only needs that it leaves.
+pub(super) async fn conserved(
+    ctx: &Ctx,
+    key: &KeySlot,
+    start: &(Decimal, Decimal, Exchange),
+    funded: Decimal,
+    ledger: &[Tracked],
+) {
+    let Some(currency) = ledger
+        .first()
+        .and_then(|p| p.body["amount"]["currency"].as_str())
+    else {
+        return; // the lane paid nothing
+    };
+    let Some((_, balance, exchange)) = wallet_now(ctx, key, currency).await else {
+        return; // an unreadable wallet is judged where it is read
+    };
+    let outstanding: Vec<&Tracked> = ledger
+        .iter()
+        .filter(|p| p.id.is_some())
+        .filter(|p| matches!(p.state(), Some(StateCode::Pending | StateCode::Sent) | None))
+        .collect();
+    let reads = outstanding.iter().map(|p| {
+        let id = p.id.as_deref().expect("accepted");
+        ctx.send(get_payout(id).key(key.clone()))
+    });
+    let (mut sent, mut held) = (Decimal::ZERO, Decimal::ZERO);
+    for (payout, again) in outstanding
+        .iter()
+        .zip(futures::future::join_all(reads).await)
+    {
+        if again.unjudged {
+            return; // not read again: no exact sum to hold the server to
+        }
+        match again.payout_state() {
+            Some("SENT") => (sent, held) = (sent + payout.amount, held + payout.amount),
+            Some("PENDING") => held += payout.amount,
+            _ => {}
+        }
+    }
+    let (available_0, balance_0, _) = start;
+    if balance_0 + funded - balance < sent {
+        let expected = format!(
+            "balance to drop by at least {sent}, the payouts SENT since it read {balance_0} (plus {funded} funded); it reads {balance}"
+        );
+        return ctx
+            .recorder
+            .fail(&WALLET_ACCOUNTING, expected, Some(&exchange), None);
+    }
+    if held > available_0 + funded {
+        let expected = format!(
+            "payouts accepted and not released ({held}) within the {available_0} available at the start (plus {funded} funded)"
+        );
+        return ctx
+            .recorder
+            .fail(&WALLET_ACCOUNTING, expected, Some(&exchange), None);
+    }
+    ctx.recorder.pass(&WALLET_ACCOUNTING);
 }

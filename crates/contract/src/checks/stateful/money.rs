@@ -159,7 +159,9 @@ impl Sequence<'_> {
             return Some(wallet);
         }
         let top_up = fund(self.ctx, &wallet.id, self.amounts.top_up_text());
-        self.send(top_up).await;
+        if (200..300).contains(&self.send(top_up).await.status()) {
+            self.funded += self.amounts.top_up;
+        }
         self.wallet(&currency).await.ok()
     }
 

@@ -118,6 +118,8 @@ pub struct Sequence<'a> {
     /// Every request sent (the probe and its URL), for the curl script.
     pub(super) requests: Vec<(Probe, String)>,
     pub(super) passes: Vec<&'static CheckInfo>,
+    /// What it added to the wallet through the control API (top-ups).
+    pub(super) funded: rust_decimal::Decimal,
 }
 
 impl<'a> Sequence<'a> {
@@ -144,6 +146,7 @@ impl<'a> Sequence<'a> {
             accounts: HashMap::new(),
             requests: Vec::new(),
             passes: Vec::new(),
+            funded: rust_decimal::Decimal::ZERO,
         };
         if sequence.key == KeySlot::Secondary {
             sequence.inherit(ledger);
