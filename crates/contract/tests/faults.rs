@@ -133,6 +133,9 @@ faults! {
     /// A created_at_to date is read as the start of the day before it
     /// (off by a day under either reading of the bound).
     DateToIsDayBefore => "date_filter_boundaries";
+    /// A created_at_to date is read as the start of that day (00:00:00),
+    /// not 23:59:59: the day's payouts vanish from a filter ending today.
+    DateToIsStartOfDay => "date_filter_boundaries";
     /// A created_at_from/to that is not a date is ignored.
     BadDateIgnored => "bad_date_rejected";
     /// The second key reads the first key's payouts.
@@ -144,6 +147,13 @@ faults! {
     /// payout; copies sent together are still deduplicated.
     IdempotencyIgnored => "idempotency_replay", partners: [
         "wallet_accounting": EXTRA_PAYOUT_UNSEEN_BY_MODEL,
+    ];
+    /// A replay (the same key and body, after the answer) gets the stored
+    /// answer, and the server pays the same body again in secret: the
+    /// client never hears of the second payout.
+    ReplayRunsAgain => "idempotency_replay", partners: [
+        "wallet_accounting": EXTRA_PAYOUT_UNSEEN_BY_MODEL,
+        "idempotency_concurrent": "a copy sent together that arrives after the first answer is a replay, and is paid again too",
     ];
     /// A key reused with another body makes a new payout.
     KeyReuseAccepted => "idempotency_key_reuse", partners: [
@@ -158,6 +168,11 @@ faults! {
         "lifecycle_legal": "the made-up payouts it accepts cannot be read back when the lane settles",
     ];
     /// The wallet's available reads 0 to 2 cents above what it is.
+    /// Every wallet read shows the figures of the first read: the wallet
+    /// never moves while payouts are accepted and SENT.
+    WalletNeverMoves => "wallet_accounting", partners: [
+        "insufficient_balance": "a 402 for an amount within the frozen available looks wrong",
+    ];
     WalletDrift => "wallet_accounting" as Warning, partners: [
         "insufficient_balance": "a 402 for an amount within the drifted available looks wrong",
     ];
@@ -175,7 +190,9 @@ faults! {
     /// Kenya's upper limit is 600,000 instead of 500,000.
     UpperLimitOff => "invalid_payout_rejected";
     /// A FAILED payout reads SENT later on.
-    FailedThenSent => "lifecycle_legal";
+    FailedThenSent => "lifecycle_legal", partners: [
+        "wallet_accounting": "a payout shown SENT is money that left, but the wallet released it: the balance does not drop",
+    ];
     /// The suite's fixture payouts are answered without `id`, and a read
     /// of `GET /payouts/` (no id) is answered with them, in turn.
     PayoutWithoutId => "payout_retrievable", partners: [
@@ -214,6 +231,35 @@ faults! {
     UnknownBanksAccepted => "invalid_payment_account_rejected", partners: [
         "invalid_payout_rejected": "a payout's inline bank account at an unlisted bank is accepted too",
     ];
+    /// The first account's payouts to a payment account named by its id
+    /// are refused (the id is sent on as one the mock does not know).
+    PayByIdRefused => "valid_payout_accepted";
+    /// A payment account posted on its own gets another id than the same
+    /// account named inline in a payout.
+    StandaloneAccountsApart => "valid_payment_account_accepted";
+    /// Every payout answer names a wallet the account does not have.
+    WalletIdMisreported => "payout_retrievable", partners: [
+        "valid_payout_accepted": "the payout that names its wallet is answered with another wallet_id",
+    ];
+    /// A payout that names its wallet is refused (the id is sent on as one
+    /// the mock does not know).
+    ExplicitWalletRefused => "valid_payout_accepted";
+    /// Payout answers leave out the sender that was sent.
+    SenderDropped => "payout_retrievable";
+    /// A payout the sandbox sent reads FAILED (with the control API
+    /// hidden: a reversal of a payout shown FAILED would be another fault).
+    ValidSandboxPayoutFails => "sandbox_outcomes", partners: [
+        "wallet_accounting": "the wallet model releases what the server settled: payouts shown FAILED were really sent",
+    ];
+}
+
+impl Fault {
+    /// Whether the proxy hides the control API, as a real server would
+    /// not have it: for faults whose shown states a control move would
+    /// contradict.
+    fn hides_control(self) -> bool {
+        matches!(self, Fault::ValidSandboxPayoutFails)
+    }
 }
 
 struct Proxy {
@@ -229,6 +275,8 @@ struct Proxy {
     unnamed: std::sync::Mutex<std::collections::VecDeque<String>>,
     /// Wallet answers so far (WalletDrift, ShortWithUnreadableWallet).
     wallet_reads: std::sync::atomic::AtomicU32,
+    /// Each wallet as first read, by id (WalletNeverMoves).
+    first_wallets: std::sync::Mutex<std::collections::HashMap<String, Value>>,
     /// Payouts already seen FAILED (FailedThenSent).
     failed_seen: std::sync::Mutex<std::collections::HashSet<String>>,
     /// SENT answers per payout (StateGoesBack).
@@ -320,6 +368,17 @@ fn break_request(
         Fault::BadDateIgnored => {
             return with_query(uri, |k, v| {
                 (!k.starts_with("created_at") || is_datetime(v)).then(|| (k.into(), v.into()))
+            });
+        }
+        Fault::DateToIsStartOfDay => {
+            return with_query(uri, |k, v| {
+                Some((
+                    k.into(),
+                    match (k, chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")) {
+                        ("created_at_to", Ok(date)) => format!("{date}T00:00:00Z"),
+                        _ => v.into(),
+                    },
+                ))
             });
         }
         Fault::DateToIsDayBefore => {
@@ -433,6 +492,41 @@ fn break_response(
         Fault::MissingState if is_get_payout && *status == StatusCode::OK => {
             body["data"].as_object_mut().map(|d| d.remove("state"));
         }
+        Fault::StandaloneAccountsApart
+            if method == Method::POST
+                && path.ends_with("/payment-accounts")
+                && status.is_success() =>
+        {
+            if let Some(rest) = body
+                .pointer("/data/id")
+                .and_then(Value::as_str)
+                .and_then(|id| id.strip_prefix("pac-"))
+            {
+                body["data"]["id"] = json!(format!("pac-S{rest}"));
+            }
+        }
+        Fault::WalletIdMisreported => {
+            for payout in payouts_in(method, path, body) {
+                if let Some(rest) = payout["wallet_id"]
+                    .as_str()
+                    .and_then(|id| id.strip_prefix("wlt-"))
+                {
+                    payout["wallet_id"] = json!(format!("wlt-X{rest}"));
+                }
+            }
+        }
+        Fault::SenderDropped => {
+            for payout in payouts_in(method, path, body) {
+                payout.as_object_mut().map(|p| p.remove("sender"));
+            }
+        }
+        Fault::ValidSandboxPayoutFails if method == Method::GET => {
+            for payout in payouts_in(method, path, body) {
+                if payout.pointer("/state/code") == Some(&json!("SENT")) {
+                    payout["state"] = json!({"code": "FAILED"});
+                }
+            }
+        }
         Fault::SandboxContextWrong
             if is_get_payout && body.pointer("/data/state/context").is_some() =>
         {
@@ -444,6 +538,21 @@ fn break_response(
             body["data"]["state"]["context"] = json!(wrong);
         }
         _ => {}
+    }
+}
+
+/// The payouts in an answer: the one created (POST /payouts), read
+/// (GET /payouts/{id}) or moved by the control API, or the items of a page
+/// of GET /payouts.
+fn payouts_in<'a>(method: &Method, path: &str, body: &'a mut Value) -> Vec<&'a mut Value> {
+    let one = (method == Method::POST && path == "/v1/payouts")
+        || (method == Method::GET && path.starts_with("/v1/payouts/"))
+        || path.starts_with("/_sandbox/payouts/");
+    let page = method == Method::GET && path == "/v1/payouts";
+    match body.get_mut("data") {
+        Some(data) if one && data.is_object() => vec![data],
+        Some(Value::Array(items)) if page => items.iter_mut().collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -548,6 +657,15 @@ async fn break_statefully(
                 "payment_account_id": "pac-fake", "wallet_id": "wlt-fake", "state": {"code": "PENDING"},
                 "created_at": chrono::Utc::now().to_rfc3339()}});
         }
+        Some(Fault::WalletNeverMoves)
+            if path.ends_with("/wallets") && *status == StatusCode::OK =>
+        {
+            let mut first = proxy.first_wallets.lock().unwrap();
+            for wallet in body["data"].as_array_mut().into_iter().flatten() {
+                let id = wallet["id"].as_str().unwrap_or_default().to_string();
+                *wallet = first.entry(id).or_insert_with(|| wallet.clone()).clone();
+            }
+        }
         Some(Fault::WalletDrift) if path.ends_with("/wallets") && *status == StatusCode::OK => {
             let n = proxy
                 .wallet_reads
@@ -650,6 +768,19 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     if proxy.fault == Some(Fault::UnknownBanksAccepted) {
         body = known_banks_only(body);
     }
+    if parts.method == Method::POST && parts.uri.path() == "/v1/payouts" {
+        let first_account = parts
+            .headers
+            .get("authorization")
+            .is_some_and(|a| a.to_str().ok() == Some(&format!("Bearer {}", KEYS[0])));
+        match proxy.fault {
+            Some(Fault::PayByIdRefused) if first_account => {
+                body = unknown_id(body, "payment_account_id", "pac-");
+            }
+            Some(Fault::ExplicitWalletRefused) => body = unknown_id(body, "wallet_id", "wlt-"),
+            _ => {}
+        }
+    }
     let mut headers = parts.headers.clone();
     let target = match proxy.fault {
         Some(fault) => break_request(fault, &parts.method, &parts.uri, &mut headers),
@@ -679,6 +810,8 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let first_of_key = ignore_retries(&proxy, &parts.method, parts.uri.path(), &mut headers, &body);
+    let replayed =
+        replay_runs_again(&proxy, &parts.method, parts.uri.path(), &headers, &body).await;
     let answer = proxy
         .http
         .request(parts.method.clone(), format!("{}{target}", proxy.upstream))
@@ -692,6 +825,9 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     let bytes = answer.bytes().await.unwrap();
     if let Some(key) = claimed {
         proxy.in_flight.lock().unwrap().remove(&key);
+    }
+    if let Some(key) = replayed {
+        proxy.answered.lock().unwrap().insert(key, body.clone());
     }
     if let Some(key) = first_of_key {
         // Copies sent together (the sequences' concurrent step) arrive
@@ -773,6 +909,44 @@ fn ignore_retries(
     Some(key)
 }
 
+/// ReplayRunsAgain: a second-account create whose key was answered for the
+/// same body is sent on as it is (the mock replays the answer) and, in
+/// secret, once more under a fresh key. The key to note as answered once
+/// this request is, when it is the first of its key.
+async fn replay_runs_again(
+    proxy: &Proxy,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Option<String> {
+    let second_account = headers
+        .get("authorization")
+        .is_some_and(|a| a.to_str().ok() == Some(&format!("Bearer {}", KEYS[1])));
+    if proxy.fault != Some(Fault::ReplayRunsAgain)
+        || method != Method::POST
+        || path != "/v1/payouts"
+        || !second_account
+    {
+        return None;
+    }
+    let key = headers.get("x-idempotency-key")?.to_str().ok()?.to_string();
+    let answered = proxy.answered.lock().unwrap().get(&key).cloned();
+    match answered {
+        Some(first) if first == *body => {
+            let mut hidden = headers.clone();
+            hidden.insert(
+                "x-idempotency-key",
+                HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap(),
+            );
+            proxy.send(method, path, hidden, body.clone()).await;
+            None
+        }
+        Some(_) => None,
+        None => Some(key),
+    }
+}
+
 /// UnknownBanksAccepted: a bank account at a bank the mock does not list
 /// is sent on as one at a bank it does (without a branch).
 fn known_banks_only(body: Bytes) -> Bytes {
@@ -792,6 +966,25 @@ fn known_banks_only(body: Bytes) -> Bytes {
             details.remove("branch_id");
         }
     }
+    Bytes::from(json.to_string())
+}
+
+/// PayByIdRefused, ExplicitWalletRefused: a payout body whose `field` is a
+/// well-formed id (`prefix` and letters or digits) is sent on with an id
+/// the mock does not know. Malformed ids (the validation checks' faults)
+/// go on unchanged; so does a body naming an inline account as well.
+fn unknown_id(body: Bytes, field: &str, prefix: &str) -> Bytes {
+    let Ok(mut json) = serde_json::from_slice::<Value>(&body) else {
+        return body;
+    };
+    let well_formed = json[field]
+        .as_str()
+        .and_then(|id| id.strip_prefix(prefix))
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !well_formed || (field == "payment_account_id" && json.get("payment_account").is_some()) {
+        return body;
+    }
+    json[field] = json!(format!("{prefix}0unknown"));
     Bytes::from(json.to_string())
 }
 
@@ -823,6 +1016,7 @@ async fn faulty_server(
         in_flight: Default::default(),
         answered: Default::default(),
         wallet_reads: Default::default(),
+        first_wallets: Default::default(),
         unnamed: Default::default(),
         failed_seen: Default::default(),
         sent_reads: Default::default(),
@@ -836,7 +1030,7 @@ async fn faulty_server(
 }
 
 async fn run_against(fault: Option<Fault>, checks: Vec<String>, seed: u64) -> Report {
-    let (base_url, _mock) = faulty_server(fault, false).await;
+    let (base_url, _mock) = faulty_server(fault, fault.is_some_and(Fault::hides_control)).await;
     let mut config = RunConfig::new(base_url, KEYS[0]);
     config.api_key_2 = Some(KEYS[1].into());
     config.checks = checks;

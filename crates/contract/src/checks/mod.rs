@@ -56,17 +56,17 @@ check_list! { ALL;
     AUTH_REQUIRED = "auth_required": "every operation answers 401 UNAUTHORIZED without a key or with a wrong key",
         basis: "a Bearer key on every operation; a missing or unknown key is refused with 401";
     VALID_PAYOUT_ACCEPTED = "valid_payout_accepted": "a valid payout is accepted: 202 PENDING (402 only when the wallet is short)",
-        basis: "a payout within the compliance rules is accepted PENDING with 202, or refused 402 when the wallet's available does not cover it";
+        basis: "a payout within the compliance rules is accepted PENDING with 202, or refused 402 when the wallet's available does not cover it; the recipient may be named by `payment_account_id` and the wallet by `wallet_id`, and the 202 names the ones sent";
     INVALID_PAYOUT_REJECTED = "invalid_payout_rejected": "a payout breaking one rule gets 422 naming the broken field",
         basis: "breaking a documented rule (shape, type, enum, E.164, ISO codes, compliance limits and sender fields, unlisted bank) gets 422 whose errors.fields names the property; rules of ours (leading zeros, blank text, code case) and naming a parent or other spelling only warn";
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required": "POST /payouts without a usable X-Idempotency-Key gets 422",
         basis: "X-Idempotency-Key is required and at most 255 characters";
     VALID_PAYMENT_ACCOUNT_ACCEPTED = "valid_payment_account_accepted": "a valid payment account gets 201, then 200 with the same id",
-        basis: "get-or-create: 201 when created, 200 with the same account when it existed";
+        basis: "get-or-create: 201 when created, 200 with the same account when it existed; an account a payout named inline is the same account (200, same id)";
     INVALID_PAYMENT_ACCOUNT_REJECTED = "invalid_payment_account_rejected": "a payment account breaking one rule gets 422 naming the broken field",
         basis: "as invalid_payout_rejected, for POST /payment-accounts";
-    PAYOUT_RETRIEVABLE = "payout_retrievable": "a created payout is returned by GET /payouts/{id} unchanged and is listed",
-        basis: "an accepted payout can be read back and is listed; id, amount, accounts and created_at never change";
+    PAYOUT_RETRIEVABLE = "payout_retrievable": "a created payout is returned by GET /payouts/{id} unchanged and is listed, its sender as sent and its wallet one in the amount's currency",
+        basis: "an accepted payout can be read back and is listed; id, amount, accounts and created_at never change; `sender` reads back as sent; without `wallet_id` the payout is paid from a wallet whose currency is the amount's";
     UNKNOWN_PAYOUT_NOT_FOUND = "unknown_payout_not_found": "GET /payouts/{id} of an unknown id gets 404 NOT_FOUND",
         basis: "an unknown payout id gets 404 NOT_FOUND";
     PAGINATION_WALK = "pagination_walk": "walking `next` visits every item once, newest first, pages within paging_limit",
@@ -92,11 +92,11 @@ check_list! { ALL;
     WALLET_ACCOUNTING = "wallet_accounting": "available and balance move exactly as the wallet model says, never below zero",
         basis: "available never goes below zero (fails); the exact reserve/settle/release arithmetic is our model of the wallet (warns)";
     LIFECYCLE_LEGAL = "lifecycle_legal": "every observed payout history is a legal walk; final states stay final; fixed fields never change",
-        basis: "the documented lifecycle (PENDING to SENT, FAILED or CANCELLED; SENT to REVERSED; the rest final) and fields that never change; a payout without a readable state fails at once; a history that skips an unobserved state only warns";
+        basis: "the documented lifecycle (PENDING to SENT, FAILED or CANCELLED; SENT to REVERSED; the rest final) and fields that never change; a payout without a readable state fails at once; polls may miss a state (PENDING then REVERSED passes)";
     SUPPORT_TRANSITIONS = "support_transitions": "the control API cancels and reverses exactly when the state machine allows",
         basis: "where the server has our mock's control API: its transitions follow the documented lifecycle";
-    SANDBOX_OUTCOMES = "sandbox_outcomes": "the sandbox's test numbers end FAILED with their documented context",
-        basis: "the documented sandbox test values, on a server found to honour them";
+    SANDBOX_OUTCOMES = "sandbox_outcomes": "the sandbox's test numbers end FAILED with their documented context; any other recipient ends SENT",
+        basis: "the documented sandbox test values, and SENT for every other recipient, on a server found to honour them";
 }
 
 /// The wallet in `currency` of a `GET /wallets` answer.

@@ -1,11 +1,14 @@
 //! Payout requests: the documented edges first (limits, sender fields,
-//! banks), then generated valid ones accepted and single-fault ones refused
-//! with the broken field named; the idempotency header required, created
-//! payouts retrievable and listed, unknown ids 404.
+//! banks, a recipient by `payment_account_id`, a named `wallet_id`), then
+//! generated valid ones accepted and single-fault ones refused with the
+//! broken field named; the idempotency header required, created payouts
+//! retrievable and listed (their sender as sent, their wallet one in the
+//! amount's currency), unknown ids 404.
 
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use rafiki_rules::documented::is_documented_refusal;
 use rafiki_rules::edges::EdgeExpect;
 use rafiki_rules::wire::ErrorCode;
 use rafiki_rules::{Rule, strategies};
@@ -105,19 +108,25 @@ async fn documented_edges(ctx: &Ctx) {
                     .verdict(&VALID_PAYOUT_ACCEPTED, verdict, &exchange, input);
             }
             EdgeExpect::Rejected { path, rule } if ctx.is_selected(&INVALID_PAYOUT_REJECTED) => {
-                let verdict = rejection::judge(&exchange, &path, rule, true);
+                let verdict =
+                    rejection::judge(&exchange, &path, rule, is_documented_refusal(rule, None));
                 ctx.recorder
                     .verdict(&INVALID_PAYOUT_REJECTED, verdict, &exchange, input);
             }
             _ => {}
         }
     }
+    if ctx.is_selected(&VALID_PAYOUT_ACCEPTED) {
+        pay_by_account_id(ctx).await;
+        pay_from_named_wallet(ctx).await;
+    }
     if ctx.is_selected(&INVALID_PAYOUT_REJECTED) {
         for (body, path, rule) in
             bank_faults(ctx, fixture_bank_payout(), "payment_account.bank_account")
         {
             let exchange = ctx.create_payout(body.clone()).await;
-            let verdict = rejection::judge(&exchange, &path, rule, true);
+            let verdict =
+                rejection::judge(&exchange, &path, rule, is_documented_refusal(rule, None));
             ctx.recorder.verdict(
                 &INVALID_PAYOUT_REJECTED,
                 verdict,
@@ -126,6 +135,92 @@ async fn documented_edges(ctx: &Ctx) {
             );
         }
     }
+}
+
+/// A payout to an existing payment account of the account's own, named
+/// by its id (the one the first fixture payout created inline): accepted
+/// like any valid payout, and paid to that account. docs/contract.md#payouts:
+/// the recipient is "exactly one of `payment_account_id` (`pac-...`) and
+/// `payment_account`".
+async fn pay_by_account_id(ctx: &Ctx) {
+    let Some(fixtures) = ctx.fixtures_or_skip(&[&VALID_PAYOUT_ACCEPTED]) else {
+        return;
+    };
+    let Some(account) = fixtures
+        .payouts
+        .first()
+        .and_then(|p| p["payment_account_id"].as_str())
+    else {
+        let why = "a payout by payment_account_id: the first fixture payout came without one";
+        return ctx.recorder.skip(&VALID_PAYOUT_ACCEPTED, why);
+    };
+    let mut body = without(fixture_payout(8), "payment_account");
+    body["payment_account_id"] = json!(account);
+    let exchange = ctx.create_payout(body.clone()).await;
+    let verdict = acceptance(ctx, &body, &exchange).await;
+    let verdict = naming(verdict, &exchange, "payment_account_id", account);
+    ctx.recorder.verdict(
+        &VALID_PAYOUT_ACCEPTED,
+        verdict,
+        &exchange,
+        Some(body.to_string()),
+    );
+}
+
+/// A payout that names the wallet to pay from (the account's wallet in
+/// the amount's currency, as GET /wallets lists it): accepted, and paid
+/// from that wallet. docs/contract.md#payouts: "`wallet_id` (optional): the
+/// wallet to pay from".
+async fn pay_from_named_wallet(ctx: &Ctx) {
+    let mut body = fixture_payout(8);
+    let currency = body["amount"]["currency"].as_str().unwrap_or_default();
+    let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
+    if wallets.status() != 200 {
+        let why = format!(
+            "a payout from a named wallet: GET /wallets answered {}",
+            wallets.summary()
+        );
+        return ctx.recorder.skip(&VALID_PAYOUT_ACCEPTED, why);
+    }
+    let Some(wallet) = wallet_in(&wallets, currency).and_then(|w| w["id"].as_str()) else {
+        return ctx.recorder.fail(
+            &VALID_PAYOUT_ACCEPTED,
+            format!(
+                "GET /wallets answers 200 listing the {currency} wallet (with its id) that pays {currency} payouts"
+            ),
+            Some(&wallets),
+            None,
+        );
+    };
+    body["wallet_id"] = json!(wallet);
+    let exchange = ctx.create_payout(body.clone()).await;
+    let verdict = acceptance(ctx, &body, &exchange).await;
+    let verdict = naming(verdict, &exchange, "wallet_id", wallet);
+    ctx.recorder.verdict(
+        &VALID_PAYOUT_ACCEPTED,
+        verdict,
+        &exchange,
+        Some(body.to_string()),
+    );
+}
+
+/// `verdict` on a payout whose request chose its `field` (`sent`): a 202
+/// that names another one (or none) in `data` fails, since the answer is
+/// the payout made as asked (docs/contract.md#payouts).
+fn naming(verdict: Verdict, exchange: &Exchange, field: &str, sent: &str) -> Verdict {
+    if !matches!(verdict, Verdict::Pass) || exchange.status() != 202 {
+        return verdict;
+    }
+    let answered = exchange
+        .json()
+        .and_then(|j| j.at(&format!("/data/{field}")));
+    if answered.and_then(Value::as_str) == Some(sent) {
+        return Verdict::Pass;
+    }
+    let answered = answered.map_or("none".to_string(), Value::to_string);
+    Verdict::Fail(format!(
+        "202 with data.{field} \"{sent}\", the {field} sent (answered {answered})"
+    ))
 }
 
 /// A valid KE payout to a bank account (its bank is set by the caller).
@@ -385,7 +480,12 @@ async fn payout_retrievable(ctx: &Ctx) {
     if unnamed > 0 {
         payout_without_id(ctx, unnamed).await;
     }
-    for created in fixtures.payouts.iter().filter(|p| p["id"].is_string()) {
+    let wallets = Wallets::read(ctx).await;
+    // The fixtures were created in order: the i-th is `fixture_payout(i)`.
+    let named = (0u32..)
+        .zip(&fixtures.payouts)
+        .filter(|(_, p)| p["id"].is_string());
+    for (i, created) in named {
         let id = created["id"].as_str().unwrap_or_default();
         let exchange = ctx
             .send(Probe::get("get_payout", format!("/payouts/{id}")))
@@ -406,6 +506,13 @@ async fn payout_retrievable(ctx: &Ctx) {
             },
             &exchange,
         );
+        let Some(data) = data else {
+            continue; // failed above: nothing more to read
+        };
+        sender_as_sent(ctx, &fixture_payout(i), created, data, &exchange);
+        if let Some(wallets) = &wallets {
+            wallets.judge_implicit(ctx, created, &exchange);
+        }
     }
     if ids.is_empty() {
         return; // nothing to look for in the list
@@ -445,6 +552,102 @@ async fn payout_retrievable(ctx: &Ctx) {
             Some(&exchange),
             None,
         ),
+    }
+}
+
+/// Payout `created` (answered to `sent`, and read back as `read` by
+/// `exchange`) carries the `sender` as sent, in its 202 and when read:
+/// docs/contract.md#payouts, "`sender` (as sent)". Only the properties sent
+/// are compared: a null or an added property is ours to allow.
+fn sender_as_sent(ctx: &Ctx, sent: &Value, created: &Value, read: &Value, exchange: &Exchange) {
+    let id = created["id"].as_str().unwrap_or_default();
+    let mut found = Vec::new();
+    for (answer, got) in [("the 202", created), ("the read-back", read)] {
+        for path in unechoed(&sent["sender"], got.get("sender"), "sender") {
+            found.push(format!("{path} in {answer}"));
+        }
+    }
+    ctx.recorder.expect(
+        &PAYOUT_RETRIEVABLE,
+        found.is_empty(),
+        || {
+            format!(
+                "payout {id} with its sender as sent, in the 202 and when read back: {}",
+                found.join("; ")
+            )
+        },
+        exchange,
+    );
+}
+
+/// Where `got` differs from `sent`, property by property (JSON equality
+/// for each value sent; properties not sent are not looked at).
+fn unechoed(sent: &Value, got: Option<&Value>, path: &str) -> Vec<String> {
+    match (sent.as_object(), got) {
+        (_, None) => vec![format!("{path} absent")],
+        (Some(properties), Some(got)) => properties
+            .iter()
+            .flat_map(|(name, value)| unechoed(value, got.get(name), &format!("{path}.{name}")))
+            .collect(),
+        (None, Some(got)) if got == sent => Vec::new(),
+        (None, Some(got)) => vec![format!("{path} {sent} was sent, {got} answered")],
+    }
+}
+
+/// The account's wallets, by GET /wallets, to judge which one paid.
+struct Wallets {
+    listed: Vec<Value>,
+}
+
+impl Wallets {
+    /// The wallets, or `None` after skipping that part of
+    /// `payout_retrievable` with the answer that does not list them (an
+    /// outage is not the promise judged here; the answer's shape is
+    /// `response_schema`'s).
+    async fn read(ctx: &Ctx) -> Option<Wallets> {
+        let exchange = ctx.send(Probe::get("list_wallets", "/wallets")).await;
+        let listed = exchange
+            .json()
+            .and_then(|j| j["data"].as_array())
+            .filter(|_| exchange.status() == 200);
+        if let Some(listed) = listed {
+            return Some(Wallets {
+                listed: listed.clone(),
+            });
+        }
+        let why = format!(
+            "which wallet paid the fixture payouts: GET /wallets answered {}",
+            exchange.summary()
+        );
+        ctx.recorder.skip(&PAYOUT_RETRIEVABLE, why);
+        None
+    }
+
+    /// Payout `created` (made without `wallet_id`, read back by
+    /// `exchange`) was paid from a wallet whose currency is its amount's:
+    /// docs/contract.md#payouts, "without it, the wallet whose currency is
+    /// the amount's". Any such wallet will do: which one is first is ours.
+    fn judge_implicit(&self, ctx: &Ctx, created: &Value, exchange: &Exchange) {
+        let id = created["id"].as_str().unwrap_or_default();
+        let currency = created["amount"]["currency"].as_str().unwrap_or_default();
+        let fitting: Vec<&str> = self
+            .listed
+            .iter()
+            .filter(|w| w["currency"] == currency)
+            .filter_map(|w| w["id"].as_str())
+            .collect();
+        let wallet = created["wallet_id"].as_str();
+        ctx.recorder.expect(
+            &PAYOUT_RETRIEVABLE,
+            wallet.is_some_and(|w| fitting.contains(&w)),
+            || {
+                format!(
+                    "payout {id}, sent without wallet_id, paid from a {currency} wallet of GET /wallets ({fitting:?}); its wallet_id is {}",
+                    wallet.unwrap_or("absent")
+                )
+            },
+            exchange,
+        );
     }
 }
 

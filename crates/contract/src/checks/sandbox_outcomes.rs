@@ -1,6 +1,7 @@
 //! `sandbox_outcomes`: the sandbox's documented test values (mobile numbers
 //! ending 000100 to 000106, bank account 0390195016650) end FAILED with
-//! their context. Only sandboxes promise this, so the check runs where the
+//! their context, and a payout to any other recipient ends SENT. Only
+//! sandboxes promise this, so the check runs where the
 //! run found that the server honours them (by behaviour, not host name:
 //! see `--sandbox-values`), and is skipped elsewhere.
 
@@ -36,6 +37,12 @@ pub async fn run(ctx: Arc<Ctx>) {
     if let Some(account) = bank_account(&ctx, FAILING_BANK_ACCOUNT_NUMBERS[0]) {
         cases.push((account, StateCode::Failed, None));
     }
+    // docs/contract.md#sandbox-test-values: "A valid sandbox payout moves
+    // from PENDING to SENT, unless its recipient is one of these". The
+    // control case: built like the test numbers, ending in other digits.
+    let mut ordinary = fixture_payout(0)["payment_account"].clone();
+    ordinary["mobile_money"]["number"] = json!(format!("+254712{ORDINARY_MOBILE_SUFFIX}"));
+    cases.push((ordinary, StateCode::Sent, None));
     // Every test value at once: the waits for their outcomes overlap.
     let judged = cases
         .into_iter()
@@ -43,7 +50,11 @@ pub async fn run(ctx: Arc<Ctx>) {
     futures::future::join_all(judged).await;
 }
 
-/// Pays `account` (a test value) and judges the outcome it ends in.
+/// The last digits of a mobile number that is no test value.
+const ORDINARY_MOBILE_SUFFIX: &str = "000200";
+
+/// Pays `account` (a test value, or an ordinary recipient) and judges the
+/// outcome it ends in.
 async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<String>) {
     let mut body = fixture_payout(3);
     body["payment_account"] = account;
@@ -62,7 +73,7 @@ async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<Strin
         }
         ctx.recorder.fail(
             &SANDBOX_OUTCOMES,
-            "202 for a sandbox test value",
+            "202 with the payout's id, for a valid sandbox payout (a test value or not)",
             Some(&created),
             None,
         );
@@ -76,6 +87,10 @@ async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<Strin
                 format!("payout {id} was cancelled before it settled"),
             );
         }
+        // Only a SENT payout can be reversed: polling missed its SENT.
+        Ok((state, _)) if code == StateCode::Sent && state == "REVERSED" => {
+            ctx.recorder.pass(&SANDBOX_OUTCOMES);
+        }
         Ok((state, exchange)) => {
             let got_context = exchange
                 .json()
@@ -84,7 +99,13 @@ async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<Strin
             ctx.recorder.expect(
                 &SANDBOX_OUTCOMES,
                 state == code.to_string() && got_context == context.as_deref(),
-                || format!("{code} with context {context:?}"),
+                || match (code, &context) {
+                    (StateCode::Sent, _) => {
+                        "SENT: a valid sandbox payout to a recipient that is no test value moves from PENDING to SENT".into()
+                    }
+                    (_, Some(context)) => format!("{code} with context {context}"),
+                    (_, None) => format!("{code} without a context"),
+                },
                 &exchange,
             );
         }
@@ -106,4 +127,16 @@ fn bank_account(ctx: &Ctx, number: &str) -> Option<Value> {
         "holder": {"type": "BUSINESS", "name": "Sandbox Test Value"},
         "bank_account": details
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ordinary_number_is_no_test_value() {
+        for (suffix, _) in FAILING_MOBILE_SUFFIXES {
+            assert!(!ORDINARY_MOBILE_SUFFIX.ends_with(suffix), "{suffix}");
+        }
+    }
 }

@@ -10,12 +10,16 @@ use std::sync::Arc;
 
 use rafiki_rules::wire::ErrorCode;
 use rust_decimal::Decimal;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::requests::{amount_text, payout_body, resend};
 use super::sequence::{Sequence, StepResult, Tracked, fail, id_at};
-use crate::checks::{IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY};
-use crate::http::{Exchange, Probe};
+use crate::checks::{CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY};
+use crate::http::{Exchange, KeySlot, Probe};
+use crate::runner::Ctx;
+
+/// The most pages [`no_hidden_payouts`] walks (50 payouts each).
+const HIDDEN_PAYOUT_PAGES: usize = 20;
 
 /// Whether a create's first answer is one a repeat can be held to: 202 or
 /// 402. After a 503 outage nothing was stored, so a repeat may go either way.
@@ -204,5 +208,78 @@ impl Sequence<'_> {
     fn track(&mut self, tracked: Tracked) {
         self.payouts.push(tracked);
         self.index.push(self.payouts.len() - 1);
+    }
+}
+
+/// One key never yields two payouts (`docs/contract.md#idempotency`), not
+/// even one the answers never name: after the documented edges (`edges`,
+/// their create, its replay, its key with another amount, and copies sent
+/// together under one key), every payout listed for their recipients since
+/// the first was created is one an answer named. A server that replays the
+/// stored answer but pays the request again in secret lists one more; it
+/// is blamed on the step that paid that recipient that amount.
+pub(super) async fn no_hidden_payouts(ctx: &Ctx, key: &KeySlot, edges: &[Tracked]) {
+    let first = edges.first().and_then(|p| p.history.first());
+    let Some(first) = first else {
+        return; // nothing was accepted: nothing can have been paid twice
+    };
+    let named: Vec<&str> = edges.iter().filter_map(|p| p.id.as_deref()).collect();
+    let recipients: Vec<&str> = edges
+        .iter()
+        .filter_map(|p| p.history.first())
+        .map(|p| p.payment_account_id.as_str())
+        .collect();
+    let mut probe = Probe::get("list_payouts", "/payouts")
+        .query("created_at_from", first.created_at.to_rfc3339())
+        .query("paging_limit", "50")
+        .key(key.clone());
+    // Each check with the page that showed its first hidden payout.
+    let mut hidden: Vec<(&'static CheckInfo, String, Exchange)> = Vec::new();
+    for _ in 0..HIDDEN_PAYOUT_PAGES {
+        let page = ctx.send(probe).await;
+        let Some(items) = page.json().and_then(|j| j["data"].as_array()) else {
+            return; // an unreadable page is judged by the list checks
+        };
+        for item in items {
+            let (Some(id), Some(recipient)) =
+                (item["id"].as_str(), item["payment_account_id"].as_str())
+            else {
+                continue;
+            };
+            if named.contains(&id) || !recipients.contains(&recipient) {
+                continue;
+            }
+            let amount = item["amount"]["value"]
+                .as_str()
+                .and_then(|v| v.parse::<Decimal>().ok());
+            let check: &'static CheckInfo = if recipient != first.payment_account_id {
+                &IDEMPOTENCY_CONCURRENT
+            } else if amount == Some(first.amount.value) {
+                &IDEMPOTENCY_REPLAY
+            } else {
+                &IDEMPOTENCY_KEY_REUSE
+            };
+            if !hidden.iter().any(|(c, ..)| *c == check) {
+                hidden.push((check, format!("payout {id} to {recipient}"), page.clone()));
+            }
+        }
+        let next = page
+            .json()
+            .and_then(|j| j.pointer("/meta/paging/next"))
+            .and_then(Value::as_str);
+        match next {
+            Some(next) => probe = Probe::get("list_payouts", next).key(key.clone()),
+            None => break,
+        }
+    }
+    for (check, payout, page) in &hidden {
+        let expected = format!(
+            "no payout but those the answers named ({}); {payout} was made too",
+            named.join(", ")
+        );
+        ctx.recorder.fail(check, expected, Some(page), None);
+    }
+    if hidden.is_empty() {
+        ctx.recorder.pass(&IDEMPOTENCY_REPLAY);
     }
 }
