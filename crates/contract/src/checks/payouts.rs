@@ -642,7 +642,8 @@ impl Wallets {
             wallet.is_some_and(|w| fitting.contains(&w)),
             || {
                 format!(
-                    "payout {id}, sent without wallet_id, paid from a {currency} wallet of GET /wallets ({fitting:?}); its wallet_id is {}",
+                    "payout {id}, sent without wallet_id, paid from a {currency} wallet of GET /wallets ({}); its wallet_id is {}",
+                    fitting.join(", "),
                     wallet.unwrap_or("absent")
                 )
             },

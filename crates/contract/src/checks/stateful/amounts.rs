@@ -68,9 +68,10 @@ impl Amounts {
         let top_up = (max / Decimal::from(25)).round_dp(2);
         // Top up below a quarter of a top-up: two of the largest generated payouts.
         let top_up_below = (top_up / Decimal::from(4)).round_dp(2);
-        // The largest generated payout, an eighth of a top-up: a few creates
-        // drain a topped-up wallet, so sequences meet 402s as well as 202s.
-        let largest = (top_up / Decimal::from(8)).round_dp(2);
+        // The largest generated payout, a sixteenth of a top-up: now and
+        // then a few creates drain a topped-up wallet, so sequences meet
+        // 402s as well as 202s (most pay near the minimum: `model`).
+        let largest = (top_up / Decimal::from(16)).round_dp(2);
         let cents = |amount: Decimal| (amount * Decimal::ONE_HUNDRED).ceil().to_u32();
         let (Some(low), Some(high)) = (cents(min), cents(largest)) else {
             return Err(format!(
@@ -129,12 +130,12 @@ mod tests {
         );
         assert_eq!(amounts.top_up_text(), "20000.00");
         assert_eq!(amounts.top_up_below, Decimal::from(5_000));
-        assert_eq!(amounts.cents, 14_000..=250_000);
+        assert_eq!(amounts.cents, 14_000..=125_000);
 
         let doubled =
             Amounts::from_compliance(&table(", min: '280', max: '1000000'"), &payout()).unwrap();
         assert_eq!(doubled.top_up_text(), "40000.00");
-        assert_eq!(doubled.cents, 28_000..=500_000);
+        assert_eq!(doubled.cents, 28_000..=250_000);
     }
 
     #[test]
