@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use payout_app::{Bugs, Config, Outcome};
 use rafiki_contract::Report;
-use rafiki_contract::proxy::{Proxy, ProxyConfig};
+use rafiki_contract::{Proxy, ProxyConfig};
 use rafiki_mock::faults::FaultPlan;
 
 const KEY: &str = "sk_test_payout_app";

@@ -16,7 +16,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{KEYS, MockThread};
-use rafiki_contract::proxy::{Proxy, ProxyConfig};
+use rafiki_contract::{Proxy, ProxyConfig};
 use serde_json::Value;
 
 /// Requests per second, and seconds per round and side.
@@ -85,7 +85,7 @@ async fn seed_payout(http: &reqwest::Client, base_url: &str) -> String {
         .post(format!("{base_url}/payouts"))
         .bearer_auth(KEYS[0])
         .header("x-idempotency-key", uuid::Uuid::new_v4().to_string())
-        .json(&rafiki_contract::runner::fixture_payout(0))
+        .json(&rafiki_contract::fixture_payout(0))
         .send()
         .await
         .unwrap()
@@ -152,7 +152,7 @@ async fn load(
             0 => {
                 // Every payout of a round is another (the proxy would
                 // rightly report the same one under a new key).
-                let mut payout = rafiki_contract::runner::fixture_payout(0);
+                let mut payout = rafiki_contract::fixture_payout(0);
                 payout["amount"]["value"] =
                     format!("{}.00", 1_000 + n + 10_000 * round as u64).into();
                 http.post(format!("{base_url}/payouts"))

@@ -32,7 +32,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     // As `rafiki-contract` does first thing (`src/main.rs`).
-    rafiki_contract::process::without_huge_pages();
     // As `rafiki-contract run` has it: one thread (`src/main.rs`).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

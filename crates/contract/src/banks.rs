@@ -6,8 +6,6 @@
 
 use serde_json::{Value, json};
 
-use crate::json::At;
-
 /// One listed bank: its id, country and branch ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedBank {
@@ -68,7 +66,7 @@ impl Banks {
     /// left alone; `false` when the country has no listed bank.
     pub fn assign(&self, body: &mut Value, pointer: &str) -> bool {
         let invented = body
-            .at(&format!("{pointer}/bank_account/bank_id"))
+            .pointer(&format!("{pointer}/bank_account/bank_id"))
             .and_then(Value::as_str);
         let pick = invented.map_or(0, |id| id.bytes().map(usize::from).sum());
         self.assign_choice(body, pointer, pick)

@@ -52,11 +52,6 @@ pub struct RunConfig {
     /// The OpenAPI document to judge answers by; `None` is the spec built
     /// into this binary (`spec/openapi.yaml`).
     pub spec: Option<PathBuf>,
-    /// The process ends with the run (the CLI): the run's state (the
-    /// validators, the spec, the caches of answers) is left for the
-    /// process's end to reclaim instead of being taken apart piece by
-    /// piece (1.7M instructions, about half a millisecond, a run).
-    pub leave_state_to_exit: bool,
 }
 
 /// Whether the run uses the sandbox test values (numbers whose payouts FAIL).
@@ -93,7 +88,6 @@ impl std::fmt::Debug for RunConfig {
             .field("sandbox_values", &self.sandbox_values)
             .field("max_spend", &self.max_spend)
             .field("spec", &self.spec)
-            .field("leave_state_to_exit", &self.leave_state_to_exit)
             .finish()
     }
 }
@@ -120,7 +114,6 @@ impl RunConfig {
             sandbox_values: SandboxValues::Auto,
             max_spend: None,
             spec: None,
-            leave_state_to_exit: false,
         }
     }
 

@@ -6,9 +6,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use foldhash::{HashMap, HashMapExt};
 use schemars::JsonSchema;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Whether a run saw a documented (operation, status) pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]

@@ -21,9 +21,7 @@ use hyper::Method;
 use rafiki_rules::wire::ErrorCode;
 use serde_json::Value;
 
-use crate::json::At;
-
-pub use client::{Client, RATE_LIMITED_TRIES};
+pub use client::Client;
 pub use pace::Limited;
 
 /// Which credentials a request carries.
@@ -153,7 +151,6 @@ pub struct Exchange {
     /// The full URL that was requested.
     pub url: String,
     pub answer: Result<Answer, String>,
-    pub elapsed: Duration,
     /// When it was sent (or would have been).
     pub sent_at: std::time::Instant,
     /// No check may judge it: the run never sent it (its deadline, its
@@ -176,7 +173,7 @@ impl Exchange {
     /// `errors.fields` keys of an error body.
     pub fn error_fields(&self) -> Vec<String> {
         self.json()
-            .and_then(|j| j.at("/errors/fields"))
+            .and_then(|j| j.pointer("/errors/fields"))
             .and_then(Value::as_object)
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default()
@@ -185,7 +182,7 @@ impl Exchange {
     /// A payout answer's `data.state.code`.
     pub fn payout_state(&self) -> Option<&str> {
         self.json()
-            .and_then(|j| j.at("/data/state/code"))
+            .and_then(|j| j.pointer("/data/state/code"))
             .and_then(Value::as_str)
     }
 
@@ -215,7 +212,6 @@ impl Exchange {
             url: probe.target.clone(),
             probe,
             answer: Err(why.into()),
-            elapsed: Duration::ZERO,
             sent_at: std::time::Instant::now(),
             unjudged: true,
         }
@@ -345,7 +341,6 @@ mod tests {
         let exchange = Exchange {
             url: "http://127.0.0.1:1/v1/payouts".into(),
             answer: Err("refused".into()),
-            elapsed: Duration::ZERO,
             ..Exchange::not_sent(probe, "")
         };
         let curl = exchange.curl();

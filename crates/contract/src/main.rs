@@ -19,12 +19,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use rafiki_contract::proxy::{Proxy, ProxyConfig};
-use rafiki_contract::{Event, FailureNotice, Report, RunConfig, RunError, SandboxValues, checks};
+use rafiki_contract::{CHECKS, Event, FailureNotice, Report, RunConfig, RunError, SandboxValues};
+use rafiki_contract::{Proxy, ProxyConfig};
 use tokio::runtime::{Builder, Runtime};
 
-/// glibc's malloc took about a quarter of the runner's CPU per request
-/// (`cargo bench -p rafiki-contract --bench suite`); mimalloc takes less.
+/// The runner allocates a great deal per request, and glibc's malloc was
+/// a large part of its CPU (`docs/performance.md`); mimalloc takes less.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -71,10 +71,10 @@ struct ProxyArgs {
     record: Option<PathBuf>,
     /// Seconds after an attempt during which the same payout sent under a
     /// new idempotency key is reported as a duplicate.
-    #[arg(long, default_value_t = rafiki_contract::proxy::DEFAULT_RETRY_WINDOW.as_secs())]
+    #[arg(long, default_value_t = rafiki_contract::DEFAULT_RETRY_WINDOW.as_secs())]
     retry_window: u64,
     /// The shortest gap, in milliseconds, between two reads of a PENDING payout.
-    #[arg(long, default_value_t = rafiki_contract::proxy::DEFAULT_POLL_FLOOR.as_millis() as u64)]
+    #[arg(long, default_value_t = rafiki_contract::DEFAULT_POLL_FLOOR.as_millis() as u64)]
     poll_floor_ms: u64,
     /// Write a JUnit XML report here on exit.
     #[arg(long)]
@@ -144,7 +144,7 @@ struct RunArgs {
     strict: bool,
     /// Bound of the whole run in seconds; checks still running then are
     /// reported as not finished.
-    #[arg(long, default_value_t = rafiki_contract::config::DEFAULT_MAX_DURATION.as_secs())]
+    #[arg(long, default_value_t = rafiki_contract::DEFAULT_MAX_DURATION.as_secs())]
     max_duration: u64,
     /// Stop at the first failure, with its full report (the checks still
     /// running are reported as not finished).
@@ -187,10 +187,9 @@ async fn embedded_mock() -> Result<(RunConfig, Option<()>), String> {
 }
 
 fn main() -> ExitCode {
-    rafiki_contract::process::without_huge_pages();
     match Cli::parse().command {
         Command::ListChecks => {
-            for check in checks::ALL {
+            for check in CHECKS {
                 println!(
                     "{:32} {}\n{:32} rests on: {}",
                     check.name, check.description, "", check.basis
@@ -262,7 +261,6 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     config.sandbox_values = args.sandbox_values;
     config.spec = args.spec;
     config.max_spend = args.max_spend;
-    config.leave_state_to_exit = true; // `main` exits once the reports are out
 
     let progress = progress(&config.base_url);
     let bar = progress.clone();

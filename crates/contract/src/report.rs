@@ -12,9 +12,9 @@
 
 use std::sync::Mutex;
 
-use foldhash::HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
+use std::collections::HashMap;
 
 use crate::checks::CheckInfo;
 use crate::coverage::{Coverage, Seen};

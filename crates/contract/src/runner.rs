@@ -15,7 +15,6 @@ use crate::checks::conformance::Conformance;
 use crate::checks::{self, CheckInfo};
 use crate::config::{ConfigError, RunConfig, SandboxValues};
 use crate::http::{Client, Exchange, Keys, Probe};
-use crate::json::At;
 use crate::report::{FailureNotice, Recorder, Report};
 use crate::spending::{Spending, available_in};
 
@@ -502,9 +501,6 @@ pub async fn run_observed(
         ctx.spending
             .spent(money.planned, money.available, SPENDING_CURRENCY),
     );
-    if config.leave_state_to_exit {
-        std::mem::forget(ctx);
-    }
     Ok(report)
 }
 
@@ -645,7 +641,7 @@ async fn sandbox_values(ctx: &Ctx, config: &RunConfig) -> Result<(), String> {
     let created = ctx.create_payout(body).await;
     let Some(id) = created
         .json()
-        .and_then(|j| j.at("/data/id"))
+        .and_then(|j| j.pointer("/data/id"))
         .and_then(Value::as_str)
     else {
         return Err(format!(

@@ -47,7 +47,7 @@ fn default_run_checks_the_embedded_mock_and_writes_reports() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), rafiki_contract::checks::ALL.len());
+    assert_eq!(cases.len(), rafiki_contract::CHECKS.len());
     assert!(cases.iter().all(|c| c.attribute("name").is_some()));
     assert_eq!(
         doc.descendants()
@@ -60,7 +60,7 @@ fn default_run_checks_the_embedded_mock_and_writes_reports() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(
         report["checks"].as_array().unwrap().len(),
-        rafiki_contract::checks::ALL.len()
+        rafiki_contract::CHECKS.len()
     );
 }
 

@@ -25,7 +25,7 @@ async fn date_filters_after(history: usize) -> Report {
             .post(format!("{}/payouts", mock.base_url()))
             .bearer_auth(KEYS[0])
             .header("X-Idempotency-Key", format!("history-{i}"))
-            .json(&rafiki_contract::runner::fixture_payout(0))
+            .json(&rafiki_contract::fixture_payout(0))
             .send()
             .await
             .unwrap();

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use rafiki_contract::Report;
-use rafiki_contract::proxy::{Proxy, ProxyConfig};
+use rafiki_contract::{Proxy, ProxyConfig};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -183,7 +183,7 @@ async fn an_upstream_that_drops_the_connection_gets_it_dropped() {
 
 /// A payout body the documented contract accepts, for `value`.
 fn payout(value: Value) -> Value {
-    let mut body = rafiki_contract::runner::fixture_payout(0);
+    let mut body = rafiki_contract::fixture_payout(0);
     body["amount"]["value"] = value;
     body
 }

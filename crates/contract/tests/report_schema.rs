@@ -66,7 +66,7 @@ fn a_clean_report_validates() {
     let report = clean_report();
     assert_eq!(
         report["checks"].as_array().unwrap().len(),
-        rafiki_contract::checks::ALL.len()
+        rafiki_contract::CHECKS.len()
     );
     assert!(!report["coverage"]["pairs"].as_array().unwrap().is_empty());
     let problems = problems(&report);

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use rafiki_contract::runner::Event;
+use rafiki_contract::Event;
 use rafiki_contract::{Report, RunConfig};
 use rust_decimal::Decimal;
 

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use foldhash::{HashMap, HashMapExt, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use rafiki_rules::wire::ErrorCode;
 use rafiki_spec::Spec;
@@ -16,7 +16,6 @@ use super::{
 };
 use crate::coverage::{Coverage, Tally};
 use crate::http::Exchange;
-use crate::json::At;
 use crate::report::{Recorder, Verdict};
 
 /// The spec, compiled once: documented statuses, and per (operation,
@@ -225,7 +224,7 @@ fn schema_behind(spec: &Spec, mut pointer: String) -> String {
     for _ in 0..8 {
         let target = spec
             .json()
-            .at(&pointer)
+            .pointer(&pointer)
             .and_then(serde_json::Value::as_object)
             .filter(|schema| schema.len() == 1)
             .and_then(|schema| schema.get("$ref")?.as_str()?.strip_prefix('#'));

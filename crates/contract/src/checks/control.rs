@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::{decimal_at, wallet_in};
 use crate::http::Probe;
-use crate::json::At;
 use crate::runner::Ctx;
 
 /// Adds `amount` to wallet `id`.
@@ -44,7 +43,7 @@ pub async fn cover(ctx: &Ctx, payouts: impl IntoIterator<Item = &Value>) {
     let mut needs: BTreeMap<String, Decimal> = BTreeMap::new();
     for body in payouts {
         if let (Some(currency), Some(amount)) = (
-            body.at("/amount/currency").and_then(Value::as_str),
+            body.pointer("/amount/currency").and_then(Value::as_str),
             decimal_at(body, "/amount/value"),
         ) {
             *needs.entry(currency.to_string()).or_default() += amount;

@@ -12,7 +12,6 @@ use super::{
     PAGING_LIMIT_BOUNDS,
 };
 use crate::http::{Exchange, Probe};
-use crate::json::At;
 use crate::runner::Ctx;
 
 pub const CHECKS: &[&CheckInfo] = &[
@@ -151,7 +150,7 @@ pub async fn walk_until(
         let paging = |pointer: &str| {
             exchange
                 .json()
-                .and_then(|body| body.at(pointer))
+                .and_then(|body| body.pointer(pointer))
                 .and_then(Value::as_str)
         };
         let after = paging("/meta/paging/cursors/after");

@@ -16,8 +16,6 @@ pub mod sandbox_outcomes;
 pub mod stateful;
 pub mod transport;
 
-use crate::json::At;
-
 /// A check's identity.
 #[derive(Debug, PartialEq, Eq)]
 pub struct CheckInfo {
@@ -112,7 +110,7 @@ pub fn wallet_in<'a>(
 
 /// The decimal string at `pointer` in `json` (amounts, balances).
 pub fn decimal_at(json: &serde_json::Value, pointer: &str) -> Option<rust_decimal::Decimal> {
-    json.at(pointer)
+    json.pointer(pointer)
         .and_then(serde_json::Value::as_str)
         .and_then(|s| s.parse().ok())
 }

@@ -15,7 +15,6 @@ use super::payouts::bank_faults;
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
 use crate::http::{Exchange, Probe};
-use crate::json::At;
 use crate::property::{CaseFailure, CaseResult, Json, property_cases, run_property};
 use crate::runner::{Ctx, fixture_payout};
 
@@ -87,7 +86,7 @@ fn post(body: impl Into<Arc<Value>>) -> Probe {
 fn id_of(exchange: &Exchange) -> Option<&str> {
     exchange
         .json()
-        .and_then(|j| j.at("/data/id"))
+        .and_then(|j| j.pointer("/data/id"))
         .and_then(Value::as_str)
 }
 

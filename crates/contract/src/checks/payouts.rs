@@ -21,7 +21,6 @@ use super::{
     UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at, wallet_in,
 };
 use crate::http::{Exchange, Probe};
-use crate::json::At;
 use crate::property::{CaseResult, Json, case_result, property_cases, run_property};
 use crate::report::Verdict;
 use crate::runner::{Ctx, fixture_payout};
@@ -213,7 +212,7 @@ fn naming(verdict: Verdict, exchange: &Exchange, field: &str, sent: &str) -> Ver
     }
     let answered = exchange
         .json()
-        .and_then(|j| j.at(&format!("/data/{field}")));
+        .and_then(|j| j.pointer(&format!("/data/{field}")));
     if answered.and_then(Value::as_str) == Some(sent) {
         return Verdict::Pass;
     }
@@ -294,13 +293,14 @@ async fn valid_payout_is_accepted(ctx: Arc<Ctx>, Json(body): Json) -> CaseResult
 async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
     let amount = decimal_at(body, "/amount/value");
     let currency = body
-        .at("/amount/currency")
+        .pointer("/amount/currency")
         .and_then(Value::as_str)
         .unwrap_or_default();
     match exchange.status() {
         202 => {
             let data = exchange.json().and_then(|j| j.get("data"));
-            let pending = data.and_then(|d| d.at("/state/code")) == Some(&Value::from("PENDING"));
+            let pending =
+                data.and_then(|d| d.pointer("/state/code")) == Some(&Value::from("PENDING"));
             let echoed = data.is_some_and(|d| decimal_at(d, "/amount/value") == amount);
             if pending && echoed {
                 Verdict::Pass
@@ -438,7 +438,7 @@ fn differences(created: &Value, read: &Value) -> Vec<String> {
     let name = |pointer: &str| pointer[1..].replace('/', ".");
     let mut found = Vec::new();
     for pointer in STABLE_FIELDS {
-        match (created.at(pointer), read.at(pointer)) {
+        match (created.pointer(pointer), read.pointer(pointer)) {
             (None, _) => found.push(format!("{} absent when created", name(pointer))),
             (Some(_), None) => found.push(format!("{} absent", name(pointer))),
             (Some(a), Some(b)) if a != b => {
@@ -659,7 +659,7 @@ async fn payout_without_id(ctx: &Ctx, unnamed: usize) {
     let exchange = ctx.create_payout(fixture_payout(5)).await;
     let named = exchange
         .json()
-        .and_then(|j| j.at("/data/id"))
+        .and_then(|j| j.pointer("/data/id"))
         .is_some_and(Value::is_string);
     let expected = format!(
         "202 with the payout's id (data.id), to read it back; {unnamed} fixture payout(s) came without one"

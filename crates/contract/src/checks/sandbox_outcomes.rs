@@ -13,7 +13,6 @@ use rafiki_rules::wire::ErrorCode;
 use serde_json::{Value, json};
 
 use super::{CheckInfo, SANDBOX_OUTCOMES};
-use crate::json::At;
 use crate::runner::{Ctx, fixture_payout, poll_outcome};
 
 pub const CHECKS: &[&CheckInfo] = &[&SANDBOX_OUTCOMES];
@@ -61,7 +60,7 @@ async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<Strin
     let created = ctx.create_payout(body).await;
     let Some(id) = created
         .json()
-        .and_then(|j| j.at("/data/id"))
+        .and_then(|j| j.pointer("/data/id"))
         .and_then(Value::as_str)
         .map(str::to_string)
     else {
@@ -94,7 +93,7 @@ async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<Strin
         Ok((state, exchange)) => {
             let got_context = exchange
                 .json()
-                .and_then(|j| j.at("/data/state/context"))
+                .and_then(|j| j.pointer("/data/state/context"))
                 .and_then(Value::as_str);
             ctx.recorder.expect(
                 &SANDBOX_OUTCOMES,

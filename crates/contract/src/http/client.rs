@@ -7,10 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use foldhash::{HashMap, HashMapExt};
 use http_body_util::Full;
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
-use hyper::{Request, Response, Uri};
+use hyper::{Request, Response};
 use hyper_util::client::proxy::matcher::Matcher;
 use tokio::sync::Semaphore;
 
@@ -53,9 +52,6 @@ enum ExchangeError {
 pub struct Client {
     pool: Pool,
     base_url: String,
-    /// The base URL's origin and authority (`host:port`), read once: every
-    /// path below it shares them. `None` if it is not an http(s) URL.
-    base_origin: Option<(Origin, String)>,
     /// The `Authorization` values of the keys, made once (the keys are
     /// not kept otherwise).
     bearers: Bearers,
@@ -66,18 +62,7 @@ pub struct Client {
     in_flight: Semaphore,
     max_in_flight: usize,
     sent: AtomicU64,
-    /// Bodies parsed lately, by their bytes: the same body again (a poll of
-    /// a payout that has not moved, the same error) is not parsed again.
-    parsed: std::sync::Mutex<HashMap<Bytes, Arc<serde_json::Value>>>,
 }
-
-/// The most bodies [`Client`] keeps parsed, and the longest. (The repeats
-/// worth catching come soon after: a poll, the same error. A run has about
-/// 700 distinct bodies; keeping them all only grew the heap, and every new
-/// page of heap is a page fault: 256 instead of 1,024 took a run from
-/// about 1,380 to 1,080 faults, with as many instructions.)
-const PARSED_BODIES: usize = 256;
-const PARSED_BODY_BYTES: usize = 4096;
 
 impl Client {
     /// A client of the server at `base_url`, through the proxy the
@@ -96,14 +81,9 @@ impl Client {
             HeaderValue::from_static(USER_AGENT_VALUE),
         );
         let base_url = base_url.trim_end_matches('/').to_string();
-        let base_origin = url::Url::parse(&base_url).ok().and_then(|url| {
-            let authority = url[url::Position::BeforeHost..url::Position::AfterPort].to_string();
-            Some((Origin::of(&url)?, authority))
-        });
         Client {
             pool: Pool::new(connector, in_flight),
             base_url,
-            base_origin,
             bearers: Bearers::of(&keys),
             timeout,
             pace: Pace::new(rate_limit),
@@ -111,7 +91,6 @@ impl Client {
             in_flight: Semaphore::new(in_flight),
             max_in_flight: in_flight,
             sent: AtomicU64::new(0),
-            parsed: std::sync::Mutex::new(HashMap::with_capacity(PARSED_BODIES)),
         }
     }
 
@@ -142,10 +121,6 @@ impl Client {
     /// How many requests may be in flight at once (`--workers`).
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base_url
     }
 
     /// The URL of the mock's control API path `path` (`/_sandbox/...`),
@@ -259,7 +234,6 @@ impl Client {
         let sent_at = self.pace.turn().await;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let url = self.url_for(&probe);
-        let started = Instant::now();
         let answer = tokio::time::timeout(self.timeout, self.try_send(&probe, &url))
             .await
             .unwrap_or(Err(ExchangeError::TimedOut(self.timeout)))
@@ -268,7 +242,6 @@ impl Client {
             probe,
             url,
             answer,
-            elapsed: started.elapsed(),
             sent_at,
             unjudged: false,
         }
@@ -327,28 +300,10 @@ impl Client {
         Answer {
             status,
             content_type,
-            json: self.parse(&body),
+            json: serde_json::from_slice(&body).ok().map(Arc::new),
             body,
             retry_after,
         }
-    }
-
-    /// `body` as JSON, if it is; from [`Client::parsed`] when it was seen
-    /// lately.
-    fn parse(&self, body: &Bytes) -> Option<Arc<serde_json::Value>> {
-        if body.len() > PARSED_BODY_BYTES {
-            return serde_json::from_slice(body).ok().map(Arc::new);
-        }
-        let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(json) = parsed.get(body) {
-            return Some(json.clone());
-        }
-        let json: Arc<serde_json::Value> = Arc::new(serde_json::from_slice(body).ok()?);
-        if parsed.len() == PARSED_BODIES {
-            parsed.clear();
-        }
-        parsed.insert(body.clone(), json.clone());
-        Some(json)
     }
 
     /// The origin to connect to and the request for `probe` at `url`, its
@@ -359,21 +314,10 @@ impl Client {
         probe: &Probe,
         url: &str,
     ) -> Result<(Origin, Request<Full<Bytes>>), ExchangeError> {
-        let (origin, authority, uri);
-        let parsed;
-        match &self.base_origin {
-            // A plain path below the base URL: it shares the base's origin,
-            // and needs no URL parser (one that would change none of it).
-            Some((base_origin, base_authority)) if is_plain(&probe.target) => {
-                (origin, authority, uri) = (base_origin.clone(), base_authority.as_str(), url);
-            }
-            _ => {
-                parsed = url::Url::parse(url).map_err(|e| ExchangeError::NotAUrl(url.into(), e))?;
-                origin = Origin::of(&parsed).ok_or_else(|| ExchangeError::NotHttp(url.into()))?;
-                authority = &parsed[url::Position::BeforeHost..url::Position::AfterPort];
-                uri = &parsed[..url::Position::AfterQuery];
-            }
-        }
+        let parsed = url::Url::parse(url).map_err(|e| ExchangeError::NotAUrl(url.into(), e))?;
+        let origin = Origin::of(&parsed).ok_or_else(|| ExchangeError::NotHttp(url.into()))?;
+        let authority = &parsed[url::Position::BeforeHost..url::Position::AfterPort];
+        let uri = &parsed[..url::Position::AfterQuery];
         let bearer = match &probe.key {
             KeySlot::Primary => Some(self.bearers.primary.clone()),
             KeySlot::Secondary => self.bearers.secondary.clone(),
@@ -388,30 +332,25 @@ impl Client {
             ),
             None => (Bytes::new(), None),
         };
-        // Made in place rather than by `Request::builder()`, whose every
-        // step moves the whole request under way (a sixth of this
-        // function's cost, for the same request).
-        let mut request = Request::new(Full::new(body));
-        *request.method_mut() = probe.method.clone();
-        *request.uri_mut() = Uri::try_from(uri).map_err(|e| ExchangeError::Request(e.into()))?;
-        let headers = request.headers_mut();
-        let authority =
-            HeaderValue::try_from(authority).map_err(|e| ExchangeError::Request(e.into()))?;
-        headers.insert(HOST, authority);
-        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        // As reqwest sent it, so servers see the requests they saw.
-        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        let mut request = Request::builder()
+            .method(probe.method.clone())
+            .uri(uri)
+            .header(HOST, authority)
+            .header(USER_AGENT, USER_AGENT_VALUE)
+            // As reqwest sent it, so servers see the requests they saw.
+            .header(ACCEPT, "*/*");
         if let Some(bearer) = bearer {
-            headers.insert(AUTHORIZATION, bearer.ok_or(ExchangeError::KeyNotAHeader)?);
+            request = request.header(AUTHORIZATION, bearer.ok_or(ExchangeError::KeyNotAHeader)?);
         }
         if let Some(key) = &probe.idempotency_key {
-            let key = HeaderValue::try_from(key.as_str())
-                .map_err(|e| ExchangeError::Request(e.into()))?;
-            headers.insert(rafiki_rules::idempotency::HEADER, key);
+            request = request.header(rafiki_rules::idempotency::HEADER, key.as_str());
         }
         if let Some(content_type) = content_type {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            request = request.header(CONTENT_TYPE, content_type);
         }
+        let request = request
+            .body(Full::new(body))
+            .map_err(ExchangeError::Request)?;
         Ok((origin, request))
     }
 }
@@ -419,17 +358,6 @@ impl Client {
 /// Whether `target` is a full URL rather than a path below the base URL.
 fn is_absolute(target: &str) -> bool {
     target.starts_with("http://") || target.starts_with("https://")
-}
-
-/// Whether `target` is a path below the base URL that a URL parser would
-/// leave as it is: only characters a path and query may carry unencoded,
-/// no dot segments, no backslash.
-fn is_plain(target: &str) -> bool {
-    target.starts_with('/')
-        && !target.contains("/.")
-        && target
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b))
 }
 
 /// The `Authorization` header values of the keys (`None`: the key has
@@ -459,5 +387,7 @@ impl Bearers {
     }
 }
 
+#[cfg(test)]
+mod cap;
 #[cfg(test)]
 mod tests;

@@ -30,7 +30,6 @@ use super::{
 };
 use crate::checks::CheckInfo;
 use crate::http::Exchange;
-use crate::json::At;
 use crate::report::Recorder;
 
 /// The most payouts, walks, polled payouts and accounts followed at once.
@@ -366,7 +365,7 @@ impl ApplicationChecks {
         }
         let Some(id) = exchange
             .json()
-            .and_then(|j| j.at("/data/id"))
+            .and_then(|j| j.pointer("/data/id"))
             .and_then(Value::as_str)
         else {
             return;
@@ -564,8 +563,8 @@ fn query_of(url: &str) -> Vec<(String, String)> {
 
 /// A page's next cursor: `cursors.after`, or `paging_after` of `next`.
 fn next_cursor(page: &Value) -> Option<String> {
-    let paging = page.at("/meta/paging")?;
-    if let Some(after) = paging.at("/cursors/after").and_then(Value::as_str) {
+    let paging = page.pointer("/meta/paging")?;
+    if let Some(after) = paging.pointer("/cursors/after").and_then(Value::as_str) {
         return Some(after.to_string());
     }
     let next = paging.get("next").and_then(Value::as_str)?;

@@ -233,7 +233,6 @@ impl Judge {
             probe,
             url: format!("{}{}", self.upstream_origin, captured.path_and_query),
             answer,
-            elapsed: captured.finished - captured.started,
             sent_at: captured.started,
             unjudged: false,
         }

@@ -16,7 +16,6 @@ use serde_json::Value;
 use super::judge::{Account, Timing};
 use crate::checks::{IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY, LIFECYCLE_LEGAL};
 use crate::http::Exchange;
-use crate::json::At;
 use crate::report::Recorder;
 
 /// The most payouts and keys followed at once.
@@ -139,7 +138,7 @@ impl ServerChecks {
         };
         let payout_id = exchange
             .json()
-            .and_then(|j| j.at("/data/id"))
+            .and_then(|j| j.pointer("/data/id"))
             .and_then(Value::as_str);
         let status = exchange.status();
         let slot = (account, key.clone());

@@ -14,8 +14,6 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
 
-use crate::json::At;
-
 /// The sequences' amounts, for one destination, currency and account type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Amounts {
@@ -39,7 +37,7 @@ impl Amounts {
     pub fn from_compliance(table: &ComplianceTable, payout: &Value) -> Result<Self, String> {
         let text = |pointer: &str| {
             payout
-                .at(pointer)
+                .pointer(pointer)
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("the sequences' payouts have no {pointer}"))
         };

@@ -22,7 +22,6 @@ use super::money::Baseline;
 use super::requests::{FAILING_ACCOUNT, payout_body};
 use crate::checks::{CheckInfo, INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
 use crate::http::{Exchange, KeySlot, Probe, curl};
-use crate::json::At;
 use crate::runner::Ctx;
 
 /// A step whose answer broke the model.
@@ -51,7 +50,7 @@ pub(super) fn fail<T>(
 pub(super) fn id_at<'e>(exchange: &'e Exchange, pointer: &str) -> Option<&'e str> {
     exchange
         .json()?
-        .at(pointer)?
+        .pointer(pointer)?
         .as_str()
         .filter(|id| !id.is_empty())
 }
@@ -310,7 +309,6 @@ impl<'a> Sequence<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use serde_json::json;
 
@@ -328,7 +326,6 @@ mod tests {
                 json: Some(std::sync::Arc::new(json)),
                 retry_after: None,
             }),
-            elapsed: Duration::ZERO,
             sent_at: std::time::Instant::now(),
             unjudged: false,
         }

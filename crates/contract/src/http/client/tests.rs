@@ -235,16 +235,6 @@ async fn a_key_no_header_can_carry_is_named_not_sent() {
     );
 }
 
-#[tokio::test]
-async fn the_same_body_again_is_not_parsed_again() {
-    let (url, _seen) = serve(Answering::Ok).await;
-    let client = client(&format!("{url}/v1"), 1, no_proxies());
-    let json = |exchange: &Exchange| exchange.answer.as_ref().unwrap().json.clone().unwrap();
-    let first = client.send(Probe::get("list_wallets", "/wallets")).await;
-    let second = client.send(Probe::get("list_banks", "/banks")).await;
-    assert!(Arc::ptr_eq(&json(&first), &json(&second)));
-}
-
 /// Waits for the next request `seen`; it, and how many connections
 /// opened before it.
 async fn next_request(

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::http::{Client, Keys, Probe};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Response;
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use rafiki_contract::http::{Client, Keys, Probe};
 use tokio::net::TcpListener;
 
 /// How many `send`s and `send_together`s run at once; every
