@@ -11,6 +11,7 @@
 mod client;
 pub(crate) mod connect;
 mod connection;
+mod operation;
 mod pace;
 mod pool;
 
@@ -22,6 +23,7 @@ use rafiki_rules::wire::ErrorCode;
 use serde_json::Value;
 
 pub use client::Client;
+pub use operation::Operation;
 pub use pace::Limited;
 
 /// Which credentials a request carries.

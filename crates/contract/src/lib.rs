@@ -13,24 +13,41 @@
 //!   reproduction (the key as `$RAFIKI_API_KEY`) and the seed that replays it.
 //! - [`Proxy`] holds an application's own traffic to the same contract.
 //!
-//! The modules, bottom up: `http` (requests and answers on the wire),
-//! `checks::conformance` and `report` (judging and recording), `runner`,
-//! `property` and `spending` (the engine), `checks` (the suites), `proxy`.
+//! The modules, bottom up (a test, `tests/layers.rs`, keeps each from
+//! importing one above it): `http` (the exchange model and the transport),
+//! `catalogue` (what each check is) and `coverage`, `report` (recording
+//! and rendering), `judge` (every answer against the spec), `engine` (a
+//! run of whatever suites it is handed), `checks` (the suites and their
+//! table) and `proxy` (an application's traffic), then [`run`] here.
 
-mod banks;
+mod catalogue;
 mod checks;
-mod config;
 mod coverage;
+mod engine;
 mod http;
-mod property;
+mod judge;
 mod proxy;
 mod report;
-mod runner;
-mod spending;
 
-pub use checks::{ALL as CHECKS, CheckInfo};
-pub use config::{ConfigError, DEFAULT_MAX_DURATION, RunConfig, SandboxValues};
+pub use catalogue::{ALL as CHECKS, CheckInfo};
 pub use coverage::{Coverage, Seen};
+pub use engine::{
+    ConfigError, DEFAULT_MAX_DURATION, Event, Progress, RunConfig, RunError, SandboxValues,
+    fixture_payout,
+};
 pub use proxy::{DEFAULT_POLL_FLOOR, DEFAULT_RETRY_WINDOW, Proxy, ProxyConfig};
 pub use report::{CheckResult, Failure, FailureNotice, RateLimits, Report, Spent, Totals};
-pub use runner::{Event, Progress, RunError, fixture_payout, run, run_observed};
+
+/// Runs every selected check against the server in `config`.
+pub async fn run(config: &RunConfig) -> Result<Report, RunError> {
+    run_observed(config, |_| {}).await
+}
+
+/// [`run`], telling `observe` each time a suite finishes (for progress
+/// bars), each failure as it is found, and what the run expects to spend.
+pub async fn run_observed(
+    config: &RunConfig,
+    observe: impl Fn(Event) + Send + Sync + 'static,
+) -> Result<Report, RunError> {
+    engine::run(config, checks::suites(), observe).await
+}

@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::HashMap;
 
-use crate::checks::CheckInfo;
+use crate::catalogue::CheckInfo;
 use crate::coverage::{Coverage, Seen};
 use crate::http::Exchange;
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use rafiki_rules::wire::ErrorCode;
 
 use super::{AUTH_REQUIRED, CheckInfo};
+use crate::engine::{Ctx, valid_body};
 use crate::http::KeySlot;
-use crate::runner::Ctx;
 
 pub const CHECKS: &[&CheckInfo] = &[&AUTH_REQUIRED];
 
@@ -30,7 +30,9 @@ pub async fn run(ctx: Arc<Ctx>) {
     ));
     for operation in &ctx.operations {
         for key in [KeySlot::None, wrong.clone()] {
-            let exchange = ctx.send(operation.probe(&payout_id).key(key)).await;
+            let exchange = ctx
+                .send(operation.probe(&payout_id, valid_body).key(key))
+                .await;
             ctx.recorder.expect(
                 &AUTH_REQUIRED,
                 exchange.is_error(ErrorCode::Unauthorized),
@@ -41,7 +43,7 @@ pub async fn run(ctx: Arc<Ctx>) {
         let bare = ctx
             .send(
                 operation
-                    .probe(&payout_id)
+                    .probe(&payout_id, valid_body)
                     .key(KeySlot::PrimaryWithoutScheme),
             )
             .await;

@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::{decimal_at, wallet_in};
+use crate::engine::Ctx;
 use crate::http::Probe;
-use crate::runner::Ctx;
 
 /// Adds `amount` to wallet `id`.
 pub fn fund(ctx: &Ctx, id: &str, amount: String) -> Probe {

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::listing::walk;
 use super::{CheckInfo, TENANT_ISOLATION};
+use crate::engine::{Ctx, fixture_payout};
 use crate::http::{KeySlot, Probe};
-use crate::runner::{Ctx, fixture_payout};
 
 pub const CHECKS: &[&CheckInfo] = &[&TENANT_ISOLATION];
 

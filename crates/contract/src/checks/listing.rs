@@ -11,8 +11,8 @@ use super::{
     BAD_CURSOR_REJECTED, BAD_DATE_REJECTED, CheckInfo, DATE_FILTER_BOUNDARIES, PAGINATION_WALK,
     PAGING_LIMIT_BOUNDS,
 };
+use crate::engine::Ctx;
 use crate::http::{Exchange, Probe};
-use crate::runner::Ctx;
 
 pub const CHECKS: &[&CheckInfo] = &[
     &PAGINATION_WALK,

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use super::payouts::bank_faults;
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
+use crate::engine::{CaseFailure, CaseResult, Json, property_cases, run_property};
+use crate::engine::{Ctx, fixture_payout};
 use crate::http::{Exchange, Probe};
-use crate::property::{CaseFailure, CaseResult, Json, property_cases, run_property};
-use crate::runner::{Ctx, fixture_payout};
 
 pub const CHECKS: &[&CheckInfo] = &[
     &VALID_PAYMENT_ACCOUNT_ACCEPTED,

@@ -20,10 +20,10 @@ use super::{
     CheckInfo, IDEMPOTENCY_KEY_REQUIRED, INVALID_PAYOUT_REJECTED, PAYOUT_RETRIEVABLE,
     UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at, wallet_in,
 };
+use crate::engine::{CaseResult, Json, case_result, property_cases, run_property};
+use crate::engine::{Ctx, fixture_payout};
 use crate::http::{Exchange, Probe};
-use crate::property::{CaseResult, Json, case_result, property_cases, run_property};
 use crate::report::Verdict;
-use crate::runner::{Ctx, fixture_payout};
 
 pub const CHECKS: &[&CheckInfo] = &[
     &VALID_PAYOUT_ACCEPTED,

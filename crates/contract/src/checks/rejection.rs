@@ -20,9 +20,9 @@ use rafiki_rules::Rule;
 use rafiki_rules::documented::{is_documented_refusal, value_at};
 use serde_json::Value;
 
-use crate::banks::Banks;
+use crate::engine::Banks;
+use crate::engine::{CaseResult, case_result};
 use crate::http::Exchange;
-use crate::property::{CaseResult, case_result};
 use crate::report::Verdict;
 
 /// How `errors.fields` names `path`: exactly (or a part of it), in some
@@ -103,9 +103,9 @@ pub fn judge(exchange: &Exchange, path: &str, rule: Rule, documented: bool) -> V
     }
 }
 
-/// [`judge`] as a property verdict ([`crate::property::case_result`]).
+/// [`judge`] as a property verdict ([`crate::engine::case_result`]).
 pub fn judge_case(
-    ctx: &crate::runner::Ctx,
+    ctx: &crate::engine::Ctx,
     check: &'static crate::checks::CheckInfo,
     exchange: Exchange,
     fault: &Fault,

@@ -13,7 +13,7 @@ use rafiki_rules::wire::ErrorCode;
 use serde_json::{Value, json};
 
 use super::{CheckInfo, SANDBOX_OUTCOMES};
-use crate::runner::{Ctx, fixture_payout, poll_outcome};
+use crate::engine::{Ctx, fixture_payout, poll_outcome};
 
 pub const CHECKS: &[&CheckInfo] = &[&SANDBOX_OUTCOMES];
 

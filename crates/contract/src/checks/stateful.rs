@@ -54,9 +54,9 @@ use super::{
     CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY,
     INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
+use crate::engine::Ctx;
+use crate::engine::{Cases, panic_message, try_blocking};
 use crate::http::KeySlot;
-use crate::property::{Cases, panic_message, try_blocking};
-use crate::runner::Ctx;
 use amounts::Amounts;
 use model::{Model, Sequences, Step};
 use polling::settle_lane;
@@ -239,7 +239,7 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
             (ctx.clone(), amounts.clone(), lane.clone(), key.clone());
         let shrinking = tokio::task::spawn_blocking(move || {
             let ctx = shared;
-            // The strategy's value trees stay on this thread (see `crate::property`).
+            // The strategy's value trees stay on this thread (see the engine's property runner).
             let cases = lane_cases(&ctx, &amounts, &lane);
             let shrunk = cases.shrink(
                 index,

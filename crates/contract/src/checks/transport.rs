@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use super::{CONTENT_TYPE_REQUIRED, CheckInfo};
+use crate::engine::{Ctx, valid_body};
 use crate::http::Probe;
 use crate::report::Verdict;
-use crate::runner::Ctx;
 
 pub const CHECKS: &[&CheckInfo] = &[&CONTENT_TYPE_REQUIRED];
 
@@ -18,7 +18,7 @@ pub async fn run(ctx: Arc<Ctx>) {
         for body_type in [None, Some("text/plain")] {
             let probe = Probe {
                 body_type,
-                ..operation.probe("none")
+                ..operation.probe("none", valid_body)
             };
             let exchange = ctx.send(probe).await;
             let verdict = match (exchange.status() == 400, body_type) {

@@ -6,7 +6,7 @@
 //! request (see [`Forwarding`]).
 //!
 //! [`https_over`] and [`tcp`] are also how the validating proxy
-//! (`crate::proxy::forward`) reaches its upstream.
+//! (the proxy's forwarding) reaches its upstream.
 
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};

@@ -28,7 +28,7 @@ use super::{
     APP_AMOUNTS_AS_STRINGS, APP_IDEMPOTENCY_KEY, APP_PAGES_COMPLETE, APP_POLLING_FLOOR,
     APP_REQUEST_VALID, APP_RETRY_SAME_KEY,
 };
-use crate::checks::CheckInfo;
+use crate::catalogue::CheckInfo;
 use crate::http::Exchange;
 use crate::report::Recorder;
 

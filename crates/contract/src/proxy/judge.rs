@@ -19,10 +19,10 @@ use super::record::Recording;
 use super::redact::Secrets;
 use super::server::ServerChecks;
 use super::{APPLICATION_CHECKS, ProxyConfig, ProxyError, SERVER_CHECKS};
-use crate::checks::conformance::Conformance;
+use crate::http::Operation;
 use crate::http::{Answer, Exchange, JSON, KeySlot, Probe, cut};
+use crate::judge::conformance::Conformance;
 use crate::report::{FailureListener, Recorder, Report};
-use crate::runner::Operation;
 
 /// Who sent a request: a digest of its `Authorization` value (never shown),
 /// so that two accounts' traffic is never compared.

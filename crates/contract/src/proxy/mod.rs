@@ -30,7 +30,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::checks::{
+use crate::catalogue::{
     CLIENT_DECODES, CONTENT_TYPE_JSON, CheckInfo, ERROR_ENVELOPE, IDEMPOTENCY_KEY_REUSE,
     IDEMPOTENCY_REPLAY, LIFECYCLE_LEGAL, RESPONSE_SCHEMA, STATUS_DOCUMENTED, check_list,
 };

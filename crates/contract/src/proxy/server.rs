@@ -14,7 +14,7 @@ use rafiki_rules::wire::{ErrorCode, Payout};
 use serde_json::Value;
 
 use super::judge::{Account, Timing};
-use crate::checks::{IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY, LIFECYCLE_LEGAL};
+use crate::catalogue::{IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY, LIFECYCLE_LEGAL};
 use crate::http::Exchange;
 use crate::report::Recorder;
 

@@ -13,8 +13,8 @@ use super::money::{Funds, WalletRead};
 use super::requests::get_payout;
 use super::sequence::{Sequence, StepResult, Tracked, fail};
 use crate::checks::{INSUFFICIENT_BALANCE, WALLET_ACCOUNTING, decimal_at, wallet_in};
+use crate::engine::Ctx;
 use crate::http::{Exchange, KeySlot, Probe};
-use crate::runner::Ctx;
 
 impl Sequence<'_> {
     /// Judges a create's answer (`accepted`: 202, else 402) by what the

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::requests::{amount_text, payout_body, resend};
 use super::sequence::{Sequence, StepResult, Tracked, fail, id_at};
 use crate::checks::{CheckInfo, IDEMPOTENCY_CONCURRENT, IDEMPOTENCY_KEY_REUSE, IDEMPOTENCY_REPLAY};
+use crate::engine::Ctx;
 use crate::http::{Exchange, KeySlot, Probe};
-use crate::runner::Ctx;
 
 /// The most pages [`no_hidden_payouts`] walks (50 payouts each).
 const HIDDEN_PAYOUT_PAGES: usize = 20;

@@ -7,8 +7,8 @@
 use super::sequence::{Sequence, StepResult, Tracked, fail};
 use crate::checks::listing::walk;
 use crate::checks::{DATE_FILTER_BOUNDARIES, PAGINATION_WALK};
+use crate::engine::just_after;
 use crate::http::Probe;
-use crate::runner::just_after;
 
 impl Sequence<'_> {
     /// Walks the window from the sequence's first payout to its last, three

@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::requests::get_payout;
 use super::sequence::{Sequence, StepFailure, StepResult, Tracked, fail};
 use crate::checks::LIFECYCLE_LEGAL;
+use crate::engine::{Ctx, FIRST_POLL_WAIT, next_poll_wait};
 use crate::http::{Exchange, KeySlot};
-use crate::runner::{Ctx, FIRST_POLL_WAIT, next_poll_wait};
 
 /// The payout in an answer's `data`, which must have an id (an empty one
 /// would make every id-less snapshot look like the same payout); `Err`

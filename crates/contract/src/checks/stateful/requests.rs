@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::sequence::Sequence;
+use crate::engine::fixture_payout;
 use crate::http::Probe;
-use crate::runner::fixture_payout;
 
 /// The account index of payouts to sandbox test numbers (apart from the
 /// sequence's own accounts 0 to 3).

@@ -21,8 +21,8 @@ use super::model::Step;
 use super::money::Baseline;
 use super::requests::{FAILING_ACCOUNT, payout_body};
 use crate::checks::{CheckInfo, INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
+use crate::engine::Ctx;
 use crate::http::{Exchange, KeySlot, Probe, curl};
-use crate::runner::Ctx;
 
 /// A step whose answer broke the model.
 pub struct StepFailure {

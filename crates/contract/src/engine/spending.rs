@@ -20,6 +20,7 @@ use rafiki_rules::ComplianceTable;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use crate::engine::RunConfig;
 use crate::http::{Exchange, Probe};
 use crate::report::Spent;
 
@@ -159,6 +160,98 @@ pub fn available_in(wallets: &Value, currency: &str) -> Option<Decimal> {
         .parse()
         .ok()
 }
+
+/// The currency the run's payouts are in (the fixtures', the sequences').
+pub(super) const SPENDING_CURRENCY: &str = "KES";
+
+/// What the run expects to spend and what the wallet holds.
+pub(super) struct MoneyPlan {
+    pub(super) planned: rust_decimal::Decimal,
+    pub(super) available: Option<rust_decimal::Decimal>,
+    cap: Option<rust_decimal::Decimal>,
+}
+
+impl MoneyPlan {
+    /// The one line the run says of its money before its first payout.
+    pub(super) fn line(&self) -> String {
+        let c = SPENDING_CURRENCY;
+        let planned = self.planned;
+        match (self.available, self.cap) {
+            (Some(available), _) if available < planned => format!(
+                "the {c} wallet holds {available} {c} available; this run needs up to {planned} {c}: payouts past {} {c} are not sent and their checks skipped",
+                self.cap.unwrap_or(available)
+            ),
+            (available, cap) => format!(
+                "this run expects to spend up to {planned} {c}{}{}",
+                available.map(|a| format!(" of the {a} {c} available")).unwrap_or_default(),
+                cap.filter(|cap| *cap < planned)
+                    .map(|cap| format!("; --max-spend caps it at {cap} {c}: payouts past it are not sent and their checks skipped"))
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+/// Reads the wallet (the preflight's `GET /wallets`), works out what the
+/// run expects to spend and caps `spending` at `--max-spend` or at what
+/// the wallet holds, whichever is less.
+pub(super) fn plan_spending(
+    spending: &mut Spending,
+    config: &RunConfig,
+    wallets: &Exchange,
+) -> MoneyPlan {
+    let available = wallets
+        .json()
+        .and_then(|w| available_in(w, SPENDING_CURRENCY));
+    let planned = expected_spend(config);
+    let mut cap = config.max_spend;
+    if let Some(max) = config.max_spend {
+        spending.cap_at(max, format!("--max-spend {max}"));
+    }
+    if let Some(available) = available
+        && available < planned
+        && cap.is_none_or(|cap| available < cap)
+    {
+        cap = Some(available);
+        spending.cap_at(
+            available,
+            format!("the {SPENDING_CURRENCY} wallet held {available} available at the start"),
+        );
+    }
+    MoneyPlan {
+        planned,
+        available,
+        cap,
+    }
+}
+
+/// An upper estimate of what a run spends: the documented edges pay the
+/// destination's exact minimum and maximum once; everything else pays
+/// near the minimum (the fixtures, the generated valid payouts, the
+/// sequences' creates).
+fn expected_spend(config: &RunConfig) -> rust_decimal::Decimal {
+    use rust_decimal::Decimal;
+    let Some(limit) = ComplianceTable::builtin().country("KE").and_then(|ke| {
+        ke.limit_for(
+            SPENDING_CURRENCY,
+            rafiki_rules::wire::AccountType::MobileMoney,
+        )
+    }) else {
+        return Decimal::ZERO;
+    };
+    let (min, max) = (
+        limit.min.unwrap_or(Decimal::ONE),
+        limit.max.unwrap_or_default(),
+    );
+    let near_min = Decimal::from(config.max_examples.max(1) * MINIMUMS_PER_EXAMPLE) * min;
+    (min + max + near_min).round_dp(2)
+}
+
+/// What the payouts near the minimum cost, in minimums per generated
+/// example: a default run (100 examples) makes about 180 payouts, most
+/// within 10.00 of the minimum (`docs/performance.md`); three leave room
+/// for the rarer larger ones.
+const MINIMUMS_PER_EXAMPLE: u32 = 3;
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use rafiki_rules::wire::ErrorCode;
 use rafiki_spec::Spec;
 
 use super::client_decodes::{self, Decoders};
-use super::{
+use crate::catalogue::{
     CLIENT_DECODES, CONTENT_TYPE_JSON, ERROR_ENVELOPE, RESPONSE_SCHEMA, STATUS_DOCUMENTED,
 };
 use crate::coverage::{Coverage, Tally};

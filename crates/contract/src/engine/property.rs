@@ -19,10 +19,10 @@ use futures::{FutureExt, StreamExt};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::checks::CheckInfo;
+use crate::catalogue::CheckInfo;
+use crate::engine::Ctx;
 use crate::http::Exchange;
 use crate::report::Verdict;
-use crate::runner::Ctx;
 
 /// The most tries a shrink makes (each sends requests again).
 const MAX_SHRINK_TRIES: u32 = 64;
@@ -324,7 +324,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::checks::VALID_PAYOUT_ACCEPTED;
+    use crate::catalogue::VALID_PAYOUT_ACCEPTED;
 
     fn cases(seed: u64, stream: u64) -> Cases<impl Strategy<Value = u32>> {
         Cases::new(seed, &VALID_PAYOUT_ACCEPTED, stream, 50, 0u32..10_000)

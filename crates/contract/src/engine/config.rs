@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rafiki_spec::Spec;
 
-use crate::checks::{self, CheckInfo};
+use crate::catalogue::{self as checks, CheckInfo};
 
 /// Hosts where payouts move real money.
 const PRODUCTION_HOSTS: &[&str] = &["rest.prod.rafiki-api.com"];

@@ -1,0 +1,77 @@
+//! Before any check: is this the API, does the key work (`preflight`),
+//! does the server have our mock's control API, and does it honour the
+//! sandbox test values.
+
+use serde_json::{Value, json};
+
+use super::fixtures::fixture_payout;
+use super::polling::poll_outcome;
+use super::{Ctx, RunError};
+use crate::engine::{RunConfig, SandboxValues};
+use crate::http::{Client, Exchange, Probe};
+
+/// One `GET /wallets`: tells "down", "not this API" and "bad key" apart
+/// before any check runs. The answer is judged with the others.
+pub(super) async fn preflight(client: &Client) -> Result<Exchange, RunError> {
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    let url = exchange.url.clone();
+    let answer = exchange
+        .answer
+        .as_ref()
+        .map_err(|reason| RunError::Unreachable {
+            url: url.clone(),
+            reason: reason.clone(),
+        })?;
+    match (answer.status, answer.json.as_deref()) {
+        (200, Some(body)) if body.get("data").is_some_and(Value::is_array) => Ok(exchange),
+        (401, Some(body)) if body.get("code").is_some() => Err(RunError::KeyRefused { url }),
+        (status, _) => Err(RunError::NotThisApi {
+            url,
+            reason: format!(
+                "GET /wallets answered HTTP {status} without a {{\"data\": [...]}} body"
+            ),
+        }),
+    }
+}
+
+/// Whether `/_sandbox/health` answers like the mock's control API.
+pub(super) async fn has_control_api(client: &Client) -> bool {
+    let probe = Probe {
+        operation: None,
+        ..Probe::get("health", client.control_url("/_sandbox/health"))
+    };
+    let exchange = client.send(probe).await;
+    exchange.status() == 200 && exchange.json().and_then(|j| j.get("status")).is_some()
+}
+
+/// Whether the server honours the sandbox test values: as configured, or
+/// (auto) by trying one, never on a production host. `Err` says why not.
+pub(super) async fn sandbox_values(ctx: &Ctx, config: &RunConfig) -> Result<(), String> {
+    match config.sandbox_values {
+        SandboxValues::On => return Ok(()),
+        SandboxValues::Off => return Err("--sandbox-values off".into()),
+        SandboxValues::Auto if config.is_production() => return Err("a production host".into()),
+        SandboxValues::Auto => {}
+    }
+    let (suffix, _) = rafiki_rules::sandbox::FAILING_MOBILE_SUFFIXES[0];
+    let mut body = fixture_payout(0);
+    body["payment_account"]["mobile_money"]["number"] = json!(format!("+254712{suffix}"));
+    let created = ctx.create_payout(body).await;
+    let Some(id) = created
+        .json()
+        .and_then(|j| j.pointer("/data/id"))
+        .and_then(Value::as_str)
+    else {
+        return Err(format!(
+            "a payout to the test number …{suffix} was not accepted ({})",
+            created.summary()
+        ));
+    };
+    match poll_outcome(ctx, id).await {
+        Ok((state, _)) if state == "FAILED" => Ok(()),
+        Ok((state, _)) => Err(format!(
+            "a payout to the test number …{suffix} ended {state}, not FAILED"
+        )),
+        Err(why) => Err(format!("a payout to the test number …{suffix}: {why}")),
+    }
+}

@@ -1,0 +1,6 @@
+//! Judging every answer, for the run and the proxy alike: its status is
+//! documented, its body matches the spec's schema and decodes into the
+//! shipped client's types, it is JSON, and an error has its envelope.
+
+pub mod client_decodes;
+pub mod conformance;
