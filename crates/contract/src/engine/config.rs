@@ -55,7 +55,8 @@ pub struct RunConfig {
 }
 
 /// Whether the run uses the sandbox test values (numbers whose payouts FAIL).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum SandboxValues {
     /// Try one test value at the start; use them if the server honours it
     /// (never on a production host).

@@ -22,7 +22,7 @@ use hyper::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
@@ -32,9 +32,6 @@ use crate::http::describe;
 
 /// How long a stopping proxy lets requests in flight finish.
 const DRAIN: Duration = Duration::from_secs(5);
-/// The pause after a failed accept.
-const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-
 /// Headers that belong to one connection, never forwarded (RFC 9110
 /// §7.6.1), plus `Host`, which names the upstream instead.
 const PER_CONNECTION: [&str; 9] = [
@@ -160,43 +157,26 @@ pub fn serve(
     Ok(Listening { addr, stop, task })
 }
 
+/// Serves the proxy's connections (`rafiki_serve`, the workspace's one
+/// accept loop) until stopped; requests in flight get [`DRAIN`] to finish.
 async fn accept_loop(
     listener: TcpListener,
     forwarder: Arc<Forwarder>,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    // The upstream's Date header (if any) is passed on; none is added.
-    http.auto_date_header(false);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    // Out of file descriptors or the like: wait it out
-                    // rather than spin on accept.
-                    tracing::warn!(%error, "proxy: accept failed; retrying in a moment");
-                    tokio::time::sleep(ACCEPT_RETRY).await;
-                    continue;
-                }
-            },
-            _ = stopped.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
+    let options = rafiki_serve::Options {
+        // The upstream's Date header (if any) is passed on; none is added.
+        date_header: false,
+        drain: Some(DRAIN),
+    };
+    rafiki_serve::serve(listener, options, stopped, move || {
         let forwarder = forwarder.clone();
-        let service = hyper::service::service_fn(move |request| {
+        hyper::service::service_fn(move |request| {
             let forwarder = forwarder.clone();
             async move { forwarder.forward(request).await }
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            // An error here is a closed or dropped connection.
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+        })
+    })
+    .await;
 }
 
 /// A request the proxy answers by closing the connection (the upstream did).
