@@ -176,15 +176,13 @@ fn lane_cases(ctx: &Ctx, amounts: &Amounts, lane: &Lane) -> Cases<Sequences> {
 /// fails, then settles every payout they created.
 async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
     let key = lane.key.clone();
-    let mut ledger: Vec<Tracked> = Vec::new();
-    // Money in and out of the lane's own wallet (the second account's).
-    let mut funded = rust_decimal::Decimal::ZERO;
+    let mut book = Book::default();
     let start = match key {
         KeySlot::Secondary => balance::wallet_now(&ctx, &key, &amounts.currency).await,
         _ => None,
     };
     if lane.number == 0 {
-        documented_edges(&ctx, &amounts, &key, &mut ledger, &mut funded).await;
+        documented_edges(&ctx, &amounts, &key, &mut book).await;
     }
     let (sequences, gave_up) = lane_cases(&ctx, &amounts, lane).generate();
     let mut failed = None;
@@ -192,16 +190,7 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
         if ctx.out_of_time() {
             break;
         }
-        let run = run_sequence(
-            &ctx,
-            &amounts,
-            &key,
-            &mut ledger,
-            &mut funded,
-            steps,
-            seen.clone(),
-            true,
-        );
+        let run = run_sequence(&ctx, &amounts, &key, &mut book, steps, seen.clone(), true);
         match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(Ok(())) => {}
             // A step the run did not send (its deadline, its spending cap)
@@ -245,27 +234,17 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
                 index,
                 first,
                 |(_, steps, seen)| {
-                    let run = run_sequence(
-                        &ctx,
-                        &amounts,
-                        &key,
-                        &mut ledger,
-                        &mut funded,
-                        &steps,
-                        seen,
-                        false,
-                    );
+                    let run = run_sequence(&ctx, &amounts, &key, &mut book, &steps, seen, false);
                     try_blocking(&ctx, run)?.err()
                 },
                 || ctx.out_of_time(),
             );
-            (shrunk, ledger, funded)
+            (shrunk, book)
         });
         match shrinking.await {
-            Ok((((_, steps, _), shrunk), shrunk_ledger, shrunk_funded)) => {
+            Ok((((_, steps, _), shrunk), shrunk_book)) => {
                 shrunk.record(&ctx, format!("{steps:?}"));
-                ledger = shrunk_ledger;
-                funded = shrunk_funded;
+                book = shrunk_book;
             }
             Err(error) => {
                 ctx.recorder.fail(
@@ -281,27 +260,34 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
         ctx.recorder
             .skip(&LIFECYCLE_LEGAL, format!("generation gave up: {reason}"));
     }
-    settle_lane(&ctx, &key, &mut ledger).await;
+    settle_lane(&ctx, &key, &mut book.ledger).await;
     if let Some(start) = start {
-        balance::conserved(&ctx, &key, &start, funded, &ledger).await;
+        balance::conserved(&ctx, &key, &start, book.funded, &book.ledger).await;
     }
 }
 
-/// Runs one sequence after the lane's earlier ones (`ledger`), and adds
-/// its payouts to the ledger; with `record`, its passes count (not while
+/// What a lane's sequences leave behind for the next ones and for its end.
+#[derive(Default)]
+struct Book {
+    /// Every payout the lane's sequences had accepted, as last read.
+    ledger: Vec<Tracked>,
+    /// What they added to the wallet through the control API (top-ups).
+    funded: rust_decimal::Decimal,
+}
+
+/// Runs one sequence after the lane's earlier ones (`book`), and adds
+/// its payouts and top-ups to the book; with `record`, its passes count (not while
 /// shrinking).
-#[allow(clippy::too_many_arguments)]
 async fn run_sequence(
     ctx: &Ctx,
     amounts: &Amounts,
     key: &KeySlot,
-    ledger: &mut Vec<Tracked>,
-    funded: &mut rust_decimal::Decimal,
+    book: &mut Book,
     steps: &[Step],
     seen: Option<Arc<AtomicUsize>>,
     record: bool,
 ) -> Result<(), Shrunk> {
-    let mut sequence = Sequence::start(ctx, amounts, key.clone(), ledger).await;
+    let mut sequence = Sequence::start(ctx, amounts, key.clone(), &book.ledger).await;
     let outcome = sequence.run(steps, seen).await;
     if outcome.is_ok() && record {
         sequence.record_passes();
@@ -311,8 +297,8 @@ async fn run_sequence(
         failure,
         script: sequence.script(),
     });
-    *funded += sequence.funded;
-    merge(ledger, sequence.ledger_entries());
+    book.funded += sequence.funded;
+    merge(&mut book.ledger, sequence.ledger_entries());
     outcome
 }
 
@@ -323,13 +309,7 @@ async fn run_sequence(
 /// payout), and a payout just above the available amount (402) followed by
 /// a wallet read; then no payout was made that no answer named. Chance decides how often sequences meet these; a server
 /// that gets one wrong is caught on every run.
-async fn documented_edges(
-    ctx: &Ctx,
-    amounts: &Amounts,
-    key: &KeySlot,
-    ledger: &mut Vec<Tracked>,
-    funded: &mut rust_decimal::Decimal,
-) {
+async fn documented_edges(ctx: &Ctx, amounts: &Amounts, key: &KeySlot, book: &mut Book) {
     let cents = *amounts.cents.start();
     let steps = [
         Step::Create { cents, account: 0 },
@@ -344,9 +324,9 @@ async fn documented_edges(
         Step::Overdraw,
         Step::ReadWallet,
     ];
-    let before = ledger.len();
-    match run_sequence(ctx, amounts, key, ledger, funded, &steps, None, true).await {
-        Ok(()) => idempotency::no_hidden_payouts(ctx, key, &ledger[before..]).await,
+    let before = book.ledger.len();
+    match run_sequence(ctx, amounts, key, book, &steps, None, true).await {
+        Ok(()) => idempotency::no_hidden_payouts(ctx, key, &book.ledger[before..]).await,
         Err(shrunk) => shrunk.record(
             ctx,
             format!("{steps:?} (the documented edges, not generated)"),
