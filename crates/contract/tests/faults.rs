@@ -1034,7 +1034,7 @@ async fn run_against(fault: Option<Fault>, checks: Vec<String>, seed: u64) -> Re
     let mut config = RunConfig::new(base_url, KEYS[0]);
     config.api_key_2 = Some(KEYS[1].into());
     config.checks = checks;
-    config.max_examples = 60;
+    config.max_examples = 40;
     config.poll_deadline = std::time::Duration::from_secs(5);
     config.seed = Some(seed);
     rafiki_contract::run(&config).await.unwrap()
