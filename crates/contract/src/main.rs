@@ -233,6 +233,9 @@ fn runtime(mut builder: Builder) -> Runtime {
 }
 
 async fn run(args: RunArgs) -> Result<i32, String> {
+    // A report that cannot be written is found out before a payout is made.
+    writable("--junit", args.junit.as_ref())?;
+    writable("--json", args.json.as_ref())?;
     // The embedded mock lives as long as the run.
     let (mut config, _mock) = match &args.base_url {
         Some(url) => {
@@ -301,6 +304,8 @@ async fn run(args: RunArgs) -> Result<i32, String> {
 }
 
 async fn proxy(args: ProxyArgs) -> Result<u8, String> {
+    writable("--junit", args.junit.as_ref())?;
+    writable("--json", args.json.as_ref())?;
     let mut config = ProxyConfig::new(&args.upstream);
     config.listen = SocketAddr::new(args.host, args.port);
     config.retry_window = Duration::from_secs(args.retry_window);
@@ -413,6 +418,30 @@ fn progress(base_url: &str) -> indicatif::ProgressBar {
         println!("rafiki-contract: checking {base_url}");
         indicatif::ProgressBar::hidden()
     }
+}
+
+/// Whether the report file at `path` (given with `flag`) can be written:
+/// opened (created if need be, and then removed again) before the run
+/// sends anything.
+fn writable(flag: &str, path: Option<&PathBuf>) -> Result<(), String> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            format!(
+                "cannot write the {flag} report to {}: {e}; nothing was sent",
+                path.display()
+            )
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 fn write_reports(

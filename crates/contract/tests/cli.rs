@@ -20,6 +20,30 @@ fn stderr_line(output: &Output) -> String {
 }
 
 #[test]
+fn an_unwritable_report_path_stops_the_run_before_any_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    let base_url = serve(Router::new().fallback(move || {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async { axum::Json(serde_json::json!({"data": []})) }
+    }));
+    for flag in ["--json", "--junit"] {
+        let output = quick_run(&base_url, &[flag, "/proc/nope/report"]);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let line = stderr_line(&output);
+        assert!(
+            line.contains(&format!(
+                "cannot write the {flag} report to /proc/nope/report"
+            )),
+            "{line}"
+        );
+    }
+    assert_eq!(requests.load(Ordering::SeqCst), 0, "a request was sent");
+}
+
+#[test]
 fn default_run_checks_the_embedded_mock_and_writes_reports() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");

@@ -120,3 +120,28 @@ fn the_schema_refuses_what_is_not_a_report() {
     let text_count = broken(|r| r["requests"] = "many".into());
     assert!(!text_count.is_empty(), "requests is a number");
 }
+
+/// A seed above 2^53 comes back whole from a reader that takes JSON
+/// numbers as doubles (as JavaScript and jq do): it is a string.
+#[test]
+fn a_large_seed_survives_a_reader_of_doubles() {
+    let seed: u64 = 13_132_989_522_432_979_107;
+    assert_ne!(
+        seed as f64 as u64, seed,
+        "the seed must be one doubles lose"
+    );
+    let report = json_report(|json| {
+        contract(&[
+            "run",
+            "--seed",
+            &seed.to_string(),
+            "--checks",
+            "unknown_payout_not_found",
+            "--json",
+            json,
+        ])
+    });
+    // What a doubles-only reader sees: a string stays a string.
+    let text = report["seed"].as_str().expect("the seed as a string");
+    assert_eq!(text.parse::<u64>().unwrap(), seed);
+}

@@ -25,6 +25,16 @@ use crate::coverage::Coverage;
 
 pub use recorder::{FailureListener, FailureNotice, Recorder};
 
+/// A seed written as a decimal string: seeds go up to 2^64, and a JSON
+/// number above 2^53 is read as another number by anything that reads
+/// numbers as doubles (JavaScript, jq), which would replay another run.
+fn seed_text<S: serde::Serializer>(seed: &Option<u64>, out: S) -> Result<S::Ok, S::Error> {
+    match seed {
+        Some(seed) => out.serialize_some(&seed.to_string()),
+        None => out.serialize_none(),
+    }
+}
+
 /// One failure (or warning), ready to act on.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Failure {
@@ -38,6 +48,9 @@ pub struct Failure {
     pub curl: Option<String>,
     /// Replays the run: `--seed N --checks NAME`; `None` for what the
     /// proxy observed (the application's traffic cannot be replayed).
+    /// Written as a decimal string, which readers of doubles read whole.
+    #[serde(serialize_with = "seed_text")]
+    #[schemars(with = "Option<String>")]
     pub seed: Option<u64>,
 }
 
@@ -149,7 +162,10 @@ pub enum Verdict {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
     /// Replays the run (`--seed`); `None` for a proxy's report (observed
-    /// traffic is not replayed).
+    /// traffic is not replayed). Written as a decimal string, which
+    /// readers of doubles read whole.
+    #[serde(serialize_with = "seed_text")]
+    #[schemars(with = "Option<String>")]
     pub seed: Option<u64>,
     /// Warnings counted as failures (`--strict`).
     pub strict: bool,
