@@ -246,6 +246,21 @@ impl Exchange {
     }
 }
 
+/// The wallet in `currency` of a `GET /wallets` answer.
+pub fn wallet_in<'a>(wallets: &'a Exchange, currency: &str) -> Option<&'a Value> {
+    wallets.json()?["data"]
+        .as_array()?
+        .iter()
+        .find(|w| w["currency"] == currency)
+}
+
+/// The decimal string at `pointer` in `json` (amounts, balances).
+pub fn decimal_at(json: &Value, pointer: &str) -> Option<rust_decimal::Decimal> {
+    json.pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
 /// A shell command that sends `probe` to `url`; keys appear as
 /// `$RAFIKI_API_KEY` / `$RAFIKI_API_KEY_2`.
 pub fn curl(probe: &Probe, url: &str) -> String {

@@ -9,9 +9,9 @@ use rafiki_rules::lifecycle::StateCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::{decimal_at, wallet_in};
 use crate::engine::Ctx;
 use crate::http::Probe;
+use crate::http::{decimal_at, wallet_in};
 
 /// Adds `amount` to wallet `id`.
 pub fn fund(ctx: &Ctx, id: &str, amount: String) -> Probe {

@@ -17,24 +17,6 @@ pub mod transport;
 pub use crate::catalogue::*;
 use crate::engine::Suite;
 
-/// The wallet in `currency` of a `GET /wallets` answer.
-pub fn wallet_in<'a>(
-    wallets: &'a crate::http::Exchange,
-    currency: &str,
-) -> Option<&'a serde_json::Value> {
-    wallets.json()?["data"]
-        .as_array()?
-        .iter()
-        .find(|w| w["currency"] == currency)
-}
-
-/// The decimal string at `pointer` in `json` (amounts, balances).
-pub fn decimal_at(json: &serde_json::Value, pointer: &str) -> Option<rust_decimal::Decimal> {
-    json.pointer(pointer)
-        .and_then(serde_json::Value::as_str)
-        .and_then(|s| s.parse().ok())
-}
-
 /// The suites, in report order: the table the engine runs.
 pub fn suites() -> Vec<Suite> {
     vec![

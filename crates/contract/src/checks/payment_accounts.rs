@@ -100,11 +100,7 @@ async fn inline_account_found(ctx: &Ctx) {
     let Some(fixtures) = ctx.fixtures_or_skip(&[&VALID_PAYMENT_ACCOUNT_ACCEPTED]) else {
         return;
     };
-    let Some(known) = fixtures
-        .payouts
-        .first()
-        .and_then(|p| p["payment_account_id"].as_str())
-    else {
+    let Some(known) = fixtures.first_account_id() else {
         let why = "the inline account posted on its own: the first fixture payout came without its payment_account_id";
         return ctx.recorder.skip(&VALID_PAYMENT_ACCOUNT_ACCEPTED, why);
     };

@@ -18,11 +18,11 @@ use super::control;
 use super::rejection::{self, Fault, judge_case};
 use super::{
     CheckInfo, IDEMPOTENCY_KEY_REQUIRED, INVALID_PAYOUT_REJECTED, PAYOUT_RETRIEVABLE,
-    UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED, decimal_at, wallet_in,
+    UNKNOWN_PAYOUT_NOT_FOUND, VALID_PAYOUT_ACCEPTED,
 };
 use crate::engine::{CaseResult, Json, case_result, property_cases, run_property};
 use crate::engine::{Ctx, fixture_payout};
-use crate::http::{Exchange, Probe};
+use crate::http::{Exchange, Probe, decimal_at, wallet_in};
 use crate::report::Verdict;
 
 pub const CHECKS: &[&CheckInfo] = &[
@@ -145,25 +145,13 @@ async fn pay_by_account_id(ctx: &Ctx) {
     let Some(fixtures) = ctx.fixtures_or_skip(&[&VALID_PAYOUT_ACCEPTED]) else {
         return;
     };
-    let Some(account) = fixtures
-        .payouts
-        .first()
-        .and_then(|p| p["payment_account_id"].as_str())
-    else {
+    let Some(account) = fixtures.first_account_id() else {
         let why = "a payout by payment_account_id: the first fixture payout came without one";
         return ctx.recorder.skip(&VALID_PAYOUT_ACCEPTED, why);
     };
     let mut body = without(fixture_payout(8), "payment_account");
     body["payment_account_id"] = json!(account);
-    let exchange = ctx.create_payout(body.clone()).await;
-    let verdict = acceptance(ctx, &body, &exchange).await;
-    let verdict = naming(verdict, &exchange, "payment_account_id", account);
-    ctx.recorder.verdict(
-        &VALID_PAYOUT_ACCEPTED,
-        verdict,
-        &exchange,
-        Some(body.to_string()),
-    );
+    pay_as_named(ctx, body, "payment_account_id", account).await;
 }
 
 /// A payout that names the wallet to pay from (the account's wallet in
@@ -192,9 +180,15 @@ async fn pay_from_named_wallet(ctx: &Ctx) {
         );
     };
     body["wallet_id"] = json!(wallet);
+    pay_as_named(ctx, body, "wallet_id", wallet).await;
+}
+
+/// Sends `body`, which names its `field` (`sent`), and judges it: accepted
+/// like any valid payout, and a 202 names the `field` sent.
+async fn pay_as_named(ctx: &Ctx, body: Value, field: &str, sent: &str) {
     let exchange = ctx.create_payout(body.clone()).await;
     let verdict = acceptance(ctx, &body, &exchange).await;
-    let verdict = naming(verdict, &exchange, "wallet_id", wallet);
+    let verdict = naming(verdict, &exchange, field, sent);
     ctx.recorder.verdict(
         &VALID_PAYOUT_ACCEPTED,
         verdict,

@@ -81,23 +81,15 @@ impl Ctx {
                 .map(|p| Exchange::not_sent(p, why))
                 .collect();
         }
-        // All or none: copies sent together are one case.
-        let mut held = Vec::with_capacity(probes.len());
-        for probe in &probes {
-            match self.spending.hold(probe) {
-                Ok(amount) => held.push(amount),
-                Err(why) => {
-                    let none = Exchange::not_sent(probe.clone(), "");
-                    for amount in held {
-                        self.spending.settle(amount, &none);
-                    }
-                    return probes
-                        .into_iter()
-                        .map(|p| Exchange::not_sent(p, why.clone()))
-                        .collect();
-                }
+        let held = match self.spending.hold_all(&probes) {
+            Ok(held) => held,
+            Err(why) => {
+                return probes
+                    .into_iter()
+                    .map(|p| Exchange::not_sent(p, why.clone()))
+                    .collect();
             }
-        }
+        };
         let exchanges = self.client.send_together(probes).await;
         for (exchange, amount) in exchanges.iter().zip(held) {
             self.spending.settle(amount, exchange);

@@ -15,6 +15,12 @@ pub struct Fixtures {
 }
 
 impl Fixtures {
+    /// The payment account the first fixture payout was paid to (made
+    /// inline), as its answer named it.
+    pub fn first_account_id(&self) -> Option<&str> {
+        self.payouts.first()?["payment_account_id"].as_str()
+    }
+
     /// `probe` filtered to the fixtures' creation window.
     pub fn window(&self, probe: Probe) -> Probe {
         let at = |p: Option<&Value>| {

@@ -16,13 +16,11 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use crate::engine::RunConfig;
+use crate::http::{Exchange, Probe, decimal_at, wallet_in};
+use crate::report::Spent;
 use rafiki_rules::ComplianceTable;
 use rust_decimal::Decimal;
-use serde_json::Value;
-
-use crate::engine::RunConfig;
-use crate::http::{Exchange, Probe};
-use crate::report::Spent;
 
 /// What the run spends, against its cap.
 #[derive(Debug)]
@@ -117,6 +115,23 @@ impl Spending {
         Ok(Some(amount))
     }
 
+    /// Holds what `probes`, sent together, may spend: all of them (copies
+    /// sent together are one case), or none and why.
+    pub fn hold_all(&self, probes: &[Probe]) -> Result<Vec<Option<Decimal>>, String> {
+        let mut held = Vec::with_capacity(probes.len());
+        for probe in probes {
+            match self.hold(probe) {
+                Ok(amount) => held.push(amount),
+                Err(why) => {
+                    let mut state = self.state();
+                    state.held -= held.into_iter().flatten().sum::<Decimal>();
+                    return Err(why);
+                }
+            }
+        }
+        Ok(held)
+    }
+
     /// Counts a held create as spent when it made a new payout; frees it
     /// otherwise.
     pub fn settle(&self, held: Option<Decimal>, exchange: &Exchange) {
@@ -150,25 +165,14 @@ impl Spending {
     }
 }
 
-/// The `data` entry of `currency` in a `GET /wallets` answer's body.
-pub fn available_in(wallets: &Value, currency: &str) -> Option<Decimal> {
-    wallets["data"]
-        .as_array()?
-        .iter()
-        .find(|w| w["currency"] == currency)?["available"]
-        .as_str()?
-        .parse()
-        .ok()
-}
-
 /// The currency the run's payouts are in (the fixtures', the sequences').
 pub(super) const SPENDING_CURRENCY: &str = "KES";
 
 /// What the run expects to spend and what the wallet holds.
 pub(super) struct MoneyPlan {
-    pub(super) planned: rust_decimal::Decimal,
-    pub(super) available: Option<rust_decimal::Decimal>,
-    cap: Option<rust_decimal::Decimal>,
+    pub(super) planned: Decimal,
+    pub(super) available: Option<Decimal>,
+    cap: Option<Decimal>,
 }
 
 impl MoneyPlan {
@@ -200,9 +204,7 @@ pub(super) fn plan_spending(
     config: &RunConfig,
     wallets: &Exchange,
 ) -> MoneyPlan {
-    let available = wallets
-        .json()
-        .and_then(|w| available_in(w, SPENDING_CURRENCY));
+    let available = wallet_in(wallets, SPENDING_CURRENCY).and_then(|w| decimal_at(w, "/available"));
     let planned = expected_spend(config);
     let mut cap = config.max_spend;
     if let Some(max) = config.max_spend {
@@ -229,8 +231,7 @@ pub(super) fn plan_spending(
 /// destination's exact minimum and maximum once; everything else pays
 /// near the minimum (the fixtures, the generated valid payouts, the
 /// sequences' creates).
-fn expected_spend(config: &RunConfig) -> rust_decimal::Decimal {
-    use rust_decimal::Decimal;
+fn expected_spend(config: &RunConfig) -> Decimal {
     let Some(limit) = ComplianceTable::builtin().country("KE").and_then(|ke| {
         ke.limit_for(
             SPENDING_CURRENCY,
@@ -277,6 +278,19 @@ mod tests {
             unjudged: false,
             ..Exchange::not_sent(create("1"), "")
         }
+    }
+
+    #[test]
+    fn copies_sent_together_are_held_all_or_none() {
+        let mut spending = Spending::new(ComplianceTable::builtin());
+        spending.cap_at(Decimal::from(300), "--max-spend 300".into());
+        let why = spending
+            .hold_all(&[create("140"), create("161")])
+            .unwrap_err();
+        assert!(why.contains("past 300"), "{why}");
+        // The first copy's hold was freed with the refusal.
+        let held = spending.hold_all(&[create("150"), create("150")]).unwrap();
+        assert_eq!(held, [Some(Decimal::from(150)), Some(Decimal::from(150))]);
     }
 
     #[test]

@@ -145,26 +145,28 @@ impl Client {
     /// past the run's deadline; then the exchange is [`Exchange::unjudged`].
     /// Dropping the future cancels the exchange; its connection is closed,
     /// not reused.
-    pub async fn send(&self, probe: Probe) -> Exchange {
+    pub async fn send(&self, mut probe: Probe) -> Exchange {
         let mut tries = 0;
         loop {
             let exchange = {
                 let _slot = self.in_flight.acquire().await.expect("never closed");
                 // Boxed, so that the futures of checks awaiting exchanges
                 // (moved about whole, one per generated case) stay small.
-                Box::pin(self.send_in_slot(probe.clone())).await
+                Box::pin(self.send_in_slot(probe)).await
             };
             tries += 1;
             match self.after_limit(exchange, tries) {
-                Ok(exchange) => return exchange,
-                Err(wait) => tokio::time::sleep(wait).await,
+                AfterLimit::Done(exchange) => return exchange,
+                AfterLimit::Again(wait, again) => {
+                    tokio::time::sleep(wait).await;
+                    probe = again;
+                }
             }
         }
     }
 
-    /// The exchange when it is an answer (or given up on), or how long to
-    /// wait before sending it again (a 429).
-    fn after_limit(&self, exchange: Exchange, tries: u32) -> Result<Exchange, Duration> {
+    /// What follows `exchange`, the `tries`-th of its probe.
+    fn after_limit(&self, exchange: Exchange, tries: u32) -> AfterLimit {
         let Some(retry_after) = exchange
             .answer
             .as_ref()
@@ -175,7 +177,7 @@ impl Client {
             if exchange.answer.is_ok() {
                 self.pace.answered();
             }
-            return Ok(exchange);
+            return AfterLimit::Done(exchange);
         };
         let wait = retry_after.unwrap_or_else(|| pace::backoff(tries));
         self.pace.limited(exchange.sent_at, wait);
@@ -190,10 +192,10 @@ impl Client {
         } else if past_deadline {
             "rate limited (HTTP 429) until after the run's end (--max-duration)".to_string()
         } else {
-            return Err(wait);
+            return AfterLimit::Again(wait, exchange.probe);
         };
         self.pace.gave_up();
-        Ok(Exchange {
+        AfterLimit::Done(Exchange {
             answer: Err(why),
             unjudged: true,
             ..exchange
@@ -217,10 +219,9 @@ impl Client {
         };
         let mut exchanges = Vec::with_capacity(first.len());
         for exchange in first {
-            let probe = exchange.probe.clone();
             exchanges.push(match self.after_limit(exchange, 1) {
-                Ok(exchange) => exchange,
-                Err(wait) => {
+                AfterLimit::Done(exchange) => exchange,
+                AfterLimit::Again(wait, probe) => {
                     tokio::time::sleep(wait).await;
                     self.send(probe).await
                 }
@@ -353,6 +354,14 @@ impl Client {
             .map_err(ExchangeError::Request)?;
         Ok((origin, request))
     }
+}
+
+/// What follows an exchange the server may have limited.
+enum AfterLimit {
+    /// It is the answer (or the request was given up on, still limited).
+    Done(Exchange),
+    /// A 429: the probe goes again after the wait.
+    Again(Duration, Probe),
 }
 
 /// Whether `target` is a full URL rather than a path below the base URL.

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use super::money::{Funds, WalletRead};
 use super::requests::get_payout;
 use super::sequence::{Sequence, StepResult, Tracked, fail};
-use crate::checks::{INSUFFICIENT_BALANCE, WALLET_ACCOUNTING, decimal_at, wallet_in};
+use crate::checks::{INSUFFICIENT_BALANCE, WALLET_ACCOUNTING};
 use crate::engine::Ctx;
 use crate::http::{Exchange, KeySlot, Probe};
 
@@ -146,22 +146,12 @@ impl Sequence<'_> {
     }
 }
 
-/// The wallet in `currency` as `key` reads it now: `(available, balance)`
-/// and the answer.
-pub(super) async fn wallet_now(
-    ctx: &Ctx,
-    key: &KeySlot,
-    currency: &str,
-) -> Option<(Decimal, Decimal, Exchange)> {
+/// The wallet in `currency` as `key` reads it now, outside a sequence.
+pub(super) async fn wallet_now(ctx: &Ctx, key: &KeySlot, currency: &str) -> Option<WalletRead> {
     let exchange = ctx
         .send(Probe::get("list_wallets", "/wallets").key(key.clone()))
         .await;
-    let wallet = wallet_in(&exchange, currency)?;
-    let figures = (
-        decimal_at(wallet, "/available")?,
-        decimal_at(wallet, "/balance")?,
-    );
-    Some((figures.0, figures.1, exchange))
+    WalletRead::of(exchange, currency).ok()
 }
 
 /// Money conservation over a lane, on the wallet only its sequences move
@@ -178,7 +168,7 @@ pub(super) async fn wallet_now(
 pub(super) async fn conserved(
     ctx: &Ctx,
     key: &KeySlot,
-    start: &(Decimal, Decimal, Exchange),
+    start: &WalletRead,
     funded: Decimal,
     ledger: &[Tracked],
 ) {
@@ -188,7 +178,10 @@ pub(super) async fn conserved(
     else {
         return; // the lane paid nothing
     };
-    let Some((_, balance, exchange)) = wallet_now(ctx, key, currency).await else {
+    let Some(WalletRead {
+        balance, exchange, ..
+    }) = wallet_now(ctx, key, currency).await
+    else {
         return; // an unreadable wallet is judged where it is read
     };
     let outstanding: Vec<&Tracked> = ledger
@@ -214,7 +207,7 @@ pub(super) async fn conserved(
             _ => {}
         }
     }
-    let (available_0, balance_0, _) = start;
+    let (available_0, balance_0) = (start.available, start.balance);
     if balance_0 + funded - balance < sent {
         let expected = format!(
             "balance to drop by at least {sent}, the payouts SENT since it read {balance_0} (plus {funded} funded); it reads {balance}"

@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use super::requests::payout_body;
 use super::sequence::{Sequence, StepFailure, StepResult, Tracked, fail};
-use crate::checks::{INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, VALID_PAYOUT_ACCEPTED, decimal_at};
+use crate::checks::{INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, VALID_PAYOUT_ACCEPTED};
 use crate::http::Probe;
+use crate::http::decimal_at;
 
 impl Sequence<'_> {
     /// Posts a payout to account `account` and judges it against the money

@@ -13,8 +13,7 @@
 use super::requests::get_payout;
 use super::sequence::{Sequence, StepFailure, Tracked};
 use crate::checks::control::fund;
-use crate::checks::{decimal_at, wallet_in};
-use crate::http::{Exchange, Probe};
+use crate::http::{Exchange, Probe, decimal_at, wallet_in};
 use rafiki_rules::lifecycle::StateCode;
 use rust_decimal::Decimal;
 
@@ -42,6 +41,29 @@ pub(super) struct WalletRead {
     pub(super) available: Decimal,
     pub(super) balance: Decimal,
     pub(super) id: String,
+}
+
+impl WalletRead {
+    /// The wallet in `currency` of a `GET /wallets` answer; `Err` is the
+    /// answer when it has no readable wallet in `currency`.
+    pub(super) fn of(exchange: Exchange, currency: &str) -> Result<Self, Box<Exchange>> {
+        let figures = wallet_in(&exchange, currency).and_then(|wallet| {
+            Some((
+                decimal_at(wallet, "/available")?,
+                decimal_at(wallet, "/balance")?,
+                wallet["id"].as_str()?.to_string(),
+            ))
+        });
+        match figures {
+            Some((available, balance, id)) => Ok(WalletRead {
+                available,
+                balance,
+                id,
+                exchange,
+            }),
+            None => Err(Box::new(exchange)),
+        }
+    }
 }
 
 /// What a create is judged against: the available read just before it,
@@ -131,23 +153,7 @@ impl Sequence<'_> {
     /// `Err` is the answer when it has no readable wallet in `currency`.
     pub(super) async fn wallet(&mut self, currency: &str) -> Result<WalletRead, Exchange> {
         let exchange = self.send(Probe::get("list_wallets", "/wallets")).await;
-        let read = || {
-            let wallet = wallet_in(&exchange, currency)?;
-            Some((
-                decimal_at(wallet, "/available")?,
-                decimal_at(wallet, "/balance")?,
-                wallet["id"].as_str()?.to_string(),
-            ))
-        };
-        match read() {
-            Some((available, balance, id)) => Ok(WalletRead {
-                available,
-                balance,
-                id,
-                exchange,
-            }),
-            None => Err(exchange),
-        }
+        WalletRead::of(exchange, currency).map_err(|answer| *answer)
     }
 
     /// Tops the wallet up (control API) when it runs low; the wallet as
