@@ -36,7 +36,9 @@ pub use engine::{
     fixture_payout,
 };
 pub use proxy::{DEFAULT_POLL_FLOOR, DEFAULT_RETRY_WINDOW, Proxy, ProxyConfig};
-pub use report::{CheckResult, Failure, FailureNotice, RateLimits, Report, Spent, Totals};
+pub use report::{
+    Cause, CheckResult, Failure, FailureNotice, RateLimits, Report, Spent, Totals, Verdicts,
+};
 
 /// Runs every selected check against the server in `config`.
 pub async fn run(config: &RunConfig) -> Result<Report, RunError> {

@@ -265,6 +265,11 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     config.spec = args.spec;
     config.max_spend = args.max_spend;
 
+    // A usage mistake is one line, before any other.
+    config.check_target().map_err(|e| e.to_string())?;
+    config.selected_checks().map_err(|e| e.to_string())?;
+    // What the run says as it goes is for the person watching: stderr,
+    // so that stdout holds the report alone.
     let progress = progress(&config.base_url);
     let bar = progress.clone();
     let full_report = report_place(args.json.as_ref(), args.junit.as_ref());
@@ -273,15 +278,15 @@ async fn run(args: RunArgs) -> Result<i32, String> {
             Event::Progress(p) if !bar.is_hidden() => {
                 bar.set_length(p.total as u64);
                 bar.set_position(p.finished as u64);
-                bar.set_message(format!("{} done", p.suite));
+                bar.set_message(one_line(&format!("{} done", p.checks.join(", ")), 60));
                 return;
             }
-            Event::Progress(p) => {
-                format!(
-                    "rafiki-contract: {} done ({}/{})",
-                    p.suite, p.finished, p.total
-                )
-            }
+            Event::Progress(p) => format!(
+                "rafiki-contract: done ({}/{}): {}",
+                p.finished,
+                p.total,
+                p.checks.join(", ")
+            ),
             Event::Money(line) => format!("rafiki-contract: {line}"),
             Event::Failure(f) => format!(
                 "rafiki-contract: ✗ {} failed after {:.2} s: {} (full report {full_report})",
@@ -291,13 +296,18 @@ async fn run(args: RunArgs) -> Result<i32, String> {
             ),
         };
         match bar.is_hidden() {
-            true => println!("{line}"),
+            true => eprintln!("{line}"),
             false => bar.println(line),
         }
     })
     .await;
     progress.finish_and_clear();
-    let report = result.map_err(|e: RunError| e.to_string())?;
+    let mut report = result.map_err(|e: RunError| e.to_string())?;
+    if args.base_url.is_none() {
+        // The embedded mock's address dies with the run: a replay starts
+        // its own, so the replay line names no server.
+        report.base_url = None;
+    }
     print!("{}", report.render());
     write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
     Ok(if report.failed() { 1 } else { 0 })
@@ -401,7 +411,8 @@ fn one_line(text: &str, limit: usize) -> String {
     }
 }
 
-/// A progress bar (suites done) on a terminal; plain lines otherwise.
+/// A progress bar (suites done) on a terminal; plain lines otherwise
+/// (both on stderr).
 fn progress(base_url: &str) -> indicatif::ProgressBar {
     if std::io::stderr().is_terminal() {
         let style = indicatif::ProgressStyle::with_template(
@@ -415,7 +426,7 @@ fn progress(base_url: &str) -> indicatif::ProgressBar {
         bar.enable_steady_tick(Duration::from_millis(100));
         bar
     } else {
-        println!("rafiki-contract: checking {base_url}");
+        eprintln!("rafiki-contract: checking {base_url}");
         indicatif::ProgressBar::hidden()
     }
 }

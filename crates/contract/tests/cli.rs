@@ -8,8 +8,14 @@ use axum::Router;
 use axum::routing::get;
 use common::{contract, failing_server, quick_run, serve};
 
+/// The one line an error gets on stderr (after the progress line that
+/// names the server, when the run got that far).
 fn stderr_line(output: &Output) -> String {
-    let text = String::from_utf8_lossy(&output.stderr).to_string();
+    let text: String = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| !line.starts_with("rafiki-contract: checking "))
+        .map(|line| format!("{line}\n"))
+        .collect();
     assert_eq!(
         text.trim_end().lines().count(),
         1,
@@ -107,23 +113,28 @@ fn failures_print_as_found_and_fail_fast_stops_at_the_first() {
     let fast = quick_run(&base_url, &["--fail-fast", "--json", json]);
     for output in [&full, &fast] {
         let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{stdout}");
-        let live = stdout
-            .find("rafiki-contract: ✗ ")
-            .expect("a failure line as found");
-        let table = stdout.find("check ").expect("the table");
-        assert!(live < table, "printed before the report: {stdout}");
+        // Told as found on stderr; stdout holds the report alone.
+        assert!(stderr.contains("rafiki-contract: ✗ "), "{stderr}");
+        assert!(!stdout.contains("rafiki-contract: ✗ "), "{stdout}");
+        assert!(stdout.contains("check "), "the table: {stdout}");
         assert!(stdout.contains("first failure found after"), "{stdout}");
     }
     let fast_out = String::from_utf8_lossy(&fast.stdout);
+    let fast_err = String::from_utf8_lossy(&fast.stderr);
     let pointer = format!("(full report in {json} and at the end)");
-    assert!(fast_out.contains(&pointer), "{fast_out}");
+    assert!(fast_err.contains(&pointer), "{fast_err}");
     assert_eq!(
-        fast_out.matches("rafiki-contract: ✗ ").count(),
+        fast_err.matches("rafiki-contract: ✗ ").count(),
         1,
-        "{fast_out}"
+        "{fast_err}"
     );
     assert!(fast_out.contains("not finished"), "{fast_out}");
+    assert!(
+        fast_out.contains("--fail-fast stopped the run at its first failure"),
+        "{fast_out}"
+    );
     let full_out = String::from_utf8_lossy(&full.stdout);
     assert!(
         requests_in(&fast_out) < requests_in(&full_out),
@@ -278,4 +289,62 @@ fn the_proxy_stops_after_its_duration_and_refuses_a_bad_upstream() {
     let output = contract(&["proxy", "--upstream", "127.0.0.1:8080", "--port", "0"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr_line(&output).contains("--upstream"));
+}
+
+/// Serves `rafiki-mock` with the fault `rule` from a background thread.
+fn faulty_mock(rule: &str, keys: [&'static str; 2]) -> String {
+    let rule: rafiki_mock::FaultRule = rule.parse().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let mut config = rafiki_mock::Config::for_contract_suite(keys);
+                config.faults.rules.push(rule);
+                let mock = rafiki_mock::spawn(config).await.unwrap();
+                sender.send(mock.base_url().to_string()).unwrap();
+                std::future::pending::<()>().await
+            })
+    });
+    receiver.recv().unwrap()
+}
+
+/// A failure's replay line, pasted as printed (the keys exported as the
+/// run had them), runs that check against the same server and fails it
+/// again; without `--base-url` it would check the embedded mock and pass.
+#[test]
+fn the_printed_replay_line_reproduces_the_failure() {
+    let keys = ["sk_test_replay_a", "sk_test_replay_b"];
+    let base_url = faulty_mock("get_payout=502", keys);
+    let with_keys = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rafiki-contract"))
+            .args(args)
+            .env_remove("RAFIKI_BASE_URL")
+            .env("RAFIKI_API_KEY", keys[0])
+            .env("RAFIKI_API_KEY_2", keys[1])
+            .output()
+            .unwrap()
+    };
+    let first = with_keys(&["run", "--base-url", &base_url, "--max-examples", "5"]);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(first.status.code(), Some(1), "{stdout}");
+    let line = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay:"))
+        .expect("a replay line");
+    let (command, comment) = line.split_once('#').expect("the note on keys is a comment");
+    assert!(comment.contains("RAFIKI_API_KEY"), "{line}");
+    assert!(!line.contains(keys[0]) && !line.contains(keys[1]), "{line}");
+    let argv: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(argv[0], "rafiki-contract", "{line}");
+    assert!(
+        command.contains(&format!("--base-url {base_url}")),
+        "{line}"
+    );
+    let check = argv[argv.iter().position(|a| *a == "--checks").unwrap() + 1];
+
+    let again = with_keys(&argv[1..]);
+    let replayed = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(1), "{replayed}");
+    assert!(replayed.contains(&format!("✗ {check} — ")), "{replayed}");
 }

@@ -1,7 +1,8 @@
 //! The spec coverage report: every documented (operation, status) pair a
 //! client can provoke is exercised against the mock, and a pair the suite
 //! has no check for (here: an operation added to a scratch copy of the
-//! spec) is listed as not exercised, in the table, the JSON and JUnit.
+//! spec) is listed as not exercised in the JSON and JUnit (the table,
+//! after a partial run, calls nothing missing).
 
 use rafiki_contract::{Report, RunConfig, Seen};
 
@@ -68,7 +69,13 @@ async fn an_operation_added_to_the_spec_is_reported_not_exercised() {
         report.coverage.render()
     );
     assert!(report.coverage.exercised("list_wallets", 200));
-    assert!(report.render().contains("not exercised: ") && report.render().contains("ping 200"));
+    // Two checks ran, so the table does not call the pairs they cannot
+    // reach missing; the JSON and JUnit keep every pair's standing.
+    assert!(
+        report.render().contains("only part of the suite ran"),
+        "{}",
+        report.render()
+    );
     let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
     let ping = json["coverage"]["pairs"]
         .as_array()

@@ -55,7 +55,7 @@ use super::{
     INSUFFICIENT_BALANCE, LIFECYCLE_LEGAL, SUPPORT_TRANSITIONS, WALLET_ACCOUNTING,
 };
 use crate::engine::Ctx;
-use crate::engine::{Cases, panic_message, try_blocking};
+use crate::engine::{Cases, check_seed, panic_message, try_blocking};
 use crate::http::KeySlot;
 use amounts::Amounts;
 use model::{Model, Sequences, Step};
@@ -176,7 +176,7 @@ fn lane_cases(ctx: &Ctx, amounts: &Amounts, lane: &Lane) -> Cases<Sequences> {
 /// fails, then settles every payout they created.
 async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
     let key = lane.key.clone();
-    let mut book = Book::default();
+    let mut book = Book::new(lane.number);
     let start = match key {
         KeySlot::Secondary => balance::wallet_now(&ctx, &key, &amounts.currency).await,
         _ => None,
@@ -267,12 +267,39 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
 }
 
 /// What a lane's sequences leave behind for the next ones and for its end.
-#[derive(Default)]
 struct Book {
+    /// The lane's number and how many sequences it has started (shrinking's
+    /// runs included): with the run's seed they give each sequence its tag.
+    lane: u64,
+    started: u64,
     /// Every payout the lane's sequences had accepted, as last read.
     ledger: Vec<Tracked>,
     /// What they added to the wallet through the control API (top-ups).
     funded: rust_decimal::Decimal,
+}
+
+impl Book {
+    fn new(lane: u64) -> Self {
+        Book {
+            lane,
+            started: 0,
+            ledger: Vec::new(),
+            funded: rust_decimal::Decimal::ZERO,
+        }
+    }
+
+    /// The next sequence's tag, which makes its payment accounts its own
+    /// (distinct phone numbers). It comes from the run's seed, so a replay
+    /// (`--seed`) sends the same accounts in the same order.
+    fn next_tag(&mut self, seed: u64) -> u32 {
+        self.started += 1;
+        let stream = (self.lane << 32) | self.started;
+        let bytes = check_seed(
+            seed ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            &LIFECYCLE_LEGAL,
+        );
+        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) % 100_000
+    }
 }
 
 /// Runs one sequence after the lane's earlier ones (`book`), and adds
@@ -287,7 +314,8 @@ async fn run_sequence(
     seen: Option<Arc<AtomicUsize>>,
     record: bool,
 ) -> Result<(), Shrunk> {
-    let mut sequence = Sequence::start(ctx, amounts, key.clone(), &book.ledger).await;
+    let tag = book.next_tag(ctx.recorder.seed());
+    let mut sequence = Sequence::start(ctx, amounts, key.clone(), tag, &book.ledger).await;
     let outcome = sequence.run(steps, seen).await;
     if outcome.is_ok() && record {
         sequence.record_passes();

@@ -135,8 +135,10 @@ impl RunConfig {
     pub fn selected_checks(&self) -> Result<Vec<&'static CheckInfo>, ConfigError> {
         for name in self.checks.iter().chain(&self.exclude_checks) {
             if checks::by_name(name).is_none() {
-                let known: Vec<_> = checks::ALL.iter().map(|c| c.name).collect();
-                return Err(ConfigError::UnknownCheck(name.clone(), known.join(", ")));
+                return Err(ConfigError::UnknownCheck(
+                    name.clone(),
+                    nearest_checks(name),
+                ));
             }
         }
         Ok(checks::ALL
@@ -157,13 +159,18 @@ impl RunConfig {
 
     /// Refuses a malformed URL, and a production host unless allowed.
     pub fn check_target(&self) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.base_url)
-            .map_err(|e| ConfigError::BaseUrl(self.base_url.clone(), e.to_string()))?;
+        let unusable = |why: String| ConfigError::BaseUrl(self.base_url.clone(), why);
+        // `127.0.0.1:8080/v1` fails to parse, `localhost:8080/v1` parses
+        // with the scheme `localhost`: both lack `http://`.
+        if !self.base_url.contains("://") {
+            return Err(unusable(format!(
+                "it has no scheme; write it as http://{0} (or https://{0})",
+                self.base_url
+            )));
+        }
+        let url = url::Url::parse(&self.base_url).map_err(|e| unusable(e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::BaseUrl(
-                self.base_url.clone(),
-                "scheme must be http or https".into(),
-            ));
+            return Err(unusable("the scheme must be http or https".into()));
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         if self.is_production() && !self.allow_production {
@@ -179,10 +186,36 @@ impl RunConfig {
     }
 }
 
+/// What to suggest for an unknown check name: the known names nearest to
+/// it (a typo, a suite's name, part of a name), or how to list them all.
+fn nearest_checks(name: &str) -> String {
+    let mut near: Vec<(f64, &str)> = checks::ALL
+        .iter()
+        .map(|c| {
+            // A word of the name (`isolation`) counts as near as a typo.
+            let score = match c.name.contains(name) && name.len() >= 4 {
+                true => 0.9,
+                false => strsim::jaro_winkler(name, c.name),
+            };
+            (score, c.name)
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    near.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let names: Vec<_> = near.iter().take(3).map(|(_, n)| format!("`{n}`")).collect();
+    match names.is_empty() {
+        true => "`rafiki-contract list-checks` lists every check".to_string(),
+        false => format!(
+            "did you mean {}? (`rafiki-contract list-checks` lists every check)",
+            names.join(" or ")
+        ),
+    }
+}
+
 /// A configuration the run cannot start with.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("unknown check `{0}`; known checks: {1}")]
+    #[error("unknown check `{0}`: {1}")]
     UnknownCheck(String, String),
     #[error("--base-url `{0}` is not usable: {1}")]
     BaseUrl(String, String),
@@ -224,9 +257,26 @@ mod tests {
         config.checks = vec!["no_such_check".into()];
         let error = config.selected_checks().unwrap_err().to_string();
         assert!(
-            error.contains("no_such_check") && error.contains("pagination_walk"),
+            error.contains("no_such_check") && error.contains("list-checks"),
             "{error}"
         );
+        config.checks = vec!["tenant_isolaton".into()];
+        let error = config.selected_checks().unwrap_err().to_string();
+        assert!(error.contains("did you mean `tenant_isolation`"), "{error}");
+        config.checks = vec!["isolation".into()];
+        let error = config.selected_checks().unwrap_err().to_string();
+        assert!(error.contains("`tenant_isolation`"), "{error}");
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_is_told_how_to_write_it() {
+        for url in ["127.0.0.1:20080/v1", "localhost:8080/v1"] {
+            let error = RunConfig::new(url, "k").check_target().unwrap_err();
+            assert!(
+                error.to_string().contains(&format!("http://{url}")),
+                "{error}"
+            );
+        }
     }
 
     #[test]

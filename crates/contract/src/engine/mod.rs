@@ -26,11 +26,11 @@ pub use ctx::Ctx;
 pub use fixtures::{fixture_payout, just_after, valid_body};
 pub use polling::{FIRST_POLL_WAIT, next_poll_wait, poll_outcome};
 pub use property::{
-    CaseFailure, CaseResult, Cases, Json, case_result, panic_message, property_cases, run_property,
-    try_blocking,
+    CaseFailure, CaseResult, Cases, Json, case_result, check_seed, panic_message, property_cases,
+    run_property, try_blocking,
 };
 
-use crate::catalogue::CheckInfo;
+use crate::catalogue::{self, CheckInfo};
 use crate::http::{Client, Keys, Operation, Probe};
 use crate::judge::conformance::Conformance;
 use crate::report::{FailureNotice, Recorder, Report};
@@ -55,7 +55,7 @@ pub enum RunError {
 
 /// One suite: the checks it records and how to run it.
 pub struct Suite {
-    /// Shown in progress reports.
+    /// Its name, to tell which suites finished.
     pub name: &'static str,
     pub checks: &'static [&'static CheckInfo],
     pub run: fn(Arc<Ctx>) -> futures::future::BoxFuture<'static, ()>,
@@ -73,12 +73,13 @@ pub enum Event {
     Money(String),
 }
 
-/// Where a run is: `finished` of `total` suites done, the last one `suite`.
-#[derive(Debug, Clone, Copy)]
+/// Where a run is: `finished` of `total` suites done; the last one ran
+/// `checks` (the selected ones, by the names `--checks` takes).
+#[derive(Debug, Clone)]
 pub struct Progress {
     pub finished: usize,
     pub total: usize,
-    pub suite: &'static str,
+    pub checks: Vec<&'static str>,
 }
 
 /// Runs `suites` against the server in `config`, telling `observe` each
@@ -159,6 +160,12 @@ pub async fn run(
     let mut running: Vec<(&'static str, &'static [&'static CheckInfo])> = Vec::new();
     for suite in chosen {
         running.push((suite.name, suite.checks));
+        let checks: Vec<&'static str> = suite
+            .checks
+            .iter()
+            .filter(|c| ctx.is_selected(c))
+            .map(|c| c.name)
+            .collect();
         let (ctx, finished, observe) = (ctx.clone(), finished.clone(), observe.clone());
         tasks.push(tokio::spawn(async move {
             (suite.run)(ctx).await;
@@ -170,7 +177,7 @@ pub async fn run(
             observe(Event::Progress(Progress {
                 finished: done,
                 total,
-                suite: suite.name,
+                checks,
             }));
         }));
     }
@@ -183,15 +190,21 @@ pub async fn run(
     };
     // With --fail-fast, the suites done when the first failure came.
     let mut done_at_stop = None;
+    let mut ended_early = None;
     tokio::select! {
         finished = tokio::time::timeout_at(ctx.deadline.into(), &mut all) => {
-            if let Ok(results) = finished {
-                for result in results {
+            match finished {
+                Ok(results) => for result in results {
                     result.map_err(|e| RunError::Internal(format!("a check panicked: {e}")))?;
-                }
+                },
+                Err(_) => ended_early = Some(format!(
+                    "the run reached --max-duration ({} s) first",
+                    config.max_duration.as_secs_f64()
+                )),
             }
         }
         () = fail_fast => {
+            ended_early = Some("--fail-fast stopped the run at its first failure".to_string());
             done_at_stop = Some(finished.lock().expect("finished lock").clone());
             // Nothing is sent any more: let the suites wind down (a request
             // on its way ends by its timeout), so none outlives the run.
@@ -208,12 +221,16 @@ pub async fn run(
         .filter(|(name, _)| !finished.contains(name))
         .flat_map(|(_, checks)| checks.iter().copied())
         .collect();
+    let mut coverage = ctx.conformance.coverage();
+    coverage.partial = ctx.selected.len() < catalogue::ALL.len() || !unfinished.is_empty();
     let mut report = ctx.recorder.close(
         &unfinished,
         ctx.client.requests_sent(),
         started.elapsed(),
-        ctx.conformance.coverage(),
+        coverage,
     );
+    report.base_url = Some(config.base_url.clone());
+    report.ended_early = ended_early.filter(|_| !unfinished.is_empty());
     report.rate_limits = ctx.client.limited().into();
     report.spending = Some(
         ctx.spending

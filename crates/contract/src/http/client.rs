@@ -42,7 +42,9 @@ enum ExchangeError {
     Connect(Origin, #[source] BoxError),
     #[error(transparent)]
     Send(#[from] SendError),
-    #[error("no whole answer within {0:?}")]
+    /// The run's `--request-timeout`, named so that a slow server's user
+    /// knows what to raise.
+    #[error("no whole answer within {} s (--request-timeout; raise it for a slow server)", .0.as_secs_f64())]
     TimedOut(Duration),
 }
 

@@ -17,13 +17,14 @@ impl Report {
                     check.failed,
                     check.failed + check.passed
                 ));
-                status.set_description(describe_cases(check, &check.failures));
+                status.set_description(self.describe_cases(check, &check.failures));
                 status
             } else if check.unfinished {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-                status.set_message(
-                    "not finished: the run ended first (--max-duration, or --fail-fast)",
-                );
+                status.set_message(format!(
+                    "not finished: {}",
+                    self.ended_early.as_deref().unwrap_or("the run ended first")
+                ));
                 status
             } else if check.passed == 0 && check.warned == 0 {
                 let mut status = TestCaseStatus::skipped();
@@ -43,7 +44,7 @@ impl Report {
                 case.set_system_out(format!(
                     "WARNING: {} case(s) broke only our stricter reading of the contract\n{}",
                     check.warned,
-                    describe_cases(check, &check.warnings)
+                    self.describe_cases(check, &check.warnings)
                 ));
                 case.add_property(quick_junit::Property::new(
                     "warnings",
@@ -96,24 +97,24 @@ impl Report {
         report.add_test_suite(suite);
         report.to_string().expect("JUnit serialises")
     }
-}
 
-/// Cases as JUnit text.
-fn describe_cases(check: &CheckResult, cases: &[Failure]) -> String {
-    let detail: Vec<String> = cases
-        .iter()
-        .map(|f| {
-            let replay = f
-                .seed
-                .map(|seed| format!("\nreplay: --seed {seed} --checks {}", check.name))
-                .unwrap_or_default();
-            format!(
-                "expected: {}\ngot: {}\nrepro: {}{replay}",
-                f.expected,
-                f.actual,
-                f.curl.as_deref().unwrap_or("-"),
-            )
-        })
-        .collect();
-    detail.join("\n\n")
+    /// Cases as JUnit text.
+    fn describe_cases(&self, check: &CheckResult, cases: &[Failure]) -> String {
+        let detail: Vec<String> = cases
+            .iter()
+            .map(|f| {
+                let replay = f
+                    .seed
+                    .map(|seed| format!("\nreplay: {}", self.replay_command(seed, check.name)))
+                    .unwrap_or_default();
+                format!(
+                    "expected: {}\ngot: {}\nrepro: {}{replay}",
+                    f.expected,
+                    f.actual,
+                    f.curl.as_deref().unwrap_or("-"),
+                )
+            })
+            .collect();
+        detail.join("\n\n")
+    }
 }

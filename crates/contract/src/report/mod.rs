@@ -119,6 +119,22 @@ pub struct Spent {
     pub skipped: u64,
 }
 
+/// Failures that answers of one kind caused, across checks: one fault of
+/// the server (a 502 on every fifth create) often fails many checks.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Cause {
+    /// The answer: `HTTP 502`, `HTTP 422 VALIDATION_ERROR` (status and
+    /// error code), or `no answer`.
+    pub answer: String,
+    /// The operation it answered (the spec's operationId), or the method
+    /// and path of a request outside the spec.
+    pub operation: String,
+    /// Failures recorded on such answers.
+    pub failures: u64,
+    /// The checks that failed on them, by name.
+    pub checks: Vec<&'static str>,
+}
+
 /// How the server's rate limit slowed the run. A 429 is the server's pace,
 /// never a verdict: the request was sent again after the wait.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
@@ -167,6 +183,9 @@ pub struct Report {
     #[serde(serialize_with = "seed_text")]
     #[schemars(with = "Option<String>")]
     pub seed: Option<u64>,
+    /// The server checked (`--base-url`); `None` for the embedded mock,
+    /// which a replay starts afresh, and for a proxy's report.
+    pub base_url: Option<String>,
     /// Warnings counted as failures (`--strict`).
     pub strict: bool,
     /// Requests sent to the server.
@@ -175,6 +194,11 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// When the first failure was found, since the run started.
     pub first_failure_ms: Option<u64>,
+    /// Why some checks did not finish (`--max-duration`, `--fail-fast`);
+    /// `None` when every check finished.
+    pub ended_early: Option<String>,
+    /// Failures grouped by the answer they were found on, the most first.
+    pub causes: Vec<Cause>,
     /// Every check that was selected, by name.
     pub checks: Vec<CheckResult>,
     /// Which documented (operation, status) pairs the run saw.
@@ -200,7 +224,36 @@ impl Report {
         self.checks.iter().find(|c| c.name == name)
     }
 
-    /// Sums over every check.
+    /// The command that replays a failure: the same seed and check, against
+    /// the same server. The keys come from the environment and are never
+    /// printed; the note on them is a shell comment, so the line pastes.
+    pub fn replay_command(&self, seed: u64, check: &str) -> String {
+        match &self.base_url {
+            Some(url) => format!(
+                "rafiki-contract run --base-url {url} --seed {seed} --checks {check}  \
+                 # with this run's RAFIKI_API_KEY (and RAFIKI_API_KEY_2) exported"
+            ),
+            None => format!("rafiki-contract run --seed {seed} --checks {check}"),
+        }
+    }
+
+    /// How many checks ended with each verdict.
+    pub fn verdicts(&self) -> Verdicts {
+        let mut verdicts = Verdicts::default();
+        for check in &self.checks {
+            let count = match check.verdict() {
+                "FAILED" => &mut verdicts.failed,
+                "not finished" => &mut verdicts.unfinished,
+                "warning" => &mut verdicts.warned,
+                "passed" => &mut verdicts.passed,
+                _ => &mut verdicts.skipped,
+            };
+            *count += 1;
+        }
+        verdicts
+    }
+
+    /// Sums of cases over every check.
     pub fn totals(&self) -> Totals {
         let mut totals = Totals::default();
         for c in &self.checks {
@@ -221,4 +274,14 @@ pub struct Totals {
     pub warned: u64,
     /// Cases not judged (see `skip_reason`).
     pub skipped: u64,
+}
+
+/// How many checks ended with each verdict ([`CheckResult::verdict`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Verdicts {
+    pub passed: usize,
+    pub failed: usize,
+    pub warned: usize,
+    pub skipped: usize,
+    pub unfinished: usize,
 }

@@ -1,16 +1,20 @@
 //! [`Recorder`]: collects the outcomes of checks running at once, tells
 //! listeners of failures as they are found, and closes into a [`Report`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use super::{CheckResult, Failure, Report, Verdict};
+use super::{Cause, CheckResult, Failure, Report, Verdict};
 use crate::catalogue::CheckInfo;
 use crate::coverage::Coverage;
 use crate::http::Exchange;
 
 /// How many failures per check keep their full details.
 const DETAILED_FAILURES: usize = 5;
+
+/// (answer, operation) of [`cause_of`] to how many failures were found on
+/// such answers, and by which checks.
+type CauseTally = BTreeMap<(String, String), (u64, BTreeSet<&'static str>)>;
 
 /// A failure as soon as it is recorded (the full report comes at the end).
 #[derive(Debug, Clone)]
@@ -37,6 +41,8 @@ pub struct Recorder {
     /// (Hashed: a lookup per recorded pass, thousands a run; the report
     /// lists them by name.)
     results: Mutex<Option<HashMap<&'static str, CheckResult>>>,
+    /// Failures by the answer they were found on.
+    causes: Mutex<CauseTally>,
     started: std::time::Instant,
     /// When the first failure was recorded, since `started`.
     first_failure: std::sync::OnceLock<std::time::Duration>,
@@ -79,6 +85,7 @@ impl Recorder {
             seed,
             strict,
             results: Mutex::new(Some(results)),
+            causes: Mutex::default(),
             started: std::time::Instant::now(),
             first_failure: std::sync::OnceLock::new(),
             failed: tokio::sync::Notify::new(),
@@ -183,6 +190,12 @@ impl Recorder {
             self.first_failure.get_or_init(|| notice.after);
         });
         if recorded {
+            if let Some(exchange) = exchange {
+                let mut causes = self.causes.lock().expect("causes lock");
+                let (count, checks) = causes.entry(cause_of(exchange)).or_default();
+                *count += 1;
+                checks.insert(check.name);
+            }
             self.failed.notify_waiters();
             if let Some(listener) = &self.listener {
                 listener(notice);
@@ -314,9 +327,33 @@ impl Recorder {
         checks.sort_unstable_by_key(|check| check.name);
         for check in &mut checks {
             check.unfinished = unfinished.iter().any(|c| c.name == check.name);
+            let judged = check.passed + check.failed + check.warned + check.skipped;
+            if judged == 0 && !check.unfinished {
+                // Never a silent row: a check nothing reached says so.
+                check.skipped = 1;
+                check.skip_reason = Some(match self.replayable {
+                    true => "no case of this run reached it (an earlier failure may have \
+                             stopped the sequence that tries it)"
+                        .into(),
+                    false => "the traffic seen gave it nothing to judge".into(),
+                });
+            }
         }
+        let mut causes: Vec<Cause> = std::mem::take(&mut *self.causes.lock().expect("causes lock"))
+            .into_iter()
+            .map(|((answer, operation), (failures, checks))| Cause {
+                answer,
+                operation,
+                failures,
+                checks: checks.into_iter().collect(),
+            })
+            .collect();
+        causes.sort_by_key(|cause| std::cmp::Reverse(cause.failures));
         Report {
             seed: self.replayable.then_some(self.seed),
+            base_url: None,
+            ended_early: None,
+            causes,
             strict: self.strict,
             requests,
             elapsed_ms: elapsed.as_millis() as u64,
@@ -327,4 +364,19 @@ impl Recorder {
             spending: None,
         }
     }
+}
+
+/// The answer a failure was found on, as the report groups it: the status
+/// and error code (or `no answer`), and the operation.
+fn cause_of(exchange: &Exchange) -> (String, String) {
+    let answer = match (&exchange.answer, exchange.error_code()) {
+        (Err(_), _) => "no answer".to_string(),
+        (Ok(answer), Some(code)) => format!("HTTP {} {code}", answer.status),
+        (Ok(answer), None) => format!("HTTP {}", answer.status),
+    };
+    let operation = match exchange.probe.operation {
+        Some(operation) => operation.to_string(),
+        None => format!("{} {}", exchange.probe.method, exchange.probe.target),
+    };
+    (answer, operation)
 }

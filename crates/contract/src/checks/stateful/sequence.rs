@@ -122,7 +122,7 @@ pub struct Sequence<'a> {
 }
 
 impl<'a> Sequence<'a> {
-    /// Starts a sequence after the lane's earlier ones (`ledger`: their
+    /// Starts a sequence tagged `tag` after the lane's earlier ones (`ledger`: their
     /// accepted payouts). With an account of its own it tops the wallet up
     /// when the control API allows and reads the money baseline, together
     /// with the state of every earlier payout still in flight: nothing
@@ -131,13 +131,14 @@ impl<'a> Sequence<'a> {
         ctx: &'a Ctx,
         amounts: &'a Amounts,
         key: KeySlot,
+        tag: u32,
         ledger: &[Tracked],
     ) -> Self {
         let mut sequence = Sequence {
             ctx,
             key,
             amounts,
-            tag: rand::random::<u32>() % 100_000,
+            tag,
             baseline: None,
             ledger: Vec::new(),
             payouts: Vec::new(),
