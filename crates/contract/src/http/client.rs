@@ -42,7 +42,7 @@ enum ExchangeError {
     Connect(Origin, #[source] BoxError),
     #[error(transparent)]
     Send(#[from] SendError),
-    #[error("no whole answer within {0:?}")]
+    #[error("no whole answer within {} s", .0.as_secs_f64())]
     TimedOut(Duration),
 }
 

@@ -256,7 +256,7 @@ async fn a_timed_out_or_cancelled_exchange_does_not_reuse_its_connection() {
     let client =
         Client::new(&url, keys(), Duration::from_millis(200), None, 1).with_proxies(no_proxies());
     let exchange = client.send(Probe::get("never", "/never")).await;
-    assert_eq!(exchange.answer.unwrap_err(), "no whole answer within 200ms");
+    assert_eq!(exchange.answer.unwrap_err(), "no whole answer within 0.2 s");
     assert_eq!(tally(&mut seen).1, 1);
 
     // Cancelled (the future dropped) once the server has the request.
