@@ -1154,6 +1154,7 @@ fn judge(fault: Fault, report: &Report) -> Vec<String> {
             fault.caught()
         ));
     }
+    problems.extend(debug_leaks(report));
     for other in &report.checks {
         let raised = other.failed > 0 || other.warned > 0 || other.unfinished;
         let partner = fault.partners().iter().any(|(p, _)| *p == other.name);
@@ -1166,6 +1167,251 @@ fn judge(fault: Fault, report: &Report) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Rust `Debug` formatting in what a user reads of `report`, one line
+/// each: in the prose of every failure, warning and skip (`debug_syntax`),
+/// and anywhere in the three renderings (`debug_structure`). Every fault
+/// makes its checks fail or warn, so across the faults every kind of
+/// failure is rendered here.
+fn debug_leaks(report: &Report) -> Vec<String> {
+    let mut leaks = Vec::new();
+    for check in &report.checks {
+        let cases = check.failures.iter().chain(&check.warnings);
+        let prose = cases
+            .flat_map(|case| {
+                [
+                    ("expected", Some(&case.expected)),
+                    ("got", Some(&case.actual)),
+                    ("input", case.input.as_ref()),
+                ]
+            })
+            .chain([("skip_reason", check.skip_reason.as_ref())]);
+        for (field, text) in prose {
+            let Some(text) = text else { continue };
+            if let Some(snippet) = debug_syntax(text) {
+                leaks.push(format!(
+                    "{}'s {field} shows `{snippet}` (Rust Debug formatting): {text}",
+                    check.name
+                ));
+            }
+        }
+    }
+    for (rendering, text) in [
+        ("terminal report", report.render()),
+        ("JSON report", report.json()),
+        ("JUnit report", report.junit()),
+    ] {
+        if let Some(snippet) = debug_structure(&text) {
+            leaks.push(format!(
+                "the {rendering} shows `{snippet}` (Rust Debug formatting)"
+            ));
+        }
+    }
+    leaks
+}
+
+/// The first snippet of Rust `Debug` formatting in a line of prose, if
+/// any: the shapes of [`debug_structure`], a Rust name in CamelCase
+/// (`UnknownBank`, `PostalCode`: an uppercase letter, lowercase letters,
+/// then another uppercase letter, in a word of letters only), or a
+/// bracketed list of quoted strings (`["pyt-a", "pyt-b"]`) or of
+/// capitalised words (`[Pending, Sent]`).
+///
+/// The last two are looked for only outside JSON objects and URLs: a
+/// server's body, its keys and the generated names in it may hold any
+/// word, and a cursor in a URL is random letters. Words joined by `-` or
+/// `_` (`X-Idempotency-Key`, `IDEMPOTENCY_RACE`, `pyt-3N30RjT6Ezth`) and
+/// words with digits or dots (`E.164`) are not Rust names.
+fn debug_syntax(text: &str) -> Option<&str> {
+    if let Some(snippet) = debug_structure(text) {
+        return Some(snippet);
+    }
+    for span in prose_spans(text) {
+        let words = span.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        if let Some(word) = words.into_iter().find(|word| is_camel_case(word)) {
+            return Some(word);
+        }
+        if let Some(at) = span.find("[\"") {
+            return Some(&span[at..(at + 2)]);
+        }
+        let mut rest = span;
+        while let Some(at) = rest.find('[') {
+            let after = &rest[(at + 1)..];
+            let word = after
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .map_or(after, |end| &after[..end]);
+            let capitalised = word.len() > 1
+                && word.starts_with(|c: char| c.is_ascii_uppercase())
+                && word[1..].chars().all(|c| c.is_ascii_lowercase());
+            if capitalised
+                && (after[word.len()..].starts_with(", ") || after[word.len()..].starts_with(']'))
+            {
+                return Some(&rest[at..(at + 1 + word.len())]);
+            }
+            rest = after;
+        }
+    }
+    None
+}
+
+/// The first snippet of `Debug` shapes that nothing a user reads holds,
+/// not even a body or a curl line (so whole renderings are searched):
+/// `Some(`, a list of tuples `[(`, and a struct or enum variant with
+/// fields, `Word { ` (or `Word {` and a new line, as `{:#?}` writes it).
+fn debug_structure(text: &str) -> Option<&str> {
+    for marker in ["Some(", "[("] {
+        if let Some(at) = text.find(marker) {
+            return Some(&text[at..(at + marker.len())]);
+        }
+    }
+    let mut from = 0;
+    while let Some(found) = text[from..].find(" {") {
+        let at = from + found;
+        let opened = text[(at + 2)..].starts_with([' ', '\n']);
+        let start = text[..at]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !c.is_ascii_alphanumeric())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        if opened && text[start..at].starts_with(|c: char| c.is_ascii_uppercase()) {
+            return Some(&text[start..(at + 2)]);
+        }
+        from = at + 2;
+    }
+    None
+}
+
+/// Whether `word` is a Rust name in CamelCase: letters only, an
+/// uppercase letter, lowercase letters, then another uppercase letter,
+/// and every uppercase letter starting a run of lowercase ones (so
+/// `UnknownBank` is one, an acronym such as `OpenAPI` or `KES` is not).
+fn is_camel_case(word: &str) -> bool {
+    let capitals = word.chars().filter(char::is_ascii_uppercase).count();
+    word.chars().all(|c| c.is_ascii_alphabetic())
+        && word.starts_with(|c: char| c.is_ascii_uppercase())
+        && capitals >= 2
+        && word
+            .char_indices()
+            .filter(|(_, c)| c.is_ascii_uppercase())
+            .all(|(i, _)| word[(i + 1)..].starts_with(|c: char| c.is_ascii_lowercase()))
+}
+
+/// `text` without its JSON objects (from `{"` or `{}` to the brace that
+/// closes it, or the end: bodies are cut) and its URLs (to the next space
+/// or backtick).
+fn prose_spans(text: &str) -> Vec<&str> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let rest = &text[at..];
+        let skip = if rest.starts_with("{\"") || rest.starts_with("{}") {
+            Some(json_object_len(rest))
+        } else if rest.starts_with("http://") || rest.starts_with("https://") {
+            Some(rest.find([' ', '`', '\'']).unwrap_or(rest.len()))
+        } else {
+            None
+        };
+        match skip {
+            Some(len) => {
+                spans.push(&text[start..at]);
+                at += len;
+                start = at;
+            }
+            None => at += rest.chars().next().map_or(1, char::len_utf8),
+        }
+    }
+    spans.push(&text[start..]);
+    spans
+}
+
+/// The length of the JSON object `text` starts with (all of `text` when
+/// it is cut before its end).
+fn json_object_len(text: &str) -> usize {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, c) in text.char_indices() {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, '"') => in_string = true,
+            (false, _, '{' | '[') => depth += 1,
+            (false, _, '}' | ']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+/// `debug_syntax` catches what users were shown before (issue 28) and
+/// lets clean prose, JSON bodies, headers, codes and URLs through.
+#[test]
+fn debug_syntax_catches_rust_formatting_and_passes_prose() {
+    let leaks = [
+        (
+            "a status documented for list_payouts (Some([200, 401, 422, 500]))",
+            "Some(",
+        ),
+        (
+            r#"[("created_at_from", "2026-12-04"), ("created_at_to", "2026-12-05")] to include payout pyt-1"#,
+            "[(",
+        ),
+        (
+            "422 for PostalCode at `sender.address.postal_code`",
+            "PostalCode",
+        ),
+        (
+            r#"422 naming `bank_account.bank_id` (UnknownBank) in errors.fields, got ["request"]"#,
+            "UnknownBank",
+        ),
+        (
+            "[Concurrent { cents: 59798, account: 1, copies: 6 }, Overdraw, ReadWallet]",
+            "Concurrent {",
+        ),
+        ("[Overdraw]", "[Overdraw"),
+        (
+            "a legal history for pyt-1, got [Pending, Sent]: snapshot 1",
+            "[Pending",
+        ),
+        (
+            r#"one outcome for 2 requests with key k: got payouts ["pyt-a", "pyt-b"], 402: false"#,
+            "[\"",
+        ),
+        ("Fault {\n    path: \"amount\",\n}", "Fault {"),
+        (
+            "Content-Type application/json, got Some(\"text/plain\")",
+            "Some(",
+        ),
+    ];
+    for (text, snippet) in leaks {
+        assert_eq!(debug_syntax(text), Some(snippet), "{text}");
+    }
+    let clean = [
+        "a status documented for get_payout (200, 401, 404, 500), got 400",
+        "422 for `sender.address.postal_code` (rule: postal code); the server accepted it with 202",
+        "`?created_at_from=2026-12-04&created_at_to=2026-12-05T10:00:00+03:00` to include payout pyt-3N30RjT6EzthMkVniIR1T40swND",
+        "6 concurrent copies of a 597.98 KES payout to account 1; read the wallet; a payout just above the wallet's available amount",
+        "a legal history for pyt-1, got PENDING → SENT → PENDING: snapshot 2: state went from SENT to PENDING",
+        "POST /payouts without a usable X-Idempotency-Key gets 422; an E.164 number; 409 IDEMPOTENCY_RACE",
+        "one outcome (one payout, or a 402) for 2 requests with key 5781ef88-5857, got 2 payouts (pyt-a, pyt-b)",
+        r#"HTTP 422 {"code":"VALIDATION_FAILED","errors":{"fields":{"UnknownBank":["is invalid"]}},"message":"Validation failed."}"#,
+        r#"`amount.value` broken (rule: amount format; documented) in {"amount":{"value":"0140"},"holder":{"name":"AbcDef [Xyz, Q]"}}"#,
+        r#"payout pyt-1 created with body {"sender":{"name":"McDonald Trading","address":{"line_1":"XXEsX"#,
+        "`next` to be a full URL with paging_after, got `http://127.0.0.1:1/v1/payouts?paging_after=QmFzZQ`",
+        r#"curl -sS -i -X GET 'https://rest.sandbox.rafiki-api.com/v1/payouts?paging_after=AbCdEf' -H "Authorization: Bearer $RAFIKI_API_KEY""#,
+        r#"a body valid for create_payout 202: "ON_HOLD" is not one of "PENDING", "SENT" or 3 other candidates at /data/state/code"#,
+        "the spec's OpenAPI document, in JSON; rafiki-contract run --seed 7",
+    ];
+    for text in clean {
+        assert_eq!(debug_syntax(text), None, "{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -125,6 +125,44 @@ impl Rule {
     }
 }
 
+/// The rule's name as a person writes it (`postal code`, `unknown bank`),
+/// for reports and messages; the serde name (`POSTAL_CODE`) stays the
+/// machine-readable one.
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rule::Required => "required",
+            Rule::WrongType => "wrong JSON type",
+            Rule::Blank => "blank text",
+            Rule::UnknownEnumValue => "unknown enum value",
+            Rule::AmountFormat => "amount format",
+            Rule::AmountNotPositive => "amount not positive",
+            Rule::AmountBelowMin => "amount below the minimum",
+            Rule::AmountAboveMax => "amount above the maximum",
+            Rule::UnsupportedCurrency => "unsupported currency",
+            Rule::CurrencyCode => "currency code",
+            Rule::CountryCode => "country code",
+            Rule::UnsupportedCountry => "unsupported country",
+            Rule::IdPrefix => "id prefix",
+            Rule::E164 => "E.164 number",
+            Rule::Operator => "mobile money operator",
+            Rule::DateFormat => "date format",
+            Rule::DateTimeFormat => "date-time format",
+            Rule::PostalCode => "postal code",
+            Rule::ExactlyOneOf => "exactly one of two",
+            Rule::AlphaNumeric => "alphanumeric",
+            Rule::UnknownPaymentAccount => "unknown payment account",
+            Rule::UnknownWallet => "unknown wallet",
+            Rule::WalletCurrencyMismatch => "wallet in another currency",
+            Rule::NoWalletForCurrency => "no wallet in the currency",
+            Rule::IdempotencyKey => "idempotency key",
+            Rule::PagingLimit => "paging limit",
+            Rule::UnknownBank => "unknown bank",
+            Rule::UnknownBranch => "unknown branch",
+        })
+    }
+}
+
 /// One broken rule at one property path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
@@ -149,7 +187,7 @@ impl Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} ({:?})", self.path, self.message, self.rule)
+        write!(f, "{}: {} ({})", self.path, self.message, self.rule)
     }
 }
 
@@ -271,6 +309,25 @@ impl std::error::Error for Violations {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_read_as_words() {
+        for rule in Rule::ALL {
+            let name = rule.to_string();
+            let debug = format!("{rule:?}");
+            assert_ne!(name, debug, "{debug} is shown as its Rust name");
+            assert!(
+                !name.contains('_') && name.chars().next().is_some_and(|c| !c.is_uppercase())
+                    || name.starts_with("E.164"),
+                "{debug}: `{name}` is not a lower-case phrase"
+            );
+        }
+        let violation = Violation::new("sender.address.postal_code", Rule::PostalCode, "bad");
+        assert_eq!(
+            violation.to_string(),
+            "sender.address.postal_code: bad (postal code)"
+        );
+    }
 
     #[test]
     fn fields_groups_messages_by_path() {

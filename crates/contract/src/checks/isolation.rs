@@ -85,7 +85,14 @@ pub async fn run(ctx: Arc<Ctx>) {
                 if !leaked.is_empty() {
                     ctx.recorder.fail(
                         &TENANT_ISOLATION,
-                        format!("no item of the other account; listed {leaked:?}"),
+                        format!(
+                            "no item of the other account; listed {}",
+                            leaked
+                                .iter()
+                                .map(|id| id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
                         Some(last),
                         None,
                     );

@@ -48,7 +48,7 @@ pub async fn run(ctx: Arc<Ctx>) {
                 ctx.recorder.expect(
                     &BAD_CURSOR_REJECTED,
                     exchange.status() == 422,
-                    || format!("422 for paging_after={cursor:?}"),
+                    || format!("422 for `?paging_after={cursor}`"),
                     &exchange,
                 );
             }
@@ -70,7 +70,7 @@ pub async fn run(ctx: Arc<Ctx>) {
                 ctx.recorder.expect(
                     &BAD_DATE_REJECTED,
                     exchange.status() == 422,
-                    || format!("422 for {parameter}={bad:?}"),
+                    || format!("422 for `?{parameter}={bad}`"),
                     &exchange,
                 );
             }
@@ -182,6 +182,17 @@ pub async fn walk_until(
     Ok(walk)
 }
 
+/// A list query as a person writes it: `?created_at_from=2026-12-04&...`.
+/// Values are shown as they are, not percent-encoded (an offset's `+`
+/// included): the curl reproduction carries the exact URL.
+fn query_text(query: &[(&str, String)]) -> String {
+    let pairs: Vec<String> = query
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    format!("?{}", pairs.join("&"))
+}
+
 /// `next` and `cursors.after` must come together and name the same cursor.
 fn link_problem(after: Option<&str>, next: Option<&str>) -> Option<String> {
     match (after, next) {
@@ -198,7 +209,7 @@ fn link_problem(after: Option<&str>, next: Option<&str>) -> Option<String> {
                     "`next` to carry paging_after={after} (cursors.after), it carries {cursor}"
                 )),
                 None => Some(format!(
-                    "`next` to be a full URL with paging_after, got {next:?}"
+                    "`next` to be a full URL with paging_after, got `{next}`"
                 )),
             }
         }
@@ -326,7 +337,7 @@ async fn paging_limit_bounds(ctx: &Ctx) {
             ctx.recorder.expect(
                 &PAGING_LIMIT_BOUNDS,
                 exchange.status() == 422,
-                || format!("422 for paging_limit={bad}"),
+                || format!("422 for `?paging_limit={bad}`"),
                 &exchange,
             );
         }
@@ -528,7 +539,7 @@ async fn date_filter_boundaries(ctx: &Ctx) {
             Err(page) => {
                 ctx.recorder.fail(
                     &DATE_FILTER_BOUNDARIES,
-                    format!("200 with a `data` list for {query:?}"),
+                    format!("200 with a `data` list for `{}`", query_text(&query)),
                     Some(&page),
                     None,
                 );
@@ -543,7 +554,10 @@ async fn date_filter_boundaries(ctx: &Ctx) {
         } else if !listed && !walk.complete && !walk.settled {
             ctx.recorder.skip(
                 &DATE_FILTER_BOUNDARIES,
-                format!("{query:?}: more than {DATE_FILTER_PAGES} pages, the walk was cut"),
+                format!(
+                    "`{}`: more than {DATE_FILTER_PAGES} pages, the walk was cut",
+                    query_text(&query)
+                ),
             );
         } else if expect.allows(listed) {
             ctx.recorder.pass(&DATE_FILTER_BOUNDARIES);
@@ -551,9 +565,12 @@ async fn date_filter_boundaries(ctx: &Ctx) {
             let verb = if listed { "exclude" } else { "include" };
             ctx.recorder.fail(
                 &DATE_FILTER_BOUNDARIES,
-                format!("{query:?} to {verb} payout {id} created at {exact}"),
+                format!(
+                    "`{}` to {verb} payout {id} created at {exact}",
+                    query_text(&query)
+                ),
                 walk.last.as_ref(),
-                Some(format!("{query:?}")),
+                Some(query_text(&query)),
             );
         }
     }

@@ -534,7 +534,10 @@ async fn payout_retrievable(ctx: &Ctx) {
             } else {
                 ctx.recorder.fail(
                     &PAYOUT_RETRIEVABLE,
-                    format!("GET /payouts lists every created payout; missing {missing:?}"),
+                    format!(
+                        "GET /payouts lists every created payout; missing {}",
+                        missing.join(", ")
+                    ),
                     Some(last),
                     None,
                 );

@@ -91,15 +91,29 @@ pub fn judge(exchange: &Exchange, path: &str, rule: Rule, documented: bool) -> V
     match (status, name) {
         (422, Naming::Exact) => Verdict::Pass,
         (422, Naming::Related) => Verdict::Warn(format!(
-            "422 naming `{path}` ({rule:?}) exactly, got {keys:?}"
+            "422 naming `{path}` (rule: {rule}) exactly, got {}",
+            named(&keys)
         )),
         (422, Naming::Missing) => verdict(format!(
-            "422 naming `{path}` ({rule:?}) in errors.fields, got {keys:?}"
+            "422 naming `{path}` (rule: {rule}) in errors.fields, got {}",
+            named(&keys)
         )),
         (200..=299, _) => verdict(format!(
-            "422 for {rule:?} at `{path}`; the server accepted it"
+            "422 for `{path}` (rule: {rule}); the server accepted it with {status}"
         )),
-        _ => verdict(format!("422 for {rule:?} at `{path}`")),
+        _ => verdict(format!("422 for `{path}` (rule: {rule}), got {status}")),
+    }
+}
+
+/// The keys of `errors.fields` as a reader would list them.
+fn named(keys: &[String]) -> String {
+    match keys {
+        [] => "no key".to_string(),
+        keys => keys
+            .iter()
+            .map(|key| format!("`{key}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -111,12 +125,12 @@ pub fn judge_case(
     fault: &Fault,
 ) -> CaseResult {
     let verdict = judge(&exchange, &fault.path, fault.rule, fault.documented);
-    case_result(ctx, check, verdict, exchange, || format!("{fault:?}"))
+    case_result(ctx, check, verdict, exchange, || fault.to_string())
 }
 
 /// A single-fault body, the field it broke, and whether the documented
 /// contract refuses it.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Fault {
     /// (Shared with the request that sends it.)
     pub body: Arc<Value>,
@@ -150,18 +164,19 @@ impl Fault {
     }
 }
 
-/// Reports show the rule, the path and the body as JSON.
-impl std::fmt::Debug for Fault {
+/// How a report shows the case: where the fault is, which rule it
+/// breaks and whose rule that is, then the body as JSON.
+impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let basis = if self.documented {
             "documented"
         } else {
-            "ours"
+            "ours, stricter than documented"
         };
         write!(
             f,
-            "{:?} ({basis}) at `{}` in {}",
-            self.rule, self.path, self.body
+            "`{}` broken (rule: {}; {basis}) in {}",
+            self.path, self.rule, self.body
         )
     }
 }

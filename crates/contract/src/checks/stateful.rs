@@ -58,7 +58,7 @@ use crate::engine::Ctx;
 use crate::engine::{Cases, check_seed, panic_message, try_blocking};
 use crate::http::KeySlot;
 use amounts::Amounts;
-use model::{Model, Sequences, Step};
+use model::{Model, Sequences, Step, describe};
 use polling::settle_lane;
 use sequence::{Sequence, StepFailure, Tracked};
 
@@ -217,12 +217,13 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
                         panic_message(panic.as_ref())
                     ),
                     None,
-                    Some(format!("{steps:?}")),
+                    Some(describe(steps, &amounts.currency)),
                 );
                 break;
             }
         }
     }
+    let currency = amounts.currency.clone();
     if let Some((index, first)) = failed {
         let (shared, amounts, lane, key) =
             (ctx.clone(), amounts.clone(), lane.clone(), key.clone());
@@ -243,7 +244,7 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
         });
         match shrinking.await {
             Ok((((_, steps, _), shrunk), shrunk_book)) => {
-                shrunk.record(&ctx, format!("{steps:?}"));
+                shrunk.record(&ctx, describe(&steps, &currency));
                 book = shrunk_book;
             }
             Err(error) => {
@@ -251,7 +252,7 @@ async fn run_lane(ctx: Arc<Ctx>, amounts: Arc<Amounts>, lane: &Lane) {
                     &LIFECYCLE_LEGAL,
                     format!("the sequence to run to its end (shrinking ended: {error})"),
                     None,
-                    Some(format!("{:?}", sequences[index].1)),
+                    Some(describe(&sequences[index].1, &currency)),
                 );
                 return;
             }
@@ -357,7 +358,10 @@ async fn documented_edges(ctx: &Ctx, amounts: &Amounts, key: &KeySlot, book: &mu
         Ok(()) => idempotency::no_hidden_payouts(ctx, key, &book.ledger[before..]).await,
         Err(shrunk) => shrunk.record(
             ctx,
-            format!("{steps:?} (the documented edges, not generated)"),
+            format!(
+                "{} (the documented edges, not generated)",
+                describe(&steps, &amounts.currency)
+            ),
         ),
     }
 }

@@ -32,7 +32,10 @@ pub async fn poll_outcome(ctx: &Ctx, id: &str) -> Result<(String, Exchange), Str
             }
             Some(code) if code != "PENDING" => return Ok((code, exchange)),
             Some(_) if std::time::Instant::now() >= deadline || ctx.out_of_time() => {
-                return Err(format!("still PENDING after {:?}", ctx.poll_deadline));
+                return Err(format!(
+                    "still PENDING after {} s",
+                    ctx.poll_deadline.as_secs_f64()
+                ));
             }
             Some(_) => {}
         }

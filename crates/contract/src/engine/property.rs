@@ -31,10 +31,10 @@ const MAX_SHRINK_TRIES: u32 = 64;
 const MAX_SHRINK_TIME: Duration = Duration::from_secs(20);
 
 /// A generated JSON body; reports print it as JSON.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Json(pub serde_json::Value);
 
-impl std::fmt::Debug for Json {
+impl std::fmt::Display for Json {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.0)
     }
@@ -164,15 +164,6 @@ impl<S: Strategy> Cases<S> {
         tree
     }
 
-    /// How case `index` is shown in a report (made again: the values
-    /// sent are not kept, as only a failure needs one shown).
-    fn describe(&self, index: usize) -> String {
-        self.tree(index).map_or_else(
-            || format!("case {index}"),
-            |tree| format!("{:?}", tree.current()),
-        )
-    }
-
     /// Shrinks case `index`, which failed with `failure`: `still_fails`
     /// sends a candidate and says how it failed, if it did. The case is
     /// tried again first (a server that no longer fails it keeps the
@@ -213,6 +204,21 @@ impl<S: Strategy> Cases<S> {
     }
 }
 
+impl<S: Strategy> Cases<S>
+where
+    S::Value: std::fmt::Display,
+{
+    /// How case `index` is shown in a report (made again: the values
+    /// sent are not kept, as only a failure needs one shown). Its
+    /// `Display`, written for a reader, never its `Debug`.
+    fn describe(&self, index: usize) -> String {
+        self.tree(index).map_or_else(
+            || format!("case {index}"),
+            |tree| tree.current().to_string(),
+        )
+    }
+}
+
 /// The cases [`run_property`] runs for `check`: `ctx.max_examples` of
 /// `strategy`.
 pub fn property_cases<S: Strategy>(ctx: &Ctx, check: &'static CheckInfo, strategy: S) -> Cases<S> {
@@ -222,12 +228,12 @@ pub fn property_cases<S: Strategy>(ctx: &Ctx, check: &'static CheckInfo, strateg
 /// Runs `property` on `cases` (made by [`property_cases`]): up to
 /// `--workers` cases at once, passes recorded in order up to the first
 /// failing case, which is then shrunk and recorded with its smallest
-/// input. A property that panics fails its check with the case that made
-/// it panic.
+/// input (its `Display`: reports show inputs as a person writes them).
+/// A property that panics fails its check with the case that made it panic.
 pub async fn run_property<S, P, F>(ctx: &Arc<Ctx>, cases: Cases<S>, property: P)
 where
     S: Strategy + Send + 'static,
-    S::Value: Clone + Send + 'static,
+    S::Value: Clone + Send + std::fmt::Display + 'static,
     P: Fn(Arc<Ctx>, S::Value) -> F + Send + 'static,
     F: Future<Output = CaseResult> + Send + 'static,
 {
@@ -293,7 +299,7 @@ where
             check,
             failure.expected,
             Some(&failure.exchange),
-            Some(format!("{minimal:?}")),
+            Some(minimal.to_string()),
         ),
         Err(error) => ctx.recorder.fail(
             check,

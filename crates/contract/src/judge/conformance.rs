@@ -146,10 +146,16 @@ impl Conformance {
             &STATUS_DOCUMENTED,
             documented,
             || {
-                format!(
-                    "a status documented for {operation} ({:?})",
-                    self.statuses.get(operation)
-                )
+                let listed = self.statuses.get(operation).map(|statuses| {
+                    let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
+                    statuses.join(", ")
+                });
+                match listed {
+                    Some(listed) => {
+                        format!("a status documented for {operation} ({listed}), got {status}")
+                    }
+                    None => format!("an operation the spec documents, got {operation} {status}"),
+                }
             },
             exchange,
         );
@@ -161,11 +167,11 @@ impl Conformance {
         recorder.expect(
             &CONTENT_TYPE_JSON,
             json_type,
-            || {
-                format!(
-                    "Content-Type application/json, got {:?}",
-                    answer.content_type
-                )
+            || match &answer.content_type {
+                Some(content_type) => {
+                    format!("Content-Type application/json, got {content_type}")
+                }
+                None => "Content-Type application/json, got none".to_string(),
             },
             exchange,
         );

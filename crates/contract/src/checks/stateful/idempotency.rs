@@ -177,10 +177,20 @@ impl Sequence<'_> {
         }
         if ids.len() > 1 || (ids.len() == 1 && short) || !decided {
             let last = answers.last().expect("at least one copy");
+            let mut got = match ids.as_slice() {
+                [] => "no payout".to_string(),
+                [id] => format!("payout {id}"),
+                ids => format!("{} payouts ({})", ids.len(), ids.join(", ")),
+            };
+            if short {
+                got.push_str(" and a 402");
+            } else if !decided {
+                got.push_str(" and no 402");
+            }
             return fail(
                 &IDEMPOTENCY_CONCURRENT,
                 format!(
-                    "one outcome for {} requests with key {key}: got payouts {ids:?}, 402: {short}",
+                    "one outcome (one payout, or a 402) for {} requests with key {key}, got {got}",
                     answers.len()
                 ),
                 last,

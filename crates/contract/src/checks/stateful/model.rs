@@ -10,6 +10,8 @@ use proptest::prelude::*;
 use proptest::sample::SizeRange;
 use proptest_state_machine::Sequential;
 
+use super::requests::amount_text;
+
 /// One step of a sequence. Indices refer to earlier steps' payouts or
 /// accounts (taken modulo how many really exist).
 #[derive(Debug, Clone)]
@@ -62,6 +64,63 @@ pub enum Step {
     Reverse {
         payout: usize,
     },
+}
+
+impl Step {
+    /// The step as a person would write it, amounts in `currency`
+    /// (reports show a failing sequence this way, never as Rust).
+    pub fn describe(&self, currency: &str) -> String {
+        // As sent: cents become a two-place decimal, never a float.
+        let money = |cents: u32| format!("{} {currency}", amount_text(cents));
+        match *self {
+            Step::Create { cents, account } => {
+                format!("a {} payout to account {account}", money(cents))
+            }
+            Step::CreateFailing { cents, test_value } => {
+                let suffixes = rafiki_rules::sandbox::FAILING_MOBILE_SUFFIXES;
+                let (suffix, _) = suffixes[usize::from(test_value) % suffixes.len()];
+                format!(
+                    "a {} payout to the sandbox failing number …{suffix}",
+                    money(cents)
+                )
+            }
+            Step::Replay { payout } => {
+                format!("payout {payout}'s request again (same key, same body)")
+            }
+            Step::ReuseKey { payout, cents } => format!(
+                "payout {payout}'s key with another amount ({}, or a cent more if that is payout {payout}'s)",
+                money(cents)
+            ),
+            Step::Concurrent {
+                cents,
+                account,
+                copies,
+            } => format!(
+                "{copies} concurrent copies of a {} payout to account {account}",
+                money(cents)
+            ),
+            Step::Overdraw => "a payout just above the wallet's available amount".into(),
+            Step::Get { payout } => format!("read payout {payout}"),
+            Step::WalkList => "walk the list of payouts".into(),
+            Step::DateFiltered { payout } => {
+                format!("list the payouts dated around payout {payout}'s creation")
+            }
+            Step::ReadWallet => "read the wallet".into(),
+            Step::GetOrCreateAccount { account } => format!("get or create account {account}"),
+            Step::Cancel { payout } => format!("cancel payout {payout} (control API)"),
+            Step::Reverse { payout } => format!("reverse payout {payout} (control API)"),
+        }
+    }
+}
+
+/// A sequence's steps as a report shows them: each [`Step::describe`]d,
+/// `; `-separated, payouts numbered from 0 in the order they were created.
+pub fn describe(steps: &[Step], currency: &str) -> String {
+    steps
+        .iter()
+        .map(|step| step.describe(currency))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// What the generator needs to know.
@@ -150,5 +209,42 @@ impl Model {
             | Step::Reverse { payout } => *payout < state.creates,
             _ => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_read_as_a_person_writes_them() {
+        let steps = [
+            Step::Concurrent {
+                cents: 59798,
+                account: 1,
+                copies: 6,
+            },
+            Step::Create {
+                cents: 14000,
+                account: 0,
+            },
+            Step::Replay { payout: 0 },
+            Step::Overdraw,
+        ];
+        assert_eq!(
+            describe(&steps, "KES"),
+            "6 concurrent copies of a 597.98 KES payout to account 1; \
+             a 140.00 KES payout to account 0; \
+             payout 0's request again (same key, same body); \
+             a payout just above the wallet's available amount"
+        );
+        let failing = Step::CreateFailing {
+            cents: 5,
+            test_value: 1,
+        };
+        assert_eq!(
+            failing.describe("KES"),
+            "a 0.05 KES payout to the sandbox failing number …000101"
+        );
     }
 }

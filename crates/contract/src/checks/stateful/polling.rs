@@ -41,9 +41,17 @@ fn append_read(tracked: &mut Tracked, exchange: &Exchange) -> Result<(), String>
         return Err(format!("200 for payout {id}"));
     }
     tracked.history.push(payout_in(exchange)?);
-    let states: Vec<StateCode> = tracked.history.iter().map(|p| p.state.code).collect();
-    check_history(&tracked.history)
-        .map_err(|error| format!("a legal history for {id}, got {states:?}: {error}"))
+    let states: Vec<&str> = tracked
+        .history
+        .iter()
+        .map(|p| p.state.code.as_str())
+        .collect();
+    check_history(&tracked.history).map_err(|error| {
+        format!(
+            "a legal history for {id}, got {}: {error}",
+            states.join(" → ")
+        )
+    })
 }
 
 impl Sequence<'_> {

@@ -17,9 +17,9 @@ use crate::http::Probe;
 /// sequence's own accounts 0 to 3).
 pub(super) const FAILING_ACCOUNT: u8 = u8::MAX;
 
-/// `12345` cents as `"123.45"`.
+/// `12345` cents as `"123.45"` (a decimal of scale 2, as reports show it).
 pub(super) fn amount_text(cents: u32) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
+    rust_decimal::Decimal::new(i64::from(cents), 2).to_string()
 }
 
 /// `POST /payouts` with `body` under an idempotency key already used.
