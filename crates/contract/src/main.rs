@@ -288,12 +288,19 @@ async fn run(args: RunArgs) -> Result<i32, String> {
                 p.checks.join(", ")
             ),
             Event::Money(line) => format!("rafiki-contract: {line}"),
-            Event::Failure(f) => format!(
-                "rafiki-contract: ✗ {} failed after {:.2} s: {} (full report {full_report})",
-                f.check,
-                f.after.as_secs_f64(),
-                one_line(&f.expected, 160)
-            ),
+            Event::Failure(f) => {
+                // Most expectations already name what came back.
+                let got = match f.expected.contains(", got ") {
+                    true => String::new(),
+                    false => format!("; got {}", one_line(&f.got, 80)),
+                };
+                format!(
+                    "rafiki-contract: ✗ {} failed after {:.2} s: expected {}{got} (full report {full_report})",
+                    f.check,
+                    f.after.as_secs_f64(),
+                    one_line(&f.expected, 160),
+                )
+            }
         };
         match bar.is_hidden() {
             true => eprintln!("{line}"),

@@ -24,6 +24,8 @@ pub struct FailureNotice {
     /// asked for warnings.
     pub warning: bool,
     pub expected: String,
+    /// What came back (status and body, shortened), or `-`.
+    pub got: String,
     /// Since the run started.
     pub after: std::time::Duration,
 }
@@ -178,6 +180,7 @@ impl Recorder {
             check: check.name,
             warning: false,
             expected: failure.expected.clone(),
+            got: failure.actual.clone(),
             after: self.started.elapsed(),
         };
         let mut recorded = false;
@@ -237,6 +240,7 @@ impl Recorder {
             check: check.name,
             warning: true,
             expected: warning.expected.clone(),
+            got: warning.actual.clone(),
             after: self.started.elapsed(),
         });
         let mut recorded = false;

@@ -180,16 +180,17 @@ impl Report {
             if let Some(curl) = &case.curl {
                 out.push_str(&format!("  repro:    {curl}\n"));
             }
-            match case.seed {
-                Some(seed) => out.push_str(&format!(
-                    "  replay:   {}\n\n",
-                    self.replay_command(seed, check.name)
-                )),
-                None => out.push('\n'),
-            }
+            out.push('\n');
         }
         if count as usize > cases.len() {
             out.push_str(&format!("  (+{} more)\n", count as usize - cases.len()));
+        }
+        // One run replays every case of the check.
+        if let Some(seed) = cases.iter().find_map(|case| case.seed) {
+            out.push_str(&format!(
+                "  replay:   {}\n",
+                self.replay_command(seed, check.name)
+            ));
         }
     }
 }
