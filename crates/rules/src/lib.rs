@@ -49,6 +49,7 @@ pub mod payout;
 pub mod sandbox;
 pub mod violations;
 pub mod wallet;
+pub mod webhooks;
 pub mod wire;
 
 #[cfg(feature = "strategies")]
