@@ -146,9 +146,16 @@ impl Conformance {
             &STATUS_DOCUMENTED,
             documented,
             || {
+                let statuses: Vec<String> = self
+                    .statuses
+                    .get(operation)
+                    .into_iter()
+                    .flatten()
+                    .map(u16::to_string)
+                    .collect();
                 format!(
-                    "a status documented for {operation} ({:?})",
-                    self.statuses.get(operation)
+                    "a status documented for {operation} ({})",
+                    statuses.join(", ")
                 )
             },
             exchange,
@@ -161,11 +168,11 @@ impl Conformance {
         recorder.expect(
             &CONTENT_TYPE_JSON,
             json_type,
-            || {
-                format!(
-                    "Content-Type application/json, got {:?}",
-                    answer.content_type
-                )
+            || match &answer.content_type {
+                Some(content_type) => {
+                    format!("Content-Type application/json, got `{content_type}`")
+                }
+                None => "Content-Type application/json, got none".to_string(),
             },
             exchange,
         );
