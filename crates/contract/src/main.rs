@@ -10,7 +10,11 @@
 //!
 //! Exit codes: 0 every check held, 1 a check failed, 2 usage or connection
 //! problem (one line on stderr); a wrapped command that fails gives its
-//! own non-zero code when no check failed.
+//! own non-zero code when no check failed. The proxy exits 2 when its
+//! upstream does not answer as the API before it starts, and 1 when the
+//! session judged nothing (check `traffic_judged`: no request came through
+//! it, none was to the API, or the upstream answered none), with a line
+//! saying which and what to do.
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
@@ -53,7 +57,9 @@ enum Command {
 #[derive(clap::Args)]
 struct ProxyArgs {
     /// The API's base URL, /v1 included (the sandbox, a staging server, a
-    /// rafiki-mock). The application uses http://HOST:PORT/v1 instead.
+    /// rafiki-mock). The application uses http://HOST:PORT/v1 instead. It
+    /// is asked GET /wallets without a key first: the proxy does not start
+    /// unless it answers as the API does.
     #[arg(long, env = "RAFIKI_UPSTREAM")]
     upstream: String,
     /// Address to listen on.
@@ -292,7 +298,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
                 // Most expectations already name what came back.
                 let got = match f.expected.contains(", got ") {
                     true => String::new(),
-                    false => format!("; got {}", one_line(&f.got, 80)),
+                    false => format!("; got {}", one_line(&f.actual, 80)),
                 };
                 format!(
                     "rafiki-contract: ✗ {} failed after {:.2} s: expected {}{got} (full report {full_report})",
@@ -334,11 +340,13 @@ async fn proxy(args: ProxyArgs) -> Result<u8, String> {
     let proxy = Proxy::start(
         config,
         Box::new(move |finding: FailureNotice| {
+            // What was sent (or answered), then what the contract expects.
             let mark = if finding.warning { "! warning" } else { "✗" };
             println!(
-                "rafiki-contract proxy: {mark} {}: {} (full report {full_report})",
+                "rafiki-contract proxy: {mark} {}: {}; expected {} (full report {full_report})",
                 finding.check,
-                one_line(&finding.expected, 400)
+                one_line(&finding.actual, 240),
+                one_line(&finding.expected, 240)
             );
         }),
     )

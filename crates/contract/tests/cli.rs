@@ -268,9 +268,20 @@ fn the_proxy_wraps_a_command_and_reports_when_it_ends() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["seed"], serde_json::Value::Null, "nothing to replay");
-    // Nothing sent, nothing failed: the command's own exit code.
-    assert_eq!(proxy(&["true"]).status.code(), Some(0));
-    assert_eq!(proxy(&["sh", "-c", "exit 3"]).status.code(), Some(3));
+    // Nothing sent: the session judged nothing, which fails it.
+    assert_eq!(proxy(&["true"]).status.code(), Some(1));
+    // What was judged held: the command's own exit code.
+    let held = proxy(&[
+        "sh",
+        "-c",
+        r#"curl -sf -H "Authorization: Bearer k" "$RAFIKI_PROXY_URL/wallets" >/dev/null || exit 99; exit 3"#,
+    ]);
+    assert_eq!(
+        held.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&held.stdout)
+    );
 }
 
 #[test]
@@ -285,7 +296,10 @@ fn the_proxy_stops_after_its_duration_and_refuses_a_bad_upstream() {
         "--duration",
         "1",
     ]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    // It stopped, having judged nothing: which fails the session.
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("no exchange was judged"), "{stdout}");
     let output = contract(&["proxy", "--upstream", "127.0.0.1:8080", "--port", "0"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr_line(&output).contains("--upstream"));
