@@ -23,7 +23,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use rafiki_contract::{CHECKS, Event, FailureNotice, Report, RunConfig, RunError, SandboxValues};
+use rafiki_contract::{
+    CHECKS, CheckInfo, Event, FailureNotice, Report, RunConfig, RunError, SandboxValues,
+};
 use rafiki_contract::{Proxy, ProxyConfig};
 use tokio::runtime::{Builder, Runtime};
 
@@ -195,12 +197,10 @@ async fn embedded_mock() -> Result<(RunConfig, Option<()>), String> {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::ListChecks => {
-            for check in CHECKS {
-                println!(
-                    "{:32} {}\n{:32} rests on: {}",
-                    check.name, check.description, "", check.basis
-                );
-            }
+            println!("run (and, on every answer it sees, proxy):\n");
+            CHECKS.iter().for_each(|check| print_check(check));
+            println!("\nproxy only (the application's side, and the session):\n");
+            rafiki_contract::proxy_checks().for_each(print_check);
             ExitCode::SUCCESS
         }
         // The proxy serves an application's connections and judges on a
@@ -228,6 +228,14 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// One check of `list-checks`: its name, what it holds, what it rests on.
+fn print_check(check: &CheckInfo) {
+    println!(
+        "{:32} {}\n{:32} rests on: {}",
+        check.name, check.description, "", check.basis
+    );
 }
 
 /// A runtime from `builder`, with its clock and I/O.

@@ -66,6 +66,12 @@ check_list! { SESSION_CHECKS;
         basis: "a session that judged nothing shows nothing about the application: it fails when no request came through the proxy, none was to an operation of the API, or the upstream answered none of them";
 }
 
+/// The proxy's own checks (besides [`SERVER_CHECKS`]), as `list-checks`
+/// shows them.
+pub fn own_checks() -> impl Iterator<Item = &'static CheckInfo> {
+    APPLICATION_CHECKS.iter().chain(SESSION_CHECKS).copied()
+}
+
 /// What the proxy judges of the server: the suite's checks on every
 /// answer, and those that span the exchanges it sees.
 pub static SERVER_CHECKS: &[&CheckInfo] = &[
