@@ -29,7 +29,7 @@ mod judge;
 mod proxy;
 mod report;
 
-pub use catalogue::{ALL as CHECKS, CheckInfo};
+pub use catalogue::{ALL as CHECKS, CheckInfo, DEFAULT_MAX_EXAMPLES};
 pub use coverage::{Coverage, Seen};
 pub use engine::{
     ConfigError, DEFAULT_MAX_DURATION, Event, Progress, RunConfig, RunError, SandboxValues,

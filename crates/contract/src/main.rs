@@ -120,7 +120,7 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     exclude_checks: Vec<String>,
     /// Generated cases per property check.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = rafiki_contract::DEFAULT_MAX_EXAMPLES)]
     max_examples: u32,
     /// Requests in flight at once, so connections at most (suites and
     /// sequence lanes run concurrently and share them).

@@ -329,7 +329,7 @@ fn faulty_mock(rule: &str, keys: [&'static str; 2]) -> String {
 #[test]
 fn the_printed_replay_line_reproduces_the_failure() {
     let keys = ["sk_test_replay_a", "sk_test_replay_b"];
-    let base_url = faulty_mock("get_payout=502", keys);
+    let base_url = faulty_mock("list_payouts=502", keys);
     let with_keys = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_rafiki-contract"))
             .args(args)

@@ -415,6 +415,7 @@ impl Recorder {
         Report {
             seed: self.replayable.then_some(self.seed),
             base_url: None,
+            max_examples: None,
             ended_early: None,
             causes,
             strict: self.strict,
