@@ -337,6 +337,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
 async fn proxy(args: ProxyArgs) -> Result<u8, String> {
     writable("--junit", args.junit.as_ref())?;
     writable("--json", args.json.as_ref())?;
+    writable("--record", args.record.as_ref())?;
     let mut config = ProxyConfig::new(&args.upstream);
     config.listen = SocketAddr::new(args.host, args.port);
     config.retry_window = Duration::from_secs(args.retry_window);
@@ -468,7 +469,7 @@ fn writable(flag: &str, path: Option<&PathBuf>) -> Result<(), String> {
         .open(path)
         .map_err(|e| {
             format!(
-                "cannot write the {flag} report to {}: {e}; nothing was sent",
+                "cannot write the {flag} file {}: {e}; nothing was sent",
                 path.display()
             )
         })?;

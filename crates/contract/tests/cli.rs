@@ -40,9 +40,19 @@ fn an_unwritable_report_path_stops_the_run_before_any_request() {
         assert_eq!(output.status.code(), Some(2), "{output:?}");
         let line = stderr_line(&output);
         assert!(
-            line.contains(&format!(
-                "cannot write the {flag} report to /proc/nope/report"
-            )),
+            line.contains(&format!("cannot write the {flag} file /proc/nope/report")),
+            "{line}"
+        );
+    }
+    // The proxy's files too, before it probes its upstream.
+    for flag in ["--json", "--junit", "--record"] {
+        let proxy = ["proxy", "--upstream", &base_url, "--port", "0"];
+        let output =
+            contract(&[&proxy[..], &[flag, "/proc/nope/report", "--duration", "1"]].concat());
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let line = stderr_line(&output);
+        assert!(
+            line.contains(&format!("cannot write the {flag} file")),
             "{line}"
         );
     }
