@@ -389,6 +389,19 @@ mod tests {
             Config::with_keys(Vec::<String>::new(), &[]).validate(),
             Err(ConfigError::NoAccounts)
         );
+        let endpoint = WebhookEndpoint::new(
+            "http://127.0.0.1:3000/webhooks".parse().unwrap(),
+            Some("whsk_test_local_key".parse().unwrap()),
+        );
+        let with_webhooks = (0..MAX_ENDPOINTS).fold(Config::default(), |config, _| {
+            config.with_webhook(endpoint.clone())
+        });
+        assert_eq!(with_webhooks.validate(), Ok(()));
+        assert!(!format!("{with_webhooks:?}").contains("whsk_test_local_key"));
+        assert!(matches!(
+            with_webhooks.with_webhook(endpoint).validate(),
+            Err(ConfigError::TooManyWebhooks { count: 6, .. })
+        ));
         for (size, ok) in [(0, false), (1, true), (50, true), (51, false)] {
             let config = Config {
                 default_page_size: size,

@@ -439,6 +439,71 @@ async fn a_delivery_nobody_answers_is_given_up_after_five_attempts() {
     );
 }
 
+#[tokio::test]
+async fn with_the_system_clock_settlements_and_retries_happen_on_their_own() {
+    let receiver = receiver().await;
+    receiver.answer_next(&[500]);
+    let mut config = Config::with_keys([KEY], &[rafiki_mock::WalletSeed::default_kes()])
+        .with_webhook(endpoint(&receiver.url));
+    config.processing_delay = Duration::from_millis(50);
+    let mock = rafiki_mock::spawn(config).await.unwrap();
+    let payout = common::client(&mock, KEY)
+        .create_payout(&common::payout_request(SENDS, "150.00"), None)
+        .await
+        .unwrap()
+        .payout;
+    // PENDING (500), SENT (settled after 50 ms, before the retry is due),
+    // PENDING again one second after its first attempt.
+    let received = receiver.wait_for(3).await;
+    let seen: Vec<(String, String)> = received.iter().map(|r| (r.payout(), r.state())).collect();
+    let pending = (payout.id.to_string(), "PENDING".to_owned());
+    let sent = (payout.id.to_string(), "SENT".to_owned());
+    assert_eq!(seen, [pending.clone(), sent, pending]);
+    assert_eq!(received[0].body, received[2].body);
+    let (first, retry) = (
+        received[0].verified_with(SIGNING_KEY),
+        received[2].verified_with(SIGNING_KEY),
+    );
+    assert!(retry - first >= 1, "retried {} s later", retry - first);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_holds_up_only_itself() {
+    let receiver = receiver().await;
+    // Accepts connections and never answers.
+    let stalled = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stalled_url = format!("http://{}/hooks", stalled.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = stalled.accept().await {
+            held.push(connection);
+        }
+    });
+    let env = start_configured("10000000.00", |config| {
+        config.accounts[0].webhooks.push(endpoint(&stalled_url));
+        config.accounts[0].webhooks.push(endpoint(&receiver.url));
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let payout = env.create(SENDS, "150.00").await;
+    env.transition(payout.id.as_str(), to(Control::Cancelled))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < rafiki_mock::webhooks::ATTEMPT_TIMEOUT,
+        "the API waited for a delivery"
+    );
+    let states: Vec<String> = receiver
+        .wait_for(2)
+        .await
+        .iter()
+        .map(Received::state)
+        .collect();
+    assert_eq!(states, ["PENDING", "CANCELLED"]);
+    env.mock.shutdown().await;
+}
+
 /// Polls `read` until `done` holds (bounded wait); answers what it read.
 async fn wait_until<T: std::fmt::Debug, F: Future<Output = T>>(
     read: impl Fn() -> F,
