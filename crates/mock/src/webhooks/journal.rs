@@ -45,9 +45,10 @@ pub(crate) struct AttemptEntry {
     pub faults: Vec<EntryFault>,
 }
 
-/// What became of an attempt.
+/// What became of an attempt, written as [`AttemptOutcome::as_str`] in
+/// the journal and the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "&'static str")]
 pub(crate) enum AttemptOutcome {
     /// Answered 2xx: the delivery is done.
     Delivered,
@@ -58,6 +59,23 @@ pub(crate) enum AttemptOutcome {
     /// Failed and not retried: a duplicate's copy, or the endpoint was
     /// deleted meanwhile.
     Failed,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::RetryScheduled => "retry_scheduled",
+            AttemptOutcome::GivenUp => "given_up",
+            AttemptOutcome::Failed => "failed",
+        }
+    }
+}
+
+impl From<AttemptOutcome> for &'static str {
+    fn from(outcome: AttemptOutcome) -> Self {
+        outcome.as_str()
+    }
 }
 
 /// A fault applied to the attempt.

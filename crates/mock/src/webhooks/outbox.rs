@@ -338,7 +338,7 @@ impl Outbox {
             copy = attempt.copy,
             status,
             error,
-            outcome = ?outcome,
+            outcome = outcome.as_str(),
             "webhook attempt"
         );
         journal.record(AttemptEntry {
