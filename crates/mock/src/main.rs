@@ -107,7 +107,7 @@ struct Args {
     /// The signing key of the --webhook-url endpoints (default: one
     /// generated per endpoint, whsk_ and 32 letters and digits; GET
     /// /_sandbox/webhooks shows it).
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", requires = "webhook_urls")]
     webhook_signing_key: Option<SigningKey>,
     /// A fault to inject on purpose into webhook deliveries (repeatable):
     /// FAULT[@SHARE][#TIMES], where FAULT is duplicate, out-of-order,
