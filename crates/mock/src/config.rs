@@ -4,15 +4,18 @@
 //! links, the compliance table, the legal variations of the API's
 //! behaviour the mock can show (see [`crate::variants`]), the faults it
 //! injects on purpose (see [`crate::faults`]), the size of its request
-//! journal (see [`crate::journal`]) and its rate limit per API key.
+//! journal (see [`crate::journal`]), its rate limit per API key, and the
+//! webhook endpoints each account starts with and the faults of their
+//! deliveries (see [`crate::webhooks`]).
 //!
 //! Defaults (what `Config::default()` and the binary without flags give):
 //! one API key [`DEFAULT_API_KEY`] with one KES wallet holding
 //! [`DEFAULT_BALANCE`], a processing delay of [`DEFAULT_DELAY`], a body
 //! limit of [`DEFAULT_BODY_LIMIT`] bytes, the system clock, the built-in
 //! compliance table, the control API on, none of the variations (branches
-//! checked, no rate limit), no faults, and a journal of
-//! [`DEFAULT_JOURNAL_CAPACITY`] requests per account.
+//! checked, no rate limit), no faults, a journal of
+//! [`DEFAULT_JOURNAL_CAPACITY`] requests per account, and no webhook
+//! endpoints.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -31,6 +34,7 @@ use rust_decimal::Decimal;
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::faults::FaultPlan;
 pub use crate::journal::DEFAULT_JOURNAL_CAPACITY;
+use crate::webhooks::{MAX_ENDPOINTS, WebhookEndpoint, WebhookFaultPlan};
 
 /// The API key of the default account (for local use only).
 pub const DEFAULT_API_KEY: &str = "sk_test_rafiki_mock";
@@ -93,11 +97,15 @@ impl FromStr for WalletSeed {
     }
 }
 
-/// One account: its API key and its starting wallets.
+/// One account: its API key, its starting wallets and the webhook
+/// endpoints it starts with.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccountConfig {
     pub api_key: String,
     pub wallets: Vec<WalletSeed>,
+    /// Where the account's payout events are delivered (at most
+    /// [`MAX_ENDPOINTS`]; the control API adds and deletes more).
+    pub webhooks: Vec<WebhookEndpoint>,
 }
 
 impl fmt::Debug for AccountConfig {
@@ -105,6 +113,7 @@ impl fmt::Debug for AccountConfig {
         f.debug_struct("AccountConfig")
             .field("api_key", &redact_key(&self.api_key))
             .field("wallets", &self.wallets)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -180,8 +189,12 @@ pub struct Config {
     /// account's plan (`PUT /_sandbox/faults`). See [`crate::faults`].
     pub faults: FaultPlan,
     /// How many requests each account's journal keeps (the oldest are
-    /// dropped; default [`DEFAULT_JOURNAL_CAPACITY`]; 0 keeps none).
+    /// dropped; default [`DEFAULT_JOURNAL_CAPACITY`]; 0 keeps none); each
+    /// account's webhook deliveries journal keeps as many attempts.
     pub journal_capacity: usize,
+    /// Faults injected on purpose into webhook deliveries (default: none).
+    /// Every account starts with this plan; see [`crate::webhooks`].
+    pub webhook_faults: WebhookFaultPlan,
 }
 
 impl Default for Config {
@@ -202,6 +215,7 @@ impl Config {
                 .map(|k| AccountConfig {
                     api_key: k.into(),
                     wallets: wallets.to_vec(),
+                    webhooks: Vec::new(),
                 })
                 .collect(),
             processing_delay: DEFAULT_DELAY,
@@ -221,6 +235,7 @@ impl Config {
             rate_limit_per_key: None,
             faults: FaultPlan::default(),
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
+            webhook_faults: WebhookFaultPlan::default(),
         }
     }
 
@@ -238,6 +253,7 @@ impl Config {
         config.accounts.push(AccountConfig {
             api_key: keys[1].to_string(),
             wallets: vec![kes("20000.00")],
+            webhooks: Vec::new(),
         });
         config.processing_delay = Duration::from_millis(20);
         config
@@ -250,6 +266,15 @@ impl Config {
         self
     }
 
+    /// Gives every account the webhook endpoint `endpoint` (what
+    /// `--webhook-url` does).
+    pub fn with_webhook(mut self, endpoint: WebhookEndpoint) -> Self {
+        for account in &mut self.accounts {
+            account.webhooks.push(endpoint.clone());
+        }
+        self
+    }
+
     /// Applies a legal variation of the API's behaviour (see
     /// [`crate::Variant`]).
     pub fn variant(mut self, variant: crate::Variant) -> Self {
@@ -258,7 +283,8 @@ impl Config {
     }
 
     /// Checks the accounts (at least one, keys non-empty visible ASCII and
-    /// unique) and the default page size (1..=50).
+    /// unique, at most [`MAX_ENDPOINTS`] webhook endpoints each) and the
+    /// default page size (1..=50).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !(MIN_PAGING_LIMIT..=MAX_PAGING_LIMIT).contains(&self.default_page_size) {
             return Err(ConfigError::PageSize(self.default_page_size));
@@ -273,6 +299,12 @@ impl Config {
             }
             if self.accounts[..i].iter().any(|a| &a.api_key == key) {
                 return Err(ConfigError::DuplicateKey(redact_key(key)));
+            }
+            if account.webhooks.len() > MAX_ENDPOINTS {
+                return Err(ConfigError::TooManyWebhooks {
+                    account: redact_key(key),
+                    count: account.webhooks.len(),
+                });
             }
         }
         Ok(())
@@ -292,6 +324,8 @@ pub enum ConfigError {
         "default page size {0} is outside {MIN_PAGING_LIMIT}..={MAX_PAGING_LIMIT} (the bounds of paging_limit)"
     )]
     PageSize(u32),
+    #[error("API key {account} has {count} webhook endpoints; at most {MAX_ENDPOINTS} are allowed")]
+    TooManyWebhooks { account: String, count: usize },
 }
 
 /// What logs show of an API key: its first three and last three
@@ -355,6 +389,19 @@ mod tests {
             Config::with_keys(Vec::<String>::new(), &[]).validate(),
             Err(ConfigError::NoAccounts)
         );
+        let endpoint = WebhookEndpoint::new(
+            "http://127.0.0.1:3000/webhooks".parse().unwrap(),
+            Some("whsk_test_local_key".parse().unwrap()),
+        );
+        let with_webhooks = (0..MAX_ENDPOINTS).fold(Config::default(), |config, _| {
+            config.with_webhook(endpoint.clone())
+        });
+        assert_eq!(with_webhooks.validate(), Ok(()));
+        assert!(!format!("{with_webhooks:?}").contains("whsk_test_local_key"));
+        assert!(matches!(
+            with_webhooks.with_webhook(endpoint).validate(),
+            Err(ConfigError::TooManyWebhooks { count: 6, .. })
+        ));
         for (size, ok) in [(0, false), (1, true), (50, true), (51, false)] {
             let config = Config {
                 default_page_size: size,

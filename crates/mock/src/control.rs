@@ -16,9 +16,15 @@
 //!   ([`crate::faults`]): shown, replaced, cleared.
 //! - `GET`, `DELETE /_sandbox/requests`: the account's request journal
 //!   ([`crate::journal`]), filtered; emptied.
+//! - `POST`, `GET /_sandbox/webhooks`, `DELETE /_sandbox/webhooks/{id}`:
+//!   the account's webhook endpoints ([`crate::webhooks`]): added (201
+//!   with the generated signing key), listed (keys shown), deleted (204).
+//! - `GET`, `DELETE /_sandbox/webhooks/deliveries`: every attempt to
+//!   deliver the account's events, filtered; emptied.
 
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rafiki_rules::lifecycle::{FailureContext, StateCode};
 use rafiki_rules::wire::Data;
 use rafiki_rules::{Rule, Violations, read_amount, read_enum};
@@ -30,6 +36,9 @@ use crate::extract::{Authed, JsonBody, Params, PathId};
 use crate::faults::FaultPlan;
 use crate::faults::wire::{PlanView, read_plan};
 use crate::journal::Filter;
+use crate::server::AppState;
+use crate::webhooks::DeliveryFilter;
+use crate::webhooks::wire::read_endpoint;
 
 /// `GET /_sandbox/health`.
 pub async fn health() -> Response {
@@ -38,13 +47,15 @@ pub async fn health() -> Response {
 
 /// `POST /_sandbox/payouts/{id}/transition`.
 pub async fn transition(
+    State(app): State<AppState>,
     Authed(cell): Authed,
     PathId(id): PathId,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let (to, context) = transition_request(&body)?;
+    let now = app.store.now();
     let mut account = cell.lock();
-    let payout = account.transition(&id, to, context)?;
+    let payout = account.transition(&id, to, context, now)?;
     tracing::info!(payout_id = %id, state = %to, "control: transition");
     Ok(json(StatusCode::OK, &Data { data: payout }))
 }
@@ -104,6 +115,57 @@ pub async fn clear_requests(Authed(cell): Authed) -> Response {
     let mut journal = cell.journal();
     journal.clear();
     json(StatusCode::OK, &journal.page(&Filter::default()))
+}
+
+/// `POST /_sandbox/webhooks`: a new endpoint, with a generated key.
+pub async fn add_webhook(
+    State(app): State<AppState>,
+    Authed(cell): Authed,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let url = read_endpoint(&body)?;
+    let endpoint = cell.webhooks().add(url, app.store.now())?;
+    tracing::info!(endpoint_id = %endpoint.id, url = %endpoint.url, "control: webhook endpoint added");
+    Ok(json(StatusCode::CREATED, &endpoint))
+}
+
+/// `GET /_sandbox/webhooks`: the endpoints, keys included.
+pub async fn webhooks(Authed(cell): Authed) -> Response {
+    json(
+        StatusCode::OK,
+        &Data {
+            data: cell.webhooks().list(),
+        },
+    )
+}
+
+/// `DELETE /_sandbox/webhooks/{id}`: what it had queued is dropped.
+pub async fn delete_webhook(
+    Authed(cell): Authed,
+    PathId(id): PathId,
+) -> Result<Response, ApiError> {
+    if !cell.webhooks().remove(&id) {
+        return Err(ApiError::NotFound);
+    }
+    tracing::info!(endpoint_id = %id, "control: webhook endpoint deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /_sandbox/webhooks/deliveries`: every attempt, filtered.
+pub async fn deliveries(Authed(cell): Authed, params: Params) -> Result<Response, ApiError> {
+    let filter = DeliveryFilter::parse(&params)?;
+    Ok(cell
+        .webhooks()
+        .journal(|journal| json(StatusCode::OK, &journal.page(&filter))))
+}
+
+/// `DELETE /_sandbox/webhooks/deliveries`: empties the deliveries journal
+/// (numbering goes on).
+pub async fn clear_deliveries(Authed(cell): Authed) -> Response {
+    cell.webhooks().journal(|journal| {
+        journal.clear();
+        json(StatusCode::OK, &journal.page(&DeliveryFilter::default()))
+    })
 }
 
 /// Test hook (only with `Config::panic_route`): a handler that panics.

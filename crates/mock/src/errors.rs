@@ -4,7 +4,8 @@
 //! Codes beyond the API's list are used only where the API documents no
 //! code: 400 BAD_REQUEST (a body not sent as JSON; the status is
 //! documented, the code is not), 405 METHOD_NOT_ALLOWED, 413
-//! PAYLOAD_TOO_LARGE, 409 ILLEGAL_TRANSITION on the control API, and the
+//! PAYLOAD_TOO_LARGE, 409 ILLEGAL_TRANSITION and 422
+//! WEBHOOK_ENDPOINT_LIMIT_REACHED on the control API, and the
 //! codes of injected faults' statuses ([`crate::faults::FaultStatus`]),
 //! whose 429 the rate limit answers too.
 
@@ -57,6 +58,9 @@ pub enum ApiError {
         /// The rule, in the flag grammar.
         rule: String,
     },
+    /// An account already has its most webhook endpoints (control API).
+    #[error("an account has at most {max} webhook endpoints")]
+    WebhookEndpointLimit { max: usize },
     /// The key is past its rate limit: not handled.
     #[error("over the rate limit of {per_second} requests per second")]
     RateLimited {
@@ -143,6 +147,10 @@ impl ApiError {
             ApiError::IllegalTransition { .. } => {
                 Kind::Own(StatusCode::CONFLICT, "ILLEGAL_TRANSITION")
             }
+            ApiError::WebhookEndpointLimit { .. } => Kind::Own(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "WEBHOOK_ENDPOINT_LIMIT_REACHED",
+            ),
             ApiError::Injected { status, .. } => status.kind(),
             // The same 429 as an injected one: one status, one code.
             ApiError::RateLimited { .. } => FaultStatus::TooManyRequests.kind(),
@@ -197,6 +205,9 @@ impl ApiError {
             ApiError::IllegalTransition { from, to } => {
                 format!("A {from} payout cannot become {to}.")
             }
+            ApiError::WebhookEndpointLimit { max } => format!(
+                "An account has at most {max} webhook endpoints: delete one (DELETE /_sandbox/webhooks/{{id}}) before adding another."
+            ),
             ApiError::RecipientUnavailable(AccountType::BankAccount) => {
                 "The recipient's bank cannot take payouts at the moment; retry later.".to_owned()
             }

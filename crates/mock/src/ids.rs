@@ -1,6 +1,7 @@
-//! Resource identifiers (`pyt-`, `pac-`, `wlt-` + 27 base62 characters,
-//! KSUID-like: 4 bytes of seconds, 8 bytes of a process-wide counter and 8
-//! random bytes, so ids never repeat within a process) and receipts.
+//! Resource identifiers (`pyt-`, `pac-`, `wlt-`, and the webhooks' `wbh-`
+//! and `whe-`, + 27 base62 characters, KSUID-like: 4 bytes of seconds, 8
+//! bytes of a process-wide counter and 8 random bytes, so ids never repeat
+//! within a process) and receipts.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,6 +21,10 @@ pub const PAYOUT: &str = "pyt-";
 pub const PAYMENT_ACCOUNT: &str = "pac-";
 /// A wallet id.
 pub const WALLET: &str = "wlt-";
+/// A webhook event id (the same in every attempt to deliver it).
+pub const WEBHOOK_EVENT: &str = "wbh-";
+/// A webhook endpoint id.
+pub const WEBHOOK_ENDPOINT: &str = "whe-";
 
 /// A fresh id: `prefix` + 27 base62 characters.
 pub fn new_id(prefix: &str, now: DateTime<Utc>) -> String {

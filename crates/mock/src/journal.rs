@@ -40,13 +40,74 @@ pub const BODY_CAP: usize = 4 * 1024;
 /// One account's journal.
 #[derive(Debug)]
 pub(crate) struct Journal {
+    entries: Ring<Entry>,
+}
+
+/// A bounded log numbered from 1, oldest first: past its capacity the
+/// oldest entries are dropped and counted. The request journal and the
+/// webhook deliveries' journal ([`crate::webhooks`]) are both one.
+#[derive(Debug)]
+pub(crate) struct Ring<T> {
     capacity: usize,
     /// The sequence number of the next entry.
     next_seq: u64,
     /// Entries pushed out by the bound.
     dropped: u64,
     /// Oldest first; sequence numbers consecutive.
-    entries: VecDeque<Entry>,
+    entries: VecDeque<T>,
+}
+
+impl<T> Ring<T> {
+    pub fn new(capacity: usize) -> Self {
+        Ring {
+            capacity,
+            next_seq: 1,
+            dropped: 0,
+            entries: VecDeque::with_capacity(capacity.min(DEFAULT_JOURNAL_CAPACITY)),
+        }
+    }
+
+    /// Records the entry `make` builds from its sequence number; drops the
+    /// oldest beyond the capacity. Answers the sequence number.
+    pub fn push(&mut self, make: impl FnOnce(u64) -> T) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.push_back(make(seq));
+        while self.entries.len() > self.capacity {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        seq
+    }
+
+    /// Entry `seq`, if it is still kept.
+    pub fn get_mut(&mut self, seq: u64) -> Option<&mut T> {
+        let first = self.next_seq - self.entries.len() as u64;
+        let index = seq.checked_sub(first)?;
+        self.entries.get_mut(usize::try_from(index).ok()?)
+    }
+
+    /// Forgets every entry (numbering goes on).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// The latest `limit` (all without one) of the entries `selects`
+    /// keeps, oldest first, with the counts.
+    pub fn page(&self, selects: impl Fn(&T) -> bool, limit: Option<usize>) -> RingPage<'_, T> {
+        let matching: Vec<&T> = self.entries.iter().filter(|e| selects(e)).collect();
+        let matched = matching.len();
+        let skip = limit.map_or(0, |limit| matched.saturating_sub(limit));
+        RingPage {
+            data: matching.into_iter().skip(skip).collect(),
+            meta: RingMeta {
+                capacity: self.capacity,
+                total: self.next_seq - 1,
+                dropped: self.dropped,
+                matched,
+            },
+        }
+    }
 }
 
 /// One request.
@@ -198,34 +259,22 @@ impl Entry {
 impl Journal {
     pub fn new(capacity: usize) -> Self {
         Journal {
-            capacity,
-            next_seq: 1,
-            dropped: 0,
-            entries: VecDeque::with_capacity(capacity.min(DEFAULT_JOURNAL_CAPACITY)),
+            entries: Ring::new(capacity),
         }
     }
 
     /// Records `entry`, numbered; drops the oldest beyond the capacity.
     /// Answers its sequence number.
     pub fn open(&mut self, mut entry: Entry) -> u64 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        entry.seq = seq;
-        self.entries.push_back(entry);
-        while self.entries.len() > self.capacity {
-            self.entries.pop_front();
-            self.dropped += 1;
-        }
-        seq
+        self.entries.push(|seq| {
+            entry.seq = seq;
+            entry
+        })
     }
 
     /// Records the answer to entry `seq` (if it is still kept).
     pub fn close(&mut self, seq: u64, status: StatusCode, outcome: Outcome) {
-        let Some(first) = self.entries.front().map(|e| e.seq) else {
-            return;
-        };
-        let index = seq.checked_sub(first).and_then(|i| usize::try_from(i).ok());
-        if let Some(entry) = index.and_then(|i| self.entries.get_mut(i)) {
+        if let Some(entry) = self.entries.get_mut(seq) {
             debug_assert_eq!(entry.seq, seq);
             entry.status = Some(status.as_u16());
             entry.outcome = outcome;
@@ -238,36 +287,23 @@ impl Journal {
     }
 
     /// The entries `filter` selects, oldest first.
-    pub fn page(&self, filter: &Filter) -> JournalPage<'_> {
-        let matching: Vec<&Entry> = self.entries.iter().filter(|e| filter.selects(e)).collect();
-        let matched = matching.len();
-        let skip = filter
-            .limit
-            .map_or(0, |limit| matched.saturating_sub(limit));
-        JournalPage {
-            data: matching.into_iter().skip(skip).collect(),
-            meta: JournalMeta {
-                capacity: self.capacity,
-                total: self.next_seq - 1,
-                dropped: self.dropped,
-                matched,
-            },
-        }
+    pub fn page(&self, filter: &Filter) -> RingPage<'_, Entry> {
+        self.entries.page(|e| filter.selects(e), filter.limit)
     }
 }
 
-/// `GET /_sandbox/requests`'s answer.
+/// A journal's answer: `{data, meta}`.
 #[derive(Debug, Serialize)]
-pub(crate) struct JournalPage<'a> {
-    data: Vec<&'a Entry>,
-    meta: JournalMeta,
+pub(crate) struct RingPage<'a, T> {
+    data: Vec<&'a T>,
+    meta: RingMeta,
 }
 
 #[derive(Debug, Serialize)]
-struct JournalMeta {
+struct RingMeta {
     /// Entries kept at most.
     capacity: usize,
-    /// Requests recorded since the start (the last sequence number).
+    /// Entries recorded since the start (the last sequence number).
     total: u64,
     /// Entries pushed out by the bound since the start.
     dropped: u64,

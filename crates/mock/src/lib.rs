@@ -9,7 +9,8 @@
 //! `/_sandbox` forces transitions, funds wallets and resets accounts,
 //! switches [`faults`] on purpose (500/502/503, 429, 409, latency, a
 //! connection dropped after handling) and shows each account's request
-//! [`journal`].
+//! [`journal`]. Every change of a payout's state is sent, signed, to the
+//! account's [`webhooks`] endpoints, with retries and faults of their own.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,8 +29,9 @@
 //! [`variants`] (the legal variations, [`Variant`]), [`operation`] (the
 //! seven operations), [`faults`] (faults on purpose), [`journal`] (the
 //! request journal), `rate_limit` (a token bucket per API key), `traffic`
-//! (the layer applying the three) and `conn` (the accept loop that can
-//! drop a connection).
+//! (the layer applying the three), `conn` (the accept loop that can
+//! drop a connection) and [`webhooks`] (signed payout events, their
+//! retries, faults and deliveries journal).
 
 mod amounts;
 mod banks;
@@ -52,6 +54,7 @@ pub mod store;
 pub mod support;
 mod traffic;
 pub mod variants;
+pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
@@ -62,3 +65,6 @@ pub use faults::{Fault, FaultPlan, FaultRule, FaultStatus, Scope, Share};
 pub use operation::Operation;
 pub use server::{MockHandle, StartError, spawn, spawn_on};
 pub use variants::{ApplyVariant, RATE_LIMITED_PER_SECOND, Variant, legal_variants};
+pub use webhooks::{
+    SigningKey, WebhookEndpoint, WebhookFault, WebhookFaultPlan, WebhookFaultRule, WebhookUrl,
+};

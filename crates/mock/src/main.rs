@@ -6,6 +6,7 @@
 //! cargo run -p rafiki-mock -- --variant autonomous_support --compliance my-limits.yaml
 //! cargo run -p rafiki-mock -- --rate-limit-per-key 5
 //! cargo run -p rafiki-mock -- --fault 'create_payout=503+retry-after=1@30%' --fault 'create_payout=drop-after-handling@10%' --fault-seed 7
+//! cargo run -p rafiki-mock -- --webhook-url http://127.0.0.1:3000/webhooks --webhook-signing-key whsk_test_local --webhook-fault 'duplicate@20%'
 //! ```
 
 use std::io::IsTerminal;
@@ -17,7 +18,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use rafiki_mock::{Config, DEFAULT_API_KEY, FaultPlan, FaultRule, Variant, WalletSeed};
+use rafiki_mock::{
+    Config, DEFAULT_API_KEY, FaultPlan, FaultRule, SigningKey, Variant, WalletSeed,
+    WebhookEndpoint, WebhookFaultPlan, WebhookFaultRule, WebhookUrl,
+};
 use rafiki_rules::ComplianceTable;
 use tracing_subscriber::EnvFilter;
 
@@ -91,9 +95,26 @@ struct Args {
     /// create_payout=drop-after-handling#1.
     #[arg(long = "fault", value_name = "RULE")]
     faults: Vec<FaultRule>,
-    /// The seed that chooses which requests the faults fire on.
+    /// The seed that chooses which requests the faults, and which
+    /// deliveries the webhook faults, fire on.
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// Where to deliver payout events (repeatable, at most 5): every
+    /// account gets each of these endpoints. An http:// URL, e.g.
+    /// http://127.0.0.1:3000/webhooks.
+    #[arg(long = "webhook-url", value_name = "URL")]
+    webhook_urls: Vec<WebhookUrl>,
+    /// The signing key of the --webhook-url endpoints (default: one
+    /// generated per endpoint, whsk_ and 32 letters and digits; GET
+    /// /_sandbox/webhooks shows it).
+    #[arg(long, value_name = "KEY", requires = "webhook_urls")]
+    webhook_signing_key: Option<SigningKey>,
+    /// A fault to inject on purpose into webhook deliveries (repeatable):
+    /// FAULT[@SHARE][#TIMES], where FAULT is duplicate, out-of-order,
+    /// delay:2s, bad-signature or stale-timestamp. E.g. duplicate@30%,
+    /// delay:2s#1.
+    #[arg(long = "webhook-fault", value_name = "RULE")]
+    webhook_faults: Vec<WebhookFaultRule>,
     /// Requests each account's journal keeps (GET /_sandbox/requests); the
     /// oldest are dropped.
     #[arg(long, default_value_t = rafiki_mock::DEFAULT_JOURNAL_CAPACITY)]
@@ -143,6 +164,13 @@ async fn main() -> anyhow::Result<()> {
         rules: args.faults,
     };
     config.journal_capacity = args.journal_capacity;
+    for url in args.webhook_urls {
+        config = config.with_webhook(WebhookEndpoint::new(url, args.webhook_signing_key.clone()));
+    }
+    config.webhook_faults = WebhookFaultPlan {
+        seed: args.fault_seed,
+        rules: args.webhook_faults,
+    };
     if let Some(path) = &args.compliance {
         let yaml = std::fs::read_to_string(path)
             .with_context(|| format!("reading the compliance table {}", path.display()))?;

@@ -24,6 +24,7 @@ use crate::errors::ApiError;
 use crate::faults::FaultPlan;
 use crate::operation::Operation;
 use crate::store::Store;
+use crate::webhooks::WebhookFaultPlan;
 use crate::{conn, control, routes, scheduler, traffic};
 
 /// What every handler can reach.
@@ -86,6 +87,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         .local_addr()
         .map_err(|source| StartError::Bind { addr, source })?;
     let store = Arc::new(Store::new(&config));
+    store.start_webhooks();
     let state = AppState {
         store: store.clone(),
         public_base_url: config.public_base_url.clone(),
@@ -126,6 +128,8 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         rate_limit_per_key = config.rate_limit_per_key.map(NonZeroU32::get),
         faults = %config.faults,
         journal_capacity = config.journal_capacity,
+        webhook_endpoints = config.accounts.iter().map(|a| a.webhooks.len()).sum::<usize>(),
+        webhook_faults = %config.webhook_faults,
         "rafiki-mock listening"
     );
     Ok(MockHandle {
@@ -167,6 +171,18 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
         .route(
             "/_sandbox/requests",
             get(control::requests).delete(control::clear_requests),
+        )
+        .route(
+            "/_sandbox/webhooks",
+            get(control::webhooks).post(control::add_webhook),
+        )
+        .route(
+            "/_sandbox/webhooks/deliveries",
+            get(control::deliveries).delete(control::clear_deliveries),
+        )
+        .route(
+            "/_sandbox/webhooks/{id}",
+            axum::routing::delete(control::delete_webhook),
         );
     if panic_route {
         sandbox = sandbox.route("/_sandbox/debug/panic", get(control::panic));
@@ -220,10 +236,19 @@ impl MockHandle {
         self.store.set_faults(plan);
     }
 
-    /// Settles every payout due at the clock's current time; returns how
-    /// many moved.
+    /// Gives every account the webhook fault plan `plan` (counters start
+    /// again from zero).
+    pub fn set_webhook_faults(&self, plan: &WebhookFaultPlan) {
+        self.store.set_webhook_faults(plan);
+    }
+
+    /// Settles every payout due at the clock's current time, and wakes the
+    /// webhook deliveries (retries and delays due by now go out, in the
+    /// background); returns how many payouts moved.
     pub fn run_due(&self) -> usize {
-        self.store.run_due().0
+        let moved = self.store.run_due().0;
+        self.store.wake_webhooks();
+        moved
     }
 
     /// Advances the [`crate::clock::ManualClock`] by `by`, then
@@ -241,7 +266,8 @@ impl MockHandle {
     }
 
     /// Stops accepting connections, lets requests in progress finish, and
-    /// stops the scheduler.
+    /// stops the scheduler and the webhook deliveries (an attempt in
+    /// flight is abandoned).
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for task in [self.server.take(), self.scheduler.take()]
@@ -252,11 +278,13 @@ impl MockHandle {
                 tracing::error!(%error, "mock task ended abnormally");
             }
         }
+        self.store.shutdown_webhooks().await;
     }
 }
 
 impl Drop for MockHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        self.store.stop_webhooks();
     }
 }

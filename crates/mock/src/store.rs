@@ -11,7 +11,9 @@
 //!   index for newest-first pages, plus the scheduler's queue by due time
 //!   (PENDING payouts to settle, and SENT payouts support will reverse);
 //! - idempotency entries by key, plus their insertion log so expired ones
-//!   are dropped in O(1) amortised time.
+//!   are dropped in O(1) amortised time;
+//! - the account's webhook [`Outbox`] (behind its own lock), told of every
+//!   change of a payout's state inside the critical section that makes it.
 //!
 //! Pages walk the order index backwards from a bound (`range(..).rev()`):
 //! a page costs O(log n + page size) whatever the number of items.
@@ -50,6 +52,7 @@ use crate::ids;
 use crate::journal::Journal;
 use crate::rate_limit::TokenBucket;
 use crate::support::{self, SupportPlan};
+use crate::webhooks::{Deliverer, Outbox, WebhookFaultPlan};
 
 /// The largest balance funding may reach (10^18): far below what
 /// `Decimal` holds, so reversals crediting money back never overflow.
@@ -68,11 +71,13 @@ pub struct Store {
     autonomous_support: bool,
     /// Wakes the scheduler when a payout lands in an empty queue.
     pub(crate) wake: Notify,
+    /// The webhook endpoints' tasks, every account's.
+    deliverer: Arc<Deliverer>,
 }
 
 /// One account: its state and what a reset restores, and beside them (each
 /// behind its own lock, untouched by a reset) its fault plan, its request
-/// journal and its rate limit.
+/// journal, its rate limit and its webhooks.
 pub struct AccountCell {
     label: String,
     seeds: Vec<Wallet>,
@@ -81,6 +86,8 @@ pub struct AccountCell {
     journal: Mutex<Journal>,
     /// `None` without [`Config::rate_limit_per_key`].
     rate_limit: Option<Mutex<TokenBucket>>,
+    /// Also held by the state, which tells it of payout changes.
+    outbox: Arc<Outbox>,
 }
 
 /// A page: the items, and the key of the last one when more follow.
@@ -206,7 +213,6 @@ impl Account {
 }
 
 /// Everything one API key owns.
-#[derive(Default)]
 pub struct Account {
     seq: u64,
     wallets: Vec<Wallet>,
@@ -218,6 +224,8 @@ pub struct Account {
     pending: BTreeMap<SortKey, String>,
     idempotency: HashMap<String, StoredEntry<StoredResponse>>,
     idempotency_log: VecDeque<(DateTime<Utc>, String)>,
+    /// Told of every change of a payout's state (a reset keeps it).
+    outbox: Arc<Outbox>,
 }
 
 struct PayoutRecord {
@@ -257,6 +265,7 @@ impl Store {
     /// A store with the configured accounts, seeded.
     pub fn new(config: &Config) -> Self {
         let now = config.clock.now();
+        let deliverer = Arc::new(Deliverer::new(config.clock.clone()));
         let accounts = config
             .accounts
             .iter()
@@ -271,10 +280,14 @@ impl Store {
                         available: seed.balance,
                     })
                     .collect();
-                let state = Account {
-                    wallets: seeds.clone(),
-                    ..Account::default()
-                };
+                let outbox = Arc::new(Outbox::new(
+                    deliverer.clone(),
+                    &account.webhooks,
+                    config.webhook_faults.clone(),
+                    config.journal_capacity,
+                    now,
+                ));
+                let state = Account::new(seeds.clone(), outbox.clone());
                 let cell = AccountCell {
                     label: redact_key(&account.api_key),
                     seeds,
@@ -284,6 +297,7 @@ impl Store {
                     rate_limit: config
                         .rate_limit_per_key
                         .map(|per_second| Mutex::new(TokenBucket::new(per_second))),
+                    outbox,
                 };
                 (account.api_key.clone(), Arc::new(cell))
             })
@@ -295,6 +309,7 @@ impl Store {
             compliance: config.compliance.clone(),
             autonomous_support: config.autonomous_support,
             wake: Notify::new(),
+            deliverer,
         }
     }
 
@@ -354,6 +369,40 @@ impl Store {
         for cell in self.accounts.values() {
             cell.faults().replace(plan.clone());
         }
+    }
+
+    /// Gives every account the webhook fault plan `plan` (its counters
+    /// start again from zero).
+    pub fn set_webhook_faults(&self, plan: &WebhookFaultPlan) {
+        for cell in self.accounts.values() {
+            cell.outbox.set_faults(plan.clone());
+        }
+    }
+
+    /// Starts the task of every configured webhook endpoint (in the
+    /// server's runtime).
+    pub(crate) fn start_webhooks(&self) {
+        for cell in self.accounts.values() {
+            cell.outbox.start();
+        }
+    }
+
+    /// Wakes every webhook endpoint's task: the clock moved, so retries and
+    /// delayed deliveries may be due.
+    pub(crate) fn wake_webhooks(&self) {
+        for cell in self.accounts.values() {
+            cell.outbox.wake();
+        }
+    }
+
+    /// Stops the webhook tasks (without waiting).
+    pub(crate) fn stop_webhooks(&self) {
+        self.deliverer.stop();
+    }
+
+    /// Stops the webhook tasks and waits for them to end.
+    pub(crate) async fn shutdown_webhooks(&self) {
+        self.deliverer.shutdown().await;
     }
 
     /// How many payouts and payment accounts the account of `api_key`
@@ -443,6 +492,11 @@ impl AccountCell {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The account's webhooks.
+    pub(crate) fn webhooks(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
     /// The account's rate limit, if it has one.
     pub(crate) fn rate_limit(&self) -> Option<MutexGuard<'_, TokenBucket>> {
         self.rate_limit.as_ref().map(|bucket| {
@@ -483,14 +537,14 @@ impl AccountCell {
         }
     }
 
-    /// Empties the account and gives it back its seeded wallets (same ids).
+    /// Empties the account and gives it back its seeded wallets (same ids);
+    /// its webhooks stay.
     pub(crate) fn reset(&self) -> Vec<Wallet> {
         let mut account = self.lock();
         let seq = account.seq;
         *account = Account {
             seq,
-            wallets: self.seeds.clone(),
-            ..Account::default()
+            ..Account::new(self.seeds.clone(), self.outbox.clone())
         };
         account.wallets.clone()
     }
@@ -509,6 +563,30 @@ impl PaymentAccountLookup for AccountCell {
 }
 
 impl Account {
+    fn new(wallets: Vec<Wallet>, outbox: Arc<Outbox>) -> Self {
+        Account {
+            seq: 0,
+            wallets,
+            payment_accounts: HashMap::new(),
+            identities: HashMap::new(),
+            account_order: BTreeMap::new(),
+            payouts: HashMap::new(),
+            payout_order: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            idempotency: HashMap::new(),
+            idempotency_log: VecDeque::new(),
+            outbox,
+        }
+    }
+
+    /// Tells the webhooks that payout `id` changed at `at` (its first
+    /// state included), with the payout as it now is.
+    fn announce(&self, id: &str, at: DateTime<Utc>) {
+        if let Some(record) = self.payouts.get(id) {
+            self.outbox.payout_changed(id, &record.view(), at);
+        }
+    }
+
     fn next_key(&mut self, at: DateTime<Utc>) -> SortKey {
         self.seq += 1;
         (at, self.seq)
@@ -647,6 +725,7 @@ impl Account {
         };
         let (_, seq) = self.insert_payout(payout, amount_text, outcome, plan);
         self.queue(&id, (later(now, delay), seq));
+        self.announce(&id, now);
         let record = &self.payouts[&id];
         Ok((record.view(), was_idle))
     }
@@ -686,14 +765,15 @@ impl Account {
         self.pending.insert(due, id.to_owned());
     }
 
-    /// Moves a payout to `to` if the lifecycle allows it, applying the
-    /// wallet effect. `context` is kept only for FAILED; SENT gets a
-    /// receipt.
+    /// Moves a payout to `to` at `at` if the lifecycle allows it, applying
+    /// the wallet effect, and tells the webhooks. `context` is kept only
+    /// for FAILED; SENT gets a receipt.
     pub(crate) fn transition(
         &mut self,
         id: &str,
         to: StateCode,
         context: Option<FailureContext>,
+        at: DateTime<Utc>,
     ) -> Result<PayoutView<'_>, ApiError> {
         let record = self.payouts.get_mut(id).ok_or(ApiError::NotFound)?;
         let from = record.payout.state.code;
@@ -718,7 +798,8 @@ impl Account {
         if let Some(due) = record.due.take() {
             self.pending.remove(&due);
         }
-        Ok(record.view())
+        self.announce(id, at);
+        Ok(self.payouts[id].view())
     }
 
     /// Moves up to `max` payouts due at `now`: a PENDING payout is settled
@@ -753,7 +834,7 @@ impl Account {
                 // Moved meanwhile (e.g. by the control API): nothing left to do.
                 _ => continue,
             };
-            match self.transition(&id, to, context) {
+            match self.transition(&id, to, context, now) {
                 Ok(_) => {
                     if matches!(to, StateCode::Cancelled | StateCode::Reversed) {
                         tracing::info!(payout_id = %id, state = %to, "support: transition");

@@ -1,6 +1,6 @@
 //! The `rafiki-mock` binary's flags for the legal variations, the
-//! compliance table, faults, the journal and the rate limit: started on an
-//! ephemeral port, driven over HTTP, stopped.
+//! compliance table, faults, the journal, the rate limit and webhooks:
+//! started on an ephemeral port, driven over HTTP, stopped.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -198,6 +198,47 @@ async fn flags_set_the_faults_and_the_journal() {
 }
 
 #[tokio::test]
+async fn flags_set_the_webhook_endpoints_and_their_faults() {
+    // Nothing listens on port 9 (discard): every attempt is refused.
+    let url = "http://127.0.0.1:9/webhooks";
+    let mock = run(&[
+        "--webhook-url",
+        url,
+        "--webhook-signing-key",
+        "whsk_test_local",
+        "--webhook-fault",
+        "duplicate#1",
+    ]);
+    let http = reqwest::Client::new();
+    let root = mock.base_url.trim_end_matches("/v1").to_owned();
+    let (_, endpoints) = get(&http, &format!("{root}/_sandbox/webhooks")).await;
+    assert_eq!(endpoints["data"][0]["url"], url);
+    assert_eq!(endpoints["data"][0]["signing_key"], "whsk_test_local");
+    let (status, _) = post(&http, &mock.base_url, &payout("150.00"), KEY).await;
+    assert_eq!(status, 202);
+    // The first attempt and its copy, both refused (bounded wait).
+    let deliveries = format!("{root}/_sandbox/webhooks/deliveries");
+    let mut journal = Value::Null;
+    for _ in 0..500 {
+        journal = get(&http, &deliveries).await.1;
+        if journal["data"].as_array().is_some_and(|d| d.len() >= 2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let copies: Vec<&Value> = journal["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["attempt"] == 1)
+        .map(|e| &e["copy"])
+        .collect();
+    assert_eq!(copies, [&json!(false), &json!(true)], "{journal}");
+    assert_eq!(journal["data"][0]["faults"][0]["fault"], "duplicate");
+    assert!(journal["data"][0]["error"].is_string(), "{journal}");
+}
+
+#[tokio::test]
 async fn the_rate_limit_flag_refuses_a_burst_past_it() {
     let mock = run(&["--rate-limit-per-key", "2"]);
     let http = reqwest::Client::new();
@@ -242,5 +283,21 @@ fn bad_flags_stop_the_binary_with_a_reason() {
         let (code, stderr) = refused(&["--fault", fault]);
         assert_eq!(code, 2, "{fault}: {stderr}");
         assert!(stderr.contains(reason), "{fault}: {stderr}");
+    }
+    for (args, reason) in [
+        (
+            &["--webhook-url", "https://example.com/x"][..],
+            "not an http:// URL",
+        ),
+        (
+            &["--webhook-fault", "twice"],
+            "unknown webhook fault `twice`",
+        ),
+        (&["--webhook-fault", "delay:2x"], "delay `2x`"),
+        (&["--webhook-signing-key", "whsk_x"], "--webhook-url"),
+    ] {
+        let (code, stderr) = refused(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
     }
 }

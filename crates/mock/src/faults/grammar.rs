@@ -43,19 +43,29 @@ impl FromStr for FaultRule {
 fn parse(text: &str) -> Result<FaultRule, FaultProblem> {
     let (scope, rest) = text.split_once('=').ok_or(FaultProblem::Shape)?;
     let scope: Scope = scope.trim().parse()?;
-    let (rest, times) = match rest.rsplit_once('#') {
+    let (fault, share, times) = split_share_and_times(rest)?;
+    let rule = FaultRule::new(scope, parse_fault(fault)?)?.with_share(share);
+    Ok(match times {
+        Some(times) => rule.with_times(times),
+        None => rule,
+    })
+}
+
+/// `FAULT[@SHARE][#TIMES]` split into the fault's text (trimmed), the
+/// share (default 100%) and the cap: the tail every fault grammar of the
+/// mock shares (the webhook faults' too).
+pub(crate) fn split_share_and_times(
+    text: &str,
+) -> Result<(&str, Share, Option<NonZeroU32>), FaultProblem> {
+    let (rest, times) = match text.rsplit_once('#') {
         Some((rest, times)) => (rest, Some(parse_times(times.trim())?)),
-        None => (rest, None),
+        None => (text, None),
     };
     let (fault, share) = match rest.rsplit_once('@') {
         Some((fault, share)) => (fault, parse_share(share.trim())?),
         None => (rest, Share::ALWAYS),
     };
-    let rule = FaultRule::new(scope, parse_fault(fault.trim())?)?.with_share(share);
-    Ok(match times {
-        Some(times) => rule.with_times(times),
-        None => rule,
-    })
+    Ok((fault.trim(), share, times))
 }
 
 /// `503`, `503+retry-after=2`, `latency:200ms`, `drop-after-handling`.
@@ -83,7 +93,9 @@ fn parse_fault(text: &str) -> Result<Fault, FaultProblem> {
     let fault = if base == DROP_AFTER_HANDLING {
         Fault::DropAfterHandling
     } else if let Some(duration) = base.strip_prefix(LATENCY) {
-        Fault::Latency(parse_duration(duration)?)
+        Fault::Latency(
+            parse_duration(duration).ok_or_else(|| FaultProblem::Latency(duration.to_owned()))?,
+        )
     } else {
         return Err(FaultProblem::Fault(base.to_owned()));
     };
@@ -93,16 +105,15 @@ fn parse_fault(text: &str) -> Result<Fault, FaultProblem> {
     }
 }
 
-/// `200ms` or `2s`.
-fn parse_duration(text: &str) -> Result<Duration, FaultProblem> {
-    let bad = || FaultProblem::Latency(text.to_owned());
+/// `200ms` or `2s` (also the webhook faults' `delay:2s`); `None` for
+/// anything else.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let (number, millis_per_unit) = match text.strip_suffix("ms") {
         Some(number) => (number, 1),
-        None => (text.strip_suffix('s').ok_or_else(bad)?, 1000),
+        None => (text.strip_suffix('s')?, 1000),
     };
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let millis = number.checked_mul(millis_per_unit).ok_or_else(bad)?;
-    Ok(Duration::from_millis(millis))
+    let number: u64 = number.parse().ok()?;
+    Some(Duration::from_millis(number.checked_mul(millis_per_unit)?))
 }
 
 /// `30%` or `0.3`, exact to the millionth.

@@ -32,6 +32,7 @@ use crate::errors::Kind;
 use crate::operation::{self, Operation};
 
 pub use grammar::FaultParseError;
+pub(crate) use grammar::{parse_duration, split_share_and_times};
 pub(crate) use state::{FaultState, Injected, latency, outcome};
 
 /// Code of a 429, injected or past the rate limit (the API documents no
@@ -375,8 +376,15 @@ impl fmt::Display for FaultPlan {
 /// operation since the plan was set) of `operation`, given its share: a
 /// splitmix64 hash of the four, compared with the share in millionths.
 pub fn fires(seed: u64, rule: usize, operation: Operation, n: u64, share: Share) -> bool {
+    draw(seed, &[rule as u64, operation.index() as u64, n], share)
+}
+
+/// The one seeded draw of every fault the mock injects (the API's, and
+/// the webhook deliveries'): a splitmix64 hash of `seed` and `parts`,
+/// compared with `share` in millionths.
+pub(crate) fn draw(seed: u64, parts: &[u64], share: Share) -> bool {
     let mut hash = mix(seed);
-    for part in [rule as u64, operation.index() as u64, n] {
+    for part in parts {
         hash = mix(hash ^ part);
     }
     hash % u64::from(Share::MILLION) < u64::from(share.millionths())
