@@ -17,7 +17,9 @@
 //!   over every page;
 //! - [`RafikiClient::wait_for_final_state`]: polling with backoff;
 //! - [`Error`]: one typed variant per (status, code) pair of the API, with
-//!   `errors.fields` for validation failures.
+//!   `errors.fields` for validation failures;
+//! - [`webhooks::verify_event`]: a received event's signature checked over
+//!   the raw body, then the event read into the generated types.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -46,6 +48,7 @@ mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 mod validation;
+pub mod webhooks;
 
 pub use api_key::ApiKey;
 pub use client::{BuildError, ClientBuilder, RafikiClient, SANDBOX_URL, USER_AGENT};

@@ -365,6 +365,21 @@ pub struct Data<T> {
     pub data: T,
 }
 
+/// The body of a webhook event (docs/contract.md, "Webhooks"): `data` is
+/// the resource `type` names, a [`Payout`] for
+/// [`PAYOUT_STATE_UPDATED`](crate::webhooks::PAYOUT_STATE_UPDATED).
+/// Deliveries of one event, first or sent again, share its `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct WebhookEvent<T> {
+    /// `wbh-...`
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub data: T,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A page of a paged list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

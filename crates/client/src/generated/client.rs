@@ -1808,6 +1808,73 @@ Kept a string so that a context added later does not break clients.
                 })
         }
     }
+    /**Sent whenever a payout's state changes; `data` is the payout as
+GET /payouts/{id} returns it.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PayoutStateUpdatedEvent {
+        pub created_at: Timestamp,
+        pub data: Payout,
+        pub id: WebhookEventId,
+        #[serde(rename = "type")]
+        pub type_: PayoutStateUpdatedEventType,
+    }
+    impl PayoutStateUpdatedEvent {
+        pub fn builder() -> builder::PayoutStateUpdatedEvent {
+            Default::default()
+        }
+    }
+    ///`PayoutStateUpdatedEventType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PayoutStateUpdatedEventType {
+        #[serde(rename = "payout.state-updated")]
+        PayoutStateUpdated,
+    }
+    impl ::std::fmt::Display for PayoutStateUpdatedEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::PayoutStateUpdated => f.write_str("payout.state-updated"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PayoutStateUpdatedEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "payout.state-updated" => Ok(Self::PayoutStateUpdated),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PayoutStateUpdatedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PayoutStateUpdatedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     /**Who the money comes from. Optional in the schema; whether it and its
 parts are required depends on the destination country (see
 `spec/compliance.yaml`; Kenya requires it).
@@ -2023,6 +2090,137 @@ parts are required depends on the destination country (see
     impl WalletList {
         pub fn builder() -> builder::WalletList {
             Default::default()
+        }
+    }
+    /**The body of every event the provider POSTs to a customer's URL.
+`type` says what `data` holds (the `X-Rafiki-Webhook-Type` header
+says the same); a type this document does not list is still an
+event, to be acknowledged. A delivery sent again carries the same
+`id`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WebhookEvent {
+        pub created_at: Timestamp,
+        ///The resource the event is about, shaped by `type`.
+        pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub id: WebhookEventId,
+        ///The event type, `resource.event-type` (e.g. `payout.state-updated`).
+        #[serde(rename = "type")]
+        pub type_: WebhookEventType,
+    }
+    impl WebhookEvent {
+        pub fn builder() -> builder::WebhookEvent {
+            Default::default()
+        }
+    }
+    ///`WebhookEventId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookEventId(::std::string::String);
+    impl ::std::ops::Deref for WebhookEventId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookEventId> for ::std::string::String {
+        fn from(value: WebhookEventId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookEventId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^wbh-").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^wbh-\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookEventId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The event type, `resource.event-type` (e.g. `payout.state-updated`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookEventType(::std::string::String);
+    impl ::std::ops::Deref for WebhookEventType {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookEventType> for ::std::string::String {
+        fn from(value: WebhookEventType) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookEventType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     /// Types for composing complex structures.
@@ -3841,6 +4039,99 @@ parts are required depends on the destination country (see
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PayoutStateUpdatedEvent {
+            created_at: ::std::result::Result<super::Timestamp, ::std::string::String>,
+            data: ::std::result::Result<super::Payout, ::std::string::String>,
+            id: ::std::result::Result<super::WebhookEventId, ::std::string::String>,
+            type_: ::std::result::Result<
+                super::PayoutStateUpdatedEventType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PayoutStateUpdatedEvent {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    data: Err("no value supplied for data".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl PayoutStateUpdatedEvent {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Timestamp>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Payout>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEventId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PayoutStateUpdatedEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PayoutStateUpdatedEvent>
+        for super::PayoutStateUpdatedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PayoutStateUpdatedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    data: value.data?,
+                    id: value.id?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PayoutStateUpdatedEvent>
+        for PayoutStateUpdatedEvent {
+            fn from(value: super::PayoutStateUpdatedEvent) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    data: Ok(value.data),
+                    id: Ok(value.id),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Sender {
             address: ::std::result::Result<
                 ::std::option::Option<super::Address>,
@@ -4120,6 +4411,99 @@ parts are required depends on the destination country (see
                 Self { data: Ok(value.data) }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct WebhookEvent {
+            created_at: ::std::result::Result<super::Timestamp, ::std::string::String>,
+            data: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<super::WebhookEventId, ::std::string::String>,
+            type_: ::std::result::Result<super::WebhookEventType, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookEvent {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    data: Err("no value supplied for data".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl WebhookEvent {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Timestamp>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEventId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookEvent> for super::WebhookEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    data: value.data?,
+                    id: value.id?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookEvent> for WebhookEvent {
+            fn from(value: super::WebhookEvent) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    data: Ok(value.data),
+                    id: Ok(value.id),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -4168,6 +4552,11 @@ whatever its status, has the one `Error` body. Money amounts are decimal
 strings, never JSON numbers. Country-specific compliance rules (amount
 limits, required sender fields) are not expressible here; they live in
 `spec/compliance.yaml` and the `rafiki-rules` crate.
+
+The events the provider POSTs to a customer's own URL (webhooks) are
+under `x-webhooks`, with their bodies in `components/schemas`
+(`WebhookEvent`, `PayoutStateUpdatedEvent`); docs/contract.md,
+"Webhooks", says how they are signed and delivered.
 
 
 Version: 1.0.0*/
