@@ -239,6 +239,7 @@ impl Exchange {
     /// A one-line summary of the answer for reports.
     pub fn summary(&self) -> String {
         match &self.answer {
+            Ok(a) if a.body.is_empty() => format!("HTTP {} (no body)", a.status),
             Ok(a) => format!(
                 "HTTP {} {}",
                 a.status,

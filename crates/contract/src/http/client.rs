@@ -120,8 +120,8 @@ impl Client {
     /// Whether a connection to the origin of `url` opens within the
     /// timeout (it is kept for the next request); why not, when it does not.
     pub async fn connect_to(&self, url: &str) -> Result<(), String> {
-        let parsed = url::Url::parse(url)
-            .map_err(|e| describe(&ExchangeError::NotAUrl(url.into(), e)))?;
+        let parsed =
+            url::Url::parse(url).map_err(|e| describe(&ExchangeError::NotAUrl(url.into(), e)))?;
         let origin =
             Origin::of(&parsed).ok_or_else(|| describe(&ExchangeError::NotHttp(url.into())))?;
         let _slot = self.in_flight.acquire().await.expect("never closed");
@@ -369,10 +369,7 @@ impl Client {
             KeySlot::Literal(value) => Some(HeaderValue::try_from(value.as_str()).ok()),
         };
         let (body, content_type) = match &probe.body {
-            Some(json) => (
-                Bytes::from(body_bytes(json)),
-                probe.body_type,
-            ),
+            Some(json) => (Bytes::from(body_bytes(json)), probe.body_type),
             None => (Bytes::new(), None),
         };
         let mut request = Request::builder()

@@ -235,7 +235,12 @@ mod tests {
         }
         let signer = Signer::new("http://127.0.0.1:1/webhooks", KEY, 300);
         let event = event();
-        for delivery in [Delivery::Signed, Delivery::Tampered, Delivery::WrongKey, Delivery::Stale] {
+        for delivery in [
+            Delivery::Signed,
+            Delivery::Tampered,
+            Delivery::WrongKey,
+            Delivery::Stale,
+        ] {
             let probe = signer.probe(&event, delivery);
             let script = probe.reproduction.clone().unwrap();
             assert!(!script.contains(KEY), "{script}");
@@ -257,7 +262,8 @@ mod tests {
                 300,
                 chrono::Utc::now().timestamp(),
             );
-            let kind = |result: Result<i64, _>| result.map(|_| ()).map_err(|e| std::mem::discriminant(&e));
+            let kind =
+                |result: Result<i64, _>| result.map(|_| ()).map_err(|e| std::mem::discriminant(&e));
             assert_eq!(kind(again), kind(verdict(&probe)), "{delivery:?}: {script}");
         }
     }

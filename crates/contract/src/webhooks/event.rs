@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use rafiki_rules::lifecycle::StateCode;
 use rafiki_rules::webhooks::PAYOUT_STATE_UPDATED;
-use rafiki_rules::wire::{Money, PartyType, Payout, PayoutState, Sender};
+use rafiki_rules::wire::{Money, PartyType, Payout, PayoutState, Sender, WebhookEvent};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -65,12 +65,13 @@ impl TestPayout {
             receipt: (state == StateCode::Sent).then(|| format!("RCPT{}", &self.id[4..14])),
         };
         let id = fresh_id("wbh-");
-        let body = json!({
-            "id": id,
-            "type": PAYOUT_STATE_UPDATED,
-            "data": payout,
-            "created_at": whole_second(at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        });
+        let event = WebhookEvent {
+            id: id.clone(),
+            type_name: PAYOUT_STATE_UPDATED.into(),
+            data: payout,
+            created_at: whole_second(at),
+        };
+        let body = serde_json::to_value(event).expect("an event serializes");
         Event {
             id,
             payout_id: self.id.clone(),

@@ -205,7 +205,11 @@ pub async fn check_receiver(config: &WebhookConfig) -> Result<Report, WebhookErr
             .map_err(unreachable("the application's view (--observe)", &url))?;
     }
     let session = Session {
-        signer: Signer::new(&config.target, &config.signing_key, config.tolerance.as_secs()),
+        signer: Signer::new(
+            &config.target,
+            &config.signing_key,
+            config.tolerance.as_secs(),
+        ),
         recorder: Recorder::new(0, config.strict, WEBHOOK_CHECKS).observing(),
         client,
         config,
@@ -627,7 +631,10 @@ impl Session<'_> {
                          stays {expected} (the lifecycle never goes back): the view shows {shown}"
                     ),
                     Some(&read),
-                    Some(format!("{}, then the PENDING event a minute older", sent.describe())),
+                    Some(format!(
+                        "{}, then the PENDING event a minute older",
+                        sent.describe()
+                    )),
                 )
             }
             _ => self.recorder.skip(
