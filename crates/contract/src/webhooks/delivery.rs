@@ -91,6 +91,7 @@ impl Signer {
             Delivery::Tampered => event.tampered(),
             _ => signed.clone(),
         };
+        let reproduction = self.reproduction(event, delivery);
         let t = chrono::Utc::now().timestamp() + self.offset(delivery);
         let key = match delivery {
             Delivery::WrongKey => &self.wrong_key,
@@ -113,9 +114,19 @@ impl Signer {
             body: Some(Arc::new(sent.clone())),
             body_type: Some(JSON),
             headers,
-            reproduction: Some(self.script(delivery, signed, &sent)),
+            reproduction: Some(reproduction),
             ..Probe::get("", self.target.clone())
         }
+    }
+
+    /// The shell script that delivers `event` as `delivery` says (what
+    /// [`Signer::probe`]'s reproduction is).
+    pub(super) fn reproduction(&self, event: &Event, delivery: Delivery) -> String {
+        let sent = match delivery {
+            Delivery::Tampered => event.tampered(),
+            _ => event.body.clone(),
+        };
+        self.script(delivery, &event.body, &sent)
     }
 
     /// Seconds the timestamp is moved from now.

@@ -243,15 +243,26 @@ struct Refusal {
     exchange: Exchange,
 }
 
-/// The events of the duplicate and late-event cases, kept to judge their
-/// effects.
+/// A genuine event, and whether its (first) delivery was acknowledged.
+struct Told {
+    event: Event,
+    acknowledged: bool,
+}
+
+/// A SENT event, then a PENDING one of the same payout, a minute older.
+struct Overtaken {
+    sent: Event,
+    late: Event,
+    /// Whether the SENT event was acknowledged.
+    acknowledged: bool,
+}
+
+/// What was delivered, kept to judge its effects.
 struct Effects {
     refusals: Vec<Refusal>,
-    /// Delivered once, again, and in copies at once; whether the first
-    /// delivery was acknowledged.
-    duplicated: (Event, bool),
-    /// Its SENT event, acknowledged or not; a PENDING one followed.
-    overtaken: (Event, bool),
+    /// Delivered once, again, and in copies at once.
+    duplicated: Told,
+    overtaken: Overtaken,
 }
 
 fn acknowledged(exchange: &Exchange) -> bool {
@@ -300,8 +311,15 @@ impl Session<'_> {
 
         let effects = Effects {
             refusals,
-            duplicated: (duplicated, first),
-            overtaken: (sent, overtaken),
+            duplicated: Told {
+                event: duplicated,
+                acknowledged: first,
+            },
+            overtaken: Overtaken {
+                sent,
+                late,
+                acknowledged: overtaken,
+            },
         };
         match &self.view {
             Some(view) => self.judge_effects(view, effects).await,
@@ -531,6 +549,7 @@ impl Session<'_> {
                     event.describe(),
                     delivery.describe(tolerance)
                 ));
+                let read = after(&read, &[self.signer.reproduction(event, *delivery)]);
                 match delivery.forged() {
                     true => self.recorder.fail(check, expected, Some(&read), input),
                     false => self.recorder.warn(check, expected, Some(&read), input),
@@ -550,12 +569,11 @@ impl Session<'_> {
 
     /// The duplicated event counts once in the view, which counts what it
     /// applied: `marker_count` is its count for an event delivered once.
-    async fn judge_one_effect(
-        &self,
-        view: &View,
-        (event, first): &(Event, bool),
-        marker_count: Option<u64>,
-    ) {
+    async fn judge_one_effect(&self, view: &View, duplicated: &Told, marker_count: Option<u64>) {
+        let Told {
+            event,
+            acknowledged: first,
+        } = duplicated;
         let check = &WEBHOOK_DUPLICATE_ONE_EFFECT;
         let pointer = &view.effects_pointer;
         match marker_count {
@@ -586,6 +604,12 @@ impl Session<'_> {
             );
         }
         let read = view.read(&self.client, &event.payout_id).await;
+        let once = self.signer.reproduction(event, Delivery::Signed);
+        let copies: Vec<String> = (1..=COPIES).map(|copy| copy.to_string()).collect();
+        let deliveries = format!(
+            "{once}; {once}; for copy in {}; do ({once}) & done; wait",
+            copies.join(" ")
+        );
         match view.effects(&read) {
             Some(1) => self.recorder.pass(check),
             Some(count) if count > 1 => self.recorder.fail(
@@ -595,7 +619,7 @@ impl Session<'_> {
                      applied once: the view counts {count} at {pointer}",
                     2 + COPIES
                 ),
-                Some(&read),
+                Some(&after(&read, &[deliveries])),
                 Some(event.describe()),
             ),
             _ => self.recorder.skip(
@@ -611,7 +635,12 @@ impl Session<'_> {
     }
 
     /// A payout told SENT, then PENDING by an older event, stays SENT.
-    async fn judge_not_overtaken(&self, view: &View, (sent, acknowledged): &(Event, bool)) {
+    async fn judge_not_overtaken(&self, view: &View, overtaken: &Overtaken) {
+        let Overtaken {
+            sent,
+            late,
+            acknowledged,
+        } = overtaken;
         let check = &WEBHOOK_STALE_STATE_IGNORED;
         if !acknowledged {
             return self.recorder.skip(
@@ -630,11 +659,14 @@ impl Session<'_> {
                         "a payout told {expected}, then PENDING by an event a minute older, \
                          stays {expected} (the lifecycle never goes back): the view shows {shown}"
                     ),
-                    Some(&read),
-                    Some(format!(
-                        "{}, then the PENDING event a minute older",
-                        sent.describe()
+                    Some(&after(
+                        &read,
+                        &[
+                            self.signer.reproduction(sent, Delivery::Signed),
+                            self.signer.reproduction(late, Delivery::Signed),
+                        ],
                     )),
+                    Some(format!("{}, then {}", sent.describe(), late.describe())),
                 )
             }
             _ => self.recorder.skip(
@@ -649,6 +681,15 @@ impl Session<'_> {
             ),
         }
     }
+}
+
+/// `read` (of the view), reproduced: the deliveries `steps` first, then
+/// the read itself.
+fn after(read: &Exchange, steps: &[String]) -> Exchange {
+    let mut read = read.clone();
+    let script = format!("{}; {}", steps.join("; "), read.curl());
+    read.probe.reproduction = Some(script);
+    read
 }
 
 /// Takes the signing key out of every text of `report`, should the
