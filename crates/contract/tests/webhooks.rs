@@ -34,13 +34,43 @@ async fn check(bugs: ReceiverBugs, strict: bool) -> Report {
     check_receiver(&config).await.unwrap()
 }
 
-/// Each check that failed or warned: (name, failed, warned).
-fn findings(report: &Report) -> Vec<(&'static str, u64, u64)> {
+/// A check that failed or warned, and how often.
+#[derive(Debug, PartialEq, Eq)]
+struct Finding {
+    check: &'static str,
+    failed: u64,
+    warned: u64,
+}
+
+/// `check` failed once.
+fn failed(check: &'static str) -> Finding {
+    Finding {
+        check,
+        failed: 1,
+        warned: 0,
+    }
+}
+
+/// `check` warned once.
+fn warned(check: &'static str) -> Finding {
+    Finding {
+        check,
+        failed: 0,
+        warned: 1,
+    }
+}
+
+/// Each check that failed or warned, in report order.
+fn findings(report: &Report) -> Vec<Finding> {
     report
         .checks
         .iter()
         .filter(|c| c.failed + c.warned > 0)
-        .map(|c| (c.name, c.failed, c.warned))
+        .map(|c| Finding {
+            check: c.name,
+            failed: c.failed,
+            warned: c.warned,
+        })
         .collect()
 }
 
@@ -64,11 +94,11 @@ async fn each_planted_bug_is_reported_by_its_check_alone() {
         set(&mut bugs);
         bugs
     };
-    let cases: [(&str, ReceiverBugs, Vec<(&str, u64, u64)>); 4] = [
+    let cases = [
         (
             "no-signature-check",
             bug(|b| b.no_signature_check = true),
-            vec![("webhook_signature_missing_refused", 1, 0)],
+            vec![failed("webhook_signature_missing_refused")],
         ),
         // Both directions of the one unchecked timestamp, each once; the
         // tolerance is ours, so they warn.
@@ -76,34 +106,34 @@ async fn each_planted_bug_is_reported_by_its_check_alone() {
             "no-timestamp-check",
             bug(|b| b.no_timestamp_check = true),
             vec![
-                ("webhook_future_refused", 0, 1),
-                ("webhook_stale_refused", 0, 1),
+                warned("webhook_future_refused"),
+                warned("webhook_stale_refused"),
             ],
         ),
         (
             "duplicate-applied-twice",
             bug(|b| b.duplicate_applied_twice = true),
-            vec![("webhook_duplicate_one_effect", 1, 0)],
+            vec![failed("webhook_duplicate_one_effect")],
         ),
         (
             "stale-event-applied",
             bug(|b| b.stale_event_applied = true),
-            vec![("webhook_stale_state_ignored", 1, 0)],
+            vec![failed("webhook_stale_state_ignored")],
         ),
     ];
     for (name, bugs, expected) in cases {
         let report = check(bugs, false).await;
         assert_eq!(findings(&report), expected, "{name}:\n{}", report.render());
-        let failed = expected.iter().any(|(_, failed, _)| *failed > 0);
-        assert_eq!(report.failed(), failed, "{name}");
+        let fails = expected.iter().any(|finding| finding.failed > 0);
+        assert_eq!(report.failed(), fails, "{name}");
     }
     // Strict, the warnings fail.
     let strict = check(bug(|b| b.no_timestamp_check = true), true).await;
     assert_eq!(
         findings(&strict),
         [
-            ("webhook_future_refused", 1, 0),
-            ("webhook_stale_refused", 1, 0)
+            failed("webhook_future_refused"),
+            failed("webhook_stale_refused")
         ],
         "{}",
         strict.render()
@@ -139,11 +169,15 @@ async fn a_receiver_that_takes_everything_fails_every_refusal() {
     assert_eq!(
         findings(&report),
         [
-            ("webhook_future_refused", 0, 1),
-            ("webhook_signature_missing_refused", 2, 0),
-            ("webhook_stale_refused", 0, 1),
-            ("webhook_tampered_refused", 1, 0),
-            ("webhook_wrong_key_refused", 1, 0),
+            warned("webhook_future_refused"),
+            Finding {
+                check: "webhook_signature_missing_refused",
+                failed: 2,
+                warned: 0,
+            },
+            warned("webhook_stale_refused"),
+            failed("webhook_tampered_refused"),
+            failed("webhook_wrong_key_refused"),
         ],
         "{render}"
     );

@@ -209,14 +209,14 @@ impl App {
         if !first_time && !bugs.duplicate_applied_twice {
             return;
         }
-        match store.payouts.get_mut(&payout.id.to_string()) {
+        let payout_id = payout.id.to_string();
+        match store.payouts.get_mut(&payout_id) {
             None => {
-                let id = payout.id.to_string();
                 let known = Known {
                     payout: *payout,
                     events_applied: 1,
                 };
-                store.payouts.insert(id, known);
+                store.payouts.insert(payout_id, known);
             }
             Some(known) => {
                 known.events_applied += 1;
