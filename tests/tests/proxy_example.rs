@@ -29,7 +29,10 @@ async fn through_the_proxy(bugs: Bugs) -> (Report, Vec<String>, Outcome) {
     let proxy = Proxy::start(
         config,
         Box::new(move |finding| {
-            let line = format!("{}: {}", finding.check, finding.expected);
+            let line = format!(
+                "{}: {}; expected {}",
+                finding.check, finding.actual, finding.expected
+            );
             sink.lock().unwrap().push(line);
         }),
     )
@@ -97,7 +100,7 @@ async fn each_planted_bug_is_reported_once_with_what_shows_it() {
             },
             vec![(
                 "app_amounts_as_strings",
-                "amount.value sent as the JSON number 150",
+                "sent amount.value as the JSON number 150",
             )],
         ),
         (
@@ -113,7 +116,7 @@ async fn each_planted_bug_is_reported_once_with_what_shows_it() {
                 ("app_retry_same_key", "was sent again under a new key"),
                 (
                     "app_amounts_as_strings",
-                    "amount.value sent as the JSON number 150",
+                    "sent amount.value as the JSON number 150",
                 ),
                 ("app_pages_complete", "GET /v1/payouts?created_at_from="),
             ],

@@ -26,6 +26,10 @@ macro_rules! check_list {
 }
 pub(crate) use check_list;
 
+/// Generated cases per property check unless `--max-examples` says (a
+/// replay line names it only when a run used another number).
+pub const DEFAULT_MAX_EXAMPLES: u32 = 100;
+
 check_list! { ALL;
     STATUS_DOCUMENTED = "status_documented": "every answer's status is documented for its operation",
         basis: "each operation's documented statuses, plus 401 for a missing or unknown key";

@@ -33,13 +33,15 @@ mod proxy;
 mod report;
 mod webhooks;
 
-pub use catalogue::{ALL as CHECKS, CheckInfo};
+pub use catalogue::{ALL as CHECKS, CheckInfo, DEFAULT_MAX_EXAMPLES};
 pub use coverage::{Coverage, Seen};
 pub use engine::{
     ConfigError, DEFAULT_MAX_DURATION, Event, Progress, RunConfig, RunError, SandboxValues,
     fixture_payout,
 };
-pub use proxy::{DEFAULT_POLL_FLOOR, DEFAULT_RETRY_WINDOW, Proxy, ProxyConfig};
+pub use proxy::{
+    DEFAULT_POLL_FLOOR, DEFAULT_RETRY_WINDOW, Proxy, ProxyConfig, own_checks as proxy_checks,
+};
 pub use report::{
     Cause, CheckResult, Failure, FailureNotice, RateLimits, Report, Spent, Totals, Verdicts,
 };

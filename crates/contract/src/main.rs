@@ -13,7 +13,11 @@
 //!
 //! Exit codes: 0 every check held, 1 a check failed, 2 usage or connection
 //! problem (one line on stderr); a wrapped command that fails gives its
-//! own non-zero code when no check failed.
+//! own non-zero code when no check failed. The proxy exits 2 when its
+//! upstream does not answer as the API before it starts, and 1 when the
+//! session judged nothing (check `traffic_judged`: no request came through
+//! it, none was to the API, or the upstream answered none), with a line
+//! saying which and what to do.
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
@@ -22,7 +26,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use rafiki_contract::{CHECKS, Event, FailureNotice, Report, RunConfig, RunError, SandboxValues};
+use rafiki_contract::{
+    CHECKS, CheckInfo, Event, FailureNotice, Report, RunConfig, RunError, SandboxValues,
+};
 use rafiki_contract::{Proxy, ProxyConfig, WEBHOOK_CHECKS, WebhookConfig};
 use tokio::runtime::{Builder, Runtime};
 
@@ -100,7 +106,9 @@ struct WebhooksArgs {
 #[derive(clap::Args)]
 struct ProxyArgs {
     /// The API's base URL, /v1 included (the sandbox, a staging server, a
-    /// rafiki-mock). The application uses http://HOST:PORT/v1 instead.
+    /// rafiki-mock). The application uses http://HOST:PORT/v1 instead. It
+    /// is asked GET /wallets without a key first: the proxy does not start
+    /// unless it answers as the API does.
     #[arg(long, env = "RAFIKI_UPSTREAM")]
     upstream: String,
     /// Address to listen on.
@@ -159,7 +167,7 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     exclude_checks: Vec<String>,
     /// Generated cases per property check.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = rafiki_contract::DEFAULT_MAX_EXAMPLES)]
     max_examples: u32,
     /// Requests in flight at once, so connections at most (suites and
     /// sequence lanes run concurrently and share them).
@@ -236,12 +244,12 @@ async fn embedded_mock() -> Result<(RunConfig, Option<()>), String> {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::ListChecks => {
-            for check in CHECKS.iter().chain(WEBHOOK_CHECKS) {
-                println!(
-                    "{:32} {}\n{:32} rests on: {}",
-                    check.name, check.description, "", check.basis
-                );
-            }
+            println!("run (and, on every answer it sees, proxy):\n");
+            CHECKS.iter().for_each(|check| print_check(check));
+            println!("\nproxy only (the application's side, and the session):\n");
+            rafiki_contract::proxy_checks().for_each(print_check);
+            println!("\nwebhooks (an application's webhook receiver):\n");
+            WEBHOOK_CHECKS.iter().for_each(|check| print_check(check));
             ExitCode::SUCCESS
         }
         // The proxy serves an application's connections and judges on a
@@ -279,6 +287,14 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// One check of `list-checks`: its name, what it holds, what it rests on.
+fn print_check(check: &CheckInfo) {
+    println!(
+        "{:32} {}\n{:32} rests on: {}",
+        check.name, check.description, "", check.basis
+    );
 }
 
 /// A runtime from `builder`, with its clock and I/O.
@@ -349,7 +365,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
                 // Most expectations already name what came back.
                 let got = match f.expected.contains(", got ") {
                     true => String::new(),
-                    false => format!("; got {}", one_line(&f.got, 80)),
+                    false => format!("; got {}", one_line(&f.actual, 80)),
                 };
                 format!(
                     "rafiki-contract: ✗ {} failed after {:.2} s: expected {}{got} (full report {full_report})",
@@ -380,6 +396,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
 async fn proxy(args: ProxyArgs) -> Result<u8, String> {
     writable("--junit", args.junit.as_ref())?;
     writable("--json", args.json.as_ref())?;
+    writable("--record", args.record.as_ref())?;
     let mut config = ProxyConfig::new(&args.upstream);
     config.listen = SocketAddr::new(args.host, args.port);
     config.retry_window = Duration::from_secs(args.retry_window);
@@ -391,11 +408,13 @@ async fn proxy(args: ProxyArgs) -> Result<u8, String> {
     let proxy = Proxy::start(
         config,
         Box::new(move |finding: FailureNotice| {
+            // What was sent (or answered), then what the contract expects.
             let mark = if finding.warning { "! warning" } else { "✗" };
             println!(
-                "rafiki-contract proxy: {mark} {}: {} (full report {full_report})",
+                "rafiki-contract proxy: {mark} {}: {}; expected {} (full report {full_report})",
                 finding.check,
-                one_line(&finding.expected, 400)
+                one_line(&finding.actual, 240),
+                one_line(&finding.expected, 240)
             );
         }),
     )
@@ -531,7 +550,7 @@ fn writable(flag: &str, path: Option<&PathBuf>) -> Result<(), String> {
         .open(path)
         .map_err(|e| {
             format!(
-                "cannot write the {flag} report to {}: {e}; nothing was sent",
+                "cannot write the {flag} file {}: {e}; nothing was sent",
                 path.display()
             )
         })?;

@@ -40,9 +40,19 @@ fn an_unwritable_report_path_stops_the_run_before_any_request() {
         assert_eq!(output.status.code(), Some(2), "{output:?}");
         let line = stderr_line(&output);
         assert!(
-            line.contains(&format!(
-                "cannot write the {flag} report to /proc/nope/report"
-            )),
+            line.contains(&format!("cannot write the {flag} file /proc/nope/report")),
+            "{line}"
+        );
+    }
+    // The proxy's files too, before it probes its upstream.
+    for flag in ["--json", "--junit", "--record"] {
+        let proxy = ["proxy", "--upstream", &base_url, "--port", "0"];
+        let output =
+            contract(&[&proxy[..], &[flag, "/proc/nope/report", "--duration", "1"]].concat());
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let line = stderr_line(&output);
+        assert!(
+            line.contains(&format!("cannot write the {flag} file")),
             "{line}"
         );
     }
@@ -268,9 +278,20 @@ fn the_proxy_wraps_a_command_and_reports_when_it_ends() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["seed"], serde_json::Value::Null, "nothing to replay");
-    // Nothing sent, nothing failed: the command's own exit code.
-    assert_eq!(proxy(&["true"]).status.code(), Some(0));
-    assert_eq!(proxy(&["sh", "-c", "exit 3"]).status.code(), Some(3));
+    // Nothing sent: the session judged nothing, which fails it.
+    assert_eq!(proxy(&["true"]).status.code(), Some(1));
+    // What was judged held: the command's own exit code.
+    let held = proxy(&[
+        "sh",
+        "-c",
+        r#"curl -sf -H "Authorization: Bearer k" "$RAFIKI_PROXY_URL/wallets" >/dev/null || exit 99; exit 3"#,
+    ]);
+    assert_eq!(
+        held.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&held.stdout)
+    );
 }
 
 #[test]
@@ -285,7 +306,10 @@ fn the_proxy_stops_after_its_duration_and_refuses_a_bad_upstream() {
         "--duration",
         "1",
     ]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    // It stopped, having judged nothing: which fails the session.
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("no exchange was judged"), "{stdout}");
     let output = contract(&["proxy", "--upstream", "127.0.0.1:8080", "--port", "0"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr_line(&output).contains("--upstream"));
@@ -315,7 +339,7 @@ fn faulty_mock(rule: &str, keys: [&'static str; 2]) -> String {
 #[test]
 fn the_printed_replay_line_reproduces_the_failure() {
     let keys = ["sk_test_replay_a", "sk_test_replay_b"];
-    let base_url = faulty_mock("get_payout=502", keys);
+    let base_url = faulty_mock("list_payouts=502", keys);
     let with_keys = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_rafiki-contract"))
             .args(args)

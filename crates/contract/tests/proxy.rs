@@ -1,6 +1,10 @@
 //! `rafiki-contract proxy` as a library: traffic goes through unchanged
 //! (headers, bodies, a dropped connection), and each finding follows from
-//! the exchange that shows it, on the application's side and the server's.
+//! the exchange that shows it, on the application's side and the server's;
+//! and as the binary: it refuses an upstream that is not the API, and a
+//! session that judged nothing fails with one line saying why.
+
+mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,12 +13,25 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
+use axum::routing::get;
 use rafiki_contract::Report;
 use rafiki_contract::{Proxy, ProxyConfig};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "sk_test_proxy_key_0001";
+
+/// What the API answers `GET /v1/wallets` without a key: the proxy asks
+/// it before it starts.
+async fn unauthorized() -> axum::response::Response {
+    let body = json!({"code": "UNAUTHORIZED", "message": "Bearer <key> is required."});
+    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+}
+
+/// `app`, answering the proxy's first request as the API does.
+fn api(app: Router) -> Router {
+    app.route("/v1/wallets", get(unauthorized))
+}
 
 /// Serves `app` on an ephemeral port; its base URL (`/v1`).
 async fn serve(app: Router) -> String {
@@ -31,7 +48,10 @@ async fn proxy(config: ProxyConfig) -> (Proxy, Arc<Mutex<Vec<String>>>) {
     let proxy = Proxy::start(
         config,
         Box::new(move |f| {
-            let line = format!("{} {}: {}", f.warning, f.check, f.expected);
+            let line = format!(
+                "{} {}: {}; expected {}",
+                f.warning, f.check, f.actual, f.expected
+            );
             sink.lock().unwrap().push(line);
         }),
     )
@@ -66,7 +86,7 @@ fn pairs(headers: &HeaderMap) -> Vec<(String, Vec<u8>)> {
 async fn recording_upstream() -> (String, Arc<Mutex<Vec<Seen>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let app = Router::new().fallback(
+    let app = api(Router::new()).fallback(
         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let log = log.clone();
             async move {
@@ -148,20 +168,34 @@ async fn requests_and_answers_pass_through_unchanged() {
     proxy.finish().await;
 }
 
+/// What `unauthorized` answers, on the wire, closing the connection.
+fn unauthorized_on_the_wire() -> Vec<u8> {
+    let body = r#"{"code":"UNAUTHORIZED","message":"A key, please."}"#;
+    format!(
+        "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 #[tokio::test]
 async fn an_upstream_that_drops_the_connection_gets_it_dropped() {
-    // Reads a request, then closes without a byte of answer.
+    // Answers the proxy's first request as the API; then reads a request
+    // and closes without a byte of answer.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let mut buffer = [0u8; 4096];
-            let _ = stream.read(&mut buffer).await;
+            let read = stream.read(&mut buffer).await.unwrap_or(0);
+            if buffer[..read].starts_with(b"GET /v1/wallets ") {
+                let _ = stream.write_all(&unauthorized_on_the_wire()).await;
+            }
         }
     });
     let (proxy, _) = proxy(ProxyConfig::new(&upstream)).await;
     let mut app = tokio::net::TcpStream::connect(proxy.addr()).await.unwrap();
-    app.write_all(b"GET /v1/wallets HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\n\r\n")
+    app.write_all(b"GET /v1/banks HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\n\r\n")
         .await
         .unwrap();
     let mut answer = Vec::new();
@@ -174,10 +208,17 @@ async fn an_upstream_that_drops_the_connection_gets_it_dropped() {
     );
     let report = proxy.finish().await;
     assert_eq!(report.requests, 1);
-    assert_eq!(
-        report.totals().failed,
-        0,
-        "a lost connection is nobody's finding"
+    // A lost connection is nobody's finding; but the session, which saw
+    // no answer at all, judged nothing.
+    let render = report.render();
+    assert_eq!(report.totals().failed, 1, "{render}");
+    let traffic = report.check("traffic_judged").unwrap();
+    assert_eq!(traffic.failed, 1, "{render}");
+    assert!(
+        traffic.failures[0]
+            .actual
+            .contains("answered none of the 1 request(s)"),
+        "{render}"
     );
 }
 
@@ -296,13 +337,23 @@ async fn the_application_is_judged_by_what_it_sends() {
     assert_eq!(counts(&report, "app_pages_complete"), (1, 1, 0), "{render}");
     assert_eq!(counts(&report, "idempotency_replay"), (1, 0, 0), "{render}");
     assert_eq!(report.totals().failed, 6, "{render}");
+    assert_eq!(
+        counts(&report, "app_authorization").1,
+        0,
+        "every request had its Bearer key: {render}"
+    );
+    assert_eq!(counts(&report, "traffic_judged"), (1, 0, 0), "{render}");
     let told = told.lock().unwrap().join("\n");
     for (check, shows) in [
         ("app_retry_same_key", "`key-1`"),
         ("app_retry_same_key", "new key `key-2`"),
-        ("app_amounts_as_strings", "250.5"),
-        ("app_request_valid", "`sender` (REQUIRED"),
-        ("app_request_valid", "`sender.address.city`"),
+        ("app_amounts_as_strings", "as the JSON number 250.5;"),
+        ("app_request_valid", "sent no `sender`; expected"),
+        ("app_request_valid", "(`sender`: is required)"),
+        (
+            "app_request_valid",
+            "sent `sender.address.city` \"  \"; expected",
+        ),
         ("app_polling_floor", &id),
         ("app_pages_complete", "created_at_from="),
     ] {
@@ -318,7 +369,7 @@ async fn the_application_is_judged_by_what_it_sends() {
 async fn the_server_is_judged_across_reads_and_replays() {
     // Reads a payout SENT, then PENDING; makes a new payout for every POST.
     let reads = Arc::new(Mutex::new(0));
-    let app = Router::new()
+    let app = api(Router::new())
         .route(
             "/v1/payouts/{id}",
             axum::routing::get(move || {
@@ -369,7 +420,7 @@ fn payout_answer(id: &str, state: &str) -> Value {
 #[tokio::test]
 async fn keys_never_reach_findings_reports_or_the_record() {
     // A server that echoes the key it was given.
-    let app = Router::new().fallback(|headers: HeaderMap| async move {
+    let app = api(Router::new()).fallback(|headers: HeaderMap| async move {
         let key = headers["authorization"].to_str().unwrap().to_string();
         let body = json!({"code": "UNAUTHORIZED", "message": format!("unknown key {key}")});
         (StatusCode::BAD_GATEWAY, axum::Json(body)).into_response()
@@ -387,6 +438,11 @@ async fn keys_never_reach_findings_reports_or_the_record() {
     app.post(&payout(json!("150.00")), Some("k")).await;
     let report = proxy.finish().await;
     assert!(report.failed(), "a 502 is not documented");
+    let render = report.render();
+    assert!(
+        render.contains("a status documented for create_payout (202, 400, 401, "),
+        "statuses as a person writes them:\n{render}"
+    );
     let record = std::fs::read_to_string(&record).unwrap();
     assert!(record.contains("Bearer <redacted>"), "{record}");
     for (what, text) in [
@@ -422,5 +478,320 @@ async fn the_same_mistake_again_is_counted_but_told_once() {
     assert_eq!(amounts.failed, 3, "{}", report.render());
     assert_eq!(amounts.failures.len(), 1, "one in detail");
     assert_eq!(told.lock().unwrap().len(), 1, "{:?}", told.lock().unwrap());
+    mock.shutdown().await;
+}
+
+/// The binary with `args`, from an async test (the servers it talks to
+/// run on the test's runtime meanwhile).
+async fn binary(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::contract(&args)
+    })
+    .await
+    .unwrap()
+}
+
+/// The one line on stderr.
+fn stderr_line(output: &std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&output.stderr)
+        .trim_end()
+        .to_string();
+    assert_eq!(text.lines().count(), 1, "one clear line, got: {text}");
+    text
+}
+
+async fn mock() -> rafiki_mock::MockHandle {
+    let mut config = rafiki_mock::Config::with_keys(
+        [KEY.to_string()],
+        &[rafiki_mock::WalletSeed::default_kes()],
+    );
+    config.processing_delay = Duration::from_secs(600);
+    rafiki_mock::spawn(config).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_upstream_without_its_version_is_refused_naming_the_fix() {
+    let mock = mock().await;
+    let without_version = mock.base_url().trim_end_matches("/v1").to_string();
+    let output = binary(&[
+        "proxy",
+        "--upstream",
+        &without_version,
+        "--port",
+        "0",
+        "--",
+        "true",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let line = stderr_line(&output);
+    assert_eq!(
+        line,
+        format!(
+            "rafiki-contract proxy: --upstream {without_version} does not look like the Rafiki payouts API: GET /wallets answered HTTP 404 (no such path): is /v1 missing from --upstream?"
+        )
+    );
+    assert!(output.stdout.is_empty(), "nothing forwarded: {output:?}");
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_does_not_answer_is_refused() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let upstream = format!("http://127.0.0.1:{port}/v1");
+    let output = binary(&["proxy", "--upstream", &upstream, "--port", "0"]).await;
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let line = stderr_line(&output);
+    assert!(
+        line.starts_with(&format!(
+            "rafiki-contract proxy: cannot reach --upstream {upstream}: "
+        )),
+        "{line}"
+    );
+    assert!(line.to_lowercase().contains("connection refused"), "{line}");
+}
+
+#[tokio::test]
+async fn an_upstream_is_the_api_by_its_documented_answers_only() {
+    // A rate limit is a pace, not a verdict: the proxy starts.
+    let limited =
+        serve(Router::new().fallback(|| async { (StatusCode::TOO_MANY_REQUESTS, "slow down") }))
+            .await;
+    let (proxy, _) = proxy(ProxyConfig::new(&limited)).await;
+    proxy.finish().await;
+    // A page that is not the API's: refused, saying what it answered.
+    let page = serve(Router::new().fallback(|| async { "<html>hello</html>" })).await;
+    let Err(error) = Proxy::start(ProxyConfig::new(&page), Box::new(|_| {})).await else {
+        panic!("a proxy started in front of a web page");
+    };
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "--upstream {page} does not look like the Rafiki payouts API: GET /wallets answered HTTP 200 without a {{\"data\": [...]}} body or the error envelope"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_session_that_judged_nothing_fails_with_one_line() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("proxy.json");
+    let output = binary(&[
+        "proxy",
+        "--upstream",
+        mock.base_url(),
+        "--port",
+        "0",
+        "--json",
+        json.to_str().unwrap(),
+        "--",
+        "true",
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let told: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("rafiki-contract proxy: ✗"))
+        .collect();
+    assert_eq!(told.len(), 1, "{stdout}");
+    let proxy_url = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("rafiki-contract proxy: forwarding "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap();
+    assert!(
+        told[0].starts_with(&format!(
+            "rafiki-contract proxy: ✗ traffic_judged: no exchange was judged: the application sent no request through {proxy_url}; expected "
+        )),
+        "{stdout}"
+    );
+    assert!(
+        told[0].contains(&format!(
+            "is RAFIKI_PROXY_URL (or the application's base URL) set to {proxy_url}?"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let traffic = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "traffic_judged")
+        .unwrap();
+    assert_eq!(traffic["failed"], 1, "{report}");
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_answered_fails_the_session_naming_it() {
+    // Answers the proxy's first request as the API, then stops listening.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}/v1", listener.local_addr().unwrap());
+    let (gone, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buffer = [0u8; 4096];
+        let _ = stream.read(&mut buffer).await;
+        stream.write_all(&unauthorized_on_the_wire()).await.unwrap();
+        drop(listener);
+        gone.send(()).unwrap();
+    });
+    let (proxy, told) = proxy(ProxyConfig::new(&upstream)).await;
+    stopped.await.unwrap();
+    let app = reqwest::Client::new();
+    let answer = app
+        .get(format!("{}/wallets", proxy.base_url()))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 502);
+    let report = proxy.finish().await;
+    let render = report.render();
+    let traffic = report.check("traffic_judged").unwrap();
+    assert_eq!(traffic.failed, 1, "{render}");
+    let actual = &traffic.failures[0].actual;
+    assert!(
+        actual.starts_with(&format!(
+            "no exchange was judged: the upstream {upstream} answered none of the 1 request(s) to the API forwarded to it (the last: the upstream could not be reached ("
+        )),
+        "{render}"
+    );
+    assert!(
+        told.lock().unwrap().iter().any(|l| l.contains(actual)),
+        "told as found: {:?}",
+        told.lock().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn the_application_is_told_what_it_sent() {
+    let mock = mock().await;
+    let (proxy, told) = proxy(ProxyConfig::new(mock.base_url())).await;
+    let base_url = proxy.base_url().to_string();
+    let app = App {
+        http: reqwest::Client::new(),
+        base_url: base_url.clone(),
+    };
+    // An amount written as the JSON number 2500.00, as the application wrote it.
+    let body = payout(json!("2500.00"))
+        .to_string()
+        .replace("\"2500.00\"", "2500.00");
+    assert!(
+        body.contains(":2500.00,") || body.contains(":2500.00}"),
+        "{body}"
+    );
+    let number = app
+        .http
+        .post(format!("{base_url}/payouts"))
+        .bearer_auth(KEY)
+        .header("x-idempotency-key", "n-1")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(number.status(), 422);
+    // The key alone, without its scheme.
+    let bare = app
+        .http
+        .get(format!("{base_url}/wallets"))
+        .header("authorization", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 401);
+    // A base URL without /v1.
+    let outside = app
+        .http
+        .post(format!("{}/payouts", base_url.trim_end_matches("/v1")))
+        .bearer_auth(KEY)
+        .header("x-idempotency-key", "o-1")
+        .json(&payout(json!("150.00")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), 404);
+    // Two payouts, then the first page of their list only, unfiltered.
+    app.post(&payout(json!("151.00")), Some("p-1")).await;
+    app.post(&payout(json!("152.00")), Some("p-2")).await;
+    let page = app.get("/payouts?paging_limit=1").await;
+    assert!(
+        page.pointer("/meta/paging/cursors/after").is_some(),
+        "{page}"
+    );
+    let report = proxy.finish().await;
+    let render = report.render();
+
+    let amounts = report.check("app_amounts_as_strings").unwrap();
+    assert_eq!(
+        amounts.failures[0].actual, "POST /v1/payouts sent amount.value as the JSON number 2500.00",
+        "{render}"
+    );
+    assert!(
+        amounts.failures[0]
+            .expected
+            .starts_with("amount.value as a decimal string (\"2500.00\")"),
+        "{render}"
+    );
+    let authorization = report.check("app_authorization").unwrap();
+    assert_eq!(authorization.failed, 1, "{render}");
+    assert_eq!(
+        authorization.failures[0].actual,
+        "GET /v1/wallets sent an Authorization header without the `Bearer ` scheme (the key alone, it seems)",
+        "{render}"
+    );
+    assert!(
+        authorization.failures[0]
+            .expected
+            .starts_with("`Authorization: Bearer <api key>` on every request"),
+        "{render}"
+    );
+    let base = report.check("app_base_url").unwrap();
+    assert_eq!(base.failed, 1, "{render}");
+    assert_eq!(
+        base.failures[0].actual, "POST /payouts went outside the API's base path /v1",
+        "{render}"
+    );
+    assert_eq!(
+        base.failures[0].expected,
+        format!(
+            "POST /v1/payouts, below the API's base URL: the application's base URL lacks /v1 (set it to {base_url})"
+        ),
+        "{render}"
+    );
+    let pages = report.check("app_pages_complete").unwrap();
+    assert_eq!(
+        (pages.passed, pages.failed, pages.skipped),
+        (0, 0, 1),
+        "{render}"
+    );
+    assert!(
+        pages.skip_reason.as_deref().unwrap_or_default().starts_with(
+            "GET /v1/payouts?paging_limit=1 was left after its first page, without a date filter"
+        ),
+        "{render}"
+    );
+    let told = told.lock().unwrap().join("\n");
+    assert!(
+        told.contains("app_amounts_as_strings: POST /v1/payouts sent amount.value as the JSON number 2500.00; expected amount.value as a decimal string (\"2500.00\")"),
+        "{told}"
+    );
+    // Read as a person writes, never as Rust debugs; and never the key.
+    for (what, text) in [("told", told), ("render", render), ("json", report.json())] {
+        for debug in ["Some(", "None", "[(", "Required", "WithoutScheme"] {
+            assert!(!text.contains(debug), "{what} shows `{debug}`:\n{text}");
+        }
+        assert!(!text.contains(KEY), "{what} shows the key:\n{text}");
+    }
     mock.shutdown().await;
 }

@@ -100,8 +100,9 @@ async fn each_planted_bug_is_reported_by_its_check_alone() {
             bug(|b| b.no_signature_check = true),
             vec![failed("webhook_signature_missing_refused")],
         ),
-        // Both directions of the one unchecked timestamp, each once; the
-        // tolerance is ours, so they warn.
+        // Both directions of the one unchecked timestamp, each once. The
+        // tolerance, the ids of redeliveries and the order of events are
+        // ours, so these three bugs warn (and fail with --strict).
         (
             "no-timestamp-check",
             bug(|b| b.no_timestamp_check = true),
@@ -113,12 +114,12 @@ async fn each_planted_bug_is_reported_by_its_check_alone() {
         (
             "duplicate-applied-twice",
             bug(|b| b.duplicate_applied_twice = true),
-            vec![failed("webhook_duplicate_one_effect")],
+            vec![warned("webhook_duplicate_one_effect")],
         ),
         (
             "stale-event-applied",
             bug(|b| b.stale_event_applied = true),
-            vec![failed("webhook_stale_state_ignored")],
+            vec![warned("webhook_stale_state_ignored")],
         ),
     ];
     for (name, bugs, expected) in cases {

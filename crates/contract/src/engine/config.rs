@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use rafiki_spec::Spec;
 
-use crate::catalogue::{self as checks, CheckInfo};
+use crate::catalogue::{self as checks, CheckInfo, DEFAULT_MAX_EXAMPLES};
 
 /// Hosts where payouts move real money.
 const PRODUCTION_HOSTS: &[&str] = &["rest.prod.rafiki-api.com"];
@@ -102,7 +102,7 @@ impl RunConfig {
             api_key_2: None,
             checks: Vec::new(),
             exclude_checks: Vec::new(),
-            max_examples: 100,
+            max_examples: DEFAULT_MAX_EXAMPLES,
             workers: 4,
             rate_limit: None,
             request_timeout: Duration::from_secs(10),

@@ -230,6 +230,7 @@ pub async fn run(
         coverage,
     );
     report.base_url = Some(config.base_url.clone());
+    report.max_examples = Some(ctx.max_examples);
     report.ended_early = ended_early.filter(|_| !unfinished.is_empty());
     report.rate_limits = ctx.client.limited().into();
     report.spending = Some(

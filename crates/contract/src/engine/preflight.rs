@@ -9,11 +9,15 @@ use super::polling::poll_outcome;
 use super::{Ctx, RunError};
 use crate::engine::{RunConfig, SandboxValues};
 use crate::http::{Client, Exchange, Probe};
+use crate::judge::recognise::{self, Recognised};
 
 /// One `GET /wallets`: tells "down", "not this API" and "bad key" apart
-/// before any check runs. The answer is judged with the others.
+/// before any check runs (`judge::recognise`, as the proxy asks it). The
+/// answer is judged with the others.
 pub(super) async fn preflight(client: &Client) -> Result<Exchange, RunError> {
-    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    let exchange = client
+        .send(Probe::get(recognise::OPERATION, recognise::PATH))
+        .await;
     let url = exchange.url.clone();
     let answer = exchange
         .answer
@@ -22,14 +26,24 @@ pub(super) async fn preflight(client: &Client) -> Result<Exchange, RunError> {
             url: url.clone(),
             reason: reason.clone(),
         })?;
-    match (answer.status, answer.json.as_deref()) {
-        (200, Some(body)) if body.get("data").is_some_and(Value::is_array) => Ok(exchange),
-        (401, Some(body)) if body.get("code").is_some() => Err(RunError::KeyRefused { url }),
-        (status, _) => Err(RunError::NotThisApi {
+    let base_url = url.strip_suffix(recognise::PATH).unwrap_or(&url);
+    match recognise::recognise(
+        base_url,
+        "--base-url",
+        answer.status,
+        answer.json.as_deref(),
+    ) {
+        Ok(Recognised::Served) => Ok(exchange),
+        Ok(Recognised::Unauthorized) => Err(RunError::KeyRefused { url }),
+        // The client waits out 429s and gives a request up as unanswered
+        // (above); one here was not waited out.
+        Ok(Recognised::RateLimited) => Err(RunError::Unreachable {
             url,
-            reason: format!(
-                "GET /wallets answered HTTP {status} without a {{\"data\": [...]}} body"
-            ),
+            reason: "rate limited (HTTP 429)".into(),
+        }),
+        Err(why) => Err(RunError::NotThisApi {
+            url,
+            reason: why.to_string(),
         }),
     }
 }

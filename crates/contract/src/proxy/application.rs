@@ -1,32 +1,37 @@
 //! The application's side: what an integrator's code sends, judged per
-//! request (a valid body, an idempotency key, amounts as strings) and
-//! across requests (the same payout under a new key, list walks stopped
-//! early, polling faster than the floor).
+//! request (a valid body, an idempotency key, amounts as strings, a
+//! `Bearer` key, a path below the API's base) and across requests (the
+//! same payout under a new key, list walks stopped early, polling faster
+//! than the floor).
 //!
-//! Every finding names the request that shows it (`POST /v1/payouts`) and
-//! the field or the earlier request involved. A mistake the application
-//! makes again (the same field, the same list, polling again) is counted
-//! but told once: a job that sends every amount as a number gets one line,
-//! not a thousand. Each duplicate payout is told: each is money. State is kept per account
-//! (API key) and bounded: beyond [`TRACKED`] entries of a kind, new ones
-//! are not followed (and so never judged wrongly).
+//! Every finding says what the application sent, as it sent it (the
+//! request line, and values quoted from the body's own bytes: `2500.00`
+//! stays `2500.00`), and what the documented contract expects instead. A
+//! mistake the application makes again (the same field, the same list,
+//! polling again) is counted but told once: a job that sends every amount
+//! as a number gets one line, not a thousand. Each duplicate payout is
+//! told: each is money. State is kept per account (API key) and bounded:
+//! beyond [`TRACKED`] entries of a kind, new ones are not followed (and so
+//! never judged wrongly).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use rafiki_rules::documented::{is_documented, value_at};
+use rafiki_rules::idempotency::{HEADER as IDEMPOTENCY_HEADER, MAX_KEY_LEN};
 use rafiki_rules::wire::{AccountType, ErrorCode};
 use rafiki_rules::{
     ComplianceTable, Destination, Violation, validate_payment_account, validate_payout_create,
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::judge::{Account, Timing};
 use super::{
-    APP_AMOUNTS_AS_STRINGS, APP_IDEMPOTENCY_KEY, APP_PAGES_COMPLETE, APP_POLLING_FLOOR,
-    APP_REQUEST_VALID, APP_RETRY_SAME_KEY,
+    APP_AMOUNTS_AS_STRINGS, APP_AUTHORIZATION, APP_BASE_URL, APP_IDEMPOTENCY_KEY,
+    APP_PAGES_COMPLETE, APP_POLLING_FLOOR, APP_REQUEST_VALID, APP_RETRY_SAME_KEY,
 };
 use crate::catalogue::CheckInfo;
 use crate::http::Exchange;
@@ -87,6 +92,76 @@ struct Poll {
     reported: bool,
 }
 
+/// One request to an operation of the API, as the application sent it,
+/// and what came of it.
+pub struct Sent<'a> {
+    pub exchange: &'a Exchange,
+    /// The body's bytes as sent: values are quoted from them, never
+    /// re-serialised (a float written `2500.00` would come back `2500.0`).
+    pub body: &'a [u8],
+    pub authorization: Authorization,
+    pub account: Account,
+    pub timing: Timing,
+    /// False when the upstream could not be reached.
+    pub reached_server: bool,
+}
+
+/// How a request's `Authorization` header was written; never the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    /// `Bearer <key>` (the scheme in any case, as RFC 9110 allows).
+    Bearer,
+    /// No header, or an empty one.
+    Missing,
+    /// `Bearer` and nothing after it.
+    BearerWithoutKey,
+    /// A value without a scheme: the key alone, as the provider's
+    /// generated samples send it.
+    WithoutScheme,
+    /// Another scheme (`Basic`, `Token`), named.
+    OtherScheme(String),
+}
+
+impl Authorization {
+    /// Reads a header value. A first word is taken for a scheme only when
+    /// it looks like one (letters and `-`, as `Basic`, `ApiKey`): so the
+    /// start of a key is never shown as a scheme.
+    pub fn of(value: Option<&str>) -> Self {
+        let value = value.map(str::trim).unwrap_or_default();
+        let looks_like_scheme = |word: &str| {
+            (1..=20).contains(&word.len())
+                && word.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+        };
+        match value.split_once(' ') {
+            _ if value.is_empty() => Authorization::Missing,
+            None if value.eq_ignore_ascii_case("bearer") => Authorization::BearerWithoutKey,
+            Some((scheme, _)) if scheme.eq_ignore_ascii_case("bearer") => Authorization::Bearer,
+            Some((scheme, _)) if looks_like_scheme(scheme) => {
+                Authorization::OtherScheme(scheme.to_string())
+            }
+            _ => Authorization::WithoutScheme,
+        }
+    }
+
+    /// What the application sent, in words; `None` for `Bearer <key>`.
+    fn mistake(&self) -> Option<String> {
+        match self {
+            Authorization::Bearer => None,
+            Authorization::Missing => Some("no Authorization header".into()),
+            Authorization::BearerWithoutKey => {
+                Some("an Authorization header of `Bearer` with no key after it".into())
+            }
+            Authorization::WithoutScheme => Some(
+                "an Authorization header without the `Bearer ` scheme (the key alone, it seems)"
+                    .into(),
+            ),
+            Authorization::OtherScheme(scheme) => Some(format!(
+                "an Authorization header with the `{scheme}` scheme instead of `Bearer`"
+            )),
+        }
+    }
+}
+
 impl ApplicationChecks {
     pub fn new(
         table: &'static ComplianceTable,
@@ -105,29 +180,25 @@ impl ApplicationChecks {
         }
     }
 
-    /// Judges one exchange of the operation `exchange.probe.operation`;
-    /// `reached_server` is false when the upstream could not be reached.
-    pub fn judge(
-        &mut self,
-        exchange: &Exchange,
-        account: Account,
-        timing: Timing,
-        reached_server: bool,
-        recorder: &Recorder,
-    ) {
+    /// Judges one request to the operation `sent.exchange.probe.operation`.
+    pub fn judge(&mut self, sent: &Sent, recorder: &Recorder) {
+        // It reached an operation: its path is below the API's base.
+        recorder.pass(&APP_BASE_URL);
+        self.authorization(sent, recorder);
+        let exchange = sent.exchange;
         match exchange.probe.operation.unwrap_or_default() {
             "create_payout" => {
                 self.idempotency_key(exchange, recorder);
-                let Some(body) = self.body(exchange, recorder) else {
+                let Some(body) = self.body(sent, recorder) else {
                     return;
                 };
-                self.amounts_as_strings(exchange, body, recorder);
-                self.request_valid(exchange, body, recorder);
-                self.retry_same_key(exchange, body, account, timing, reached_server, recorder);
+                self.amounts_as_strings(sent, body, recorder);
+                self.request_valid(sent, body, recorder);
+                self.retry_same_key(sent, body, recorder);
             }
             "get_or_create_payment_account" => {
-                if let Some(body) = self.body(exchange, recorder) {
-                    self.request_valid(exchange, body, recorder);
+                if let Some(body) = self.body(sent, recorder) {
+                    self.request_valid(sent, body, recorder);
                 }
                 if let Some(account) = exchange.json().and_then(|j| j.get("data")) {
                     self.learn_destination(account);
@@ -140,21 +211,64 @@ impl ApplicationChecks {
                         self.learn_destination(account);
                     }
                 }
-                self.walk(exchange, operation, account, recorder);
+                self.walk(exchange, operation, sent.account, recorder);
             }
-            "get_payout" => self.poll(exchange, account, timing, recorder),
+            "get_payout" => self.poll(exchange, sent.account, sent.timing, recorder),
             _ => {}
         }
     }
 
+    /// A request to a path outside the API's base path (`base_path`) that
+    /// would be an operation below it (`exchange` names that operation):
+    /// the application's base URL lacks the base path. `proxy_url` is the
+    /// base URL the application should use.
+    pub fn outside_base(
+        &mut self,
+        exchange: &Exchange,
+        base_path: &str,
+        proxy_url: &str,
+        recorder: &Recorder,
+    ) {
+        let sent = format!(
+            "{} went outside the API's base path {base_path}",
+            request_line(exchange)
+        );
+        let expected = format!(
+            "{} {base_path}{}, below the API's base URL: the application's base URL lacks {base_path} (set it to {proxy_url})",
+            exchange.probe.method, exchange.probe.target
+        );
+        // One base URL set wrong, however many requests it sends.
+        let cause = String::new();
+        self.finding(
+            &APP_BASE_URL,
+            cause,
+            false,
+            Said { expected, sent },
+            Some(exchange),
+            recorder,
+        );
+    }
+
     /// What can only be judged once the traffic has ended: list walks left
     /// before their last page (one walk per list and query counts; told
-    /// once per list and filter names).
+    /// once per list and filter names). A list left after its first page
+    /// without a date filter is not judged (the application may want only
+    /// the newest items): each is counted as skipped, saying so.
     pub fn finish(&mut self, recorder: &Recorder) {
-        let mut open: Vec<Walk> = std::mem::take(&mut self.walks)
+        let (mut open, first_pages): (Vec<Walk>, Vec<Walk>) = std::mem::take(&mut self.walks)
             .into_values()
-            .filter(|w| w.wants_all)
-            .collect();
+            .partition(|w| w.wants_all);
+        for walk in &first_pages {
+            if let Some(first) = walk.last.as_ref() {
+                recorder.skip(
+                    &APP_PAGES_COMPLETE,
+                    format!(
+                        "{} was left after its first page, without a date filter: whether the application wanted the rest is not known (a list read with a date filter, or paged at all, is judged)",
+                        request_line(first)
+                    ),
+                );
+            }
+        }
         open.sort_by(|a, b| (a.operation, &a.filters).cmp(&(b.operation, &b.filters)));
         open.dedup_by(|a, b| (a.operation, &a.filters) == (b.operation, &b.filters));
         for walk in open {
@@ -167,27 +281,48 @@ impl ApplicationChecks {
                 .map(|f| f.split('=').next().unwrap_or(f))
                 .collect();
             let cause = format!("{} {}", walk.operation, names.join("&"));
-            let expected = format!(
-                "{} read {} page(s) and stopped: the last one has a next cursor, never requested, so later items were missed (read to the page without one; a `next` link that points past the proxy is not seen here)",
-                request_line(last),
-                walk.pages
+            let pages = match walk.pages {
+                1 => "1 page".to_string(),
+                n => format!("{n} pages"),
+            };
+            let said = Said {
+                sent: format!(
+                    "{} read {pages} of the list and stopped: the last page read has a next cursor, never requested",
+                    request_line(last)
+                ),
+                expected: "the list read to its last page, the one without a next cursor: the items after the pages read are missed (a `next` link that points past the proxy is not seen here)".into(),
+            };
+            self.finding(
+                &APP_PAGES_COMPLETE,
+                cause,
+                false,
+                said,
+                Some(last),
+                recorder,
             );
-            self.finding(&APP_PAGES_COMPLETE, cause, false, expected, last, recorder);
         }
     }
 
     /// The request's JSON body; a body that is not JSON is a finding.
-    fn body<'e>(&mut self, exchange: &'e Exchange, recorder: &Recorder) -> Option<&'e Value> {
+    fn body<'e>(&mut self, sent: &Sent<'e>, recorder: &Recorder) -> Option<&'e Value> {
+        let exchange = sent.exchange;
         let body = exchange.probe.body.as_deref();
         if body.is_none() {
             let cause = format!("{} not JSON", exchange.probe.operation.unwrap_or_default());
-            let expected = format!("{}: a JSON body", request_line(exchange));
+            let what = match sent.body.len() {
+                0 => "no body".to_string(),
+                n => format!("a body of {n} bytes that is not JSON"),
+            };
+            let said = Said {
+                sent: format!("{} sent {what}", request_line(exchange)),
+                expected: "a JSON body (Content-Type: application/json)".into(),
+            };
             self.finding(
                 &APP_REQUEST_VALID,
                 cause,
                 false,
-                expected,
-                exchange,
+                said,
+                Some(exchange),
                 recorder,
             );
         }
@@ -196,15 +331,19 @@ impl ApplicationChecks {
 
     /// The compliance rules and the documented shape, as the server checks
     /// them (what only it can know is left to it).
-    fn request_valid(&mut self, exchange: &Exchange, body: &Value, recorder: &Recorder) {
-        let found = match exchange.probe.operation {
-            Some("create_payout") => {
-                validate_payout_create(body, self.table, &self.destinations).map(|_| ())
-            }
-            _ => validate_payment_account(body, self.table).map(|_| ()),
-        }
-        .err()
-        .unwrap_or_default();
+    fn request_valid(&mut self, sent: &Sent, body: &Value, recorder: &Recorder) {
+        let exchange = sent.exchange;
+        let (found, what) = match exchange.probe.operation {
+            Some("create_payout") => (
+                validate_payout_create(body, self.table, &self.destinations).map(|_| ()),
+                "a payout",
+            ),
+            _ => (
+                validate_payment_account(body, self.table).map(|_| ()),
+                "a payment account",
+            ),
+        };
+        let found = found.err().unwrap_or_default();
         let (mut documented, mut ours) = (Vec::new(), Vec::new());
         for violation in &found {
             if violation.rule.depends_on_server_state() || is_amount_number(violation, body) {
@@ -215,44 +354,45 @@ impl ApplicationChecks {
                 false => ours.push(violation),
             }
         }
-        let line = request_line(exchange);
-        let (violations, warning, expected) = match (documented.is_empty(), ours.is_empty()) {
-            (false, _) => (
-                documented,
-                false,
-                "a request the documented contract accepts; the server refuses it at",
-            ),
-            (true, false) => (ours, true, "refused by our stricter rules at"),
+        let (violations, warning, reading) = match (documented.is_empty(), ours.is_empty()) {
+            (false, _) => (documented, false, "the documented contract"),
+            (true, false) => (ours, true, "our stricter reading"),
             (true, true) => return recorder.pass(&APP_REQUEST_VALID),
         };
         // The same fields broken the same way are the same mistake.
         let cause: Vec<String> = violations
             .iter()
-            .map(|v| format!("{} {:?}", v.path, v.rule))
+            .map(|v| format!("{} {}", v.path, rule_name(v)))
             .collect();
-        let named: Vec<String> = violations.into_iter().map(named).collect();
-        let expected = format!("{line}: {expected} {}", named.join("; "));
+        let as_sent: Vec<String> = violations
+            .iter()
+            .map(|v| match raw_at(sent.body, &v.path) {
+                Some(raw) => format!("`{}` {}", v.path, cut(raw)),
+                None => format!("no `{}`", v.path),
+            })
+            .collect();
+        let rules: Vec<String> = violations
+            .iter()
+            .map(|v| format!("`{}`: {}", v.path, v.message))
+            .collect();
+        let said = Said {
+            sent: format!("{} sent {}", request_line(exchange), as_sent.join(", ")),
+            expected: format!("{what} {reading} accepts ({})", rules.join("; ")),
+        };
         self.finding(
             &APP_REQUEST_VALID,
             cause.join(","),
             warning,
-            expected,
-            exchange,
+            said,
+            Some(exchange),
             recorder,
         );
     }
 
     /// The same payout sent again under a new key, after an attempt that
     /// may have gone through.
-    fn retry_same_key(
-        &mut self,
-        exchange: &Exchange,
-        body: &Value,
-        account: Account,
-        timing: Timing,
-        reached_server: bool,
-        recorder: &Recorder,
-    ) {
+    fn retry_same_key(&mut self, sent: &Sent, body: &Value, recorder: &Recorder) {
+        let (exchange, account, timing) = (sent.exchange, sent.account, sent.timing);
         let Some(key) = exchange.probe.idempotency_key.clone() else {
             return;
         };
@@ -274,10 +414,14 @@ impl ApplicationChecks {
                 && a.body == *body
         });
         match earlier {
-            Some(first) => recorder.fail(
+            Some(first) => recorder.fail_sent(
                 &APP_RETRY_SAME_KEY,
                 format!(
-                    "{}: the payout first sent under X-Idempotency-Key `{}` ({}, {:.1} s before) was sent again under a new key `{key}`: if the first went through, this makes a second payout; retry with the first key",
+                    "the same payout sent again under its first key `{}`: under a new key, a payout that went through the first time is made twice",
+                    first.key
+                ),
+                format!(
+                    "{}: the payout first sent under {IDEMPOTENCY_HEADER} `{}` ({}, {:.1} s before) was sent again under a new key `{key}`",
                     request_line(exchange),
                     first.key,
                     first.outcome,
@@ -287,12 +431,11 @@ impl ApplicationChecks {
                         .as_secs_f64()
                 ),
                 Some(exchange),
-                None,
             ),
             None => recorder.pass(&APP_RETRY_SAME_KEY),
         }
         if self.attempts.len() < TRACKED {
-            let (may_have_gone_through, outcome) = went_through(exchange, reached_server);
+            let (may_have_gone_through, outcome) = went_through(exchange, sent.reached_server);
             self.attempts.push_back(Attempt {
                 account,
                 timing,
@@ -400,19 +543,24 @@ impl ApplicationChecks {
             self.polls.remove(&key);
         }
         if too_soon {
-            let expected = format!(
-                "{}: payout {id} was read again {} ms after the previous read while PENDING (floor {} ms): wait longer between polls, backing off",
-                request_line(exchange),
-                gap.as_millis(),
-                self.poll_floor.as_millis()
-            );
+            let said = Said {
+                sent: format!(
+                    "{} read payout {id} again {} ms after the previous read, while it was PENDING",
+                    request_line(exchange),
+                    gap.as_millis()
+                ),
+                expected: format!(
+                    "at least {} ms between two reads of a PENDING payout (--poll-floor-ms): wait longer between polls, backing off",
+                    self.poll_floor.as_millis()
+                ),
+            };
             // Polling too fast is one habit, however many payouts it reads.
             self.finding(
                 &APP_POLLING_FLOOR,
                 account.to_string(),
                 false,
-                expected,
-                exchange,
+                said,
+                Some(exchange),
                 recorder,
             );
         }
@@ -424,49 +572,85 @@ impl ApplicationChecks {
         let Err(violation) = rafiki_rules::idempotency::validate_key(key) else {
             return recorder.pass(&APP_IDEMPOTENCY_KEY);
         };
-        let expected = format!(
-            "{}: a usable {} ({}): the server refuses the payout, and no retry of it can be safe",
-            request_line(exchange),
-            rafiki_rules::idempotency::HEADER,
-            violation.message
-        );
-        let cause = format!("{:?}", violation.rule);
+        let what = match key {
+            None => format!("no {IDEMPOTENCY_HEADER}"),
+            Some("") => format!("an empty {IDEMPOTENCY_HEADER}"),
+            Some(key) if key.chars().count() > MAX_KEY_LEN => format!(
+                "an {IDEMPOTENCY_HEADER} of {} characters",
+                key.chars().count()
+            ),
+            Some(_) => format!("an {IDEMPOTENCY_HEADER} with control characters"),
+        };
+        let said = Said {
+            sent: format!("{} sent {what}", request_line(exchange)),
+            expected: format!(
+                "a usable {IDEMPOTENCY_HEADER} (1 to {MAX_KEY_LEN} characters, no control characters) on every POST /payouts: the server refuses the payout without one, and no retry of it can be safe"
+            ),
+        };
+        let cause = rule_name(&violation);
         self.finding(
             &APP_IDEMPOTENCY_KEY,
             cause,
             false,
-            expected,
-            exchange,
+            said,
+            Some(exchange),
             recorder,
         );
     }
 
-    /// `amount.value` as a JSON number.
-    fn amounts_as_strings(&mut self, exchange: &Exchange, body: &Value, recorder: &Recorder) {
+    /// `amount.value` as a JSON number, quoted as sent.
+    fn amounts_as_strings(&mut self, sent: &Sent, body: &Value, recorder: &Recorder) {
         match value_at(body, "amount.value") {
             Some(Value::Number(number)) => {
-                let as_text = number
-                    .to_string()
+                let raw = raw_at(sent.body, "amount.value")
+                    .map_or_else(|| number.to_string(), str::to_string);
+                let as_text = raw
                     .parse::<Decimal>()
+                    .or_else(|_| Decimal::from_scientific(&raw))
                     .map(|d| format!(" (\"{:.2}\")", d.round_dp(2)))
                     .unwrap_or_default();
-                let expected = format!(
-                    "{}: amount.value sent as the JSON number {number}; the API takes a decimal string{as_text}",
-                    request_line(exchange)
-                );
+                let said = Said {
+                    sent: format!(
+                        "{} sent amount.value as the JSON number {raw}",
+                        request_line(sent.exchange)
+                    ),
+                    expected: format!(
+                        "amount.value as a decimal string{as_text}: the API refuses a JSON number, and a float can lose cents on the way"
+                    ),
+                };
                 let cause = "amount.value".to_string();
                 self.finding(
                     &APP_AMOUNTS_AS_STRINGS,
                     cause,
                     false,
-                    expected,
-                    exchange,
+                    said,
+                    Some(sent.exchange),
                     recorder,
                 );
             }
             Some(_) => recorder.pass(&APP_AMOUNTS_AS_STRINGS),
             None => {}
         }
+    }
+
+    /// `Authorization: Bearer <key>` on every request to the API.
+    fn authorization(&mut self, sent: &Sent, recorder: &Recorder) {
+        let Some(mistake) = sent.authorization.mistake() else {
+            return recorder.pass(&APP_AUTHORIZATION);
+        };
+        let said = Said {
+            sent: format!("{} sent {mistake}", request_line(sent.exchange)),
+            expected: "`Authorization: Bearer <api key>` on every request: the server answers 401 otherwise (set the `Bearer ` prefix; the provider's generated samples leave it out)".into(),
+        };
+        let cause = mistake;
+        self.finding(
+            &APP_AUTHORIZATION,
+            cause,
+            false,
+            said,
+            Some(sent.exchange),
+            recorder,
+        );
     }
 
     /// Records a finding of `check`, told in full the first time its
@@ -476,14 +660,15 @@ impl ApplicationChecks {
         check: &'static CheckInfo,
         cause: String,
         warning: bool,
-        expected: String,
-        exchange: &Exchange,
+        said: Said,
+        exchange: Option<&Exchange>,
         recorder: &Recorder,
     ) {
         let first = self.told.len() >= TRACKED || self.told.insert((check.name, cause));
+        let Said { expected, sent } = said;
         match (first, warning) {
-            (true, false) => recorder.fail(check, expected, Some(exchange), None),
-            (true, true) => recorder.warn(check, expected, Some(exchange), None),
+            (true, false) => recorder.fail_sent(check, expected, sent, exchange),
+            (true, true) => recorder.warn_sent(check, expected, sent, exchange),
             (false, warning) => recorder.again(check, warning),
         }
     }
@@ -540,13 +725,37 @@ fn went_through(exchange: &Exchange, reached_server: bool) -> (bool, String) {
     }
 }
 
-/// `path: message (RULE)`, as the server's 422 would name it.
-fn named(violation: &Violation) -> String {
-    let rule = serde_json::to_value(violation.rule)
+/// A finding in two parts: what the application sent (the report's
+/// `actual`) and what the documented contract expects instead.
+struct Said {
+    sent: String,
+    expected: String,
+}
+
+/// The rule `violation` broke, by its wire name (`REQUIRED`).
+fn rule_name(violation: &Violation) -> String {
+    serde_json::to_value(violation.rule)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    format!("`{}` ({rule}: {})", violation.path, violation.message)
+        .unwrap_or_default()
+}
+
+/// The raw text of the value at a dotted property path (`amount.value`)
+/// of a JSON body, as sent; `None` when some part of the path is absent.
+fn raw_at<'b>(body: &'b [u8], path: &str) -> Option<&'b str> {
+    let mut node: &'b RawValue = serde_json::from_slice(body).ok()?;
+    for key in path.split('.') {
+        let object: BTreeMap<String, &'b RawValue> = serde_json::from_str(node.get()).ok()?;
+        node = object.get(key)?;
+    }
+    Some(node.get())
+}
+
+/// A value as sent, on one line and cut short. Only the ends of lines are
+/// trimmed: a JSON string cannot hold a line break, so no string changes.
+fn cut(raw: &str) -> String {
+    let flat = raw.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    crate::http::cut(&flat, 80)
 }
 
 /// `METHOD /path?query` of the request.

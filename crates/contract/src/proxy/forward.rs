@@ -10,6 +10,9 @@
 //! upstream drops the connection without an answer, the proxy drops the
 //! application's connection too (it does not invent a 502); only an
 //! upstream that cannot be reached at all gets a 502 from the proxy.
+//!
+//! Before the first, [`Upstream::check`] asks the upstream whether it is
+//! the API at all, with the client that will forward.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HOST, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{ACCEPT, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -26,12 +29,17 @@ use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use super::ProxyError;
 use super::judge::Message;
 use crate::http::connect::{https_over, tcp};
 use crate::http::describe;
+use crate::judge::recognise::{self, Recognised};
 
 /// How long a stopping proxy lets requests in flight finish.
 const DRAIN: Duration = Duration::from_secs(5);
+/// How long the first request to the upstream may take (as long as `run`
+/// gives a request by default).
+const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Headers that belong to one connection, never forwarded (RFC 9110
 /// §7.6.1), plus `Host`, which names the upstream instead.
 const PER_CONNECTION: [&str; 9] = [
@@ -79,13 +87,18 @@ pub enum Outcome {
     Unreachable(String),
 }
 
-/// Where to forward to.
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Where to forward to, and the client that forwards.
 #[derive(Debug, Clone)]
 pub struct Upstream {
+    /// The base URL as given (`https://host/v1`).
+    base_url: String,
     /// `scheme://authority`, without a path.
     origin: String,
     /// The `Host` value forwarded requests carry.
     host: HeaderValue,
+    client: HyperClient<Connector, Full<Bytes>>,
 }
 
 impl Upstream {
@@ -104,19 +117,73 @@ impl Upstream {
         }
         let host = HeaderValue::from_str(authority.as_str())
             .map_err(|e| format!("--upstream `{base_url}`: {e}"))?;
+        let https = https_over(tcp())
+            .map_err(|e| format!("no TLS root certificates for an https upstream: {e}"))?;
         Ok(Upstream {
+            base_url: base_url.trim_end_matches('/').to_string(),
             origin: format!("{scheme}://{authority}"),
             host,
+            client: HyperClient::builder(TokioExecutor::new()).build(https),
         })
+    }
+
+    /// Asks `GET {base}/wallets`, without a key (the proxy has none), and
+    /// judges the answer as `run` judges its first (`judge::recognise`):
+    /// the API answers 401 in its error envelope (or serves the list, or
+    /// limits the rate). Anything else, or no answer, says why not.
+    pub async fn check(&self) -> Result<Recognised, ProxyError> {
+        let url = format!("{}{}", self.base_url, recognise::PATH);
+        let unreachable = |reason: String| ProxyError::Unreachable {
+            url: self.base_url.clone(),
+            reason,
+        };
+        let request = Request::get(url.as_str())
+            .header(HOST, self.host.clone())
+            .header(ACCEPT, "application/json")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| unreachable(e.to_string()))?;
+        let answer = async {
+            let (head, body) = self.client.request(request).await?.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((head.status, body))
+        };
+        let (status, body) = match tokio::time::timeout(CHECK_TIMEOUT, answer).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(error)) => return Err(unreachable(first_cause(&*error))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "GET {} got no answer within {} s",
+                    recognise::PATH,
+                    CHECK_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        let json = serde_json::from_slice(&body).ok();
+        recognise::recognise(&self.base_url, "--upstream", status.as_u16(), json.as_ref()).map_err(
+            |why| ProxyError::NotTheApi {
+                url: self.base_url.clone(),
+                why,
+            },
+        )
     }
 }
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+/// What went wrong at bottom (`connection refused`, a TLS certificate),
+/// without the layers that only wrap it.
+fn first_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    match cause.to_string() {
+        text if text.is_empty() => describe(error),
+        text => text,
+    }
+}
 
 /// Sends what the application sent, and hands a copy to the judge.
 struct Forwarder {
     upstream: Upstream,
-    client: HyperClient<Connector, Full<Bytes>>,
     judge: mpsc::UnboundedSender<Message>,
 }
 
@@ -136,25 +203,18 @@ impl Listening {
     }
 }
 
-/// Listens on `listener` and forwards to `upstream`; every exchange is
-/// sent to `judge`.
+/// Listens on `listener` (at `addr`) and forwards to `upstream`; every
+/// exchange is sent to `judge`.
 pub fn serve(
     listener: TcpListener,
+    addr: SocketAddr,
     upstream: Upstream,
     judge: mpsc::UnboundedSender<Message>,
-) -> Result<Listening, String> {
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let https = https_over(tcp())
-        .map_err(|e| format!("no TLS root certificates for an https upstream: {e}"))?;
-    let client = HyperClient::builder(TokioExecutor::new()).build(https);
-    let forwarder = Arc::new(Forwarder {
-        upstream,
-        client,
-        judge,
-    });
+) -> Listening {
+    let forwarder = Arc::new(Forwarder { upstream, judge });
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, forwarder, stopped));
-    Ok(Listening { addr, stop, task })
+    Listening { addr, stop, task }
 }
 
 /// Serves the proxy's connections (`rafiki_serve`, the workspace's one
@@ -206,7 +266,7 @@ impl Forwarder {
         upstream
             .headers_mut()
             .insert(HOST, self.upstream.host.clone());
-        let (outcome, response) = match self.client.request(upstream).await {
+        let (outcome, response) = match self.upstream.client.request(upstream).await {
             Ok(answer) => {
                 let (head, body) = answer.into_parts();
                 match body.collect().await {
@@ -230,7 +290,7 @@ impl Forwarder {
                 }
             }
             Err(error) if error.is_connect() => {
-                let why = describe(&error);
+                let why = first_cause(&error);
                 (Outcome::Unreachable(why.clone()), Ok(unreachable(&why)))
             }
             Err(error) => (Outcome::Dropped(describe(&error)), Err(DropConnection)),

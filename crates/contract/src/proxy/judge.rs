@@ -2,7 +2,8 @@
 //! the order the answers came back, turns it into the suite's
 //! [`Exchange`] (the key as a slot, never its value) and hands it to the
 //! application's checks, the suite's answer checks and the server's
-//! checks across exchanges.
+//! checks across exchanges. At the end it says whether anything was
+//! judged at all (`traffic_judged`).
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -13,12 +14,14 @@ use rafiki_rules::ComplianceTable;
 use rafiki_spec::Spec;
 use tokio::sync::{mpsc, oneshot};
 
-use super::application::ApplicationChecks;
+use super::application::{ApplicationChecks, Authorization, Sent};
 use super::forward::{Captured, Outcome};
 use super::record::Recording;
 use super::redact::Secrets;
 use super::server::ServerChecks;
-use super::{APPLICATION_CHECKS, ProxyConfig, ProxyError, SERVER_CHECKS};
+use super::{
+    APPLICATION_CHECKS, ProxyConfig, ProxyError, SERVER_CHECKS, SESSION_CHECKS, TRAFFIC_JUDGED,
+};
 use crate::http::Operation;
 use crate::http::{Answer, Exchange, JSON, KeySlot, Probe, cut};
 use crate::judge::conformance::Conformance;
@@ -57,12 +60,30 @@ pub struct Judge {
     base_path: String,
     /// For reproductions: the upstream, where the request can be sent again.
     upstream_origin: String,
+    /// The upstream's base URL and the proxy's, as given to the application.
+    upstream: String,
+    proxy_url: String,
+    traffic: Traffic,
     application: ApplicationChecks,
     server: ServerChecks,
     secrets: Secrets,
     record: Option<Recording>,
     exchanges: u64,
     started: Instant,
+}
+
+/// What came through the proxy, to tell a session that judged nothing
+/// (and why) from one that did.
+#[derive(Default)]
+struct Traffic {
+    /// Requests to operations of the API.
+    to_api: u64,
+    /// Of those, answered by the upstream.
+    answered: u64,
+    /// The first request that was to no operation of the API.
+    first_elsewhere: Option<String>,
+    /// Why the upstream last failed to answer.
+    last_unanswered: Option<String>,
 }
 
 /// The path of `base_url` without a trailing slash (`/v1`, or empty).
@@ -73,7 +94,12 @@ pub fn base_path(base_url: &str) -> String {
 }
 
 impl Judge {
-    pub fn new(config: &ProxyConfig, on_finding: FailureListener) -> Result<Self, ProxyError> {
+    /// A judge of the traffic `proxy_url` forwards to `config.upstream`.
+    pub fn new(
+        config: &ProxyConfig,
+        proxy_url: &str,
+        on_finding: FailureListener,
+    ) -> Result<Self, ProxyError> {
         let spec = match &config.spec {
             Some(path) => std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))
@@ -86,6 +112,7 @@ impl Judge {
         let checks: Vec<_> = APPLICATION_CHECKS
             .iter()
             .chain(SERVER_CHECKS)
+            .chain(SESSION_CHECKS)
             .copied()
             .collect();
         let recorder = Recorder::new(0, config.strict, &checks)
@@ -110,6 +137,9 @@ impl Judge {
             operations,
             base_path: base_path(&config.upstream),
             upstream_origin,
+            upstream: config.upstream.clone(),
+            proxy_url: proxy_url.to_string(),
+            traffic: Traffic::default(),
             application: ApplicationChecks::new(
                 ComplianceTable::builtin(),
                 config.retry_window,
@@ -153,16 +183,33 @@ impl Judge {
             .split('?')
             .next()
             .unwrap_or_default();
-        // Outside the API (the mock's control API, unknown paths): forwarded, not judged.
-        let Some(operation) = path
+        let operation_at = |path: &str| {
+            self.operations
+                .iter()
+                .find(|o| o.matches(&captured.method, path))
+                .map(|o| o.id)
+        };
+        let below_base = path
             .strip_prefix(self.base_path.as_str())
-            .and_then(|below| {
-                self.operations
-                    .iter()
-                    .find(|o| o.matches(&captured.method, below))
-            })
-            .map(|o| o.id)
-        else {
+            .filter(|below| below.is_empty() || below.starts_with('/'));
+        let Some(operation) = below_base.and_then(operation_at) else {
+            // Outside the API (the mock's control API, unknown paths):
+            // forwarded, not judged; but a path that would be an operation
+            // below the base is the application's base URL set wrong.
+            if below_base.is_none()
+                && let Some(operation) = operation_at(path)
+            {
+                let exchange = self.exchange(captured, operation);
+                self.application.outside_base(
+                    &exchange,
+                    &self.base_path,
+                    &self.proxy_url,
+                    &self.recorder,
+                );
+            }
+            self.traffic
+                .first_elsewhere
+                .get_or_insert_with(|| format!("{} {}", captured.method, captured.path_and_query));
             return;
         };
         let exchange = self.exchange(captured, operation);
@@ -172,8 +219,23 @@ impl Judge {
             finished: captured.finished,
         };
         let reached_server = !matches!(captured.outcome, Outcome::Unreachable(_));
-        self.application
-            .judge(&exchange, account, timing, reached_server, &self.recorder);
+        self.traffic.to_api += 1;
+        match &exchange.answer {
+            Ok(_) => self.traffic.answered += 1,
+            Err(why) => self.traffic.last_unanswered = Some(why.clone()),
+        }
+        let sent = Sent {
+            exchange: &exchange,
+            body: &captured.request_body,
+            authorization: Authorization::of(header(
+                &captured.request_headers,
+                AUTHORIZATION.as_str(),
+            )),
+            account,
+            timing,
+            reached_server,
+        };
+        self.application.judge(&sent, &self.recorder);
         if exchange.answer.is_ok() && reached_server {
             self.conformance.observe(&exchange, &self.recorder);
             self.server
@@ -184,10 +246,10 @@ impl Judge {
     /// The suite's view of one exchange; the key is only a slot.
     fn exchange(&self, captured: &Captured, operation: &'static str) -> Exchange {
         let headers = &captured.request_headers;
-        let key = match header(headers, AUTHORIZATION.as_str()) {
-            None => KeySlot::None,
-            Some(value) if value.starts_with("Bearer ") => KeySlot::Primary,
-            Some(_) => KeySlot::PrimaryWithoutScheme,
+        let key = match Authorization::of(header(headers, AUTHORIZATION.as_str())) {
+            Authorization::Missing => KeySlot::None,
+            Authorization::Bearer => KeySlot::Primary,
+            _ => KeySlot::PrimaryWithoutScheme,
         };
         let body_type = header(headers, CONTENT_TYPE.as_str())
             .filter(|t| t.starts_with(JSON))
@@ -242,6 +304,7 @@ impl Judge {
 
     fn finish(mut self) -> Report {
         self.application.finish(&self.recorder);
+        self.traffic_judged();
         if let Some(record) = self.record.as_mut() {
             record.flush();
         }
@@ -251,6 +314,49 @@ impl Judge {
             self.started.elapsed(),
             self.conformance.coverage(),
         )
+    }
+
+    /// Whether the session judged anything: a request to the API that the
+    /// upstream answered. Otherwise what came (nothing, no request to the
+    /// API, no answer) and what to do about it.
+    fn traffic_judged(&self) {
+        let traffic = &self.traffic;
+        if traffic.answered > 0 {
+            return self.recorder.pass(&TRAFFIC_JUDGED);
+        }
+        let proxy_url = &self.proxy_url;
+        let (sent, expected) = match (self.exchanges, &traffic.first_elsewhere) {
+            (0, _) => (
+                format!(
+                    "no exchange was judged: the application sent no request through {proxy_url}"
+                ),
+                format!(
+                    "the application's requests to the API sent through the proxy: is RAFIKI_PROXY_URL (or the application's base URL) set to {proxy_url}?"
+                ),
+            ),
+            (requests, Some(first)) if traffic.to_api == 0 => (
+                format!(
+                    "no exchange was judged: none of the {requests} request(s) through the proxy was to an operation of the API (the first: {first})"
+                ),
+                format!(
+                    "requests to the API's paths, below {proxy_url}: is the application's base URL {proxy_url}?"
+                ),
+            ),
+            _ => (
+                format!(
+                    "no exchange was judged: the upstream {} answered none of the {} request(s) to the API forwarded to it (the last: {})",
+                    self.upstream,
+                    traffic.to_api,
+                    traffic.last_unanswered.as_deref().unwrap_or("no answer")
+                ),
+                format!(
+                    "answers from the upstream: is {} up, and is --upstream its base URL?",
+                    self.upstream
+                ),
+            ),
+        };
+        self.recorder
+            .fail_sent(&TRAFFIC_JUDGED, expected, sent, None);
     }
 }
 

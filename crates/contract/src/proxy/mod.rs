@@ -6,15 +6,20 @@
 //! - the application's side ([`application`]): requests the documented
 //!   contract or the compliance rules refuse, a payout without an
 //!   idempotency key, the same payout sent again under a new key, amounts
-//!   as JSON numbers, a list walk stopped before its last page, polling
-//!   faster than a floor;
+//!   as JSON numbers, a key without `Bearer`, a path outside the API's
+//!   base, a list walk stopped before its last page, polling faster than
+//!   a floor;
 //! - the server's side ([`server`], plus the suite's answer checks):
 //!   documented statuses, schemas, the error envelope, legal payout
 //!   histories across the reads it sees, idempotent replays.
 //!
-//! Findings are told as they are found (one line each; API keys are never
-//! shown), and [`Proxy::finish`] closes the run with the same [`Report`]
-//! the suite writes (terminal, JUnit, JSON).
+//! Before listening, the proxy asks the upstream whether it is the API
+//! (as `run` does, without a key: [`crate::judge::recognise`]), and does
+//! not start on one that is not, or does not answer. Findings are told as
+//! they are found (one line each; API keys are never shown), and
+//! [`Proxy::finish`] closes the run with the same [`Report`] the suite
+//! writes (terminal, JUnit, JSON). A session that judged nothing fails
+//! (`traffic_judged`): it proves nothing about the application.
 
 pub mod application;
 pub mod forward;
@@ -34,6 +39,7 @@ use crate::catalogue::{
     CLIENT_DECODES, CONTENT_TYPE_JSON, CheckInfo, ERROR_ENVELOPE, IDEMPOTENCY_KEY_REUSE,
     IDEMPOTENCY_REPLAY, LIFECYCLE_LEGAL, RESPONSE_SCHEMA, STATUS_DOCUMENTED, check_list,
 };
+use crate::judge::recognise::NotTheApi;
 use crate::report::{FailureListener, Report};
 
 check_list! { APPLICATION_CHECKS;
@@ -49,6 +55,21 @@ check_list! { APPLICATION_CHECKS;
         basis: "a list read with a date filter, or paged at all, is read to the page without a next cursor; stopping before it misses items (judged when the proxy stops)";
     APP_POLLING_FLOOR = "app_polling_floor": "a PENDING payout is polled no more often than --poll-floor",
         basis: "the floor is the integrator's own (default 1 s): payouts settle in seconds to minutes, and polling faster only spends the rate limit";
+    APP_AUTHORIZATION = "app_authorization": "every request to the API carries `Authorization: Bearer <key>`",
+        basis: "every operation needs `Authorization: Bearer <api key>`; without the scheme (the key alone, as the provider's generated samples send it), with another scheme or with no header, the server answers 401";
+    APP_BASE_URL = "app_base_url": "every request to the API goes below its base URL (`/v1`)",
+        basis: "every path of the API is below the base URL, its version included: a request for `/payouts` where the base is `/v1` misses the API (a path that would be no operation below the base, such as the mock's `/_sandbox`, is not judged)";
+}
+
+check_list! { SESSION_CHECKS;
+    TRAFFIC_JUDGED = "traffic_judged": "the session judged the application's traffic: its requests to the API came through the proxy, and the upstream answered",
+        basis: "a session that judged nothing shows nothing about the application: it fails when no request came through the proxy, none was to an operation of the API, or the upstream answered none of them";
+}
+
+/// The proxy's own checks (besides [`SERVER_CHECKS`]), as `list-checks`
+/// shows them.
+pub fn own_checks() -> impl Iterator<Item = &'static CheckInfo> {
+    APPLICATION_CHECKS.iter().chain(SESSION_CHECKS).copied()
 }
 
 /// What the proxy judges of the server: the suite's checks on every
@@ -109,6 +130,12 @@ impl ProxyConfig {
 pub enum ProxyError {
     #[error("{0}")]
     Upstream(String),
+    /// The upstream did not answer the proxy's first request.
+    #[error("cannot reach --upstream {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The upstream answered, but not as the API does.
+    #[error("--upstream {url} does not look like the Rafiki payouts API: {why}")]
+    NotTheApi { url: String, why: NotTheApi },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -134,14 +161,13 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Starts listening; `on_finding` hears every failure and warning as
-    /// it is found.
+    /// Asks the upstream whether it is the API, then starts listening;
+    /// `on_finding` hears every failure and warning as it is found.
     pub async fn start(
         config: ProxyConfig,
         on_finding: FailureListener,
     ) -> Result<Self, ProxyError> {
         let upstream = forward::Upstream::new(&config.upstream).map_err(ProxyError::Upstream)?;
-        let judge = judge::Judge::new(&config, on_finding)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -149,6 +175,13 @@ impl Proxy {
                     addr: config.listen,
                     source,
                 })?;
+        let addr = listener.local_addr().map_err(|source| ProxyError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        upstream.check().await?;
+        let base_url = format!("http://{addr}{}", judge::base_path(&config.upstream));
+        let judge = judge::Judge::new(&config, &base_url, on_finding)?;
         // Judging runs on a thread of its own: the runtime's workers only
         // forward, so judging never delays an answer.
         let (to_judge, inbox) = mpsc::unbounded_channel();
@@ -157,11 +190,9 @@ impl Proxy {
             .name("rafiki-proxy-judge".into())
             .spawn(move || judge.run(inbox, report))
             .map_err(|e| ProxyError::Upstream(format!("cannot start the judge: {e}")))?;
-        let listening =
-            forward::serve(listener, upstream, to_judge.clone()).map_err(ProxyError::Upstream)?;
-        let base_path = judge::base_path(&config.upstream);
+        let listening = forward::serve(listener, addr, upstream, to_judge.clone());
         Ok(Proxy {
-            base_url: format!("http://{}{base_path}", listening.addr),
+            base_url,
             listening,
             judge: to_judge,
             report: finished,

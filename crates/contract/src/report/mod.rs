@@ -186,6 +186,9 @@ pub struct Report {
     /// The server checked (`--base-url`); `None` for the embedded mock,
     /// which a replay starts afresh, and for a proxy's report.
     pub base_url: Option<String>,
+    /// Generated cases per property check (`--max-examples`), which a
+    /// replay needs as much as the seed; `None` for a proxy's report.
+    pub max_examples: Option<u32>,
     /// Warnings counted as failures (`--strict`).
     pub strict: bool,
     /// Requests sent to the server.
@@ -228,12 +231,18 @@ impl Report {
     /// the same server. The keys come from the environment and are never
     /// printed; the note on them is a shell comment, so the line pastes.
     pub fn replay_command(&self, seed: u64, check: &str) -> String {
+        let examples = match self.max_examples {
+            Some(n) if n != crate::catalogue::DEFAULT_MAX_EXAMPLES => {
+                format!(" --max-examples {n}")
+            }
+            _ => String::new(),
+        };
         match &self.base_url {
             Some(url) => format!(
-                "rafiki-contract run --base-url {url} --seed {seed} --checks {check}  \
+                "rafiki-contract run --base-url {url} --seed {seed}{examples} --checks {check}  \
                  # with this run's RAFIKI_API_KEY (and RAFIKI_API_KEY_2) exported"
             ),
-            None => format!("rafiki-contract run --seed {seed} --checks {check}"),
+            None => format!("rafiki-contract run --seed {seed}{examples} --checks {check}"),
         }
     }
 

@@ -11,6 +11,8 @@ use crate::http::Exchange;
 
 /// How many failures per check keep their full details.
 const DETAILED_FAILURES: usize = 5;
+/// What a warning's `expected` starts with.
+const STRICTER: &str = "(stricter than documented)";
 
 /// (answer, operation) of [`cause_of`] to how many failures were found on
 /// such answers, and by which checks.
@@ -24,8 +26,9 @@ pub struct FailureNotice {
     /// asked for warnings.
     pub warning: bool,
     pub expected: String,
-    /// What came back (status and body, shortened), or `-`.
-    pub got: String,
+    /// What came back (the answer, shortened), or, for what the proxy
+    /// found in an application's request, what the application sent.
+    pub actual: String,
     /// Since the run started.
     pub after: std::time::Duration,
 }
@@ -175,12 +178,45 @@ impl Recorder {
         if let Some(why) = exchange.and_then(Exchange::unjudged_because) {
             return self.skip(check, why.to_string());
         }
-        let failure = self.failure(expected.into(), exchange, input);
+        self.record_failure(
+            check,
+            self.failure(expected.into(), exchange, input),
+            exchange,
+        );
+    }
+
+    /// Records a failure of a request an application sent (the proxy's
+    /// findings): `sent` says what it sent, and stands where the answer
+    /// would (`actual`); `expected` is what the contract expects of it.
+    pub fn fail_sent(
+        &self,
+        check: &'static CheckInfo,
+        expected: impl Into<String>,
+        sent: impl Into<String>,
+        exchange: Option<&Exchange>,
+    ) {
+        let failure = Failure {
+            actual: sent.into(),
+            ..self.failure(expected.into(), exchange, None)
+        };
+        // The application's request is the cause, not the answer: not
+        // grouped by answer.
+        self.record_failure(check, failure, None);
+    }
+
+    /// Records `failure`; one found on `exchange`'s answer counts towards
+    /// that answer's cause.
+    fn record_failure(
+        &self,
+        check: &'static CheckInfo,
+        failure: Failure,
+        exchange: Option<&Exchange>,
+    ) {
         let notice = FailureNotice {
             check: check.name,
             warning: false,
             expected: failure.expected.clone(),
-            got: failure.actual.clone(),
+            actual: failure.actual.clone(),
             after: self.started.elapsed(),
         };
         let mut recorded = false;
@@ -228,11 +264,34 @@ impl Recorder {
         if let Some(why) = exchange.and_then(Exchange::unjudged_because) {
             return self.skip(check, why.to_string());
         }
-        let expected = format!("(stricter than documented) {}", expected.into());
+        let expected = format!("{STRICTER} {}", expected.into());
         if self.strict {
             return self.fail(check, expected, exchange, input);
         }
-        let warning = self.failure(expected, exchange, input);
+        self.record_warning(check, self.failure(expected, exchange, input));
+    }
+
+    /// [`Recorder::warn`] of a request an application sent, as
+    /// [`Recorder::fail_sent`] records a failure of one.
+    pub fn warn_sent(
+        &self,
+        check: &'static CheckInfo,
+        expected: impl Into<String>,
+        sent: impl Into<String>,
+        exchange: Option<&Exchange>,
+    ) {
+        let expected = format!("{STRICTER} {}", expected.into());
+        if self.strict {
+            return self.fail_sent(check, expected, sent, exchange);
+        }
+        let warning = Failure {
+            actual: sent.into(),
+            ..self.failure(expected, exchange, None)
+        };
+        self.record_warning(check, warning);
+    }
+
+    fn record_warning(&self, check: &'static CheckInfo, warning: Failure) {
         // Only a listener that asked for warnings hears them: the notice is
         // made for it alone.
         let listener = self.listener.as_ref().filter(|_| self.tell_warnings);
@@ -240,7 +299,7 @@ impl Recorder {
             check: check.name,
             warning: true,
             expected: warning.expected.clone(),
-            got: warning.actual.clone(),
+            actual: warning.actual.clone(),
             after: self.started.elapsed(),
         });
         let mut recorded = false;
@@ -356,6 +415,7 @@ impl Recorder {
         Report {
             seed: self.replayable.then_some(self.seed),
             base_url: None,
+            max_examples: None,
             ended_early: None,
             causes,
             strict: self.strict,

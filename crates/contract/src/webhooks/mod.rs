@@ -43,13 +43,13 @@ check_list! { WEBHOOK_CHECKS;
     WEBHOOK_FUTURE_REFUSED = "webhook_future_refused": "an event whose signature's timestamp is further ahead than --tolerance is refused (not 2xx)",
         basis: "ours, so it warns: as webhook_stale_refused, for a timestamp 60 s further ahead than --tolerance";
     WEBHOOK_DUPLICATE_ACKNOWLEDGED = "webhook_duplicate_acknowledged": "an event delivered again, and in copies at once, is acknowledged every time",
-        basis: "the provider's webhooks page: an event not acknowledged is sent again, so one event (one id) can arrive twice; refusing it again means it is sent again and again (fails); refusing a copy that arrives while another is being handled only delays it, as the provider sends it again later (warns)";
+        basis: "ours, so it warns: the provider sends an event again until it is acknowledged, so one whose acknowledgement was lost comes again; that every delivery carries the event's id, so that refusing a seen id refuses the event for ever, is our reading (docs/contract.md, \"Webhooks\"; fidelity U-19)";
     WEBHOOK_REFUSED_NO_EFFECT = "webhook_refused_no_effect": "an event the receiver refused changes nothing in its view of the payout (404, or another state)",
         basis: "needs --observe; as the refusal checks: a forged event (changed, another key, unsigned, malformed) that shows in the view fails, a stale or future one only warns (the tolerance is ours); deliveries the receiver acknowledged are left to their refusal check";
     WEBHOOK_DUPLICATE_ONE_EFFECT = "webhook_duplicate_one_effect": "an event delivered several times is applied once (the view's count of applied events is 1)",
-        basis: "needs --observe and a count of the events applied to the payout at --effects-pointer (default /events_applied) in the view; since the provider sends an event again until it is acknowledged, applying each delivery counts one event several times; skipped when the view has no such count";
+        basis: "ours, so it warns: needs --observe and a count of the events applied to the payout at --effects-pointer (default /events_applied) in the view (skipped without one); an event comes again until it is acknowledged, and that each delivery carries its id, by which a receiver applies it once, is our reading (fidelity U-19)";
     WEBHOOK_STALE_STATE_IGNORED = "webhook_stale_state_ignored": "a late event with an earlier state (PENDING after SENT) leaves the view at the later state",
-        basis: "needs --observe; the documented lifecycle never goes back (PENDING to SENT, FAILED or CANCELLED; SENT to REVERSED) and an event sent again can arrive after a later one, so a receiver keeps the furthest state: a view taken back to PENDING fails";
+        basis: "ours, so it warns: needs --observe; the documented lifecycle never goes back (PENDING to SENT, FAILED or CANCELLED; SENT to REVERSED), but that events may come in any order, and that PENDING sends one, are our reading (fidelity U-19); a receiver keeps the furthest state, and a view taken back to PENDING warns";
 }
 
 /// Copies of one event sent at once.
@@ -432,18 +432,16 @@ impl Session<'_> {
             .client
             .send(self.signer.probe(event, Delivery::Signed))
             .await;
-        self.recorder.expect(
-            check,
-            acknowledged(&again),
-            || {
-                format!(
-                    "an event delivered again (same id, same body) is acknowledged with a 2xx; \
-                     until it is, the provider sends it again ({})",
-                    event.describe()
-                )
-            },
-            &again,
-        );
+        match acknowledged(&again) {
+            true => self.recorder.pass(check),
+            false => self.recorder.warn(
+                check,
+                "an event delivered again (same id, same body) is acknowledged with a 2xx; \
+                 until it is, the provider sends it again",
+                Some(&again),
+                Some(event.describe()),
+            ),
+        }
         let probe = self.signer.probe(event, Delivery::Signed);
         let copies = self.client.send_together(vec![probe; COPIES]).await;
         let refused: Vec<&Exchange> = copies.iter().filter(|c| !acknowledged(c)).collect();
@@ -612,7 +610,7 @@ impl Session<'_> {
         );
         match view.effects(&read) {
             Some(1) => self.recorder.pass(check),
-            Some(count) if count > 1 => self.recorder.fail(
+            Some(count) if count > 1 => self.recorder.warn(
                 check,
                 format!(
                     "an event delivered {} times (once, again, then {COPIES} copies at once) is \
@@ -653,7 +651,7 @@ impl Session<'_> {
         match view.shown(&read) {
             Shown::State(Some(shown)) if shown == expected => self.recorder.pass(check),
             Shown::State(Some(shown)) if shown == StateCode::Pending.to_string() => {
-                self.recorder.fail(
+                self.recorder.warn(
                     check,
                     format!(
                         "a payout told {expected}, then PENDING by an event a minute older, \
