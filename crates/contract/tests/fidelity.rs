@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// The check names `rafiki-contract list-checks` prints (the first word of
-/// each unindented line).
+/// each unindented line but the section headings, which end with `:`).
 fn listed_checks() -> BTreeSet<String> {
     let output = Command::new(env!("CARGO_BIN_EXE_rafiki-contract"))
         .arg("list-checks")
@@ -19,7 +19,7 @@ fn listed_checks() -> BTreeSet<String> {
     String::from_utf8(output.stdout)
         .expect("UTF-8")
         .lines()
-        .filter(|line| !line.starts_with(' '))
+        .filter(|line| !line.starts_with(' ') && !line.ends_with(':'))
         .filter_map(|line| line.split_whitespace().next())
         .map(str::to_owned)
         .collect()
