@@ -38,10 +38,8 @@ check_list! { WEBHOOK_CHECKS;
         basis: "as webhook_tampered_refused: the provider signs with the signing key it made for the receiver's configuration; an event signed with any other key is not from it";
     WEBHOOK_SIGNATURE_MISSING_REFUSED = "webhook_signature_missing_refused": "an event without X-Rafiki-Webhook-Signature, or with a malformed one, is refused (not 2xx)",
         basis: "as webhook_tampered_refused: every event carries the documented X-Rafiki-Webhook-Signature (t=<unix seconds>, v1=<hex digest>); one without it, or with a timestamp and no digest, cannot be shown genuine";
-    WEBHOOK_STALE_REFUSED = "webhook_stale_refused": "an event whose signature's timestamp is older than --tolerance is refused (not 2xx)",
-        basis: "ours, so it warns: the signed timestamp is there to stop a captured event being replayed, but the provider names no tolerance; we hold the receiver to --tolerance (default 300 s) and send a timestamp 60 s past it, clear of clock skew";
-    WEBHOOK_FUTURE_REFUSED = "webhook_future_refused": "an event whose signature's timestamp is further ahead than --tolerance is refused (not 2xx)",
-        basis: "ours, so it warns: as webhook_stale_refused, for a timestamp 60 s further ahead than --tolerance";
+    WEBHOOK_UNTIMELY_REFUSED = "webhook_untimely_refused": "an event whose signature's timestamp is further than --tolerance from now, old or ahead, is refused (not 2xx)",
+        basis: "ours, so it warns: the signed timestamp is there to stop a captured event being replayed, but the provider names no tolerance; we hold the receiver to --tolerance (default 300 s) and send timestamps 60 s past it either way, clear of clock skew";
     WEBHOOK_DUPLICATE_ACKNOWLEDGED = "webhook_duplicate_acknowledged": "an event delivered again, and in copies at once, is acknowledged every time",
         basis: "ours, so it warns: the provider sends an event again until it is acknowledged, so one whose acknowledgement was lost comes again; that every delivery carries the event's id, so that refusing a seen id refuses the event for ever, is our reading (docs/contract.md, \"Webhooks\"; fidelity U-19)";
     WEBHOOK_REFUSED_NO_EFFECT = "webhook_refused_no_effect": "an event the receiver refused changes nothing in its view of the payout (404, or another state)",
@@ -285,8 +283,8 @@ impl Session<'_> {
             (&WEBHOOK_WRONG_KEY_REFUSED, Delivery::WrongKey),
             (&WEBHOOK_SIGNATURE_MISSING_REFUSED, Delivery::Unsigned),
             (&WEBHOOK_SIGNATURE_MISSING_REFUSED, Delivery::Malformed),
-            (&WEBHOOK_STALE_REFUSED, Delivery::Stale),
-            (&WEBHOOK_FUTURE_REFUSED, Delivery::Future),
+            (&WEBHOOK_UNTIMELY_REFUSED, Delivery::Stale),
+            (&WEBHOOK_UNTIMELY_REFUSED, Delivery::Future),
         ] {
             let event = fresh().event(StateCode::Sent, now);
             let exchange = self.client.send(self.signer.probe(&event, delivery)).await;
