@@ -36,10 +36,12 @@
 mod amounts;
 mod banks;
 pub mod clock;
+mod commit;
 pub mod config;
 mod conn;
 mod control;
 mod cursor;
+mod durable;
 pub mod errors;
 mod extract;
 pub mod faults;
@@ -50,6 +52,7 @@ mod rate_limit;
 mod routes;
 mod scheduler;
 mod server;
+mod snapshot;
 pub mod store;
 pub mod support;
 mod traffic;
@@ -57,10 +60,12 @@ pub mod variants;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use commit::WriteFailed;
 pub use config::{
     AccountConfig, Config, ConfigError, DEFAULT_API_KEY, DEFAULT_DELAY, DEFAULT_JOURNAL_CAPACITY,
     OtherBody, UpperBound, WalletSeed,
 };
+pub use durable::StateError;
 pub use faults::{Fault, FaultPlan, FaultRule, FaultStatus, Scope, Share};
 pub use operation::Operation;
 pub use server::{MockHandle, StartError, spawn, spawn_on};

@@ -7,7 +7,11 @@
 //! cargo run -p rafiki-mock -- --rate-limit-per-key 5
 //! cargo run -p rafiki-mock -- --fault 'create_payout=503+retry-after=1@30%' --fault 'create_payout=drop-after-handling@10%' --fault-seed 7
 //! cargo run -p rafiki-mock -- --webhook-url http://127.0.0.1:3000/webhooks --webhook-signing-key whsk_test_local --webhook-fault 'duplicate@20%'
+//! cargo run -p rafiki-mock -- --state team-sandbox.db
 //! ```
+//!
+//! A state file it refuses (not ours, corrupt, newer, held by another
+//! mock) stops it with one line on stderr and exit code 2, like a bad flag.
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
@@ -19,7 +23,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use rafiki_mock::{
-    Config, DEFAULT_API_KEY, FaultPlan, FaultRule, SigningKey, Variant, WalletSeed,
+    Config, DEFAULT_API_KEY, FaultPlan, FaultRule, SigningKey, StartError, Variant, WalletSeed,
     WebhookEndpoint, WebhookFaultPlan, WebhookFaultRule, WebhookUrl,
 };
 use rafiki_rules::ComplianceTable;
@@ -119,6 +123,11 @@ struct Args {
     /// oldest are dropped.
     #[arg(long, default_value_t = rafiki_mock::DEFAULT_JOURNAL_CAPACITY)]
     journal_capacity: usize,
+    /// Keep the whole state in this SQLite file (created if missing):
+    /// every change is on disk before its answer, and the mock started
+    /// again on the file goes on where it stopped [default: in memory].
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -178,9 +187,16 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("loading the compliance table {}", path.display()))?;
         config.compliance = Arc::new(table);
     }
-    let handle = rafiki_mock::spawn_on(config, SocketAddr::new(args.host, args.port))
-        .await
-        .context("starting rafiki-mock")?;
+    config.state_file = args.state;
+    let handle = match rafiki_mock::spawn_on(config, SocketAddr::new(args.host, args.port)).await {
+        Ok(handle) => handle,
+        // A refused state file is a usage error, said in one line.
+        Err(StartError::State(error)) => {
+            eprintln!("rafiki-mock: {error}");
+            std::process::exit(2);
+        }
+        Err(error) => return Err(error).context("starting rafiki-mock"),
+    };
     println!("rafiki-mock serving {}", handle.base_url());
     stop_signal().await.context("waiting for a stop signal")?;
     tracing::info!("shutting down");

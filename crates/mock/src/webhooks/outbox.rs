@@ -7,6 +7,10 @@
 //! taken (an event is queued in the critical section of the change it
 //! tells of, so events queue in the order the changes happened); this one
 //! is never held while taking the account's.
+//!
+//! With a state file, a [`WebhookSink`] is told of every change of the
+//! endpoints and of the deliveries not yet done, under this lock
+//! ([`super::rows`]); the outbox starts from what the file kept.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,6 +25,7 @@ use tokio::sync::Notify;
 
 use super::faults::{self, Applied, WebhookFaultState};
 use super::journal::{AttemptEntry, AttemptOutcome, DeliveryJournal, EntryFault};
+use super::rows::{DeliveryRow, EndpointRow, Origin, WebhookChange, WebhookImage, WebhookSink};
 use super::wire::EndpointView;
 use super::{
     Deliverer, MAX_ENDPOINTS, OUT_OF_ORDER_HOLD, RETRY_WAITS, STALE_BY, SigningKey,
@@ -46,6 +51,9 @@ struct State {
     /// Orders queue entries due at the same time: event order.
     next_seq: u64,
     journal: DeliveryJournal,
+    /// Told of every change of the endpoints and of their queues (`None`:
+    /// in memory only).
+    sink: Option<Arc<dyn WebhookSink>>,
 }
 
 /// Due time (the mock's clock), then order of queueing.
@@ -55,6 +63,7 @@ struct Endpoint {
     id: String,
     url: WebhookUrl,
     key: SigningKey,
+    origin: Origin,
     /// Wakes the endpoint's task: something was queued, the clock moved,
     /// or the endpoint was deleted.
     wake: Arc<Notify>,
@@ -144,25 +153,81 @@ pub(crate) enum Step {
 
 impl Outbox {
     /// An account's outbox with its configured endpoints (their tasks start
-    /// with [`Outbox::start`]).
+    /// with [`Outbox::start`]), and with what a state file kept of it
+    /// (`restored`): endpoints added through the control API stay, those
+    /// of the configuration stay while it still names their URL (same id,
+    /// the configured key or else the stored one), the others are dropped
+    /// with their queues; the deliveries not yet done are queued again.
     pub fn new(
         deliverer: Arc<Deliverer>,
-        endpoints: &[WebhookEndpoint],
+        configured: &[WebhookEndpoint],
         plan: WebhookFaultPlan,
         journal_capacity: usize,
         now: DateTime<Utc>,
+        restored: WebhookImage,
+        sink: Option<Arc<dyn WebhookSink>>,
     ) -> Self {
-        let endpoints = endpoints
-            .iter()
-            .map(|e| Endpoint::new(e.url.clone(), e.signing_key.clone(), now))
-            .collect();
+        let mut unmatched: Vec<&WebhookEndpoint> = configured.iter().collect();
+        let mut endpoints = Vec::new();
+        for row in restored.endpoints {
+            let kept = match row.origin {
+                Origin::ControlApi => Some(row.key),
+                Origin::Config => unmatched
+                    .iter()
+                    .position(|e| e.url == row.url)
+                    .map(|i| unmatched.remove(i).signing_key.clone().unwrap_or(row.key)),
+            };
+            match kept {
+                Some(key) => endpoints.push(Endpoint {
+                    key,
+                    ..Endpoint::new(row.url, None, row.origin, row.id)
+                }),
+                None => record(&sink, || WebhookChange::EndpointRemoved(row.id)),
+            }
+        }
+        for e in unmatched {
+            let id = ids::new_id(ids::WEBHOOK_ENDPOINT, now);
+            let endpoint = Endpoint::new(e.url.clone(), e.signing_key.clone(), Origin::Config, id);
+            endpoints.push(endpoint);
+        }
+        for (position, endpoint) in endpoints.iter().enumerate() {
+            record(&sink, || WebhookChange::Endpoint {
+                row: endpoint.row(),
+                position,
+            });
+        }
+        if endpoints.len() > MAX_ENDPOINTS {
+            tracing::warn!(
+                endpoints = endpoints.len(),
+                "an account has more webhook endpoints than {MAX_ENDPOINTS} (the state file's and the configured ones); none can be added until some are deleted"
+            );
+        }
+        let mut next_seq = 0;
+        for row in restored.deliveries {
+            let Some(endpoint) = endpoints.iter_mut().find(|e| e.id == row.endpoint_id) else {
+                continue;
+            };
+            next_seq = next_seq.max(row.due.1);
+            let delivery = Delivery {
+                event: Arc::new(Event {
+                    id: row.event_id,
+                    payout_id: row.payout_id,
+                    body: row.body,
+                }),
+                attempt: row.attempt,
+                faults: row.faults,
+                held: row.held,
+            };
+            endpoint.queue.insert(row.due, delivery);
+        }
         Outbox {
             deliverer,
             state: Mutex::new(State {
                 endpoints,
                 faults: WebhookFaultState::new(plan),
-                next_seq: 0,
+                next_seq,
                 journal: DeliveryJournal::new(journal_capacity),
+                sink,
             }),
         }
     }
@@ -198,8 +263,14 @@ impl Outbox {
             if state.endpoints.len() >= MAX_ENDPOINTS {
                 return Err(ApiError::WebhookEndpointLimit { max: MAX_ENDPOINTS });
             }
-            let endpoint = Endpoint::new(url, None, now);
+            let id = ids::new_id(ids::WEBHOOK_ENDPOINT, now);
+            let endpoint = Endpoint::new(url, None, Origin::ControlApi, id);
             let shown = (endpoint.view(), endpoint.id.clone(), endpoint.wake.clone());
+            let position = state.endpoints.len();
+            record(&state.sink, || WebhookChange::Endpoint {
+                row: endpoint.row(),
+                position,
+            });
             state.endpoints.push(endpoint);
             shown
         };
@@ -220,6 +291,9 @@ impl Outbox {
             return false;
         };
         let endpoint = state.endpoints.remove(index);
+        record(&state.sink, || {
+            WebhookChange::EndpointRemoved(endpoint.id.clone())
+        });
         endpoint.wake.notify_one();
         true
     }
@@ -255,11 +329,12 @@ impl Outbox {
             endpoints,
             faults,
             next_seq,
+            sink,
             ..
         } = &mut *state;
         for endpoint in endpoints {
             let applied = faults.decide();
-            endpoint.enqueue(event.clone(), applied, at, next_seq);
+            endpoint.enqueue(event.clone(), applied, at, next_seq, sink);
         }
     }
 
@@ -311,6 +386,7 @@ impl Outbox {
             endpoints,
             next_seq,
             journal,
+            sink,
             ..
         } = &mut *state;
         let endpoint = endpoints.iter_mut().find(|e| e.id == attempt.endpoint_id);
@@ -364,7 +440,16 @@ impl Outbox {
                 held: false,
                 ..attempt.delivery.clone()
             };
-            endpoint.queue.insert((due, take(next_seq)), retry);
+            let key = (due, take(next_seq));
+            record(sink, || {
+                WebhookChange::Delivery(endpoint.row_of(key, &retry))
+            });
+            endpoint.queue.insert(key, retry);
+        } else if !attempt.copy {
+            record(sink, || WebhookChange::DeliveryDone {
+                endpoint_id: endpoint.id.clone(),
+                event_id: attempt.event_id().to_owned(),
+            });
         }
         let duplicate = !attempt.copy && faults::has(attempt.faults(), WebhookFault::Duplicate);
         duplicate.then(|| endpoint.attempt(attempt.delivery, now, true))
@@ -372,13 +457,37 @@ impl Outbox {
 }
 
 impl Endpoint {
-    fn new(url: WebhookUrl, key: Option<SigningKey>, now: DateTime<Utc>) -> Self {
+    fn new(url: WebhookUrl, key: Option<SigningKey>, origin: Origin, id: String) -> Self {
         Endpoint {
-            id: ids::new_id(ids::WEBHOOK_ENDPOINT, now),
+            id,
             url,
             key: key.unwrap_or_else(SigningKey::generate),
+            origin,
             wake: Arc::new(Notify::new()),
             queue: BTreeMap::new(),
+        }
+    }
+
+    fn row(&self) -> EndpointRow {
+        EndpointRow {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            key: self.key.clone(),
+            origin: self.origin,
+        }
+    }
+
+    /// The row of `delivery`, queued at `key`.
+    fn row_of(&self, key: QueueKey, delivery: &Delivery) -> DeliveryRow {
+        DeliveryRow {
+            endpoint_id: self.id.clone(),
+            event_id: delivery.event.id.clone(),
+            payout_id: delivery.event.payout_id.clone(),
+            body: delivery.event.body.clone(),
+            attempt: delivery.attempt,
+            faults: delivery.faults.clone(),
+            held: delivery.held,
+            due: key,
         }
     }
 
@@ -399,6 +508,7 @@ impl Endpoint {
         faults: Vec<Applied>,
         at: DateTime<Utc>,
         seq: &mut u64,
+        sink: &Option<Arc<dyn WebhookSink>>,
     ) {
         let held = faults::has(&faults, WebhookFault::OutOfOrder);
         let hold = if held {
@@ -413,20 +523,26 @@ impl Endpoint {
             .filter(|(_, d)| d.held && d.event.payout_id == event.payout_id)
             .map(|(key, _)| *key)
             .collect();
-        self.queue.insert(
-            (due, take(seq)),
-            Delivery {
-                event,
-                attempt: 1,
-                faults,
-                held,
-            },
-        );
+        let delivery = Delivery {
+            event,
+            attempt: 1,
+            faults,
+            held,
+        };
+        let key = (due, take(seq));
+        record(sink, || {
+            WebhookChange::Delivery(self.row_of(key, &delivery))
+        });
+        self.queue.insert(key, delivery);
         // They travel with this one: held with it if it is held too.
         for key in waiting {
             if let Some(mut delivery) = self.queue.remove(&key) {
                 delivery.held = held;
-                self.queue.insert((due, take(seq)), delivery);
+                let key = (due, take(seq));
+                record(sink, || {
+                    WebhookChange::Delivery(self.row_of(key, &delivery))
+                });
+                self.queue.insert(key, delivery);
             }
         }
         self.wake.notify_one();
@@ -460,6 +576,13 @@ impl Endpoint {
         };
         attempt.signature = signature_header(key, t, &attempt.delivery.event.body);
         attempt
+    }
+}
+
+/// Tells the sink, if any, of a change (built only when there is one).
+fn record(sink: &Option<Arc<dyn WebhookSink>>, change: impl FnOnce() -> WebhookChange) {
+    if let Some(sink) = sink {
+        sink.push(change());
     }
 }
 
