@@ -121,7 +121,7 @@ pub(crate) fn open(path: &Path) -> Result<StateFile, StateError> {
     let conn = connect(path, header)?;
     let loaded = sql::load(&conn).map_err(|why| StateError::Corrupt {
         path: path_buf.clone(),
-        why,
+        why: one_line(&why),
     })?;
     let gate = Arc::new(CommitGate::default());
     let (writer, thread) = Writer::start(conn, file, gate.clone()).map_err(io_error)?;
@@ -191,7 +191,7 @@ fn read_header(file: &File, path: &Path) -> Result<Header, StateError> {
 fn connect(path: &Path, header: Header) -> Result<Connection, StateError> {
     let corrupt = |why: String| StateError::Corrupt {
         path: path.to_path_buf(),
-        why,
+        why: one_line(&why),
     };
     let sqlite = |e: rusqlite::Error| StateError::Sqlite {
         path: path.to_path_buf(),
@@ -246,6 +246,16 @@ fn connect(path: &Path, header: Header) -> Result<Connection, StateError> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)
         .map_err(sqlite)?;
     Ok(conn)
+}
+
+/// SQLite's integrity report on one line: `*** in database main ***`
+/// dropped, its lines joined.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("***"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn sqlite_error(path: &Path, error: MigrateError) -> StateError {

@@ -28,8 +28,10 @@ pub(super) struct Queued {
     pub item: Item,
 }
 
+/// A unit written whole: an account's critical section, or one webhook
+/// change made outside one.
 pub(super) enum Item {
-    Account(Change),
+    Account(Vec<Change>),
     Webhook(WebhookChange),
 }
 
@@ -70,13 +72,16 @@ fn json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
 pub(super) fn apply(tx: &Transaction<'_>, queued: &Queued) -> rusqlite::Result<()> {
     let account: &str = &queued.account;
     match &queued.item {
-        Item::Account(change) => apply_account(tx, account, change),
+        Item::Account(unit) => unit
+            .iter()
+            .try_for_each(|change| apply_account(tx, account, change)),
         Item::Webhook(change) => apply_webhook(tx, account, change),
     }
 }
 
 fn apply_account(tx: &Transaction<'_>, account: &str, change: &Change) -> rusqlite::Result<()> {
     match change {
+        Change::Webhook(change) => return apply_webhook(tx, account, change),
         Change::Wallets(rows) => {
             tx.prepare_cached("INSERT OR IGNORE INTO accounts (account, seq) VALUES (?1, 0)")?
                 .execute(params![account])?;

@@ -134,8 +134,8 @@ pub(super) struct AccountSink {
 }
 
 impl ChangeSink for AccountSink {
-    fn push(&self, change: Change) {
-        self.writer.push(&self.account, Item::Account(change));
+    fn push(&self, unit: Vec<Change>) {
+        self.writer.push(&self.account, Item::Account(unit));
     }
 }
 

@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::{Account, PayoutRecord, StoredResponse, later};
 use crate::cursor::SortKey;
 use crate::support::{self, SupportPlan};
-use crate::webhooks::Outbox;
+use crate::webhooks::{Outbox, WebhookChange};
 
 /// A wallet and the balance a reset gives it back.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,12 +73,12 @@ pub(crate) struct AccountImage {
 }
 
 /// One change of an account's rows.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) enum Change {
     /// The account's wallets as they now are, in order.
     Wallets(Vec<WalletRow>),
     PaymentAccount(PaymentAccountRow),
-    Payout(PayoutRow),
+    Payout(Box<PayoutRow>),
     Idempotency(IdempotencyRow),
     /// An idempotency record past its retention, forgotten.
     IdempotencyExpired(String),
@@ -87,18 +87,34 @@ pub(crate) enum Change {
     Cleared {
         seq: u64,
     },
+    /// The webhook deliveries of a payout's change, queued in the same
+    /// critical section (saved with it: no event for a change a crash
+    /// lost).
+    Webhook(WebhookChange),
 }
 
-/// Where an account's changes go besides memory.
+/// Where an account's changes go besides memory: one unit per critical
+/// section, to be written whole or not at all.
 pub(crate) trait ChangeSink: Send + Sync {
-    fn push(&self, change: Change);
+    fn push(&self, unit: Vec<Change>);
 }
 
 impl Account {
-    /// Tells the sink, if any, of a change (built only when there is one).
-    pub(super) fn record(&self, change: impl FnOnce(&Account) -> Change) {
-        if let Some(sink) = &self.sink {
-            sink.push(change(self));
+    /// Keeps a change for the sink, if any (built only when there is
+    /// one); the critical section's changes go together when it ends.
+    pub(super) fn record(&mut self, change: impl FnOnce(&Account) -> Change) {
+        if self.sink.is_some() {
+            let change = change(self);
+            self.unsaved.push(change);
+        }
+    }
+
+    /// Hands the critical section's changes to the sink.
+    pub(super) fn save(&mut self) {
+        if let Some(sink) = &self.sink
+            && !self.unsaved.is_empty()
+        {
+            sink.push(std::mem::take(&mut self.unsaved));
         }
     }
 
@@ -110,7 +126,7 @@ impl Account {
     /// [`Change::Payout`] of payout `id` as it is.
     pub(super) fn payout_changed(&self, id: &str) -> Option<Change> {
         let record = self.payouts.get(id)?;
-        Some(Change::Payout(record.row()))
+        Some(Change::Payout(Box::new(record.row())))
     }
 
     fn wallet_rows(&self) -> Vec<WalletRow> {
@@ -265,7 +281,7 @@ impl Account {
                 self.record(|_| Change::PaymentAccount(row));
             }
             for row in image.payouts {
-                self.record(|_| Change::Payout(row));
+                self.record(|_| Change::Payout(Box::new(row)));
             }
             for row in image.idempotency {
                 self.record(|_| Change::Idempotency(row));

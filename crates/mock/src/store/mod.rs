@@ -269,6 +269,9 @@ pub struct Account {
     outbox: Arc<Outbox>,
     /// Told of every change of the rows above (`None`: in memory only).
     sink: Option<Arc<dyn ChangeSink>>,
+    /// The changes of the critical section under way, handed to the sink
+    /// together when it ends ([`AccountGuard`]).
+    unsaved: Vec<Change>,
 }
 
 struct PayoutRecord {
@@ -352,8 +355,9 @@ impl Store {
                                 available: seed.balance,
                             })
                             .collect();
-                        let state = Account::new(seeds.clone(), seeds, outbox.clone(), sink);
+                        let mut state = Account::new(seeds.clone(), seeds, outbox.clone(), sink);
                         state.record(Account::wallets_changed);
+                        state.save();
                         state
                     }
                 };
@@ -367,7 +371,16 @@ impl Store {
                         .map(|per_second| Mutex::new(TokenBucket::new(per_second))),
                     outbox,
                 };
-                (account.api_key.clone(), Arc::new(cell))
+                let cell = Arc::new(cell);
+                if persistence.is_some() {
+                    let account = Arc::downgrade(&cell);
+                    cell.outbox.wait_for_changes_with(Box::new(move || {
+                        if let Some(cell) = account.upgrade() {
+                            drop(cell.lock());
+                        }
+                    }));
+                }
+                (account.api_key.clone(), cell)
             })
             .collect();
         Store {
@@ -562,10 +575,12 @@ impl Store {
 impl AccountCell {
     /// Locks the account. A panic elsewhere never makes it unusable: the
     /// state is consistent between statements that take the lock.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Account> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub(crate) fn lock(&self) -> AccountGuard<'_> {
+        AccountGuard(
+            self.state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// The redacted API key, for logs.
@@ -649,6 +664,34 @@ impl AccountCell {
     }
 }
 
+/// The account, locked. When it is released, the changes made meanwhile
+/// go to the sink, if any, as one unit: the state file writes them in one
+/// transaction, so a crash never keeps half of a critical section (a
+/// payout without the idempotency record that answers its retries).
+pub(crate) struct AccountGuard<'a>(MutexGuard<'a, Account>);
+
+impl std::ops::Deref for AccountGuard<'_> {
+    type Target = Account;
+
+    fn deref(&self) -> &Account {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AccountGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Account {
+        &mut self.0
+    }
+}
+
+impl Drop for AccountGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock: units reach the sink in the order they
+        // were made.
+        self.0.save();
+    }
+}
+
 /// Validation resolves `payment_account_id` through the account (taking
 /// the lock briefly; never call it while holding the lock).
 impl PaymentAccountLookup for AccountCell {
@@ -682,14 +725,18 @@ impl Account {
             idempotency_log: VecDeque::new(),
             outbox,
             sink,
+            unsaved: Vec::new(),
         }
     }
 
     /// Tells the webhooks that payout `id` changed at `at` (its first
     /// state included), with the payout as it now is.
-    fn announce(&self, id: &str, at: DateTime<Utc>) {
+    fn announce(&mut self, id: &str, at: DateTime<Utc>) {
         if let Some(record) = self.payouts.get(id) {
-            self.outbox.payout_changed(id, &record.view(), at);
+            let queued = self.outbox.payout_changed(id, &record.view(), at);
+            for row in queued {
+                self.record(|_| Change::Webhook(row));
+            }
         }
     }
 

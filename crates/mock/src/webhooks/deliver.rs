@@ -90,6 +90,7 @@ impl Deliverer {
                 Step::Gone => return,
                 Step::Send(attempt) => {
                     if let Some(gate) = &self.gate {
+                        outbox.before_attempt();
                         let settled = tokio::select! {
                             settled = gate.settled() => settled,
                             _ = stop.changed() => return,

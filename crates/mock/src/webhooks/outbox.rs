@@ -13,7 +13,7 @@
 //! ([`super::rows`]); the outbox starts from what the file kept.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -42,6 +42,10 @@ const OTHER_KEY_SUFFIX: &str = "_not_this_endpoint";
 pub(crate) struct Outbox {
     deliverer: Arc<Deliverer>,
     state: Mutex<State>,
+    /// With a state file: waits until the critical section that queued a
+    /// delivery has handed its changes to the file (set once the account
+    /// exists; see [`Outbox::before_attempt`]).
+    handed: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 struct State {
@@ -229,6 +233,23 @@ impl Outbox {
                 journal: DeliveryJournal::new(journal_capacity),
                 sink,
             }),
+            handed: OnceLock::new(),
+        }
+    }
+
+    /// With a state file: `wait` returns once the account's critical
+    /// section under way, if any, has handed its changes to the file (it
+    /// takes and releases the account's lock).
+    pub fn wait_for_changes_with(&self, wait: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.handed.set(wait);
+    }
+
+    /// Before an attempt goes out: the change that queued it (and its
+    /// delivery's row) has been handed to the state file, so the
+    /// deliverer's wait for the file covers it. Nothing without a file.
+    pub(super) fn before_attempt(&self) {
+        if let Some(wait) = self.handed.get() {
+            wait();
         }
     }
 
@@ -300,11 +321,20 @@ impl Outbox {
 
     /// Queues the event of a change of payout `payout_id`, whose state is
     /// now `data` (as GET /v1/payouts/{id} shows it), made at `at`, for
-    /// every endpoint. Called in the critical section of the change.
-    pub fn payout_changed(&self, payout_id: &str, data: &impl Serialize, at: DateTime<Utc>) {
+    /// every endpoint. Called in the critical section of the change, which
+    /// saves the deliveries' rows it answers (with a state file) with the
+    /// change itself.
+    #[must_use]
+    pub fn payout_changed(
+        &self,
+        payout_id: &str,
+        data: &impl Serialize,
+        at: DateTime<Utc>,
+    ) -> Vec<WebhookChange> {
+        let mut rows = Vec::new();
         let mut state = self.lock();
         if state.endpoints.is_empty() {
-            return;
+            return rows;
         }
         let id = ids::new_id(ids::WEBHOOK_EVENT, at);
         let envelope = Envelope {
@@ -317,7 +347,7 @@ impl Outbox {
             Ok(body) => body,
             Err(error) => {
                 tracing::error!(%error, payout_id, "could not serialise a webhook event");
-                return;
+                return rows;
             }
         };
         let event = Arc::new(Event {
@@ -332,10 +362,12 @@ impl Outbox {
             sink,
             ..
         } = &mut *state;
+        let mut saved = sink.is_some().then_some(&mut rows);
         for endpoint in endpoints {
             let applied = faults.decide();
-            endpoint.enqueue(event.clone(), applied, at, next_seq, sink);
+            endpoint.enqueue(event.clone(), applied, at, next_seq, saved.as_deref_mut());
         }
+        rows
     }
 
     /// Wakes every endpoint's task (the clock moved).
@@ -508,7 +540,7 @@ impl Endpoint {
         faults: Vec<Applied>,
         at: DateTime<Utc>,
         seq: &mut u64,
-        sink: &Option<Arc<dyn WebhookSink>>,
+        mut rows: Option<&mut Vec<WebhookChange>>,
     ) {
         let held = faults::has(&faults, WebhookFault::OutOfOrder);
         let hold = if held {
@@ -530,18 +562,18 @@ impl Endpoint {
             held,
         };
         let key = (due, take(seq));
-        record(sink, || {
-            WebhookChange::Delivery(self.row_of(key, &delivery))
-        });
+        if let Some(rows) = rows.as_deref_mut() {
+            rows.push(WebhookChange::Delivery(self.row_of(key, &delivery)));
+        }
         self.queue.insert(key, delivery);
         // They travel with this one: held with it if it is held too.
         for key in waiting {
             if let Some(mut delivery) = self.queue.remove(&key) {
                 delivery.held = held;
                 let key = (due, take(seq));
-                record(sink, || {
-                    WebhookChange::Delivery(self.row_of(key, &delivery))
-                });
+                if let Some(rows) = rows.as_deref_mut() {
+                    rows.push(WebhookChange::Delivery(self.row_of(key, &delivery)));
+                }
                 self.queue.insert(key, delivery);
             }
         }
