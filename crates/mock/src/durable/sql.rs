@@ -68,27 +68,46 @@ fn json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
     serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// Writes `queued` in `tx`.
-pub(super) fn apply(tx: &Transaction<'_>, queued: &Queued) -> rusqlite::Result<()> {
-    let account: &str = &queued.account;
-    match &queued.item {
-        Item::Account(unit) => unit
-            .iter()
-            .try_for_each(|change| apply_account(tx, account, change)),
-        Item::Webhook(change) => apply_webhook(tx, account, change),
+/// Writes `batch` in `tx`, in order, except that of an account's
+/// [`Change::Wallets`] only the batch's last is written (every create
+/// changes a wallet; the last one holds what all of them did). It comes
+/// after the account's last [`Change::Cleared`], which is always followed
+/// by the account's wallets in its unit.
+pub(super) fn apply(tx: &Transaction<'_>, batch: &[Queued]) -> rusqlite::Result<()> {
+    let mut last_wallets: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (u, queued) in batch.iter().enumerate() {
+        if let Item::Account(unit) = &queued.item {
+            for (c, change) in unit.iter().enumerate() {
+                if let Change::Wallets(_) = change {
+                    last_wallets.insert(&queued.account, (u, c));
+                }
+            }
+        }
     }
+    for (u, queued) in batch.iter().enumerate() {
+        let account: &str = &queued.account;
+        match &queued.item {
+            Item::Account(unit) => {
+                for (c, change) in unit.iter().enumerate() {
+                    let superseded = matches!(change, Change::Wallets(_))
+                        && last_wallets.get(account) != Some(&(u, c));
+                    if !superseded {
+                        apply_account(tx, account, change)?;
+                    }
+                }
+            }
+            Item::Webhook(change) => apply_webhook(tx, account, change)?,
+        }
+    }
+    Ok(())
 }
 
 fn apply_account(tx: &Transaction<'_>, account: &str, change: &Change) -> rusqlite::Result<()> {
     match change {
         Change::Webhook(change) => return apply_webhook(tx, account, change),
         Change::Wallets(rows) => {
-            tx.prepare_cached("INSERT OR IGNORE INTO accounts (account, seq) VALUES (?1, 0)")?
-                .execute(params![account])?;
-            tx.prepare_cached("DELETE FROM wallets WHERE account = ?1")?
-                .execute(params![account])?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO wallets (account, id, position, currency, balance, available, seed_balance)
+                "INSERT OR REPLACE INTO wallets (account, id, position, currency, balance, available, seed_balance)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for (position, row) in rows.iter().enumerate() {
@@ -152,7 +171,7 @@ fn apply_account(tx: &Transaction<'_>, account: &str, change: &Change) -> rusqli
                 .execute(params![account, key])?;
         }
         Change::Cleared { seq } => {
-            for table in ["payouts", "payment_accounts", "idempotency"] {
+            for table in ["wallets", "payouts", "payment_accounts", "idempotency"] {
                 tx.prepare_cached(&format!("DELETE FROM {table} WHERE account = ?1"))?
                     .execute(params![account])?;
             }
@@ -180,7 +199,7 @@ fn apply_webhook(
             .execute(params![
                 account,
                 row.id,
-                int(*position as u64),
+                int(*position),
                 row.url.to_string(),
                 row.key.expose(),
                 row.origin.as_str(),

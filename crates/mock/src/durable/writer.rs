@@ -120,9 +120,7 @@ impl Writer {
 /// One transaction for the whole batch; its commit is the sync.
 fn write(conn: &mut Connection, batch: &[Queued]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    for queued in batch {
-        sql::apply(&tx, queued)?;
-    }
+    sql::apply(&tx, batch)?;
     tx.commit()
 }
 

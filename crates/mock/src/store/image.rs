@@ -82,8 +82,10 @@ pub(crate) enum Change {
     Idempotency(IdempotencyRow),
     /// An idempotency record past its retention, forgotten.
     IdempotencyExpired(String),
-    /// Payouts, payment accounts and idempotency records forgotten (a
-    /// reset, an import); `seq` is the account's sequence, kept.
+    /// Wallets, payouts, payment accounts and idempotency records
+    /// forgotten (a new account, a reset, an import); `seq` is the
+    /// account's sequence, kept. Always followed in its unit by the
+    /// account's [`Change::Wallets`].
     Cleared {
         seq: u64,
     },

@@ -356,6 +356,7 @@ impl Store {
                             })
                             .collect();
                         let mut state = Account::new(seeds.clone(), seeds, outbox.clone(), sink);
+                        state.record(|_| Change::Cleared { seq: 0 });
                         state.record(Account::wallets_changed);
                         state.save();
                         state

@@ -58,6 +58,9 @@ struct State {
     /// Told of every change of the endpoints and of their queues (`None`:
     /// in memory only).
     sink: Option<Arc<dyn WebhookSink>>,
+    /// The state file's order of the endpoints: the next one added comes
+    /// after every one there (deleted ones included).
+    next_position: u64,
 }
 
 /// Due time (the mock's clock), then order of queueing.
@@ -194,7 +197,7 @@ impl Outbox {
             let endpoint = Endpoint::new(e.url.clone(), e.signing_key.clone(), Origin::Config, id);
             endpoints.push(endpoint);
         }
-        for (position, endpoint) in endpoints.iter().enumerate() {
+        for (position, endpoint) in (0u64..).zip(&endpoints) {
             record(&sink, || WebhookChange::Endpoint {
                 row: endpoint.row(),
                 position,
@@ -206,6 +209,9 @@ impl Outbox {
                 "an account has more webhook endpoints than {MAX_ENDPOINTS} (the state file's and the configured ones); none can be added until some are deleted"
             );
         }
+        // Positions from 1 (`take` numbers from 1); the next one added
+        // follows them.
+        let endpoints_len = endpoints.len() as u64;
         let mut next_seq = 0;
         for row in restored.deliveries {
             let Some(endpoint) = endpoints.iter_mut().find(|e| e.id == row.endpoint_id) else {
@@ -232,6 +238,7 @@ impl Outbox {
                 next_seq,
                 journal: DeliveryJournal::new(journal_capacity),
                 sink,
+                next_position: endpoints_len,
             }),
             handed: OnceLock::new(),
         }
@@ -287,7 +294,7 @@ impl Outbox {
             let id = ids::new_id(ids::WEBHOOK_ENDPOINT, now);
             let endpoint = Endpoint::new(url, None, Origin::ControlApi, id);
             let shown = (endpoint.view(), endpoint.id.clone(), endpoint.wake.clone());
-            let position = state.endpoints.len();
+            let position = take(&mut state.next_position);
             record(&state.sink, || WebhookChange::Endpoint {
                 row: endpoint.row(),
                 position,

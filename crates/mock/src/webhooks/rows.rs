@@ -72,7 +72,7 @@ pub(crate) struct DeliveryRow {
 pub(crate) enum WebhookChange {
     Endpoint {
         row: EndpointRow,
-        position: usize,
+        position: u64,
     },
     /// An endpoint deleted, with what it had queued.
     EndpointRemoved(String),
