@@ -834,3 +834,166 @@ async fn concurrent_creates_share_commits_and_all_survive_a_clean_restart() {
     );
     mock.shutdown().await;
 }
+
+/// Every kind of change a client can make is there after a restart:
+/// funding, a support transition, a payment account, a webhook endpoint
+/// added and one deleted, a reset and what follows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_change_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.db");
+    let clock = Arc::new(ManualClock::new("2026-01-31T09:30:00Z".parse().unwrap()));
+    let http = reqwest::Client::new();
+    let restart = |mock: MockHandle| {
+        let (clock, file) = (clock.clone(), file.clone());
+        async move {
+            mock.shutdown().await;
+            rafiki_mock::spawn(config(clock, &file)).await.unwrap()
+        }
+    };
+    let mock = rafiki_mock::spawn(config(clock.clone(), &file))
+        .await
+        .unwrap();
+    let (_, wallets) = get(&http, &format!("{}/wallets", mock.base_url())).await;
+    let wallet_id = wallets["data"][0]["id"].as_str().unwrap().to_owned();
+
+    let (status, _) = control(
+        &mock,
+        reqwest::Method::POST,
+        &format!("/_sandbox/wallets/{wallet_id}/fund"),
+        Some(json!({"amount": "100.00"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, created) = create(
+        &http,
+        mock.base_url(),
+        "cancel-me",
+        &payout("cancel-me", "150.00", "+254712345678"),
+    )
+    .await
+    .unwrap();
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = control(
+        &mock,
+        reqwest::Method::POST,
+        &format!("/_sandbox/payouts/{id}/transition"),
+        Some(json!({"to": "CANCELLED"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let account = json!({"type": "BANK_ACCOUNT", "country": "KE", "holder": {"type": "BUSINESS", "name": "Duka Ltd"},
+        "bank_account": {"bank_id": "bnk-2WLXb8bP6sS7QRvA6AFGp7NhGs7", "number": "0123456789"}});
+    let response = http
+        .post(format!("{}/payment-accounts", mock.base_url()))
+        .bearer_auth(KEY)
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let (_, kept) = control(
+        &mock,
+        reqwest::Method::POST,
+        "/_sandbox/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/kept"})),
+    )
+    .await;
+    let (_, gone) = control(
+        &mock,
+        reqwest::Method::POST,
+        "/_sandbox/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/gone"})),
+    )
+    .await;
+    let (status, _) = control(
+        &mock,
+        reqwest::Method::DELETE,
+        &format!("/_sandbox/webhooks/{}", gone["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    let mock = restart(mock).await;
+    let funded = dec(INITIAL) + dec("100.00");
+    assert_eq!(
+        wallet(&http, mock.base_url()).await,
+        (funded, funded),
+        "funded, the payout's reservation released"
+    );
+    let (_, payout_now) = get(&http, &format!("{}/payouts/{id}", mock.base_url())).await;
+    assert_eq!(payout_now["data"]["state"]["code"], "CANCELLED");
+    let response = http
+        .post(format!("{}/payment-accounts", mock.base_url()))
+        .bearer_auth(KEY)
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the payment account is known: get, not create"
+    );
+    let (_, endpoints) = control(&mock, reqwest::Method::GET, "/_sandbox/webhooks", None).await;
+    assert_eq!(endpoints["data"], json!([kept]));
+
+    let (status, _) = control(&mock, reqwest::Method::POST, "/_sandbox/reset", None).await;
+    assert_eq!(status, 200);
+    let mock = restart(mock).await;
+    assert_eq!(
+        wallet(&http, mock.base_url()).await,
+        (dec(INITIAL), dec(INITIAL)),
+        "the seeded balance"
+    );
+    let (_, wallets_now) = get(&http, &format!("{}/wallets", mock.base_url())).await;
+    assert_eq!(
+        wallets_now["data"][0]["id"],
+        wallet_id.as_str(),
+        "same wallet id"
+    );
+    assert!(all_payouts(&http, mock.base_url()).await.is_empty());
+    let (status, again) = create(
+        &http,
+        mock.base_url(),
+        "cancel-me",
+        &payout("cancel-me", "150.00", "+254712345678"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 202);
+    assert_ne!(
+        again["data"]["id"], created["data"]["id"],
+        "the key was forgotten by the reset"
+    );
+    mock.shutdown().await;
+}
+
+/// `--webhook-url` endpoints keep their id and key across a restart while
+/// configured, and go when the configuration no longer names them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_endpoints_stay_while_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.db");
+    let clock = Arc::new(ManualClock::new("2026-01-31T09:30:00Z".parse().unwrap()));
+    let with_endpoint = || {
+        config(clock.clone(), &file).with_webhook(rafiki_mock::WebhookEndpoint::new(
+            "http://127.0.0.1:9/configured".parse().unwrap(),
+            None,
+        ))
+    };
+    let mock = rafiki_mock::spawn(with_endpoint()).await.unwrap();
+    let (_, first) = control(&mock, reqwest::Method::GET, "/_sandbox/webhooks", None).await;
+    mock.shutdown().await;
+    let mock = rafiki_mock::spawn(with_endpoint()).await.unwrap();
+    let (_, second) = control(&mock, reqwest::Method::GET, "/_sandbox/webhooks", None).await;
+    assert_eq!(second, first, "same id, same generated key");
+    mock.shutdown().await;
+    let mock = rafiki_mock::spawn(config(clock.clone(), &file))
+        .await
+        .unwrap();
+    let (_, third) = control(&mock, reqwest::Method::GET, "/_sandbox/webhooks", None).await;
+    assert_eq!(third["data"], json!([]));
+    mock.shutdown().await;
+}
