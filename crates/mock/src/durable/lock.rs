@@ -11,11 +11,20 @@
 
 use std::fs::File;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
+#[cfg(unix)]
 use std::os::unix::fs::MetadataExt;
+
+/// Elsewhere than Unix only SQLite's own exclusive lock guards the file.
+#[cfg(not(unix))]
+pub(super) fn try_lock(_file: &File) -> io::Result<Result<(), Option<u32>>> {
+    Ok(Ok(()))
+}
 
 /// Takes the lock on `file`, or says who holds it (`Err(Some(pid))`,
 /// `Err(None)` when that cannot be told); other failures are I/O errors.
+#[cfg(unix)]
 pub(super) fn try_lock(file: &File) -> io::Result<Result<(), Option<u32>>> {
     // SAFETY: flock on a descriptor we own, valid for the call.
     let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
@@ -30,6 +39,7 @@ pub(super) fn try_lock(file: &File) -> io::Result<Result<(), Option<u32>>> {
 }
 
 /// The pid holding a `flock` on `file`, from `/proc/locks`.
+#[cfg(unix)]
 fn holder(file: &File) -> Option<u32> {
     let metadata = file.metadata().ok()?;
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
@@ -39,6 +49,7 @@ fn holder(file: &File) -> Option<u32> {
 /// In `/proc/locks` text (`1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF`,
 /// device numbers in hex), the pid of a granted `FLOCK` on the inode `ino`
 /// of device `dev` (waiters' lines, `1: -> FLOCK ...`, are skipped).
+#[cfg(unix)]
 fn holder_in(locks: &str, dev: u64, ino: u64) -> Option<u32> {
     let (major, minor) = (libc::major(dev), libc::minor(dev));
     locks.lines().find_map(|line| {
@@ -57,7 +68,7 @@ fn holder_in(locks: &str, dev: u64, ino: u64) -> Option<u32> {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

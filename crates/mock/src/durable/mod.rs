@@ -34,7 +34,7 @@ mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -156,7 +156,10 @@ fn read_header(file: &File, path: &Path) -> Result<Header, StateError> {
             "it is not an SQLite database ({len} bytes, shorter than a database header)"
         )));
     }
-    file.read_exact_at(&mut header, 0)
+    let mut reader = file;
+    reader
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| reader.read_exact(&mut header))
         .map_err(|source| StateError::Open {
             path: path.to_path_buf(),
             source,

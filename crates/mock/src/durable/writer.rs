@@ -70,6 +70,10 @@ impl Writer {
     fn push(&self, account: &Arc<str>, item: Item) {
         let mut queue = self.lock();
         if queue.stopping {
+            // Made after the file was closed (a handle dropped while
+            // requests ran): nothing may acknowledge it.
+            self.gate
+                .failed("the mock is stopping: its state file is closed".into());
             return;
         }
         queue.last = self.gate.next_ticket();
@@ -140,5 +144,33 @@ impl ChangeSink for AccountSink {
 impl WebhookSink for AccountSink {
     fn push(&self, change: WebhookChange) {
         self.writer.push(&self.account, Item::Webhook(change));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commit::WriteFailed;
+
+    #[tokio::test]
+    async fn a_failed_write_acknowledges_nothing_more() {
+        // No schema: every write fails.
+        let conn = Connection::open_in_memory().unwrap();
+        let gate = Arc::new(CommitGate::default());
+        let (writer, thread) = Writer::start(conn, (), gate.clone()).unwrap();
+        let sink = AccountSink {
+            account: "a".into(),
+            writer: writer.clone(),
+        };
+        ChangeSink::push(&sink, vec![Change::Cleared { seq: 0 }]);
+        let Err(WriteFailed(why)) = gate.settled().await else {
+            panic!("the write was acknowledged");
+        };
+        assert!(why.contains("no such table"), "{why}");
+        writer.stop();
+        thread.join().unwrap();
+        // After the stop nothing is queued, and nothing acknowledged.
+        ChangeSink::push(&sink, vec![Change::Cleared { seq: 1 }]);
+        assert!(gate.settled().await.is_err());
     }
 }
