@@ -7,7 +7,10 @@
 //! SQLite's own exclusive lock (`locking_mode=EXCLUSIVE`) guards the file
 //! against other programs; this one is what two mocks meet. It is a
 //! separate kind of lock (BSD, not POSIX), so closing a descriptor of the
-//! file elsewhere in the process never releases it.
+//! file elsewhere in the process never releases it. (POSIX locks,
+//! SQLite's among them, go with any close of the file in the process: a
+//! second mock refused in the same process drops SQLite's lock of the
+//! first, never this one.)
 
 use std::fs::File;
 use std::io;
