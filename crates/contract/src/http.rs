@@ -69,6 +69,13 @@ pub struct Probe {
     pub body: Option<Arc<Value>>,
     /// The `Content-Type` the body is sent with; `None` sends none.
     pub body_type: Option<&'static str>,
+    /// Headers of its own (a webhook event's type and signature), set
+    /// after the client's, so one of the same name replaces the client's.
+    pub headers: Vec<(&'static str, String)>,
+    /// How to send it again when the request itself cannot say how (its
+    /// signature is made from the clock as it is sent): a shell script
+    /// given instead of the request's own curl line.
+    pub reproduction: Option<String>,
 }
 
 /// The one content type of every request body the API documents.
@@ -85,6 +92,8 @@ impl Probe {
             idempotency_key: None,
             body: None,
             body_type: Some(JSON),
+            headers: Vec::new(),
+            reproduction: None,
         }
     }
 
@@ -230,6 +239,7 @@ impl Exchange {
     /// A one-line summary of the answer for reports.
     pub fn summary(&self) -> String {
         match &self.answer {
+            Ok(a) if a.body.is_empty() => format!("HTTP {} (no body)", a.status),
             Ok(a) => format!(
                 "HTTP {} {}",
                 a.status,
@@ -242,7 +252,10 @@ impl Exchange {
     /// A shell command that sends the same request; keys appear as
     /// `$RAFIKI_API_KEY` / `$RAFIKI_API_KEY_2`.
     pub fn curl(&self) -> String {
-        curl(&self.probe, &self.url)
+        match &self.probe.reproduction {
+            Some(script) => script.clone(),
+            None => curl(&self.probe, &self.url),
+        }
     }
 }
 
@@ -278,6 +291,9 @@ pub fn curl(probe: &Probe, url: &str) -> String {
             shell_quote(&format!("{}: {key}", rafiki_rules::idempotency::HEADER))
         ));
     }
+    for (name, value) in &probe.headers {
+        parts.push(format!("-H {}", shell_quote(&format!("{name}: {value}"))));
+    }
     if let Some(body) = &probe.body {
         // Without one, curl's --data-raw would add a form content type;
         // an empty `Content-Type:` tells curl to send none.
@@ -286,9 +302,15 @@ pub fn curl(probe: &Probe, url: &str) -> String {
             None => "Content-Type:".to_string(),
         };
         parts.push(format!("-H {}", shell_quote(&header)));
-        parts.push(format!("--data-raw {}", shell_quote(&body.to_string())));
+        let text = String::from_utf8(body_bytes(body)).expect("JSON is UTF-8");
+        parts.push(format!("--data-raw {}", shell_quote(&text)));
     }
     parts.join(" ")
+}
+
+/// The bytes a JSON body is sent as: what a signature over the body signs.
+pub fn body_bytes(json: &Value) -> Vec<u8> {
+    serde_json::to_vec(json).expect("a JSON value serializes")
 }
 
 /// Quotes for POSIX shells.

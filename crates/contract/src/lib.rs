@@ -12,13 +12,16 @@
 //!   failure is shrunk to its smallest input and reported with a curl
 //!   reproduction (the key as `$RAFIKI_API_KEY`) and the seed that replays it.
 //! - [`Proxy`] holds an application's own traffic to the same contract.
+//! - [`check_receiver`] holds an application's webhook receiver to the
+//!   webhook contract ([`WEBHOOK_CHECKS`]).
 //!
 //! The modules, bottom up (a test, `tests/layers.rs`, keeps each from
 //! importing one above it): `http` (the exchange model and the transport),
 //! `catalogue` (what each check is) and `coverage`, `report` (recording
 //! and rendering), `judge` (every answer against the spec), `engine` (a
 //! run of whatever suites it is handed), `checks` (the suites and their
-//! table) and `proxy` (an application's traffic), then [`run`] here.
+//! table), `proxy` (an application's traffic) and `webhooks` (an
+//! application's webhook receiver), then [`run`] here.
 
 mod catalogue;
 mod checks;
@@ -28,6 +31,7 @@ mod http;
 mod judge;
 mod proxy;
 mod report;
+mod webhooks;
 
 pub use catalogue::{ALL as CHECKS, CheckInfo, DEFAULT_MAX_EXAMPLES};
 pub use coverage::{Coverage, Seen};
@@ -41,6 +45,7 @@ pub use proxy::{
 pub use report::{
     Cause, CheckResult, Failure, FailureNotice, RateLimits, Report, Spent, Totals, Verdicts,
 };
+pub use webhooks::{WEBHOOK_CHECKS, WebhookConfig, WebhookError, check_receiver};
 
 /// Runs every selected check against the server in `config`.
 pub async fn run(config: &RunConfig) -> Result<Report, RunError> {

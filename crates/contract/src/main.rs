@@ -7,6 +7,9 @@
 //! forwards its traffic unchanged and judges both sides (see
 //! `rafiki_contract::proxy`); it stops at Ctrl-C, after `--duration`, or
 //! when the command it wraps ends.
+//! `rafiki-contract webhooks`: sends an application's webhook receiver
+//! events, signed and forged, and judges its answers (see
+//! `rafiki_contract::check_receiver`).
 //!
 //! Exit codes: 0 every check held, 1 a check failed, 2 usage or connection
 //! problem (one line on stderr); a wrapped command that fails gives its
@@ -26,7 +29,7 @@ use clap::{Parser, Subcommand};
 use rafiki_contract::{
     CHECKS, CheckInfo, Event, FailureNotice, Report, RunConfig, RunError, SandboxValues,
 };
-use rafiki_contract::{Proxy, ProxyConfig};
+use rafiki_contract::{Proxy, ProxyConfig, WEBHOOK_CHECKS, WebhookConfig};
 use tokio::runtime::{Builder, Runtime};
 
 /// The runner allocates a great deal per request, and glibc's malloc was
@@ -52,8 +55,52 @@ enum Command {
     /// Forward an application's traffic to a server unchanged, judging
     /// what the application sends and what the server answers.
     Proxy(Box<ProxyArgs>),
+    /// Send an application's webhook receiver events, correctly signed
+    /// and not, and judge its answers (and, with --observe, their effects).
+    Webhooks(Box<WebhooksArgs>),
     /// List the checks with their descriptions.
     ListChecks,
+}
+
+#[derive(clap::Args)]
+struct WebhooksArgs {
+    /// The receiver's URL, where events are POSTed.
+    #[arg(long, value_name = "URL")]
+    target: String,
+    /// The key the receiver verifies signatures with (never printed).
+    #[arg(long, env = "RAFIKI_WEBHOOK_SIGNING_KEY", hide_env_values = true)]
+    signing_key: Option<String>,
+    /// Where the application shows a payout as JSON, {id} standing for
+    /// its id (e.g. http://127.0.0.1:3000/payouts/{id}); without it the
+    /// checks of what events did are skipped.
+    #[arg(long, value_name = "URL-TEMPLATE")]
+    observe: Option<String>,
+    /// JSON pointer to the payout's state code in the view.
+    #[arg(long, value_name = "POINTER", default_value = WebhookConfig::DEFAULT_STATE_POINTER)]
+    state_pointer: String,
+    /// JSON pointer to the view's count of the events applied to the
+    /// payout (webhook_duplicate_one_effect is skipped without one).
+    #[arg(long, value_name = "POINTER", default_value = WebhookConfig::DEFAULT_EFFECTS_POINTER)]
+    effects_pointer: String,
+    /// Seconds a signature's timestamp may be from the receiver's clock.
+    #[arg(long, value_name = "S", default_value_t = rafiki_rules::webhooks::DEFAULT_TOLERANCE_SECS)]
+    tolerance: u64,
+    /// Seconds the receiver (and the view) has to answer.
+    #[arg(long, value_name = "S", default_value_t = WebhookConfig::DEFAULT_TIMEOUT.as_secs())]
+    timeout: u64,
+    /// Seconds an acknowledged event may take to show in the view.
+    #[arg(long, value_name = "S", default_value_t = WebhookConfig::DEFAULT_SETTLE.as_secs())]
+    settle: u64,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write a JSON report here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Fail on warnings too (verdicts that rest only on our conventions,
+    /// such as the timestamp tolerance).
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -201,6 +248,8 @@ fn main() -> ExitCode {
             CHECKS.iter().for_each(|check| print_check(check));
             println!("\nproxy only (the application's side, and the session):\n");
             rafiki_contract::proxy_checks().for_each(print_check);
+            println!("\nwebhooks (an application's webhook receiver):\n");
+            WEBHOOK_CHECKS.iter().for_each(|check| print_check(check));
             ExitCode::SUCCESS
         }
         // The proxy serves an application's connections and judges on a
@@ -212,6 +261,16 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        // A dozen requests, mostly one after the other: one thread.
+        Command::Webhooks(args) => {
+            match runtime(Builder::new_current_thread()).block_on(webhooks(*args)) {
+                Ok(code) => ExitCode::from(code),
+                Err(message) => {
+                    eprintln!("rafiki-contract webhooks: {message}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         // A run waits on the network far more than it computes: one thread
         // does it all, with no hand-offs between threads (a third less CPU
         // per request than a worker per core, by the suite benchmark).
@@ -378,6 +437,28 @@ async fn proxy(args: ProxyArgs) -> Result<u8, String> {
     print!("{}", report.render());
     write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
     Ok(if report.failed() { 1 } else { command_code })
+}
+
+async fn webhooks(args: WebhooksArgs) -> Result<u8, String> {
+    writable("--junit", args.junit.as_ref())?;
+    writable("--json", args.json.as_ref())?;
+    let key = args
+        .signing_key
+        .ok_or("no signing key: pass --signing-key or set RAFIKI_WEBHOOK_SIGNING_KEY")?;
+    let mut config = WebhookConfig::new(&args.target, key);
+    config.observe = args.observe;
+    config.state_pointer = args.state_pointer;
+    config.effects_pointer = args.effects_pointer;
+    config.tolerance = Duration::from_secs(args.tolerance);
+    config.timeout = Duration::from_secs(args.timeout);
+    config.settle = Duration::from_secs(args.settle);
+    config.strict = args.strict;
+    let report = rafiki_contract::check_receiver(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    print!("{}", report.render());
+    write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
+    Ok(if report.failed() { 1 } else { 0 })
 }
 
 /// Runs the wrapped command with RAFIKI_PROXY_URL set; its exit code.

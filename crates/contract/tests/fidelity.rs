@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// The check names `rafiki-contract list-checks` prints (the first word of
-/// each unindented line).
+/// each unindented line but the section headings, which end with `:`).
 fn listed_checks() -> BTreeSet<String> {
     let output = Command::new(env!("CARGO_BIN_EXE_rafiki-contract"))
         .arg("list-checks")
@@ -19,7 +19,7 @@ fn listed_checks() -> BTreeSet<String> {
     String::from_utf8(output.stdout)
         .expect("UTF-8")
         .lines()
-        .filter(|line| !line.starts_with(' '))
+        .filter(|line| !line.starts_with(' ') && !line.ends_with(':'))
         .filter_map(|line| line.split_whitespace().next())
         .map(str::to_owned)
         .collect()
@@ -91,7 +91,13 @@ fn every_check_the_matrix_names_exists_and_every_check_is_named() {
         unknown.is_empty(),
         "docs/fidelity.md names checks that `rafiki-contract list-checks` does not list: {unknown:?}"
     );
-    let unnamed: Vec<&String> = listed.difference(&named).collect();
+    // A session check judges the proxy's own session (did any traffic pass
+    // through it), not a documented behaviour: no row is its to verify.
+    let session: BTreeSet<String> = ["traffic_judged".to_owned()].into();
+    let unnamed: Vec<&String> = listed
+        .difference(&named)
+        .filter(|n| !session.contains(*n))
+        .collect();
     assert!(
         unnamed.is_empty(),
         "checks no row of docs/fidelity.md names (add them to the rows they verify): {unnamed:?}"

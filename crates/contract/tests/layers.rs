@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("engine", 4),
     ("checks", 5),
     ("proxy", 5),
+    ("webhooks", 5),
 ];
 
 fn layer(module: &str) -> Option<u8> {

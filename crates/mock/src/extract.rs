@@ -2,8 +2,7 @@
 //! plain-text axum rejection ever reaches a client.
 //!
 //! - [`Authed`]: `Authorization: Bearer <key>` resolved to its account (401
-//!   otherwise, saying so when the header lacks the `Bearer` scheme); also
-//!   records the redacted key on the request's span.
+//!   otherwise, saying so when the header lacks the `Bearer` scheme).
 //! - [`JsonBody`]: an `application/json` body parsed into a
 //!   `serde_json::Value`; a missing or other content type is a 400 before
 //!   anything else; unreadable bytes, bad UTF-8 or malformed JSON are a 422
@@ -37,8 +36,8 @@ impl FromRequestParts<AppState> for Authed {
             // Said plainly: the provider's own examples send the bare key.
             return Err(ApiError::NotBearer);
         }
+        // The traffic layer has already put the account on the log span.
         let cell = account_of(&parts.headers, &state.store).ok_or(ApiError::Unauthorized)?;
-        tracing::Span::current().record("account", cell.label());
         Ok(Authed(cell.clone()))
     }
 }

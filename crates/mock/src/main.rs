@@ -10,23 +10,27 @@
 //! cargo run -p rafiki-mock -- --state team-sandbox.db
 //! ```
 //!
-//! A state file it refuses (not ours, corrupt, newer, held by another
-//! mock) stops it with one line on stderr and exit code 2, like a bad flag.
+//! Exit status: 0 when stopped by Ctrl-C or SIGTERM; 2 when it cannot start
+//! (a bad flag, as clap reports it, or one line on stderr naming the problem
+//! and the fix: a compliance file that does not load, an address it cannot
+//! listen on, a refused API key, a state file it cannot use).
 
-use std::io::IsTerminal;
+use std::fmt;
+use std::io::{ErrorKind, IsTerminal};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Parser;
 use rafiki_mock::{
-    Config, DEFAULT_API_KEY, FaultPlan, FaultRule, SigningKey, StartError, Variant, WalletSeed,
-    WebhookEndpoint, WebhookFaultPlan, WebhookFaultRule, WebhookUrl,
+    Config, ConfigError, DEFAULT_API_KEY, FaultPlan, FaultRule, MockHandle, SigningKey, StartError,
+    StateError, Variant, WalletSeed, WebhookEndpoint, WebhookFaultPlan, WebhookFaultRule,
+    WebhookUrl,
 };
-use rafiki_rules::ComplianceTable;
+use rafiki_rules::{ComplianceError, ComplianceTable};
 use tracing_subscriber::EnvFilter;
 
 /// A stateful sandbox of the Rafiki payouts API (base URL `http://HOST:PORT/v1`).
@@ -130,8 +134,12 @@ struct Args {
     state: Option<PathBuf>,
 }
 
+/// The exit status of a mock that never served: the one clap gives a bad
+/// flag, so a script needs one test for "did not start".
+const CANNOT_START: u8 = 2;
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -140,6 +148,25 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let args = Args::parse();
+    let (handle, stop) = match start(args).await {
+        Ok(started) => started,
+        Err(problem) => {
+            // One line, written here rather than returned from main: an
+            // error returned from main prints its Debug form, a backtrace
+            // under RUST_BACKTRACE and each cause again.
+            eprintln!("rafiki-mock: {problem}");
+            return ExitCode::from(CANNOT_START);
+        }
+    };
+    println!("rafiki-mock serving {}", handle.base_url());
+    stop.wait().await;
+    tracing::info!("shutting down");
+    handle.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Builds the configuration from the flags and starts the server.
+async fn start(args: Args) -> Result<(MockHandle, StopSignal), Problem> {
     let keys = if args.api_keys.is_empty() {
         vec![DEFAULT_API_KEY.to_owned()]
     } else {
@@ -180,42 +207,174 @@ async fn main() -> anyhow::Result<()> {
         seed: args.fault_seed,
         rules: args.webhook_faults,
     };
-    if let Some(path) = &args.compliance {
-        let yaml = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the compliance table {}", path.display()))?;
+    if let Some(path) = args.compliance {
+        let yaml =
+            std::fs::read_to_string(&path).map_err(|source| Problem::ComplianceUnreadable {
+                path: path.clone(),
+                source,
+            })?;
         let table = ComplianceTable::from_yaml_str(&yaml)
-            .with_context(|| format!("loading the compliance table {}", path.display()))?;
+            .map_err(|source| Problem::ComplianceInvalid { path, source })?;
         config.compliance = Arc::new(table);
     }
     config.state_file = args.state;
-    let handle = match rafiki_mock::spawn_on(config, SocketAddr::new(args.host, args.port)).await {
-        Ok(handle) => handle,
-        // A refused state file is a usage error, said in one line.
-        Err(StartError::State(error)) => {
-            eprintln!("rafiki-mock: {error}");
-            std::process::exit(2);
+    // Before the port is taken, so that a failure here is a start-up error
+    // too and not one after "serving" was printed.
+    let stop = StopSignal::new().map_err(Problem::Signals)?;
+    let handle = rafiki_mock::spawn_on(config, SocketAddr::new(args.host, args.port)).await?;
+    Ok((handle, stop))
+}
+
+/// Why the binary did not start, each said in one line with its fix.
+#[derive(Debug)]
+enum Problem {
+    ComplianceUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    ComplianceInvalid {
+        path: PathBuf,
+        source: ComplianceError,
+    },
+    Start(StartError),
+    Signals(std::io::Error),
+}
+
+impl From<StartError> for Problem {
+    fn from(error: StartError) -> Self {
+        Problem::Start(error)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::ComplianceUnreadable { path, source } => write!(
+                f,
+                "cannot read the compliance table {}: {} (pass --compliance a YAML file shaped like spec/compliance.yaml, or leave it out for the built-in table)",
+                path.display(),
+                io_reason(source),
+            ),
+            Problem::ComplianceInvalid { path, source } => write!(
+                f,
+                "the compliance table {} does not load: {source} (correct it, or leave out --compliance for the built-in table)",
+                path.display(),
+            ),
+            Problem::Start(StartError::Bind { addr, source }) => {
+                write!(f, "cannot listen on {addr}: {}", io_reason(source))?;
+                match source.kind() {
+                    ErrorKind::AddrInUse => {
+                        f.write_str(" (another rafiki-mock? pass --port 0 for a free port)")
+                    }
+                    ErrorKind::AddrNotAvailable => f.write_str(
+                        " (--host must be an address of this machine, e.g. 127.0.0.1, or 0.0.0.0 for all)",
+                    ),
+                    ErrorKind::PermissionDenied => f.write_str(
+                        " (ports below 1024 need privileges: pass --port 8080, or --port 0 for a free port)",
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            Problem::Start(StartError::Config(error)) => {
+                // No wildcard: a new refusal gets its own fix.
+                let fix = match error {
+                    ConfigError::NoAccounts
+                    | ConfigError::BadKey(_)
+                    | ConfigError::DuplicateKey(_) => {
+                        "check --api-key and RAFIKI_MOCK_API_KEYS: comma-separated keys, each once"
+                    }
+                    ConfigError::PageSize(_) => "pass --default-page-size 1 to 50",
+                    ConfigError::TooManyWebhooks { .. } => "give fewer --webhook-url",
+                };
+                write!(f, "{error} ({fix})")
+            }
+            Problem::Start(StartError::State(error)) => {
+                // No wildcard: a new refusal gets its own fix.
+                let fix = match error {
+                    StateError::Open { .. } => {
+                        "pass --state a file in a directory this user can write"
+                    }
+                    StateError::Locked { .. } => {
+                        "one mock per file: stop the other one, or pass another --state file"
+                    }
+                    StateError::NotOurs { .. } => {
+                        "pass --state a new file, or one rafiki-mock wrote; the file was left as it was"
+                    }
+                    StateError::Newer { .. } => {
+                        "run the newer rafiki-mock on it, or pass another --state file; the file was left as it was"
+                    }
+                    StateError::Corrupt { .. } | StateError::Sqlite { .. } => {
+                        "restore it from a copy, or pass another --state file; the file was left as it was"
+                    }
+                };
+                write!(f, "{error} ({fix})")
+            }
+            Problem::Start(StartError::Write(error)) => write!(f, "{error}"),
+            Problem::Signals(source) => write!(
+                f,
+                "cannot listen for Ctrl-C and SIGTERM: {}",
+                io_reason(source)
+            ),
         }
-        Err(error) => return Err(error).context("starting rafiki-mock"),
-    };
-    println!("rafiki-mock serving {}", handle.base_url());
-    stop_signal().await.context("waiting for a stop signal")?;
-    tracing::info!("shutting down");
-    handle.shutdown().await;
-    Ok(())
+    }
+}
+
+/// An I/O error in words: its kind for the common ones, without the
+/// `(os error N)` that `io::Error`'s Display appends.
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        ErrorKind::NotFound => "no such file".to_owned(),
+        ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        ErrorKind::AddrInUse => "address in use".to_owned(),
+        ErrorKind::AddrNotAvailable => "address not available".to_owned(),
+        ErrorKind::IsADirectory => "is a directory".to_owned(),
+        ErrorKind::InvalidData => "not UTF-8 text".to_owned(),
+        _ => error.to_string(),
+    }
 }
 
 /// Ctrl-C, or SIGTERM on Unix (what `docker stop` and CI runners send).
-async fn stop_signal() -> std::io::Result<()> {
+/// Registered at start, so that waiting for them cannot fail later.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignal {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignal {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let StopSignal {
+                mut interrupt,
+                mut terminate,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            // Only fails when the handler cannot be installed: stop then
+            // rather than serve with no way to stop cleanly.
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! 429 past the limit, delayed, answered with an injected status instead
 //! of being handled, handled and its connection dropped, or simply
 //! handled. Other requests (`/_sandbox`, no or an unknown key) pass
-//! untouched.
+//! untouched, but for the account named on the request's log span.
 
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
@@ -30,11 +30,16 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
     let is_api = path
         .strip_prefix(API_PREFIX)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    let cell = match account_of(request.headers(), &app.store) {
-        Some(cell) if is_api => cell.clone(),
-        _ => return next.run(request).await,
+    let Some(cell) = account_of(request.headers(), &app.store) else {
+        return next.run(request).await;
     };
+    // The one place the account is recorded, for `/_sandbox` too: the fmt
+    // subscriber appends a field recorded twice rather than replacing it.
     tracing::Span::current().record("account", cell.label());
+    if !is_api {
+        return next.run(request).await;
+    }
+    let cell = cell.clone();
     let operation = Operation::of(request.method(), path);
     let limited = over_limit(&cell);
     // A refused request is not drawn: the faults the plan gives the n-th

@@ -257,15 +257,73 @@ async fn the_rate_limit_flag_refuses_a_burst_past_it() {
     );
 }
 
+/// A start-up problem is one line on stderr, with the fix, and exit 2:
+/// no backtrace even under `RUST_BACKTRACE=1`, no cause said twice.
+#[test]
+fn start_up_problems_are_one_line_with_the_fix() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let busy_addr = format!("cannot listen on 127.0.0.1:{port}: ");
+    let missing = "/nonexistent/rafiki-compliance.yaml";
+    let unreadable = format!("cannot read the compliance table {missing}: ");
+    let cases: [(&[&str], &[&str]); 2] = [
+        (
+            &["--port", &port],
+            &[&busy_addr, "address in use", "pass --port 0"],
+        ),
+        (
+            &["--port", "0", "--compliance", missing],
+            &[&unreadable, "no such file", "leave it out"],
+        ),
+    ];
+    for (args, parts) in cases {
+        let output = Command::new(BIN)
+            .args(args)
+            .env("RUST_BACKTRACE", "1")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: nothing served");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: one line, not\n{stderr}");
+        let line = lines[0];
+        assert!(line.starts_with("rafiki-mock: "), "{line}");
+        for part in parts {
+            assert_eq!(line.matches(part).count(), 1, "{part:?} once in {line}");
+        }
+        for repeat in ["Stack backtrace", "Caused by", "os error"] {
+            assert!(!line.contains(repeat), "{line}");
+        }
+    }
+    drop(busy);
+}
+
 #[test]
 fn bad_flags_stop_the_binary_with_a_reason() {
     let (code, stderr) = refused(&["--compliance", "/nonexistent/rafiki-compliance.yaml"]);
-    assert_ne!(code, 0);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("compliance"), "{stderr}");
     let broken = TempFile::new("broken.yaml", "countries: {}\n");
     let (code, stderr) = refused(&["--compliance", broken.path()]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("at least one country"), "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("compliance entry `countries`: must list at least one country"),
+        "{stderr}"
+    );
+    let (code, stderr) = refused(&[
+        "--api-key",
+        "sk_test_rafiki_twice",
+        "--api-key",
+        "sk_test_rafiki_twice",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("configured twice"), "{stderr}");
+    assert!(
+        !stderr.contains("sk_test_rafiki_twice"),
+        "the key is redacted: {stderr}"
+    );
     let (code, stderr) = refused(&["--default-page-size", "51"]);
     assert_eq!(code, 2, "{stderr}");
     let (code, stderr) = refused(&["--rate-limit-per-key", "0"]);

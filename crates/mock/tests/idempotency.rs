@@ -106,6 +106,19 @@ async fn the_key_is_required_and_at_most_255_characters() {
         );
     }
     assert_eq!(post(&env, Some(&"k".repeat(255)), &body).await.0, 202);
+    // Missing and empty are told apart (same status and code): a shell
+    // whose key command failed may send either.
+    for (key, reason) in [
+        (None, "the header is required"),
+        (Some(""), "must not be empty"),
+    ] {
+        let (_, bytes) = post(&env, key, &body).await;
+        assert_eq!(
+            json(&bytes)["errors"]["fields"]["X-Idempotency-Key"],
+            serde_json::json!([reason]),
+            "{key:?}"
+        );
+    }
     // The provider sets no format beyond the length: free text is a key.
     assert_eq!(post(&env, Some("order 42 / retry"), &body).await.0, 202);
     assert_eq!(env.mock.store().counts(KEY), Some((2, 1)));

@@ -72,6 +72,15 @@ async fn logs_carry_the_redacted_key_only() {
         "{logs}"
     );
     assert!(logs.contains("handler panicked"), "{logs}");
+    // Once per line: recording the field twice on the span printed it twice.
+    for line in logs.lines() {
+        assert!(line.matches("account=").count() <= 1, "{line}");
+    }
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("/_sandbox/debug/panic") && l.contains("account=\"sk_…pha\"")),
+        "control API requests name their account too:\n{logs}"
+    );
     for secret in [KEY, OTHER_KEY, "sk_test_unknown_key_0001"] {
         assert!(
             !logs.contains(secret),

@@ -1,6 +1,7 @@
 //! An integrator's payout job, written the way an application in any
 //! language talks to the API: plain HTTP and JSON (not `rafiki-client`,
-//! whose types would not let two of the bugs below be written).
+//! whose types would not let two of the bugs below be written). Its
+//! webhook receiver, with bugs of its own, is [`receiver`].
 //!
 //! The job pays two salaries and a bonus (10 % of the first salary),
 //! retries what may be transient, polls each accepted payout until it has
@@ -14,6 +15,8 @@
 //!   a JSON number instead of a decimal string;
 //! - `first_page_only`: reconciliation reads the first page of the list and
 //!   stops, missing the rest.
+
+pub mod receiver;
 
 use std::time::Duration;
 

@@ -17,7 +17,7 @@ use super::connect::{BoxError, Connector, Origin};
 use super::connection::SendError;
 use super::pace::{self, Limited, Pace};
 use super::pool::Pool;
-use super::{Answer, Exchange, KeySlot, Keys, Probe, describe};
+use super::{Answer, Exchange, KeySlot, Keys, Probe, body_bytes, describe};
 
 /// The most times one request is sent while the server answers 429.
 pub const RATE_LIMITED_TRIES: u32 = 8;
@@ -38,14 +38,16 @@ enum ExchangeError {
     Request(#[source] hyper::http::Error),
     #[error("the API key has characters an Authorization header cannot carry")]
     KeyNotAHeader,
+    #[error("the {0} header cannot carry its value")]
+    NotAHeader(&'static str),
     #[error("cannot connect to {0}")]
     Connect(Origin, #[source] BoxError),
     #[error(transparent)]
     Send(#[from] SendError),
-    /// The run's `--request-timeout`, named so that a slow server's user
-    /// knows what to raise.
-    #[error("no whole answer within {} s (--request-timeout; raise it for a slow server)", .0.as_secs_f64())]
-    TimedOut(Duration),
+    /// The timeout, with the option that sets it, so that a slow server's
+    /// user knows what to raise.
+    #[error("no whole answer within {} s ({}; raise it for a slow server)", .0.as_secs_f64(), .1)]
+    TimedOut(Duration, &'static str),
 }
 
 /// Sends probes to one server: at most `in_flight` requests at a time, on
@@ -58,6 +60,8 @@ pub struct Client {
     /// not kept otherwise).
     bearers: Bearers,
     timeout: Duration,
+    /// The option that sets `timeout`, named when a request runs out of it.
+    timeout_option: &'static str,
     pace: Pace,
     /// Nothing is sent again (after a 429) past this: the run's end.
     deadline: Option<Instant>,
@@ -88,12 +92,45 @@ impl Client {
             base_url,
             bearers: Bearers::of(&keys),
             timeout,
+            timeout_option: "--request-timeout",
             pace: Pace::new(rate_limit),
             deadline: None,
             in_flight: Semaphore::new(in_flight),
             max_in_flight: in_flight,
             sent: AtomicU64::new(0),
         }
+    }
+
+    /// A client that carries no API key (its probes name none: it sends
+    /// webhook events and reads an application's pages), whose timeout
+    /// is set by `timeout_option`.
+    pub fn without_keys(timeout: Duration, timeout_option: &'static str, in_flight: usize) -> Self {
+        let keys = Keys {
+            primary: String::new(),
+            secondary: None,
+        };
+        // Every probe of such a client names a full URL.
+        let client = Client::new("", keys, timeout, None, in_flight);
+        Client {
+            timeout_option,
+            ..client
+        }
+    }
+
+    /// Whether a connection to the origin of `url` opens within the
+    /// timeout (it is kept for the next request); why not, when it does not.
+    pub async fn connect_to(&self, url: &str) -> Result<(), String> {
+        let parsed =
+            url::Url::parse(url).map_err(|e| describe(&ExchangeError::NotAUrl(url.into(), e)))?;
+        let origin =
+            Origin::of(&parsed).ok_or_else(|| describe(&ExchangeError::NotHttp(url.into())))?;
+        let _slot = self.in_flight.acquire().await.expect("never closed");
+        let lease = tokio::time::timeout(self.timeout, self.pool.lease(&origin))
+            .await
+            .map_err(|_| describe(&ExchangeError::TimedOut(self.timeout, self.timeout_option)))?
+            .map_err(|e| describe(&ExchangeError::Connect(origin, e)))?;
+        lease.give_back();
+        Ok(())
     }
 
     /// The same client, sending nothing again after a 429 past `deadline`.
@@ -239,7 +276,10 @@ impl Client {
         let url = self.url_for(&probe);
         let answer = tokio::time::timeout(self.timeout, self.try_send(&probe, &url))
             .await
-            .unwrap_or(Err(ExchangeError::TimedOut(self.timeout)))
+            .unwrap_or(Err(ExchangeError::TimedOut(
+                self.timeout,
+                self.timeout_option,
+            )))
             .map_err(|e| describe(&e));
         Exchange {
             probe,
@@ -329,10 +369,7 @@ impl Client {
             KeySlot::Literal(value) => Some(HeaderValue::try_from(value.as_str()).ok()),
         };
         let (body, content_type) = match &probe.body {
-            Some(json) => (
-                Bytes::from(serde_json::to_vec(&**json).expect("a JSON value serializes")),
-                probe.body_type,
-            ),
+            Some(json) => (Bytes::from(body_bytes(json)), probe.body_type),
             None => (Bytes::new(), None),
         };
         let mut request = Request::builder()
@@ -351,9 +388,16 @@ impl Client {
         if let Some(content_type) = content_type {
             request = request.header(CONTENT_TYPE, content_type);
         }
-        let request = request
+        let mut request = request
             .body(Full::new(body))
             .map_err(ExchangeError::Request)?;
+        for (name, value) in &probe.headers {
+            let header = hyper::header::HeaderName::try_from(*name)
+                .ok()
+                .zip(HeaderValue::try_from(value.as_str()).ok())
+                .ok_or(ExchangeError::NotAHeader(name))?;
+            request.headers_mut().insert(header.0, header.1);
+        }
         Ok((origin, request))
     }
 }

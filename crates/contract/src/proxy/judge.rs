@@ -265,6 +265,8 @@ impl Judge {
                 .ok()
                 .map(Arc::new),
             body_type,
+            headers: Vec::new(),
+            reproduction: None,
         };
         let answer = match &captured.outcome {
             Outcome::Answered {

@@ -326,24 +326,34 @@ impl FaultRule {
 ///     .with("create_payout=drop-after-handling@10%".parse().unwrap());
 /// assert_eq!(config.faults.to_string(), "seed 7: create_payout=503+retry-after=0@30%, create_payout=drop-after-handling@10%");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct FaultPlan {
-    /// Chooses which requests the rules fire on ([`fires`]).
+pub type FaultPlan = Plan<FaultRule>;
+
+/// A seeded list of fault rules: the API's ([`FaultPlan`]) or the
+/// webhook deliveries' (`webhooks::WebhookFaultPlan`). The seed chooses
+/// which requests (or deliveries) a rule with a share fires on ([`fires`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Plan<R> {
     pub seed: u64,
-    pub rules: Vec<FaultRule>,
+    pub rules: Vec<R>,
 }
 
-impl FaultPlan {
+impl<R> Default for Plan<R> {
+    fn default() -> Self {
+        Plan::new(0)
+    }
+}
+
+impl<R> Plan<R> {
     /// No rules yet.
     pub fn new(seed: u64) -> Self {
-        FaultPlan {
+        Plan {
             seed,
             rules: Vec::new(),
         }
     }
 
     /// `rule` added after the others.
-    pub fn with(mut self, rule: FaultRule) -> Self {
+    pub fn with(mut self, rule: R) -> Self {
         self.rules.push(rule);
         self
     }
@@ -353,7 +363,7 @@ impl FaultPlan {
     }
 }
 
-impl fmt::Display for FaultPlan {
+impl<R: fmt::Display> fmt::Display for Plan<R> {
     /// `seed 7: create_payout=503@30%, *=latency:200ms@100%` (`no faults`
     /// when empty).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -182,49 +182,7 @@ impl fmt::Display for WebhookFaultRule {
 /// let plan = WebhookFaultPlan::new(7).with("duplicate@30%".parse().unwrap());
 /// assert_eq!(plan.to_string(), "seed 7: duplicate@30%");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct WebhookFaultPlan {
-    /// Chooses which deliveries the rules fire on.
-    pub seed: u64,
-    pub rules: Vec<WebhookFaultRule>,
-}
-
-impl WebhookFaultPlan {
-    /// No rules yet.
-    pub fn new(seed: u64) -> Self {
-        WebhookFaultPlan {
-            seed,
-            rules: Vec::new(),
-        }
-    }
-
-    /// `rule` added after the others.
-    pub fn with(mut self, rule: WebhookFaultRule) -> Self {
-        self.rules.push(rule);
-        self
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
-}
-
-impl fmt::Display for WebhookFaultPlan {
-    /// `seed 7: duplicate@30%, delay:2000ms@100%` (`no faults` when empty).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.rules.is_empty() {
-            return f.write_str("no faults");
-        }
-        write!(f, "seed {}: ", self.seed)?;
-        for (i, rule) in self.rules.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{rule}")?;
-        }
-        Ok(())
-    }
-}
+pub type WebhookFaultPlan = crate::faults::Plan<WebhookFaultRule>;
 
 /// A rule that fired on a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
