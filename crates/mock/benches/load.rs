@@ -11,10 +11,17 @@
 //! keys). The load generator shares the machine's cores with the server,
 //! so the figures are a lower bound.
 //!
+//! Each size runs in memory, then (for the sizes of
+//! `RAFIKI_BENCH_FILE_SIZES`) again with a state file (`--state`, in the
+//! temporary directory, removed afterwards): every create then waits for
+//! its group commit's sync.
+//!
 //! Environment: `RAFIKI_BENCH_SIZES` (comma-separated, default
-//! `1000,1000000`), `RAFIKI_BENCH_REQUESTS` (default 20000),
-//! `RAFIKI_BENCH_CONCURRENCY` (default 32).
+//! `1000,1000000`), `RAFIKI_BENCH_FILE_SIZES` (default `1000`; seeding a
+//! file writes every seeded payout), `RAFIKI_BENCH_REQUESTS` (default
+//! 20000), `RAFIKI_BENCH_CONCURRENCY` (default 32).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -141,14 +148,14 @@ async fn drive(
     }
 }
 
-async fn run_size(stored: usize, requests: usize, concurrency: usize) {
+async fn run_size(stored: usize, requests: usize, concurrency: usize, state: Option<PathBuf>) {
     let wallet = WalletSeed {
         currency: "KES".into(),
         balance: "1000000000000.00".parse().unwrap(),
     };
-    let mock = rafiki_mock::spawn(Config::with_keys([KEY], &[wallet]))
-        .await
-        .expect("mock starts");
+    let mut config = Config::with_keys([KEY], &[wallet]);
+    config.state_file = state.clone();
+    let mock = rafiki_mock::spawn(config).await.expect("mock starts");
     let seeding = Instant::now();
     let ids = mock.store().seed_sent_payouts(KEY, stored).expect("seeded");
     let seeded_in = seeding.elapsed();
@@ -179,7 +186,12 @@ async fn run_size(stored: usize, requests: usize, concurrency: usize) {
         ids: sample,
         times,
     });
-    println!("stored={stored} (seeded in {seeded_in:.2?})");
+    let where_ = if state.is_some() {
+        "state file"
+    } else {
+        "in memory"
+    };
+    println!("stored={stored} {where_} (seeded in {seeded_in:.2?})");
     for op in [Op::Get, Op::ListPage, Op::Create] {
         drive(&http, &target, op, requests / 10, concurrency).await; // warm-up
         let report = drive(&http, &target, op, requests, concurrency).await;
@@ -194,14 +206,16 @@ async fn run_size(stored: usize, requests: usize, concurrency: usize) {
         );
     }
     mock.shutdown().await;
+    if let Some(path) = state {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("RAFIKI_BENCH_SIZES")
-        .unwrap_or_else(|_| "1000,1000000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let sizes = env_sizes("RAFIKI_BENCH_SIZES", "1000,1000000");
+    let file_sizes = env_sizes("RAFIKI_BENCH_FILE_SIZES", "1000");
     let requests = env_or("RAFIKI_BENCH_REQUESTS", 20_000usize);
     let concurrency = env_or("RAFIKI_BENCH_CONCURRENCY", 32usize).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -210,6 +224,19 @@ fn main() {
         .unwrap();
     println!("rafiki-mock load: {requests} requests per operation, {concurrency} concurrent tasks");
     for stored in sizes {
-        runtime.block_on(run_size(stored, requests, concurrency));
+        runtime.block_on(run_size(stored, requests, concurrency, None));
+        if file_sizes.contains(&stored) {
+            let path = std::env::temp_dir()
+                .join(format!("rafiki-bench-{}-{stored}.db", std::process::id()));
+            runtime.block_on(run_size(stored, requests, concurrency, Some(path)));
+        }
     }
+}
+
+fn env_sizes(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
 }

@@ -19,6 +19,7 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,6 +196,11 @@ pub struct Config {
     /// Faults injected on purpose into webhook deliveries (default: none).
     /// Every account starts with this plan; see [`crate::webhooks`].
     pub webhook_faults: WebhookFaultPlan,
+    /// Keep the state in this SQLite file (`--state FILE`; default `None`:
+    /// in memory only): every change is on disk before its answer leaves,
+    /// and a mock started again on the file goes on where it stopped. See
+    /// the README's "A team's long-lived sandbox".
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -236,6 +242,7 @@ impl Config {
             faults: FaultPlan::default(),
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
             webhook_faults: WebhookFaultPlan::default(),
+            state_file: None,
         }
     }
 

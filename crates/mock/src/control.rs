@@ -21,6 +21,9 @@
 //!   with the generated signing key), listed (keys shown), deleted (204).
 //! - `GET`, `DELETE /_sandbox/webhooks/deliveries`: every attempt to
 //!   deliver the account's events, filtered; emptied.
+//! - `GET`, `PUT /_sandbox/snapshot`: the account's wallets, payment
+//!   accounts, payouts and idempotency records as JSON ([`crate::snapshot`]);
+//!   replaced by one (checked whole first; 422 at the path of a problem).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,6 +40,7 @@ use crate::faults::FaultPlan;
 use crate::faults::wire::{PlanView, read_plan};
 use crate::journal::Filter;
 use crate::server::AppState;
+use crate::snapshot;
 use crate::webhooks::DeliveryFilter;
 use crate::webhooks::wire::read_endpoint;
 
@@ -166,6 +170,36 @@ pub async fn clear_deliveries(Authed(cell): Authed) -> Response {
         journal.clear();
         json(StatusCode::OK, &journal.page(&DeliveryFilter::default()))
     })
+}
+
+/// `GET /_sandbox/snapshot`: the account's state.
+pub async fn snapshot(Authed(cell): Authed) -> Response {
+    let image = cell.lock().image();
+    json(StatusCode::OK, &snapshot::export(&image))
+}
+
+/// `PUT /_sandbox/snapshot`: replaces the account's state with the one
+/// sent; answers it as `GET` now shows it.
+pub async fn replace_snapshot(
+    State(app): State<AppState>,
+    Authed(cell): Authed,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let image = snapshot::import(&body, app.store.delay())?;
+    let (queued, image) = {
+        let mut account = cell.lock();
+        let queued = account.replace(image, app.store.autonomous_support());
+        (queued, account.image())
+    };
+    if queued {
+        app.store.wake.notify_one();
+    }
+    tracing::info!(
+        payouts = image.payouts.len(),
+        payment_accounts = image.payment_accounts.len(),
+        "control: snapshot imported"
+    );
+    Ok(json(StatusCode::OK, &snapshot::export(&image)))
 }
 
 /// Test hook (only with `Config::panic_route`): a handler that panics.

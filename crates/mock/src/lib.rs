@@ -11,6 +11,10 @@
 //! connection dropped after handling) and shows each account's request
 //! [`journal`]. Every change of a payout's state is sent, signed, to the
 //! account's [`webhooks`] endpoints, with retries and faults of their own.
+//! With [`Config::state_file`] (`--state FILE`) the whole state lives in an
+//! SQLite file, on disk before any answer leaves, and survives restarts and
+//! crashes; `GET`/`PUT /_sandbox/snapshot` export and import an account's
+//! state as JSON.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,16 +34,21 @@
 //! seven operations), [`faults`] (faults on purpose), [`journal`] (the
 //! request journal), `rate_limit` (a token bucket per API key), `traffic`
 //! (the layer applying the three), `conn` (the accept loop that can
-//! drop a connection) and [`webhooks`] (signed payout events, their
-//! retries, faults and deliveries journal).
+//! drop a connection), [`webhooks`] (signed payout events, their
+//! retries, faults and deliveries journal), `durable` (the state file:
+//! opening and checking it, its schema versions, the group-commit
+//! writer), `commit` (what answers wait for with a state file) and
+//! `snapshot` (an account's state as JSON).
 
 mod amounts;
 mod banks;
 pub mod clock;
+mod commit;
 pub mod config;
 mod conn;
 mod control;
 mod cursor;
+mod durable;
 pub mod errors;
 mod extract;
 pub mod faults;
@@ -50,6 +59,7 @@ mod rate_limit;
 mod routes;
 mod scheduler;
 mod server;
+mod snapshot;
 pub mod store;
 pub mod support;
 mod traffic;
@@ -57,10 +67,12 @@ pub mod variants;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use commit::WriteFailed;
 pub use config::{
     AccountConfig, Config, ConfigError, DEFAULT_API_KEY, DEFAULT_DELAY, DEFAULT_JOURNAL_CAPACITY,
     OtherBody, UpperBound, WalletSeed,
 };
+pub use durable::StateError;
 pub use faults::{Fault, FaultPlan, FaultRule, FaultStatus, Scope, Share};
 pub use operation::Operation;
 pub use server::{MockHandle, StartError, spawn, spawn_on};

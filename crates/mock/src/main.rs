@@ -7,12 +7,13 @@
 //! cargo run -p rafiki-mock -- --rate-limit-per-key 5
 //! cargo run -p rafiki-mock -- --fault 'create_payout=503+retry-after=1@30%' --fault 'create_payout=drop-after-handling@10%' --fault-seed 7
 //! cargo run -p rafiki-mock -- --webhook-url http://127.0.0.1:3000/webhooks --webhook-signing-key whsk_test_local --webhook-fault 'duplicate@20%'
+//! cargo run -p rafiki-mock -- --state team-sandbox.db
 //! ```
 //!
 //! Exit status: 0 when stopped by Ctrl-C or SIGTERM; 2 when it cannot start
 //! (a bad flag, as clap reports it, or one line on stderr naming the problem
 //! and the fix: a compliance file that does not load, an address it cannot
-//! listen on, a refused API key).
+//! listen on, a refused API key, a state file it cannot use).
 
 use std::fmt;
 use std::io::{ErrorKind, IsTerminal};
@@ -26,7 +27,8 @@ use std::time::Duration;
 use clap::Parser;
 use rafiki_mock::{
     Config, ConfigError, DEFAULT_API_KEY, FaultPlan, FaultRule, MockHandle, SigningKey, StartError,
-    Variant, WalletSeed, WebhookEndpoint, WebhookFaultPlan, WebhookFaultRule, WebhookUrl,
+    StateError, Variant, WalletSeed, WebhookEndpoint, WebhookFaultPlan, WebhookFaultRule,
+    WebhookUrl,
 };
 use rafiki_rules::{ComplianceError, ComplianceTable};
 use tracing_subscriber::EnvFilter;
@@ -125,6 +127,11 @@ struct Args {
     /// oldest are dropped.
     #[arg(long, default_value_t = rafiki_mock::DEFAULT_JOURNAL_CAPACITY)]
     journal_capacity: usize,
+    /// Keep the whole state in this SQLite file (created if missing):
+    /// every change is on disk before its answer, and the mock started
+    /// again on the file goes on where it stopped [default: in memory].
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
 }
 
 /// The exit status of a mock that never served: the one clap gives a bad
@@ -210,6 +217,7 @@ async fn start(args: Args) -> Result<(MockHandle, StopSignal), Problem> {
             .map_err(|source| Problem::ComplianceInvalid { path, source })?;
         config.compliance = Arc::new(table);
     }
+    config.state_file = args.state;
     // Before the port is taken, so that a failure here is a start-up error
     // too and not one after "serving" was printed.
     let stop = StopSignal::new().map_err(Problem::Signals)?;
@@ -280,6 +288,28 @@ impl fmt::Display for Problem {
                 };
                 write!(f, "{error} ({fix})")
             }
+            Problem::Start(StartError::State(error)) => {
+                // No wildcard: a new refusal gets its own fix.
+                let fix = match error {
+                    StateError::Open { .. } => {
+                        "pass --state a file in a directory this user can write"
+                    }
+                    StateError::Locked { .. } => {
+                        "one mock per file: stop the other one, or pass another --state file"
+                    }
+                    StateError::NotOurs { .. } => {
+                        "pass --state a new file, or one rafiki-mock wrote; the file was left as it was"
+                    }
+                    StateError::Newer { .. } => {
+                        "run the newer rafiki-mock on it, or pass another --state file; the file was left as it was"
+                    }
+                    StateError::Corrupt { .. } | StateError::Sqlite { .. } => {
+                        "restore it from a copy, or pass another --state file; the file was left as it was"
+                    }
+                };
+                write!(f, "{error} ({fix})")
+            }
+            Problem::Start(StartError::Write(error)) => write!(f, "{error}"),
             Problem::Signals(source) => write!(
                 f,
                 "cannot listen for Ctrl-C and SIGTERM: {}",

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Request;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
@@ -19,13 +19,19 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::commit::WriteFailed;
 use crate::config::{Config, ConfigError, OtherBody, UpperBound};
+use crate::durable::{self, StateError, StateFile};
 use crate::errors::ApiError;
 use crate::faults::FaultPlan;
 use crate::operation::Operation;
-use crate::store::Store;
+use crate::store::{Persistence, Store};
 use crate::webhooks::WebhookFaultPlan;
 use crate::{conn, control, routes, scheduler, traffic};
+
+/// Largest snapshot `PUT /_sandbox/snapshot` takes: an account's whole
+/// state, far above a request's limit.
+const SNAPSHOT_BODY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -59,6 +65,12 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// The state file was refused ([`Config::state_file`]).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The state file could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteFailed),
 }
 
 /// A running server. Dropping it stops the server (like
@@ -70,6 +82,8 @@ pub struct MockHandle {
     shutdown: watch::Sender<bool>,
     server: Option<JoinHandle<()>>,
     scheduler: Option<JoinHandle<()>>,
+    /// With [`Config::state_file`].
+    state_file: Option<Arc<StateFile>>,
 }
 
 /// Starts a server on `127.0.0.1` and an ephemeral port.
@@ -80,13 +94,40 @@ pub async fn spawn(config: Config) -> Result<MockHandle, StartError> {
 /// Starts a server on `addr` (port 0: an ephemeral one).
 pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, StartError> {
     config.validate()?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
+    let state_file = match &config.state_file {
+        Some(path) => Some(Arc::new(durable::open(path)?)),
+        None => None,
+    };
+    let store = Arc::new(Store::build(
+        &config,
+        state_file.as_deref().map(|f| f as &dyn Persistence),
+    ));
+    if let Some(file) = &state_file {
+        let unclaimed = durable::unclaimed(file);
+        if unclaimed > 0 {
+            tracing::info!(
+                unclaimed,
+                "the state file holds accounts of API keys not configured now (kept as they are)"
+            );
+        }
+        // New accounts' seeded wallets and endpoints: on disk before serving.
+        if let Err(failed) = store.settled().await {
+            file.close();
+            return Err(failed.into());
+        }
+    }
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(source) => {
+            if let Some(file) = &state_file {
+                file.close();
+            }
+            return Err(StartError::Bind { addr, source });
+        }
+    };
     let local_addr = listener
         .local_addr()
         .map_err(|source| StartError::Bind { addr, source })?;
-    let store = Arc::new(Store::new(&config));
     store.start_webhooks();
     let state = AppState {
         store: store.clone(),
@@ -130,6 +171,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         journal_capacity = config.journal_capacity,
         webhook_endpoints = config.accounts.iter().map(|a| a.webhooks.len()).sum::<usize>(),
         webhook_faults = %config.webhook_faults,
+        state_file = ?config.state_file,
         "rafiki-mock listening"
     );
     Ok(MockHandle {
@@ -139,6 +181,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         shutdown,
         server: Some(server),
         scheduler,
+        state_file,
     })
 }
 
@@ -183,16 +226,26 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
         .route(
             "/_sandbox/webhooks/{id}",
             axum::routing::delete(control::delete_webhook),
+        )
+        .route(
+            "/_sandbox/snapshot",
+            get(control::snapshot)
+                .put(control::replace_snapshot)
+                .layer(DefaultBodyLimit::max(SNAPSHOT_BODY_LIMIT)),
         );
     if panic_route {
         sandbox = sandbox.route("/_sandbox/debug/panic", get(control::panic));
     }
     let router = if control_api { api.merge(sandbox) } else { api };
-    router
+    let mut router = router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(CatchPanicLayer::custom(panic_response));
+    if state.store.is_durable() {
+        router = router.layer(from_fn_with_state(state.clone(), after_commit));
+    }
+    router
         .layer(from_fn_with_state(state.clone(), traffic::traffic))
         .layer(
             TraceLayer::new_for_http()
@@ -202,6 +255,22 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// With a state file, every answer waits until the changes made before it
+/// are on disk (its own included): what a client was told survives a
+/// crash. Inside the traffic layer, so the journal records the answer
+/// sent; without a state file the layer is not there at all.
+async fn after_commit(
+    State(app): State<AppState>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    match app.store.settled().await {
+        Ok(()) => response,
+        Err(failed) => ApiError::Internal(failed.to_string()).into_response(),
+    }
 }
 
 /// A handler panic: logged, answered with the 500 envelope.
@@ -267,7 +336,8 @@ impl MockHandle {
 
     /// Stops accepting connections, lets requests in progress finish, and
     /// stops the scheduler and the webhook deliveries (an attempt in
-    /// flight is abandoned).
+    /// flight is abandoned); with a state file, writes what is left and
+    /// closes it (another mock may then open it).
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for task in [self.server.take(), self.scheduler.take()]
@@ -279,6 +349,11 @@ impl MockHandle {
             }
         }
         self.store.shutdown_webhooks().await;
+        if let Some(file) = self.state_file.take()
+            && let Err(error) = tokio::task::spawn_blocking(move || file.close()).await
+        {
+            tracing::error!(%error, "closing the state file");
+        }
     }
 }
 
@@ -286,5 +361,8 @@ impl Drop for MockHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
         self.store.stop_webhooks();
+        if let Some(file) = &self.state_file {
+            file.stop();
+        }
     }
 }

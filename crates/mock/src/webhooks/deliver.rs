@@ -6,6 +6,9 @@
 //! is the system's, or for the server to stop.
 //!
 //! The client is hyper's (the mock already serves with hyper), plain HTTP.
+//!
+//! With a state file an attempt waits until every change made before it is
+//! on disk ([`CommitGate`]): no event tells of a change a crash could lose.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +27,7 @@ use tokio::task::JoinHandle;
 use super::ATTEMPT_TIMEOUT;
 use super::outbox::{Answer, Attempt, Outbox, Step};
 use crate::clock::Clock;
+use crate::commit::CommitGate;
 
 /// The longest a task sleeps with nothing due (a wake-up comes anyway).
 const IDLE: Duration = Duration::from_secs(3600);
@@ -35,15 +39,18 @@ pub(crate) struct Deliverer {
     clock: Arc<dyn Clock>,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// With a state file: when changes are on disk.
+    gate: Option<Arc<CommitGate>>,
 }
 
 impl Deliverer {
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
+    pub fn new(clock: Arc<dyn Clock>, gate: Option<Arc<CommitGate>>) -> Self {
         Deliverer {
             client: Client::builder(TokioExecutor::new()).build_http(),
             clock,
             stop: watch::Sender::new(false),
             tasks: Mutex::new(Vec::new()),
+            gate,
         }
     }
 
@@ -82,6 +89,17 @@ impl Deliverer {
             match outbox.next(&endpoint_id, now) {
                 Step::Gone => return,
                 Step::Send(attempt) => {
+                    if let Some(gate) = &self.gate {
+                        outbox.before_attempt();
+                        let settled = tokio::select! {
+                            settled = gate.settled() => settled,
+                            _ = stop.changed() => return,
+                        };
+                        if let Err(error) = settled {
+                            tracing::error!(%error, "webhook deliveries stopped");
+                            return;
+                        }
+                    }
                     let mut next = Some(attempt);
                     while let Some(attempt) = next.take() {
                         let answer = tokio::select! {

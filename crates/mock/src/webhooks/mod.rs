@@ -33,6 +33,7 @@ mod deliver;
 mod faults;
 mod journal;
 mod outbox;
+mod rows;
 pub(crate) mod wire;
 
 use std::fmt;
@@ -47,11 +48,13 @@ use rand::distr::Alphanumeric;
 use crate::config::redact_key;
 
 pub(crate) use deliver::Deliverer;
+pub(crate) use faults::Applied;
 pub use faults::{
     WebhookFault, WebhookFaultParseError, WebhookFaultPlan, WebhookFaultProblem, WebhookFaultRule,
 };
 pub(crate) use journal::DeliveryFilter;
 pub(crate) use outbox::Outbox;
+pub(crate) use rows::{DeliveryRow, EndpointRow, Origin, WebhookChange, WebhookImage, WebhookSink};
 
 /// The waits between a delivery's attempts, on the mock's clock: after a
 /// failed attempt `n` (from 1) the next is due `RETRY_WAITS[n - 1]` after

@@ -7,9 +7,13 @@
 //! taken (an event is queued in the critical section of the change it
 //! tells of, so events queue in the order the changes happened); this one
 //! is never held while taking the account's.
+//!
+//! With a state file, a [`WebhookSink`] is told of every change of the
+//! endpoints and of the deliveries not yet done, under this lock
+//! ([`super::rows`]); the outbox starts from what the file kept.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -21,6 +25,7 @@ use tokio::sync::Notify;
 
 use super::faults::{self, Applied, WebhookFaultState};
 use super::journal::{AttemptEntry, AttemptOutcome, DeliveryJournal, EntryFault};
+use super::rows::{DeliveryRow, EndpointRow, Origin, WebhookChange, WebhookImage, WebhookSink};
 use super::wire::EndpointView;
 use super::{
     Deliverer, MAX_ENDPOINTS, OUT_OF_ORDER_HOLD, RETRY_WAITS, STALE_BY, SigningKey,
@@ -37,6 +42,10 @@ const OTHER_KEY_SUFFIX: &str = "_not_this_endpoint";
 pub(crate) struct Outbox {
     deliverer: Arc<Deliverer>,
     state: Mutex<State>,
+    /// With a state file: waits until the critical section that queued a
+    /// delivery has handed its changes to the file (set once the account
+    /// exists; see [`Outbox::before_attempt`]).
+    handed: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 struct State {
@@ -46,6 +55,12 @@ struct State {
     /// Orders queue entries due at the same time: event order.
     next_seq: u64,
     journal: DeliveryJournal,
+    /// Told of every change of the endpoints and of their queues (`None`:
+    /// in memory only).
+    sink: Option<Arc<dyn WebhookSink>>,
+    /// The state file's order of the endpoints: the next one added comes
+    /// after every one there (deleted ones included).
+    next_position: u64,
 }
 
 /// Due time (the mock's clock), then order of queueing.
@@ -55,6 +70,7 @@ struct Endpoint {
     id: String,
     url: WebhookUrl,
     key: SigningKey,
+    origin: Origin,
     /// Wakes the endpoint's task: something was queued, the clock moved,
     /// or the endpoint was deleted.
     wake: Arc<Notify>,
@@ -144,26 +160,103 @@ pub(crate) enum Step {
 
 impl Outbox {
     /// An account's outbox with its configured endpoints (their tasks start
-    /// with [`Outbox::start`]).
+    /// with [`Outbox::start`]), and with what a state file kept of it
+    /// (`restored`): endpoints added through the control API stay, those
+    /// of the configuration stay while it still names their URL (same id,
+    /// the configured key or else the stored one), the others are dropped
+    /// with their queues; the deliveries not yet done are queued again.
     pub fn new(
         deliverer: Arc<Deliverer>,
-        endpoints: &[WebhookEndpoint],
+        configured: &[WebhookEndpoint],
         plan: WebhookFaultPlan,
         journal_capacity: usize,
         now: DateTime<Utc>,
+        restored: WebhookImage,
+        sink: Option<Arc<dyn WebhookSink>>,
     ) -> Self {
-        let endpoints = endpoints
-            .iter()
-            .map(|e| Endpoint::new(e.url.clone(), e.signing_key.clone(), now))
-            .collect();
+        let mut unmatched: Vec<&WebhookEndpoint> = configured.iter().collect();
+        let mut endpoints = Vec::new();
+        for row in restored.endpoints {
+            let kept = match row.origin {
+                Origin::ControlApi => Some(row.key),
+                Origin::Config => unmatched
+                    .iter()
+                    .position(|e| e.url == row.url)
+                    .map(|i| unmatched.remove(i).signing_key.clone().unwrap_or(row.key)),
+            };
+            match kept {
+                Some(key) => endpoints.push(Endpoint {
+                    key,
+                    ..Endpoint::new(row.url, None, row.origin, row.id)
+                }),
+                None => record(&sink, || WebhookChange::EndpointRemoved(row.id)),
+            }
+        }
+        for e in unmatched {
+            let id = ids::new_id(ids::WEBHOOK_ENDPOINT, now);
+            let endpoint = Endpoint::new(e.url.clone(), e.signing_key.clone(), Origin::Config, id);
+            endpoints.push(endpoint);
+        }
+        for (position, endpoint) in (0u64..).zip(&endpoints) {
+            record(&sink, || WebhookChange::Endpoint {
+                row: endpoint.row(),
+                position,
+            });
+        }
+        if endpoints.len() > MAX_ENDPOINTS {
+            tracing::warn!(
+                endpoints = endpoints.len(),
+                "an account has more webhook endpoints than {MAX_ENDPOINTS} (the state file's and the configured ones); none can be added until some are deleted"
+            );
+        }
+        // Positions from 1 (`take` numbers from 1); the next one added
+        // follows them.
+        let endpoints_len = endpoints.len() as u64;
+        let mut next_seq = 0;
+        for row in restored.deliveries {
+            let Some(endpoint) = endpoints.iter_mut().find(|e| e.id == row.endpoint_id) else {
+                continue;
+            };
+            next_seq = next_seq.max(row.due.1);
+            let delivery = Delivery {
+                event: Arc::new(Event {
+                    id: row.event_id,
+                    payout_id: row.payout_id,
+                    body: row.body,
+                }),
+                attempt: row.attempt,
+                faults: row.faults,
+                held: row.held,
+            };
+            endpoint.queue.insert(row.due, delivery);
+        }
         Outbox {
             deliverer,
             state: Mutex::new(State {
                 endpoints,
                 faults: WebhookFaultState::new(plan),
-                next_seq: 0,
+                next_seq,
                 journal: DeliveryJournal::new(journal_capacity),
+                sink,
+                next_position: endpoints_len,
             }),
+            handed: OnceLock::new(),
+        }
+    }
+
+    /// With a state file: `wait` returns once the account's critical
+    /// section under way, if any, has handed its changes to the file (it
+    /// takes and releases the account's lock).
+    pub fn wait_for_changes_with(&self, wait: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.handed.set(wait);
+    }
+
+    /// Before an attempt goes out: the change that queued it (and its
+    /// delivery's row) has been handed to the state file, so the
+    /// deliverer's wait for the file covers it. Nothing without a file.
+    pub(super) fn before_attempt(&self) {
+        if let Some(wait) = self.handed.get() {
+            wait();
         }
     }
 
@@ -198,8 +291,14 @@ impl Outbox {
             if state.endpoints.len() >= MAX_ENDPOINTS {
                 return Err(ApiError::WebhookEndpointLimit { max: MAX_ENDPOINTS });
             }
-            let endpoint = Endpoint::new(url, None, now);
+            let id = ids::new_id(ids::WEBHOOK_ENDPOINT, now);
+            let endpoint = Endpoint::new(url, None, Origin::ControlApi, id);
             let shown = (endpoint.view(), endpoint.id.clone(), endpoint.wake.clone());
+            let position = take(&mut state.next_position);
+            record(&state.sink, || WebhookChange::Endpoint {
+                row: endpoint.row(),
+                position,
+            });
             state.endpoints.push(endpoint);
             shown
         };
@@ -220,17 +319,29 @@ impl Outbox {
             return false;
         };
         let endpoint = state.endpoints.remove(index);
+        record(&state.sink, || {
+            WebhookChange::EndpointRemoved(endpoint.id.clone())
+        });
         endpoint.wake.notify_one();
         true
     }
 
     /// Queues the event of a change of payout `payout_id`, whose state is
     /// now `data` (as GET /v1/payouts/{id} shows it), made at `at`, for
-    /// every endpoint. Called in the critical section of the change.
-    pub fn payout_changed(&self, payout_id: &str, data: &impl Serialize, at: DateTime<Utc>) {
+    /// every endpoint. Called in the critical section of the change, which
+    /// saves the deliveries' rows it answers (with a state file) with the
+    /// change itself.
+    #[must_use]
+    pub fn payout_changed(
+        &self,
+        payout_id: &str,
+        data: &impl Serialize,
+        at: DateTime<Utc>,
+    ) -> Vec<WebhookChange> {
+        let mut rows = Vec::new();
         let mut state = self.lock();
         if state.endpoints.is_empty() {
-            return;
+            return rows;
         }
         let id = ids::new_id(ids::WEBHOOK_EVENT, at);
         let envelope = Envelope {
@@ -243,7 +354,7 @@ impl Outbox {
             Ok(body) => body,
             Err(error) => {
                 tracing::error!(%error, payout_id, "could not serialise a webhook event");
-                return;
+                return rows;
             }
         };
         let event = Arc::new(Event {
@@ -255,12 +366,15 @@ impl Outbox {
             endpoints,
             faults,
             next_seq,
+            sink,
             ..
         } = &mut *state;
+        let mut saved = sink.is_some().then_some(&mut rows);
         for endpoint in endpoints {
             let applied = faults.decide();
-            endpoint.enqueue(event.clone(), applied, at, next_seq);
+            endpoint.enqueue(event.clone(), applied, at, next_seq, saved.as_deref_mut());
         }
+        rows
     }
 
     /// Wakes every endpoint's task (the clock moved).
@@ -311,6 +425,7 @@ impl Outbox {
             endpoints,
             next_seq,
             journal,
+            sink,
             ..
         } = &mut *state;
         let endpoint = endpoints.iter_mut().find(|e| e.id == attempt.endpoint_id);
@@ -364,7 +479,16 @@ impl Outbox {
                 held: false,
                 ..attempt.delivery.clone()
             };
-            endpoint.queue.insert((due, take(next_seq)), retry);
+            let key = (due, take(next_seq));
+            record(sink, || {
+                WebhookChange::Delivery(endpoint.row_of(key, &retry))
+            });
+            endpoint.queue.insert(key, retry);
+        } else if !attempt.copy {
+            record(sink, || WebhookChange::DeliveryDone {
+                endpoint_id: endpoint.id.clone(),
+                event_id: attempt.event_id().to_owned(),
+            });
         }
         let duplicate = !attempt.copy && faults::has(attempt.faults(), WebhookFault::Duplicate);
         duplicate.then(|| endpoint.attempt(attempt.delivery, now, true))
@@ -372,13 +496,37 @@ impl Outbox {
 }
 
 impl Endpoint {
-    fn new(url: WebhookUrl, key: Option<SigningKey>, now: DateTime<Utc>) -> Self {
+    fn new(url: WebhookUrl, key: Option<SigningKey>, origin: Origin, id: String) -> Self {
         Endpoint {
-            id: ids::new_id(ids::WEBHOOK_ENDPOINT, now),
+            id,
             url,
             key: key.unwrap_or_else(SigningKey::generate),
+            origin,
             wake: Arc::new(Notify::new()),
             queue: BTreeMap::new(),
+        }
+    }
+
+    fn row(&self) -> EndpointRow {
+        EndpointRow {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            key: self.key.clone(),
+            origin: self.origin,
+        }
+    }
+
+    /// The row of `delivery`, queued at `key`.
+    fn row_of(&self, key: QueueKey, delivery: &Delivery) -> DeliveryRow {
+        DeliveryRow {
+            endpoint_id: self.id.clone(),
+            event_id: delivery.event.id.clone(),
+            payout_id: delivery.event.payout_id.clone(),
+            body: delivery.event.body.clone(),
+            attempt: delivery.attempt,
+            faults: delivery.faults.clone(),
+            held: delivery.held,
+            due: key,
         }
     }
 
@@ -399,6 +547,7 @@ impl Endpoint {
         faults: Vec<Applied>,
         at: DateTime<Utc>,
         seq: &mut u64,
+        mut rows: Option<&mut Vec<WebhookChange>>,
     ) {
         let held = faults::has(&faults, WebhookFault::OutOfOrder);
         let hold = if held {
@@ -413,20 +562,26 @@ impl Endpoint {
             .filter(|(_, d)| d.held && d.event.payout_id == event.payout_id)
             .map(|(key, _)| *key)
             .collect();
-        self.queue.insert(
-            (due, take(seq)),
-            Delivery {
-                event,
-                attempt: 1,
-                faults,
-                held,
-            },
-        );
+        let delivery = Delivery {
+            event,
+            attempt: 1,
+            faults,
+            held,
+        };
+        let key = (due, take(seq));
+        if let Some(rows) = rows.as_deref_mut() {
+            rows.push(WebhookChange::Delivery(self.row_of(key, &delivery)));
+        }
+        self.queue.insert(key, delivery);
         // They travel with this one: held with it if it is held too.
         for key in waiting {
             if let Some(mut delivery) = self.queue.remove(&key) {
                 delivery.held = held;
-                self.queue.insert((due, take(seq)), delivery);
+                let key = (due, take(seq));
+                if let Some(rows) = rows.as_deref_mut() {
+                    rows.push(WebhookChange::Delivery(self.row_of(key, &delivery)));
+                }
+                self.queue.insert(key, delivery);
             }
         }
         self.wake.notify_one();
@@ -460,6 +615,13 @@ impl Endpoint {
         };
         attempt.signature = signature_header(key, t, &attempt.delivery.event.body);
         attempt
+    }
+}
+
+/// Tells the sink, if any, of a change (built only when there is one).
+fn record(sink: &Option<Arc<dyn WebhookSink>>, change: impl FnOnce() -> WebhookChange) {
+    if let Some(sink) = sink {
+        sink.push(change());
     }
 }
 

@@ -13,7 +13,10 @@
 //! - idempotency entries by key, plus their insertion log so expired ones
 //!   are dropped in O(1) amortised time;
 //! - the account's webhook [`Outbox`] (behind its own lock), told of every
-//!   change of a payout's state inside the critical section that makes it.
+//!   change of a payout's state inside the critical section that makes it;
+//! - with a state file (`--state`), a [`ChangeSink`] told of every change
+//!   of those rows in the same critical section ([`image`]: the rows, and
+//!   an account rebuilt from them).
 //!
 //! Pages walk the order index backwards from a bound (`range(..).rev()`):
 //! a page costs O(log n + page size) whatever the number of items.
@@ -44,6 +47,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::commit::{CommitGate, WriteFailed};
 use crate::config::{Config, redact_key};
 use crate::cursor::SortKey;
 use crate::errors::{ApiError, json_bytes};
@@ -52,7 +56,14 @@ use crate::ids;
 use crate::journal::Journal;
 use crate::rate_limit::TokenBucket;
 use crate::support::{self, SupportPlan};
-use crate::webhooks::{Deliverer, Outbox, WebhookFaultPlan};
+use crate::webhooks::{Deliverer, Outbox, WebhookFaultPlan, WebhookImage, WebhookSink};
+
+mod image;
+
+pub(crate) use image::{
+    AccountImage, Change, ChangeSink, IdempotencyRow, PaymentAccountRow, PayoutRow, WalletRow,
+    default_due,
+};
 
 /// The largest balance funding may reach (10^18): far below what
 /// `Decimal` holds, so reversals crediting money back never overflow.
@@ -73,6 +84,26 @@ pub struct Store {
     pub(crate) wake: Notify,
     /// The webhook endpoints' tasks, every account's.
     deliverer: Arc<Deliverer>,
+    /// With a state file: when changes are on disk.
+    gate: Option<Arc<CommitGate>>,
+}
+
+/// What a state file gives each configured account (`crate::durable`).
+pub(crate) trait Persistence {
+    /// The account of `api_key` as stored (if it is), its webhooks, and
+    /// where its changes go.
+    fn restore(&self, api_key: &str) -> Restored;
+    /// When changes are on disk.
+    fn gate(&self) -> Arc<CommitGate>;
+}
+
+/// One account as a state file has it.
+pub(crate) struct Restored {
+    /// `None`: the file does not know the account yet (it is seeded).
+    pub image: Option<AccountImage>,
+    pub webhooks: WebhookImage,
+    pub sink: Arc<dyn ChangeSink>,
+    pub webhook_sink: Arc<dyn WebhookSink>,
 }
 
 /// One account: its state and what a reset restores, and beside them (each
@@ -80,7 +111,6 @@ pub struct Store {
 /// journal, its rate limit and its webhooks.
 pub struct AccountCell {
     label: String,
-    seeds: Vec<Wallet>,
     state: Mutex<Account>,
     faults: Mutex<FaultState>,
     journal: Mutex<Journal>,
@@ -184,6 +214,15 @@ impl InFlight<'_> {
         let response = f(&mut account)?;
         if let Some(entry) = account.idempotency.get_mut(&self.key) {
             entry.status = EntryStatus::Completed(response.clone());
+            let (body, stored_at) = (entry.body.clone(), entry.stored_at);
+            account.record(|_| {
+                Change::Idempotency(IdempotencyRow {
+                    key: self.key.clone(),
+                    body,
+                    stored_at,
+                    response: response.clone(),
+                })
+            });
         }
         self.finished = true;
         Ok(response)
@@ -216,6 +255,8 @@ impl Account {
 pub struct Account {
     seq: u64,
     wallets: Vec<Wallet>,
+    /// What a reset gives back (the seeded wallets, or an import's).
+    seeds: Vec<Wallet>,
     payment_accounts: HashMap<String, PaymentAccount>,
     identities: HashMap<AccountIdentity, String>,
     account_order: BTreeMap<SortKey, String>,
@@ -226,6 +267,11 @@ pub struct Account {
     idempotency_log: VecDeque<(DateTime<Utc>, String)>,
     /// Told of every change of a payout's state (a reset keeps it).
     outbox: Arc<Outbox>,
+    /// Told of every change of the rows above (`None`: in memory only).
+    sink: Option<Arc<dyn ChangeSink>>,
+    /// The changes of the critical section under way, handed to the sink
+    /// together when it ends ([`AccountGuard`]).
+    unsaved: Vec<Change>,
 }
 
 struct PayoutRecord {
@@ -237,6 +283,8 @@ struct PayoutRecord {
     outcome: SandboxOutcome,
     /// What autonomous support does to it.
     support: SupportPlan,
+    /// Its key in the list order.
+    order: SortKey,
     /// Its key in the scheduler queue while queued.
     due: Option<SortKey>,
 }
@@ -262,35 +310,60 @@ pub(crate) struct Accept {
 }
 
 impl Store {
-    /// A store with the configured accounts, seeded.
+    /// A store with the configured accounts, seeded, in memory only.
     pub fn new(config: &Config) -> Self {
+        Store::build(config, None)
+    }
+
+    /// A store with the configured accounts: as `persistence` has them
+    /// (seeded when it has none), each telling it of every change; or,
+    /// without it, seeded and in memory only.
+    pub(crate) fn build(config: &Config, persistence: Option<&dyn Persistence>) -> Self {
         let now = config.clock.now();
-        let deliverer = Arc::new(Deliverer::new(config.clock.clone()));
+        let gate = persistence.map(Persistence::gate);
+        let deliverer = Arc::new(Deliverer::new(config.clock.clone(), gate.clone()));
         let accounts = config
             .accounts
             .iter()
             .map(|account| {
-                let seeds: Vec<Wallet> = account
-                    .wallets
-                    .iter()
-                    .map(|seed| Wallet {
-                        id: ids::new_id(ids::WALLET, now),
-                        currency: seed.currency.clone(),
-                        balance: seed.balance,
-                        available: seed.balance,
-                    })
-                    .collect();
+                let restored = persistence.map(|p| p.restore(&account.api_key));
+                let (image, webhooks, sink, webhook_sink) = match restored {
+                    Some(r) => (r.image, r.webhooks, Some(r.sink), Some(r.webhook_sink)),
+                    None => (None, WebhookImage::default(), None, None),
+                };
                 let outbox = Arc::new(Outbox::new(
                     deliverer.clone(),
                     &account.webhooks,
                     config.webhook_faults.clone(),
                     config.journal_capacity,
                     now,
+                    webhooks,
+                    webhook_sink,
                 ));
-                let state = Account::new(seeds.clone(), outbox.clone());
+                let state = match image {
+                    Some(image) => {
+                        Account::from_image(image, config.autonomous_support, outbox.clone(), sink)
+                    }
+                    None => {
+                        let seeds: Vec<Wallet> = account
+                            .wallets
+                            .iter()
+                            .map(|seed| Wallet {
+                                id: ids::new_id(ids::WALLET, now),
+                                currency: seed.currency.clone(),
+                                balance: seed.balance,
+                                available: seed.balance,
+                            })
+                            .collect();
+                        let mut state = Account::new(seeds.clone(), seeds, outbox.clone(), sink);
+                        state.record(|_| Change::Cleared { seq: 0 });
+                        state.record(Account::wallets_changed);
+                        state.save();
+                        state
+                    }
+                };
                 let cell = AccountCell {
                     label: redact_key(&account.api_key),
-                    seeds,
                     state: Mutex::new(state),
                     faults: Mutex::new(FaultState::new(config.faults.clone())),
                     journal: Mutex::new(Journal::new(config.journal_capacity)),
@@ -299,7 +372,16 @@ impl Store {
                         .map(|per_second| Mutex::new(TokenBucket::new(per_second))),
                     outbox,
                 };
-                (account.api_key.clone(), Arc::new(cell))
+                let cell = Arc::new(cell);
+                if persistence.is_some() {
+                    let account = Arc::downgrade(&cell);
+                    cell.outbox.wait_for_changes_with(Box::new(move || {
+                        if let Some(cell) = account.upgrade() {
+                            drop(cell.lock());
+                        }
+                    }));
+                }
+                (account.api_key.clone(), cell)
             })
             .collect();
         Store {
@@ -310,7 +392,32 @@ impl Store {
             autonomous_support: config.autonomous_support,
             wake: Notify::new(),
             deliverer,
+            gate,
         }
+    }
+
+    /// Waits until every change made so far is on disk (at once without a
+    /// state file): an answer must not show what a crash could lose.
+    pub(crate) async fn settled(&self) -> Result<(), WriteFailed> {
+        match &self.gate {
+            Some(gate) => gate.settled().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether changes go to a state file.
+    pub(crate) fn is_durable(&self) -> bool {
+        self.gate.is_some()
+    }
+
+    /// The processing delay.
+    pub(crate) fn delay(&self) -> TimeDelta {
+        self.delay
+    }
+
+    /// Whether support acts on its own ([`Config::autonomous_support`]).
+    pub(crate) fn autonomous_support(&self) -> bool {
+        self.autonomous_support
     }
 
     /// The account of an API key.
@@ -457,8 +564,10 @@ impl Store {
                 created_at,
                 receipt: Some(ids::new_receipt()),
             };
-            ids.push(payout.id.clone());
+            let id = payout.id.clone();
             account.insert_payout(payout, None, SandboxOutcome::SENT, SupportPlan::LeaveAlone);
+            account.record(|a| a.payout_changed(&id).expect("just inserted"));
+            ids.push(id);
         }
         Some(ids)
     }
@@ -467,10 +576,12 @@ impl Store {
 impl AccountCell {
     /// Locks the account. A panic elsewhere never makes it unusable: the
     /// state is consistent between statements that take the lock.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Account> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub(crate) fn lock(&self) -> AccountGuard<'_> {
+        AccountGuard(
+            self.state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// The redacted API key, for logs.
@@ -542,11 +653,43 @@ impl AccountCell {
     pub(crate) fn reset(&self) -> Vec<Wallet> {
         let mut account = self.lock();
         let seq = account.seq;
+        let seeds = account.seeds.clone();
+        let sink = account.sink.take();
         *account = Account {
             seq,
-            ..Account::new(self.seeds.clone(), self.outbox.clone())
+            ..Account::new(seeds.clone(), seeds, self.outbox.clone(), sink)
         };
+        account.record(|a| Change::Cleared { seq: a.seq });
+        account.record(Account::wallets_changed);
         account.wallets.clone()
+    }
+}
+
+/// The account, locked. When it is released, the changes made meanwhile
+/// go to the sink, if any, as one unit: the state file writes them in one
+/// transaction, so a crash never keeps half of a critical section (a
+/// payout without the idempotency record that answers its retries).
+pub(crate) struct AccountGuard<'a>(MutexGuard<'a, Account>);
+
+impl std::ops::Deref for AccountGuard<'_> {
+    type Target = Account;
+
+    fn deref(&self) -> &Account {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AccountGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Account {
+        &mut self.0
+    }
+}
+
+impl Drop for AccountGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock: units reach the sink in the order they
+        // were made.
+        self.0.save();
     }
 }
 
@@ -563,10 +706,16 @@ impl PaymentAccountLookup for AccountCell {
 }
 
 impl Account {
-    fn new(wallets: Vec<Wallet>, outbox: Arc<Outbox>) -> Self {
+    fn new(
+        wallets: Vec<Wallet>,
+        seeds: Vec<Wallet>,
+        outbox: Arc<Outbox>,
+        sink: Option<Arc<dyn ChangeSink>>,
+    ) -> Self {
         Account {
             seq: 0,
             wallets,
+            seeds,
             payment_accounts: HashMap::new(),
             identities: HashMap::new(),
             account_order: BTreeMap::new(),
@@ -576,14 +725,19 @@ impl Account {
             idempotency: HashMap::new(),
             idempotency_log: VecDeque::new(),
             outbox,
+            sink,
+            unsaved: Vec::new(),
         }
     }
 
     /// Tells the webhooks that payout `id` changed at `at` (its first
     /// state included), with the payout as it now is.
-    fn announce(&self, id: &str, at: DateTime<Utc>) {
+    fn announce(&mut self, id: &str, at: DateTime<Utc>) {
         if let Some(record) = self.payouts.get(id) {
-            self.outbox.payout_changed(id, &record.view(), at);
+            let queued = self.outbox.payout_changed(id, &record.view(), at);
+            for row in queued {
+                self.record(|_| Change::Webhook(row));
+            }
         }
     }
 
@@ -629,14 +783,18 @@ impl Account {
                     self.identities.insert(identity, id.clone());
                 }
                 self.account_order.insert(key, id.clone());
-                self.payment_accounts.insert(
-                    id.clone(),
-                    PaymentAccount {
-                        id: id.clone(),
-                        account: request,
-                        created_at: now,
-                    },
-                );
+                let account = PaymentAccount {
+                    id: id.clone(),
+                    account: request,
+                    created_at: now,
+                };
+                self.record(|_| {
+                    Change::PaymentAccount(PaymentAccountRow {
+                        account: account.clone(),
+                        order: key,
+                    })
+                });
+                self.payment_accounts.insert(id.clone(), account);
                 (id, true)
             }
         };
@@ -725,6 +883,8 @@ impl Account {
         };
         let (_, seq) = self.insert_payout(payout, amount_text, outcome, plan);
         self.queue(&id, (later(now, delay), seq));
+        self.record(Account::wallets_changed);
+        self.record(|a| a.payout_changed(&id).expect("just inserted"));
         self.announce(&id, now);
         let record = &self.payouts[&id];
         Ok((record.view(), was_idle))
@@ -747,6 +907,7 @@ impl Account {
                 amount_text,
                 outcome,
                 support,
+                order: key,
                 due: None,
             },
         );
@@ -798,6 +959,8 @@ impl Account {
         if let Some(due) = record.due.take() {
             self.pending.remove(&due);
         }
+        self.record(Account::wallets_changed);
+        self.record(|a| a.payout_changed(id).expect("it exists"));
         self.announce(id, at);
         Ok(self.payouts[id].view())
     }
@@ -841,6 +1004,7 @@ impl Account {
                     }
                     if to == StateCode::Sent && plan == SupportPlan::Reverse {
                         self.queue(&id, (later(due, delay), seq));
+                        self.record(|a| a.payout_changed(&id).expect("it exists"));
                     }
                 }
                 Err(error) => {
@@ -876,7 +1040,12 @@ impl Account {
             .map_err(|e| ApiError::invalid("amount", Rule::AmountNotPositive, e.to_string()))?;
         wallet.balance = after.balance;
         wallet.available = after.available;
-        Ok(wallet)
+        self.record(Account::wallets_changed);
+        Ok(self
+            .wallets
+            .iter()
+            .find(|w| w.id == wallet_id)
+            .expect("just funded"))
     }
 
     pub(crate) fn payout_page(&self, query: PageQuery) -> PageOf<PayoutView<'_>> {
@@ -911,6 +1080,7 @@ impl Account {
                 .is_some_and(|entry| entry.stored_at == stored_at)
             {
                 self.idempotency.remove(&key);
+                self.record(|_| Change::IdempotencyExpired(key));
             }
         }
     }
