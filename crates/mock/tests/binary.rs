@@ -2,49 +2,21 @@
 //! compliance table, faults, the journal, the rate limit and webhooks:
 //! started on an ephemeral port, driven over HTTP, stopped.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod common;
 
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{Running, run_binary};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rafiki-mock");
 const KEY: &str = "sk_test_rafiki_mock";
 
-/// The child process, stopped when dropped.
-struct Running {
-    child: Child,
-    base_url: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts the binary with `args` (plus `--port 0`) and reads the base URL
 /// it prints.
 fn run(args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(["--port", "0"])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base_url = line
-        .trim()
-        .strip_prefix("rafiki-mock serving ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
-    Running { child, base_url }
+    run_binary(args)
 }
 
 /// The binary's exit status and stderr for `args` (which must stop it).

@@ -8,9 +8,9 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use common::{Running, run_binary};
 use hmac::{Hmac, Mac};
 use rafiki_mock::{Config, ManualClock, MockHandle, WalletSeed};
 use rust_decimal::Decimal;
@@ -52,45 +53,23 @@ fn payout(key: &str, amount: &str, number: &str) -> Value {
 }
 
 /// The binary on `state`, SIGKILLed when dropped.
-struct Running {
-    child: Child,
-    base_url: String,
-}
-
 impl Running {
     fn start(state: &Path) -> Running {
-        let mut child = Command::new(BIN)
-            .args(["--port", "0", "--api-key", KEY, "--delay-ms", NEVER_MS])
-            .args(["--wallet", &format!("KES:{INITIAL}")])
-            .arg("--state")
-            .arg(state)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base_url = line
-            .trim()
-            .strip_prefix("rafiki-mock serving ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        Running { child, base_url }
+        let wallet = format!("KES:{INITIAL}");
+        let flags = [
+            "--api-key",
+            KEY,
+            "--delay-ms",
+            NEVER_MS,
+            "--wallet",
+            &wallet,
+        ];
+        let flags = flags.iter().map(OsStr::new);
+        run_binary(flags.chain([OsStr::new("--state"), state.as_os_str()]))
     }
 
     fn pid(&self) -> u32 {
         self.child.id()
-    }
-}
-
-impl Drop for Running {
-    /// SIGKILL: no chance to flush anything.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -11,7 +11,6 @@
 mod common;
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use chrono::{DateTime, TimeDelta, Utc};
-use common::{Env, KEY, OTHER_KEY, error_fields, start_configured, to};
+use common::{Captured, Env, KEY, OTHER_KEY, error_fields, start_configured, to};
 use hmac::{Hmac, Mac};
 use rafiki_client::sandbox::types::PayoutStateCode as Control;
 use rafiki_mock::webhooks::OUT_OF_ORDER_HOLD;
@@ -31,7 +30,6 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tracing_subscriber::fmt::MakeWriter;
 
 /// The signing key the tests fix.
 const SIGNING_KEY: &str = "whsk_test_fixed_for_the_mock_suite";
@@ -728,27 +726,6 @@ async fn endpoints(env: &Env) -> Vec<Value> {
     let (status, body) = env.call(Method::GET, "/_sandbox/webhooks", None).await;
     assert_eq!(status, 200, "{body}");
     body["data"].as_array().unwrap().clone()
-}
-
-/// Collects everything logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
 }
 
 /// Everything the tests of this file log, from the first that starts (every
