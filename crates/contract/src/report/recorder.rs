@@ -212,13 +212,7 @@ impl Recorder {
         failure: Failure,
         exchange: Option<&Exchange>,
     ) {
-        let notice = FailureNotice {
-            check: check.name,
-            warning: false,
-            expected: failure.expected.clone(),
-            actual: failure.actual.clone(),
-            after: self.started.elapsed(),
-        };
+        let notice = self.notice(check, false, &failure);
         let mut recorded = false;
         self.with(check, |r| {
             recorded = true;
@@ -295,13 +289,7 @@ impl Recorder {
         // Only a listener that asked for warnings hears them: the notice is
         // made for it alone.
         let listener = self.listener.as_ref().filter(|_| self.tell_warnings);
-        let notice = listener.map(|_| FailureNotice {
-            check: check.name,
-            warning: true,
-            expected: warning.expected.clone(),
-            actual: warning.actual.clone(),
-            after: self.started.elapsed(),
-        });
+        let notice = listener.map(|_| self.notice(check, true, &warning));
         let mut recorded = false;
         self.with(check, |r| {
             recorded = true;
@@ -312,6 +300,17 @@ impl Recorder {
         });
         if let (Some(listener), Some(notice), true) = (listener, notice, recorded) {
             listener(notice);
+        }
+    }
+
+    /// What a listener is told of `case`, as it is recorded.
+    fn notice(&self, check: &'static CheckInfo, warning: bool, case: &Failure) -> FailureNotice {
+        FailureNotice {
+            check: check.name,
+            warning,
+            expected: case.expected.clone(),
+            actual: case.actual.clone(),
+            after: self.started.elapsed(),
         }
     }
 
