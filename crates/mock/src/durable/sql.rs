@@ -296,22 +296,23 @@ fn load_rows(conn: &Connection) -> Result<Loaded, Problem> {
     let rows = accounts.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
         let (account, n) = row?;
-        let image = AccountImage {
+        let listed = AccountImage {
             seq: seq("accounts", &account, n)?,
             ..AccountImage::default()
         };
-        loaded.accounts.insert(account, image);
+        loaded.accounts.insert(account, listed);
     }
-    let image = |loaded: &mut Loaded, account: &str, table: &str| -> Result<_, Problem> {
-        match loaded.accounts.get_mut(account) {
-            Some(_) => Ok(()),
-            None => Err(Problem::Row(bad(
-                table,
-                account,
-                "an account the file does not list",
-            ))),
-        }
-    };
+    // A row's account, which the file must list.
+    fn image<'a>(
+        loaded: &'a mut Loaded,
+        account: &str,
+        table: &str,
+    ) -> Result<&'a mut AccountImage, Problem> {
+        loaded
+            .accounts
+            .get_mut(account)
+            .ok_or_else(|| Problem::Row(bad(table, account, "an account the file does not list")))
+    }
 
     let mut wallets = conn.prepare(
         "SELECT account, id, currency, balance, available, seed_balance FROM wallets
@@ -331,13 +332,7 @@ fn load_rows(conn: &Connection) -> Result<Loaded, Problem> {
             },
             seed_balance: decimal("wallets", &id, &seed)?,
         };
-        image(&mut loaded, &account, "wallets")?;
-        loaded
-            .accounts
-            .get_mut(&account)
-            .expect("checked")
-            .wallets
-            .push(row);
+        image(&mut loaded, &account, "wallets")?.wallets.push(row);
     }
 
     let mut accounts_rows = conn.prepare(
@@ -351,11 +346,7 @@ fn load_rows(conn: &Connection) -> Result<Loaded, Problem> {
         let parsed: PaymentAccount =
             serde_json::from_str(&body).map_err(|e| bad("payment_accounts", &id, e))?;
         let order: SortKey = (time(created), seq("payment_accounts", &id, n)?);
-        image(&mut loaded, &account, "payment_accounts")?;
-        loaded
-            .accounts
-            .get_mut(&account)
-            .expect("checked")
+        image(&mut loaded, &account, "payment_accounts")?
             .payment_accounts
             .push(PaymentAccountRow {
                 account: parsed,
@@ -392,13 +383,7 @@ fn load_rows(conn: &Connection) -> Result<Loaded, Problem> {
             order: (time(created), seq("payouts", &id, n)?),
             due,
         };
-        image(&mut loaded, &account, "payouts")?;
-        loaded
-            .accounts
-            .get_mut(&account)
-            .expect("checked")
-            .payouts
-            .push(row);
+        image(&mut loaded, &account, "payouts")?.payouts.push(row);
     }
 
     let mut keys = conn.prepare(
@@ -431,11 +416,7 @@ fn load_rows(conn: &Connection) -> Result<Loaded, Problem> {
             },
             key,
         };
-        image(&mut loaded, &account, "idempotency")?;
-        loaded
-            .accounts
-            .get_mut(&account)
-            .expect("checked")
+        image(&mut loaded, &account, "idempotency")?
             .idempotency
             .push(row);
     }
