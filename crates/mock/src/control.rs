@@ -60,7 +60,7 @@ pub async fn transition(
     let now = app.store.now();
     let mut account = cell.lock();
     let payout = account.transition(&id, to, context, now)?;
-    tracing::info!(payout_id = %id, state = %to, "control: transition");
+    tracing::info!(account = cell.label(), payout_id = %id, state = %to, "control: transition");
     Ok(json(StatusCode::OK, &Data { data: payout }))
 }
 
@@ -79,7 +79,7 @@ pub async fn fund(
 /// `POST /_sandbox/reset`: answers the restored wallets.
 pub async fn reset(Authed(cell): Authed) -> Response {
     let wallets = cell.reset();
-    tracing::info!("control: account reset");
+    tracing::info!(account = cell.label(), "control: account reset");
     json(StatusCode::OK, &Data { data: wallets })
 }
 
@@ -94,7 +94,7 @@ pub async fn replace_faults(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let plan = read_plan(&body)?;
-    tracing::info!(faults = %plan, "control: fault plan replaced");
+    tracing::info!(account = cell.label(), faults = %plan, "control: fault plan replaced");
     let mut faults = cell.faults();
     faults.replace(plan);
     Ok(json(StatusCode::OK, &PlanView::of(&faults)))
@@ -104,7 +104,7 @@ pub async fn replace_faults(
 pub async fn clear_faults(Authed(cell): Authed) -> Response {
     let mut faults = cell.faults();
     faults.replace(FaultPlan::default());
-    tracing::info!("control: fault plan cleared");
+    tracing::info!(account = cell.label(), "control: fault plan cleared");
     json(StatusCode::OK, &PlanView::of(&faults))
 }
 
@@ -129,7 +129,7 @@ pub async fn add_webhook(
 ) -> Result<Response, ApiError> {
     let url = read_endpoint(&body)?;
     let endpoint = cell.webhooks().add(url, app.store.now())?;
-    tracing::info!(endpoint_id = %endpoint.id, url = %endpoint.url, "control: webhook endpoint added");
+    tracing::info!(account = cell.label(), endpoint_id = %endpoint.id, url = %endpoint.url, "control: webhook endpoint added");
     Ok(json(StatusCode::CREATED, &endpoint))
 }
 
@@ -151,7 +151,7 @@ pub async fn delete_webhook(
     if !cell.webhooks().remove(&id) {
         return Err(ApiError::NotFound);
     }
-    tracing::info!(endpoint_id = %id, "control: webhook endpoint deleted");
+    tracing::info!(account = cell.label(), endpoint_id = %id, "control: webhook endpoint deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -195,6 +195,7 @@ pub async fn replace_snapshot(
         app.store.wake.notify_one();
     }
     tracing::info!(
+        account = cell.label(),
         payouts = image.payouts.len(),
         payment_accounts = image.payment_accounts.len(),
         "control: snapshot imported"

@@ -33,7 +33,8 @@
 //! [`variants`] (the legal variations, [`Variant`]), [`operation`] (the
 //! seven operations), [`faults`] (faults on purpose), [`journal`] (the
 //! request journal), `rate_limit` (a token bucket per API key), `traffic`
-//! (the layer applying the three), `conn` (the accept loop that can
+//! (the layer applying the three), `request_log` (a line per answer),
+//! `conn` (the accept loop that can
 //! drop a connection), [`webhooks`] (signed payout events, their
 //! retries, faults and deliveries journal), `durable` (the state file:
 //! opening and checking it, its schema versions, the group-commit
@@ -56,6 +57,7 @@ mod ids;
 pub mod journal;
 pub mod operation;
 mod rate_limit;
+mod request_log;
 mod routes;
 mod scheduler;
 mod server;

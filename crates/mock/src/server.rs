@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::Request;
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,8 +15,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::commit::WriteFailed;
 use crate::config::{Config, ConfigError, OtherBody, UpperBound};
@@ -27,7 +24,7 @@ use crate::faults::FaultPlan;
 use crate::operation::Operation;
 use crate::store::{Persistence, Store};
 use crate::webhooks::WebhookFaultPlan;
-use crate::{conn, control, routes, scheduler, traffic};
+use crate::{conn, control, request_log, routes, scheduler, traffic};
 
 /// Largest snapshot `PUT /_sandbox/snapshot` takes: an account's whole
 /// state, far above a request's limit.
@@ -188,7 +185,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
 /// Every route, the fallbacks and the layers. Without the control API no
 /// `/_sandbox` route exists: those paths fall to the 404 fallback. The
 /// traffic layer (rate limit, faults and journal, API requests only) sits
-/// inside the trace layer, so injected answers and 429s are logged, and
+/// inside the request log, so injected answers and 429s are logged, and
 /// outside the panic catcher, so the journal records a panic's 500.
 fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     let body_limit = state.body_limit;
@@ -247,13 +244,7 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     }
     router
         .layer(from_fn_with_state(state.clone(), traffic::traffic))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| {
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), account = tracing::field::Empty)
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        .layer(from_fn_with_state(state.clone(), request_log::request_log))
         .with_state(state)
 }
 

@@ -5,7 +5,7 @@
 //! 429 past the limit, delayed, answered with an injected status instead
 //! of being handled, handled and its connection dropped, or simply
 //! handled. Other requests (`/_sandbox`, no or an unknown key) pass
-//! untouched, but for the account named on the request's log span.
+//! untouched.
 
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
@@ -33,9 +33,6 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
     let Some(cell) = account_of(request.headers(), &app.store) else {
         return next.run(request).await;
     };
-    // The one place the account is recorded, for `/_sandbox` too: the fmt
-    // subscriber appends a field recorded twice rather than replacing it.
-    tracing::Span::current().record("account", cell.label());
     if !is_api {
         return next.run(request).await;
     }
@@ -50,6 +47,7 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
     };
     for injected in &fired {
         tracing::info!(
+            account = cell.label(),
             operation = operation.map(Operation::id),
             rule = injected.rule,
             fault = %injected.text,

@@ -63,3 +63,38 @@ async fn logs_carry_the_redacted_key_only() {
         );
     }
 }
+
+/// At the default level a refusal is logged and an expected answer is not
+/// (`request_log`): a sandbox under load writes no line per GET.
+#[tokio::test]
+async fn the_default_level_logs_refusals_only() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let env = start().await;
+    let payout = env.create("+254712345678", "150.00").await;
+    env.client.get_payout(payout.id.as_str()).await.unwrap();
+    let missing = env
+        .http
+        .get(format!("{}/payouts/pyt-doesnotexist", env.mock.base_url()))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let answered: Vec<&str> = logs.lines().filter(|l| l.contains("answered")).collect();
+    assert_eq!(answered.len(), 1, "one line, the 404's:\n{logs}");
+    assert!(
+        answered[0].contains("status=404")
+            && answered[0].contains("path=/v1/payouts/pyt-doesnotexist")
+            && answered[0].contains("account=\"sk_…pha\""),
+        "{logs}"
+    );
+}
