@@ -33,7 +33,7 @@
 //! [`variants`] (the legal variations, [`Variant`]), [`operation`] (the
 //! seven operations), [`faults`] (faults on purpose), [`journal`] (the
 //! request journal), `rate_limit` (a token bucket per API key), `traffic`
-//! (the layer applying the three), `request_log` (a line per answer),
+//! (applying the three before the router), `request_log` (a line per answer),
 //! `conn` (the accept loop that can
 //! drop a connection), [`webhooks`] (signed payout events, their
 //! retries, faults and deliveries journal), `durable` (the state file:

@@ -24,7 +24,7 @@ use crate::faults::FaultPlan;
 use crate::operation::Operation;
 use crate::store::{Persistence, Store};
 use crate::webhooks::WebhookFaultPlan;
-use crate::{conn, control, request_log, routes, scheduler, traffic};
+use crate::{conn, control, routes, scheduler};
 
 /// Largest snapshot `PUT /_sandbox/snapshot` takes: an account's whole
 /// state, far above a request's limit.
@@ -145,7 +145,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         .as_manual()
         .is_none()
         .then(|| tokio::spawn(scheduler::run(store.clone(), shutdown.subscribe())));
-    let server = tokio::spawn(conn::serve(listener, app, stop));
+    let server = tokio::spawn(conn::serve(listener, app, store.clone(), stop));
     let labels: Vec<String> = config
         .accounts
         .iter()
@@ -184,9 +184,9 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
 
 /// Every route, the fallbacks and the layers. Without the control API no
 /// `/_sandbox` route exists: those paths fall to the 404 fallback. The
-/// traffic layer (rate limit, faults and journal, API requests only) sits
-/// inside the request log, so injected answers and 429s are logged, and
-/// outside the panic catcher, so the journal records a panic's 500.
+/// rate limit, faults, journal and request log come before the router
+/// (`conn`): outside the panic catcher, so the journal records a panic's
+/// 500.
 fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     let body_limit = state.body_limit;
     let api = Operation::ALL
@@ -242,10 +242,7 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     if state.store.is_durable() {
         router = router.layer(from_fn_with_state(state.clone(), after_commit));
     }
-    router
-        .layer(from_fn_with_state(state.clone(), traffic::traffic))
-        .layer(from_fn_with_state(state.clone(), request_log::request_log))
-        .with_state(state)
+    router.with_state(state)
 }
 
 /// With a state file, every answer waits until the changes made before it

@@ -7,10 +7,11 @@
 //! handled. Other requests (`/_sandbox`, no or an unknown key) pass
 //! untouched.
 
-use axum::extract::{Request, State};
+use std::future::Future;
+
+use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::http::header::RETRY_AFTER;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
@@ -21,20 +22,24 @@ use crate::faults::{self, Fault, Injected};
 use crate::journal::{self, Entry, Outcome};
 use crate::operation::{API_PREFIX, Operation};
 use crate::rate_limit::retry_after_seconds;
-use crate::server::AppState;
-use crate::store::AccountCell;
+use crate::store::{AccountCell, Store};
 
-/// The middleware (see the module docs).
-pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next: Next) -> Response {
+/// Answers `request` (see the module docs), handing it to `handle` (the
+/// router) unless the rate limit or an injected answer comes first.
+pub(crate) async fn traffic<H, F>(store: &Store, request: Request, handle: H) -> Response
+where
+    H: FnOnce(Request) -> F,
+    F: Future<Output = Response>,
+{
     let path = request.uri().path();
     let is_api = path
         .strip_prefix(API_PREFIX)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    let Some(cell) = account_of(request.headers(), &app.store) else {
-        return next.run(request).await;
+    let Some(cell) = account_of(request.headers(), store) else {
+        return handle(request).await;
     };
     if !is_api {
-        return next.run(request).await;
+        return handle(request).await;
     }
     let cell = cell.clone();
     let operation = Operation::of(request.method(), path);
@@ -56,7 +61,7 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
     }
     let (parts, body) = request.into_parts();
     let (body, captured) = journal::peek_body(body).await;
-    let entry = Entry::received(&parts, operation, app.store.now(), captured, &fired);
+    let entry = Entry::received(&parts, operation, store.now(), captured, &fired);
     let seq = cell.journal().open(entry);
     let request = Request::from_parts(parts, body);
     if let Some(response) = limited {
@@ -89,11 +94,11 @@ pub(crate) async fn traffic(State(app): State<AppState>, request: Request, next:
             fault: Fault::DropAfterHandling,
             ..
         }) => {
-            let mut response = next.run(request).await;
+            let mut response = handle(request).await;
             response.extensions_mut().insert(DropConnection);
             (response, Outcome::ConnectionDropped)
         }
-        _ => (next.run(request).await, Outcome::Answered),
+        _ => (handle(request).await, Outcome::Answered),
     };
     cell.journal().close(seq, response.status(), outcome);
     response
