@@ -5,9 +5,11 @@
 //!
 //! Changes are numbered in the order they were queued for the writer
 //! (tickets, from 1); the writer publishes the highest ticket it has
-//! committed and synced. An answer waits until that reaches the highest
-//! ticket queued when it was ready: whatever state it read, the changes
-//! behind it are on disk first. Without a state file there is no gate.
+//! committed and synced. An answer about an account waits until that
+//! reaches the account's highest ticket ([`LastTicket`]) when the answer
+//! was ready: whatever state it read, the changes behind it are on disk
+//! first, and another account's writes do not hold it up. Without a state
+//! file there is no gate.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -70,7 +72,12 @@ impl CommitGate {
 
     /// Waits until every change queued so far is on disk.
     pub async fn settled(&self) -> Result<(), WriteFailed> {
-        let ticket = self.queued.load(Ordering::Acquire);
+        self.settled_through(self.queued.load(Ordering::Acquire))
+            .await
+    }
+
+    /// Waits until every change up to `ticket` is on disk.
+    pub async fn settled_through(&self, ticket: u64) -> Result<(), WriteFailed> {
         if self.committed.load(Ordering::Acquire) >= ticket {
             return Ok(());
         }
@@ -87,6 +94,23 @@ impl CommitGate {
             // The sender lives as long as the gate.
             Err(_) => Err(WriteFailed("the state file's writer is gone".into())),
         }
+    }
+}
+
+/// The highest ticket of one account's changes: raised by the account's
+/// sink as it queues them, read by whatever answers about the account.
+#[derive(Debug, Default)]
+pub(crate) struct LastTicket(AtomicU64);
+
+impl LastTicket {
+    /// A change of the account was queued under `ticket`.
+    pub fn raise(&self, ticket: u64) {
+        self.0.fetch_max(ticket, Ordering::AcqRel);
+    }
+
+    /// The highest ticket queued for the account so far (0: none).
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -112,5 +136,28 @@ mod tests {
         gate.next_ticket();
         gate.failed("disk full".into());
         assert_eq!(gate.settled().await, Err(WriteFailed("disk full".into())));
+    }
+
+    #[tokio::test]
+    async fn an_account_waits_for_its_own_changes_only() {
+        let gate = std::sync::Arc::new(CommitGate::default());
+        let (busy, quiet) = (LastTicket::default(), LastTicket::default());
+        quiet.raise(gate.next_ticket());
+        gate.committed(1);
+        busy.raise(gate.next_ticket());
+        assert_eq!(busy.get(), 2);
+        // The quiet account's answer does not wait for the busy one's write.
+        assert_eq!(gate.settled_through(quiet.get()).await, Ok(()));
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.settled_through(2).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(
+            !waiting.is_finished(),
+            "the busy account's ticket is not on disk"
+        );
+        gate.committed(2);
+        assert_eq!(waiting.await.unwrap(), Ok(()));
     }
 }

@@ -20,6 +20,7 @@ use crate::commit::WriteFailed;
 use crate::config::{Config, ConfigError, OtherBody, UpperBound};
 use crate::durable::{self, StateError, StateFile};
 use crate::errors::ApiError;
+use crate::extract::account_of;
 use crate::faults::FaultPlan;
 use crate::operation::Operation;
 use crate::store::{Persistence, Store};
@@ -245,17 +246,23 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     router.with_state(state)
 }
 
-/// With a state file, every answer waits until the changes made before it
-/// are on disk (its own included): what a client was told survives a
-/// crash. Inside the traffic layer, so the journal records the answer
-/// sent; without a state file the layer is not there at all.
+/// With a state file, every answer about an account waits until that
+/// account's changes made before it are on disk (its own included): what a
+/// client was told survives a crash. A request naming no account (a wrong
+/// key, the health check) shows no state and does not wait. Inside the
+/// traffic step, so the journal records the answer sent; without a state
+/// file the layer is not there at all.
 async fn after_commit(
     State(app): State<AppState>,
     request: axum::extract::Request,
     next: Next,
 ) -> Response {
+    let account = account_of(request.headers(), &app.store).cloned();
     let response = next.run(request).await;
-    match app.store.settled().await {
+    let Some(account) = account else {
+        return response;
+    };
+    match app.store.settled_for(&account).await {
         Ok(()) => response,
         Err(failed) => ApiError::Internal(failed.to_string()).into_response(),
     }

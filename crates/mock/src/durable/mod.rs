@@ -43,7 +43,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 
-use crate::commit::CommitGate;
+use crate::commit::{CommitGate, LastTicket};
 use crate::store::{AccountImage, Persistence, Restored};
 use crate::webhooks::WebhookImage;
 use migrate::{APPLICATION_ID, MigrateError, SCHEMA_VERSION};
@@ -293,15 +293,18 @@ impl Persistence for StateFile {
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         let image: Option<AccountImage> = loaded.accounts.remove(&name);
         let webhooks: WebhookImage = loaded.webhooks.remove(&name).unwrap_or_default();
+        let last_ticket = Arc::new(LastTicket::default());
         let sink = Arc::new(AccountSink {
             account: name.into(),
             writer: self.writer.clone(),
+            last: last_ticket.clone(),
         });
         Restored {
             image,
             webhooks,
             sink: sink.clone(),
             webhook_sink: sink,
+            last_ticket,
         }
     }
 

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 
 use super::sql::{self, Item, Queued};
-use crate::commit::CommitGate;
+use crate::commit::{CommitGate, LastTicket};
 use crate::store::{Change, ChangeSink};
 use crate::webhooks::{WebhookChange, WebhookSink};
 
@@ -67,22 +67,26 @@ impl Writer {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn push(&self, account: &Arc<str>, item: Item) {
+    /// Queues `item`; answers its ticket (`None` once stopping: the gate
+    /// has then failed, and nothing waiting on it is acknowledged).
+    fn push(&self, account: &Arc<str>, item: Item) -> Option<u64> {
         let mut queue = self.lock();
         if queue.stopping {
             // Made after the file was closed (a handle dropped while
             // requests ran): nothing may acknowledge it.
             self.gate
                 .failed("the mock is stopping: its state file is closed".into());
-            return;
+            return None;
         }
-        queue.last = self.gate.next_ticket();
+        let ticket = self.gate.next_ticket();
+        queue.last = ticket;
         queue.items.push(Queued {
             account: account.clone(),
             item,
         });
         drop(queue);
         self.ready.notify_one();
+        Some(ticket)
     }
 
     /// Writes what is queued, then ends the thread (which closes the file).
@@ -129,21 +133,30 @@ fn write(conn: &mut Connection, batch: &[Queued]) -> rusqlite::Result<()> {
 }
 
 /// Where one account's changes go: the writer, with the account's name in
-/// the file.
+/// the file; each change's ticket raises the account's last one.
 pub(super) struct AccountSink {
     pub account: Arc<str>,
     pub writer: Arc<Writer>,
+    pub last: Arc<LastTicket>,
+}
+
+impl AccountSink {
+    fn queue(&self, item: Item) {
+        if let Some(ticket) = self.writer.push(&self.account, item) {
+            self.last.raise(ticket);
+        }
+    }
 }
 
 impl ChangeSink for AccountSink {
     fn push(&self, unit: Vec<Change>) {
-        self.writer.push(&self.account, Item::Account(unit));
+        self.queue(Item::Account(unit));
     }
 }
 
 impl WebhookSink for AccountSink {
     fn push(&self, change: WebhookChange) {
-        self.writer.push(&self.account, Item::Webhook(change));
+        self.queue(Item::Webhook(change));
     }
 }
 
@@ -161,6 +174,7 @@ mod tests {
         let sink = AccountSink {
             account: "a".into(),
             writer: writer.clone(),
+            last: Arc::default(),
         };
         ChangeSink::push(&sink, vec![Change::Cleared { seq: 0 }]);
         let Err(WriteFailed(why)) = gate.settled().await else {

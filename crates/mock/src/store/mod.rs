@@ -47,7 +47,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::commit::{CommitGate, WriteFailed};
+use crate::commit::{CommitGate, LastTicket, WriteFailed};
 use crate::config::{Config, redact_key};
 use crate::cursor::SortKey;
 use crate::errors::{ApiError, json_bytes};
@@ -104,6 +104,8 @@ pub(crate) struct Restored {
     pub webhooks: WebhookImage,
     pub sink: Arc<dyn ChangeSink>,
     pub webhook_sink: Arc<dyn WebhookSink>,
+    /// Raised by the two sinks.
+    pub last_ticket: Arc<LastTicket>,
 }
 
 /// One account: its state and what a reset restores, and beside them (each
@@ -118,6 +120,8 @@ pub struct AccountCell {
     rate_limit: Option<Mutex<TokenBucket>>,
     /// Also held by the state, which tells it of payout changes.
     outbox: Arc<Outbox>,
+    /// The account's latest change for the state file; `None` without one.
+    last_ticket: Option<Arc<LastTicket>>,
 }
 
 /// A page: the items, and the key of the last one when more follow.
@@ -327,9 +331,15 @@ impl Store {
             .iter()
             .map(|account| {
                 let restored = persistence.map(|p| p.restore(&account.api_key));
-                let (image, webhooks, sink, webhook_sink) = match restored {
-                    Some(r) => (r.image, r.webhooks, Some(r.sink), Some(r.webhook_sink)),
-                    None => (None, WebhookImage::default(), None, None),
+                let (image, webhooks, sink, webhook_sink, last_ticket) = match restored {
+                    Some(r) => (
+                        r.image,
+                        r.webhooks,
+                        Some(r.sink),
+                        Some(r.webhook_sink),
+                        Some(r.last_ticket),
+                    ),
+                    None => (None, WebhookImage::default(), None, None, None),
                 };
                 let outbox = Arc::new(Outbox::new(
                     deliverer.clone(),
@@ -371,6 +381,7 @@ impl Store {
                         .rate_limit_per_key
                         .map(|per_second| Mutex::new(TokenBucket::new(per_second))),
                     outbox,
+                    last_ticket,
                 };
                 let cell = Arc::new(cell);
                 if persistence.is_some() {
@@ -402,6 +413,16 @@ impl Store {
         match &self.gate {
             Some(gate) => gate.settled().await,
             None => Ok(()),
+        }
+    }
+
+    /// Waits until every change of `cell`'s account made so far is on disk
+    /// (at once without a state file): an answer about one account does
+    /// not wait for another's writes.
+    pub(crate) async fn settled_for(&self, cell: &AccountCell) -> Result<(), WriteFailed> {
+        match (&self.gate, &cell.last_ticket) {
+            (Some(gate), Some(last)) => gate.settled_through(last.get()).await,
+            _ => Ok(()),
         }
     }
 
