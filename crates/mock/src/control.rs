@@ -185,7 +185,7 @@ pub async fn replace_snapshot(
     Authed(cell): Authed,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let image = snapshot::import(&body, app.store.delay())?;
+    let image = snapshot::import(&body, app.store.delay(), app.store.compliance())?;
     let (queued, image) = {
         let mut account = cell.lock();
         let queued = account.replace(image, app.store.autonomous_support());

@@ -15,8 +15,9 @@
 //! API's lists). On import `seed_balance` (what a reset gives back)
 //! defaults to `balance`, and a PENDING payout without `due_at` is due one
 //! processing delay after its `created_at`. An import is checked whole
-//! before anything changes; a problem is a 422 at its JSON path
-//! (`payouts[3].wallet_id`). Imported payouts send no webhook events:
+//! before anything changes (payment accounts against the compliance table,
+//! as `POST /v1/payment-accounts` checks them); a problem is a 422 at its
+//! JSON path (`payouts[3].wallet_id`). Imported payouts send no webhook events:
 //! they did not change state.
 
 use std::collections::{HashMap, HashSet};
@@ -29,7 +30,7 @@ use rafiki_rules::idempotency::validate_key;
 use rafiki_rules::lifecycle::StateCode;
 use rafiki_rules::violations::BODY_PATH;
 use rafiki_rules::wire::{PaymentAccount, Payout, Wallet};
-use rafiki_rules::{Rule, Violations, account_identity};
+use rafiki_rules::{ComplianceTable, Rule, Violations, account_identity, validate_payment_account};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -136,8 +137,13 @@ pub(crate) fn export(image: &AccountImage) -> impl Serialize + '_ {
 
 /// Reads a snapshot into an image, checking it whole: every problem is a
 /// violation at its path. `delay` is the processing delay (the due time
-/// of a PENDING payout without one).
-pub(crate) fn import(body: &Value, delay: TimeDelta) -> Result<AccountImage, Violations> {
+/// of a PENDING payout without one); `table` the compliance table each
+/// payment account must pass, as `POST /v1/payment-accounts` requires.
+pub(crate) fn import(
+    body: &Value,
+    delay: TimeDelta,
+    table: &ComplianceTable,
+) -> Result<AccountImage, Violations> {
     let mut problems = Violations::new();
     let Some(object) = body.as_object() else {
         problems.add(
@@ -218,6 +224,18 @@ pub(crate) fn import(body: &Value, delay: TimeDelta) -> Result<AccountImage, Vio
         let Some(account) = parse::<PaymentAccount>(item, &path, &mut problems) else {
             continue;
         };
+        // The API would never have made an account its table refuses (a
+        // country it does not serve, a number of the wrong shape): the
+        // mock would then serve what no real account can look like.
+        if let Err(refused) = validate_payment_account(item, table) {
+            for violation in refused.iter() {
+                problems.add(
+                    format!("{path}.{}", violation.path),
+                    violation.rule,
+                    violation.message.clone(),
+                );
+            }
+        }
         if !account_ids.insert(account.id.clone()) {
             problems.add(
                 format!("{path}.id"),
@@ -456,7 +474,7 @@ mod tests {
 
     #[test]
     fn a_snapshot_reads_into_an_image_and_back() {
-        let image = import(&snapshot(), delay()).unwrap();
+        let image = import(&snapshot(), delay(), ComplianceTable::builtin()).unwrap();
         assert_eq!(image.wallets[0].seed_balance, "1000.00".parse().unwrap());
         let payout = &image.payouts[0];
         assert_eq!(payout.amount_text.as_deref(), Some("0150.00"));
@@ -464,7 +482,7 @@ mod tests {
         assert_eq!(payout.due, Some((due, 2)));
         assert_eq!(image.seq, 2);
         let exported = serde_json::to_value(export(&image)).unwrap();
-        let again = import(&exported, delay()).unwrap();
+        let again = import(&exported, delay(), ComplianceTable::builtin()).unwrap();
         assert_eq!(again, image);
     }
 
@@ -477,7 +495,7 @@ mod tests {
         bad["idempotency"][0]["status"] = json!(42);
         bad["idempotency"][0]["response"] = json!("not json");
         bad["version"] = json!(2);
-        let paths: Vec<String> = import(&bad, delay())
+        let paths: Vec<String> = import(&bad, delay(), ComplianceTable::builtin())
             .unwrap_err()
             .path_rules()
             .into_iter()
@@ -495,7 +513,8 @@ mod tests {
                 "wallets[0].currency",
             ]
         );
-        let missing = import(&json!({"wallets": []}), delay()).unwrap_err();
+        let missing =
+            import(&json!({"wallets": []}), delay(), ComplianceTable::builtin()).unwrap_err();
         assert_eq!(
             missing.path_rules(),
             [
@@ -506,11 +525,35 @@ mod tests {
         );
         let mut drift = snapshot();
         drift["wallets"][0]["available"] = json!("900.00");
-        let error = import(&drift, delay()).unwrap_err();
+        let error = import(&drift, delay(), ComplianceTable::builtin()).unwrap_err();
         assert_eq!(
             error.path_rules(),
             [("wallets[0].available".to_owned(), Rule::AmountFormat)]
         );
         assert!(error.to_string().contains("150.00"), "{error}");
+    }
+
+    #[test]
+    fn a_payment_account_the_table_refuses_is_refused_at_its_path() {
+        let mut bad = snapshot();
+        bad["payment_accounts"][0]["country"] = json!("ZZ");
+        bad["payment_accounts"][0]["mobile_money"]["number"] = json!("12");
+        let error = import(&bad, delay(), ComplianceTable::builtin()).unwrap_err();
+        let paths: Vec<String> = error.path_rules().into_iter().map(|(p, _)| p).collect();
+        assert!(
+            paths.iter().any(|p| p == "payment_accounts[0].country"),
+            "{paths:?}"
+        );
+        let mut number = snapshot();
+        number["payment_accounts"][0]["mobile_money"]["number"] = json!("12");
+        let error = import(&number, delay(), ComplianceTable::builtin()).unwrap_err();
+        assert_eq!(
+            error
+                .path_rules()
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect::<Vec<_>>(),
+            ["payment_accounts[0].mobile_money.number"]
+        );
     }
 }
