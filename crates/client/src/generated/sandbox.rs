@@ -2837,9 +2837,12 @@ the requests the API received. It lives beside the API, under
 Every operation but `GET /_sandbox/health` needs
 `Authorization: Bearer <api key>` and acts on that key's account only:
 another account's payouts and wallets answer 404. Errors use the API's
-one `Error` body. Request bodies are JSON objects; unknown properties
-are ignored; an unreadable body (malformed JSON, wrong content type) is
-a 422 at field `body`.
+one `Error` body. Request bodies are JSON objects sent as
+`application/json` (another or no content type is a 400 BAD_REQUEST,
+before the body is read); unknown properties are ignored; a body that
+is empty, not JSON or not an object is a 422 at field `body`; one over
+the server's limit (`--body-limit`, 64 KiB by default) is a 413
+PAYLOAD_TOO_LARGE.
 
 
 Version: 1.0.0*/
@@ -3207,7 +3210,21 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -3422,6 +3439,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -3437,6 +3461,13 @@ pub mod builder {
                     )
                 }
                 409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -3849,6 +3880,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -3857,6 +3895,13 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
