@@ -8,6 +8,415 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///One attempt to deliver one event to one endpoint; it has either `status` or `error`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeliveryAttempt {
+        ///Which attempt of the delivery, 1 to 5; a `copy` has the number of the attempt it copies.
+        pub attempt: ::std::num::NonZeroU32,
+        ///The second send of a `duplicate` fault.
+        pub copy: bool,
+        pub endpoint_id: DeliveryAttemptEndpointId,
+        ///Why there was no answer (connection refused, no status line within 5 s, ...).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///The event's `id`, the same in every attempt to deliver it.
+        pub event_id: DeliveryAttemptEventId,
+        pub event_type: DeliveryAttemptEventType,
+        ///The webhook fault rules applied to the delivery (they act on its first attempt).
+        pub faults: ::std::vec::Vec<DeliveryAttemptFaultsItem>,
+        ///With `retry_scheduled` - when the next attempt is due, by the mock's clock.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_attempt_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        /**`delivered` (answered 2xx); `retry_scheduled` (the next attempt
+is at `next_attempt_at`); `given_up` (the fifth attempt failed);
+`failed` (not retried: a copy, or the endpoint was deleted
+meanwhile).
+*/
+        pub outcome: DeliveryAttemptOutcome,
+        pub payout_id: DeliveryAttemptPayoutId,
+        ///When it was sent, by the mock's clock.
+        pub sent_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Its number in the account's deliveries journal (from 1).
+        pub seq: ::std::num::NonZeroU64,
+        ///The status the endpoint answered.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<u16>,
+        ///The endpoint's URL.
+        pub url: DeliveryAttemptUrl,
+    }
+    impl DeliveryAttempt {
+        pub fn builder() -> builder::DeliveryAttempt {
+            Default::default()
+        }
+    }
+    ///`DeliveryAttemptEndpointId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeliveryAttemptEndpointId(::std::string::String);
+    impl ::std::ops::Deref for DeliveryAttemptEndpointId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeliveryAttemptEndpointId> for ::std::string::String {
+        fn from(value: DeliveryAttemptEndpointId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeliveryAttemptEndpointId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^whe-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^whe-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeliveryAttemptEndpointId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeliveryAttemptEndpointId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeliveryAttemptEndpointId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The event's `id`, the same in every attempt to deliver it.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeliveryAttemptEventId(::std::string::String);
+    impl ::std::ops::Deref for DeliveryAttemptEventId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeliveryAttemptEventId> for ::std::string::String {
+        fn from(value: DeliveryAttemptEventId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeliveryAttemptEventId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^wbh-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^wbh-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeliveryAttemptEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeliveryAttemptEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeliveryAttemptEventId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeliveryAttemptEventType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum DeliveryAttemptEventType {
+        #[serde(rename = "payout.state-updated")]
+        PayoutStateUpdated,
+    }
+    impl ::std::fmt::Display for DeliveryAttemptEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::PayoutStateUpdated => f.write_str("payout.state-updated"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeliveryAttemptEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "payout.state-updated" => Ok(Self::PayoutStateUpdated),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeliveryAttemptEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeliveryAttemptEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`DeliveryAttemptFaultsItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeliveryAttemptFaultsItem {
+        ///The fault in the flag grammar of `--webhook-fault`, e.g. `duplicate`, `delay:2000ms`.
+        pub fault: ::std::string::String,
+        ///The rule's index in the webhook fault plan.
+        pub rule: u64,
+    }
+    impl DeliveryAttemptFaultsItem {
+        pub fn builder() -> builder::DeliveryAttemptFaultsItem {
+            Default::default()
+        }
+    }
+    /**`delivered` (answered 2xx); `retry_scheduled` (the next attempt
+is at `next_attempt_at`); `given_up` (the fifth attempt failed);
+`failed` (not retried: a copy, or the endpoint was deleted
+meanwhile).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum DeliveryAttemptOutcome {
+        #[serde(rename = "delivered")]
+        Delivered,
+        #[serde(rename = "retry_scheduled")]
+        RetryScheduled,
+        #[serde(rename = "given_up")]
+        GivenUp,
+        #[serde(rename = "failed")]
+        Failed,
+    }
+    impl ::std::fmt::Display for DeliveryAttemptOutcome {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Delivered => f.write_str("delivered"),
+                Self::RetryScheduled => f.write_str("retry_scheduled"),
+                Self::GivenUp => f.write_str("given_up"),
+                Self::Failed => f.write_str("failed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeliveryAttemptOutcome {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "delivered" => Ok(Self::Delivered),
+                "retry_scheduled" => Ok(Self::RetryScheduled),
+                "given_up" => Ok(Self::GivenUp),
+                "failed" => Ok(Self::Failed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeliveryAttemptOutcome {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeliveryAttemptOutcome {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`DeliveryAttemptPayoutId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeliveryAttemptPayoutId(::std::string::String);
+    impl ::std::ops::Deref for DeliveryAttemptPayoutId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeliveryAttemptPayoutId> for ::std::string::String {
+        fn from(value: DeliveryAttemptPayoutId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeliveryAttemptPayoutId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^pyt-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^pyt-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeliveryAttemptPayoutId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeliveryAttemptPayoutId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeliveryAttemptPayoutId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The endpoint's URL.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeliveryAttemptUrl(::std::string::String);
+    impl ::std::ops::Deref for DeliveryAttemptUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeliveryAttemptUrl> for ::std::string::String {
+        fn from(value: DeliveryAttemptUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeliveryAttemptUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^http://").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^http://\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeliveryAttemptUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeliveryAttemptUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeliveryAttemptUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeliveryJournal`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeliveryJournal {
+        pub data: ::std::vec::Vec<DeliveryAttempt>,
+        pub meta: JournalMeta,
+    }
+    impl DeliveryJournal {
+        pub fn builder() -> builder::DeliveryJournal {
+            Default::default()
+        }
+    }
     ///The API's one error body (the Error of spec/openapi.yaml).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Error {
@@ -443,6 +852,82 @@ pub mod types {
             value.parse()
         }
     }
+    ///A completed request made under an idempotency key, and the answer its retries get.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct IdempotencyRecord {
+        ///The `X-Idempotency-Key`.
+        pub key: IdempotencyRecordKey,
+        ///The JSON body first sent with the key (any JSON value).
+        pub request: ::serde_json::Value,
+        ///The answer's body, replayed byte for byte (JSON text).
+        pub response: ::std::string::String,
+        ///The status of the answer replayed.
+        pub status: u16,
+        ///When the key was first used, by the mock's clock.
+        pub stored_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl IdempotencyRecord {
+        pub fn builder() -> builder::IdempotencyRecord {
+            Default::default()
+        }
+    }
+    ///The `X-Idempotency-Key`.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct IdempotencyRecordKey(::std::string::String);
+    impl ::std::ops::Deref for IdempotencyRecordKey {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<IdempotencyRecordKey> for ::std::string::String {
+        fn from(value: IdempotencyRecordKey) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for IdempotencyRecordKey {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for IdempotencyRecordKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for IdempotencyRecordKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for IdempotencyRecordKey {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///One request, as received (the API key is never stored).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct JournalEntry {
@@ -559,6 +1044,23 @@ away first).
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///The counts of a journal (of requests or of delivery attempts), per account.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct JournalMeta {
+        ///The most entries the journal keeps.
+        pub capacity: u64,
+        ///Entries pushed out of the journal by its bound since the server started.
+        pub dropped: u64,
+        ///Entries kept that the filters select (before `limit`).
+        pub matched: u64,
+        ///Entries recorded since the server started (the latest `seq`).
+        pub total: u64,
+    }
+    impl JournalMeta {
+        pub fn builder() -> builder::JournalMeta {
+            Default::default()
         }
     }
     ///The Money of spec/openapi.yaml.
@@ -698,6 +1200,399 @@ away first).
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for OperationId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///The PaymentAccount of spec/openapi.yaml.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaymentAccount {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub bank_account: ::std::option::Option<PaymentAccountBankAccount>,
+        pub country: PaymentAccountCountry,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub holder: PaymentAccountHolder,
+        pub id: PaymentAccountId,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mobile_money: ::std::option::Option<PaymentAccountMobileMoney>,
+        #[serde(rename = "type")]
+        pub type_: PaymentAccountType,
+    }
+    impl PaymentAccount {
+        pub fn builder() -> builder::PaymentAccount {
+            Default::default()
+        }
+    }
+    ///With type BANK_ACCOUNT.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaymentAccountBankAccount {
+        pub bank_id: PaymentAccountBankAccountBankId,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub branch_id: ::std::option::Option<PaymentAccountBankAccountBranchId>,
+        pub number: ::std::string::String,
+    }
+    impl PaymentAccountBankAccount {
+        pub fn builder() -> builder::PaymentAccountBankAccount {
+            Default::default()
+        }
+    }
+    ///`PaymentAccountBankAccountBankId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PaymentAccountBankAccountBankId(::std::string::String);
+    impl ::std::ops::Deref for PaymentAccountBankAccountBankId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PaymentAccountBankAccountBankId>
+    for ::std::string::String {
+        fn from(value: PaymentAccountBankAccountBankId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PaymentAccountBankAccountBankId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^bnk-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^bnk-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentAccountBankAccountBankId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentAccountBankAccountBankId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PaymentAccountBankAccountBankId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PaymentAccountBankAccountBranchId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PaymentAccountBankAccountBranchId(::std::string::String);
+    impl ::std::ops::Deref for PaymentAccountBankAccountBranchId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PaymentAccountBankAccountBranchId>
+    for ::std::string::String {
+        fn from(value: PaymentAccountBankAccountBranchId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PaymentAccountBankAccountBranchId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^brn-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^brn-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentAccountBankAccountBranchId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentAccountBankAccountBranchId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PaymentAccountBankAccountBranchId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PaymentAccountCountry`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PaymentAccountCountry(::std::string::String);
+    impl ::std::ops::Deref for PaymentAccountCountry {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PaymentAccountCountry> for ::std::string::String {
+        fn from(value: PaymentAccountCountry) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PaymentAccountCountry {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z]{2}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z]{2}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentAccountCountry {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PaymentAccountCountry {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PaymentAccountCountry {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PaymentAccountHolder`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaymentAccountHolder {
+        pub name: ::std::string::String,
+        #[serde(rename = "type")]
+        pub type_: PaymentAccountHolderType,
+    }
+    impl PaymentAccountHolder {
+        pub fn builder() -> builder::PaymentAccountHolder {
+            Default::default()
+        }
+    }
+    ///`PaymentAccountHolderType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentAccountHolderType {
+        #[serde(rename = "INDIVIDUAL")]
+        Individual,
+        #[serde(rename = "BUSINESS")]
+        Business,
+    }
+    impl ::std::fmt::Display for PaymentAccountHolderType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Individual => f.write_str("INDIVIDUAL"),
+                Self::Business => f.write_str("BUSINESS"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentAccountHolderType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "INDIVIDUAL" => Ok(Self::Individual),
+                "BUSINESS" => Ok(Self::Business),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentAccountHolderType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PaymentAccountHolderType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`PaymentAccountId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PaymentAccountId(::std::string::String);
+    impl ::std::ops::Deref for PaymentAccountId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PaymentAccountId> for ::std::string::String {
+        fn from(value: PaymentAccountId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PaymentAccountId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^pac-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^pac-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentAccountId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PaymentAccountId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PaymentAccountId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///With type MOBILE_MONEY.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PaymentAccountMobileMoney {
+        pub number: ::std::string::String,
+        pub operator: ::std::string::String,
+    }
+    impl PaymentAccountMobileMoney {
+        pub fn builder() -> builder::PaymentAccountMobileMoney {
+            Default::default()
+        }
+    }
+    ///`PaymentAccountType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentAccountType {
+        #[serde(rename = "MOBILE_MONEY")]
+        MobileMoney,
+        #[serde(rename = "BANK_ACCOUNT")]
+        BankAccount,
+    }
+    impl ::std::fmt::Display for PaymentAccountType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MobileMoney => f.write_str("MOBILE_MONEY"),
+                Self::BankAccount => f.write_str("BANK_ACCOUNT"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentAccountType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "MOBILE_MONEY" => Ok(Self::MobileMoney),
+                "BANK_ACCOUNT" => Ok(Self::BankAccount),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentAccountType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PaymentAccountType {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -986,28 +1881,392 @@ away first).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct RequestJournal {
         pub data: ::std::vec::Vec<JournalEntry>,
-        pub meta: RequestJournalMeta,
+        pub meta: JournalMeta,
     }
     impl RequestJournal {
         pub fn builder() -> builder::RequestJournal {
             Default::default()
         }
     }
-    ///`RequestJournalMeta`
+    ///An account's state (see `GET /_sandbox/snapshot`); every list oldest first.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct RequestJournalMeta {
-        ///The most requests the journal keeps.
-        pub capacity: u64,
-        ///Requests pushed out of the journal by its bound since the server started.
-        pub dropped: u64,
-        ///Requests kept that the filters select (before `limit`).
-        pub matched: u64,
-        ///Requests recorded since the server started (the latest `seq`).
-        pub total: u64,
+    pub struct Snapshot {
+        pub idempotency: ::std::vec::Vec<IdempotencyRecord>,
+        pub payment_accounts: ::std::vec::Vec<PaymentAccount>,
+        pub payouts: ::std::vec::Vec<SnapshotPayout>,
+        ///The snapshot format's version.
+        pub version: SnapshotVersion,
+        pub wallets: ::std::vec::Vec<SnapshotWallet>,
     }
-    impl RequestJournalMeta {
-        pub fn builder() -> builder::RequestJournalMeta {
+    impl Snapshot {
+        pub fn builder() -> builder::Snapshot {
             Default::default()
+        }
+    }
+    ///A payout, and when the scheduler next moves it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SnapshotPayout {
+        pub amount: Money,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///While the scheduler has the payout queued - when it settles it (a PENDING payout) or support acts on it (a SENT one, with `--autonomous-support`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub due_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub id: SnapshotPayoutId,
+        pub payment_account_id: SnapshotPayoutPaymentAccountId,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub receipt: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub sender: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub state: SnapshotPayoutState,
+        pub wallet_id: SnapshotPayoutWalletId,
+    }
+    impl SnapshotPayout {
+        pub fn builder() -> builder::SnapshotPayout {
+            Default::default()
+        }
+    }
+    ///`SnapshotPayoutId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SnapshotPayoutId(::std::string::String);
+    impl ::std::ops::Deref for SnapshotPayoutId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SnapshotPayoutId> for ::std::string::String {
+        fn from(value: SnapshotPayoutId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SnapshotPayoutId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^pyt-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^pyt-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SnapshotPayoutId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SnapshotPayoutId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SnapshotPayoutId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`SnapshotPayoutPaymentAccountId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SnapshotPayoutPaymentAccountId(::std::string::String);
+    impl ::std::ops::Deref for SnapshotPayoutPaymentAccountId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SnapshotPayoutPaymentAccountId> for ::std::string::String {
+        fn from(value: SnapshotPayoutPaymentAccountId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SnapshotPayoutPaymentAccountId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^pac-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^pac-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SnapshotPayoutPaymentAccountId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SnapshotPayoutPaymentAccountId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SnapshotPayoutPaymentAccountId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`SnapshotPayoutState`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SnapshotPayoutState {
+        pub code: PayoutStateCode,
+        ///Why, on a FAILED payout (when known).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub context: ::std::option::Option<::std::string::String>,
+    }
+    impl SnapshotPayoutState {
+        pub fn builder() -> builder::SnapshotPayoutState {
+            Default::default()
+        }
+    }
+    ///`SnapshotPayoutWalletId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SnapshotPayoutWalletId(::std::string::String);
+    impl ::std::ops::Deref for SnapshotPayoutWalletId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SnapshotPayoutWalletId> for ::std::string::String {
+        fn from(value: SnapshotPayoutWalletId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SnapshotPayoutWalletId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^wlt-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^wlt-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SnapshotPayoutWalletId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SnapshotPayoutWalletId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SnapshotPayoutWalletId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The snapshot format's version.
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(transparent)]
+    pub struct SnapshotVersion(u64);
+    impl ::std::ops::Deref for SnapshotVersion {
+        type Target = u64;
+        fn deref(&self) -> &u64 {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SnapshotVersion> for u64 {
+        fn from(value: SnapshotVersion) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::TryFrom<u64> for SnapshotVersion {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: u64,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if ![1_u64].contains(&value) {
+                Err("invalid value".into())
+            } else {
+                Ok(Self(value))
+            }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SnapshotVersion {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            Self::try_from(<u64>::deserialize(deserializer)?)
+                .map_err(|e| { <D::Error as ::serde::de::Error>::custom(e.to_string()) })
+        }
+    }
+    ///A wallet, and the balance a reset gives back.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct SnapshotWallet {
+        pub available: ::rust_decimal::Decimal,
+        pub balance: ::rust_decimal::Decimal,
+        pub currency: SnapshotWalletCurrency,
+        pub id: SnapshotWalletId,
+        pub seed_balance: ::rust_decimal::Decimal,
+    }
+    impl SnapshotWallet {
+        pub fn builder() -> builder::SnapshotWallet {
+            Default::default()
+        }
+    }
+    ///`SnapshotWalletCurrency`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SnapshotWalletCurrency(::std::string::String);
+    impl ::std::ops::Deref for SnapshotWalletCurrency {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SnapshotWalletCurrency> for ::std::string::String {
+        fn from(value: SnapshotWalletCurrency) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SnapshotWalletCurrency {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Z]{3}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Z]{3}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SnapshotWalletCurrency {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SnapshotWalletCurrency {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SnapshotWalletCurrency {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`SnapshotWalletId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SnapshotWalletId(::std::string::String);
+    impl ::std::ops::Deref for SnapshotWalletId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SnapshotWalletId> for ::std::string::String {
+        fn from(value: SnapshotWalletId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SnapshotWalletId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^wlt-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^wlt-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SnapshotWalletId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SnapshotWalletId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SnapshotWalletId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`TransitionRequest`
@@ -1268,8 +2527,628 @@ away first).
             Default::default()
         }
     }
+    ///`WebhookEndpoint`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WebhookEndpoint {
+        pub id: WebhookEndpointId,
+        /**The key the deliveries are signed with, in full: `whsk_` and
+32 letters and digits when generated, else the one configured
+(`--webhook-signing-key`, any visible ASCII).
+*/
+        pub signing_key: WebhookEndpointSigningKey,
+        ///Where the events go (a URL without a path gets `/`).
+        pub url: WebhookEndpointUrl,
+    }
+    impl WebhookEndpoint {
+        pub fn builder() -> builder::WebhookEndpoint {
+            Default::default()
+        }
+    }
+    ///`WebhookEndpointId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookEndpointId(::std::string::String);
+    impl ::std::ops::Deref for WebhookEndpointId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookEndpointId> for ::std::string::String {
+        fn from(value: WebhookEndpointId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookEndpointId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^whe-[A-Za-z0-9]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^whe-[A-Za-z0-9]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookEndpointId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookEndpointId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookEndpointId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`WebhookEndpointList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WebhookEndpointList {
+        ///Oldest first.
+        pub data: ::std::vec::Vec<WebhookEndpoint>,
+    }
+    impl WebhookEndpointList {
+        pub fn builder() -> builder::WebhookEndpointList {
+            Default::default()
+        }
+    }
+    ///`WebhookEndpointRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WebhookEndpointRequest {
+        ///An absolute `http://` URL with a host.
+        pub url: ::std::string::String,
+    }
+    impl WebhookEndpointRequest {
+        pub fn builder() -> builder::WebhookEndpointRequest {
+            Default::default()
+        }
+    }
+    /**The key the deliveries are signed with, in full: `whsk_` and
+32 letters and digits when generated, else the one configured
+(`--webhook-signing-key`, any visible ASCII).
+*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookEndpointSigningKey(::std::string::String);
+    impl ::std::ops::Deref for WebhookEndpointSigningKey {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookEndpointSigningKey> for ::std::string::String {
+        fn from(value: WebhookEndpointSigningKey) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookEndpointSigningKey {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[!-~]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[!-~]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookEndpointSigningKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookEndpointSigningKey {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookEndpointSigningKey {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Where the events go (a URL without a path gets `/`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WebhookEndpointUrl(::std::string::String);
+    impl ::std::ops::Deref for WebhookEndpointUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WebhookEndpointUrl> for ::std::string::String {
+        fn from(value: WebhookEndpointUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WebhookEndpointUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^http://").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^http://\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookEndpointUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebhookEndpointUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WebhookEndpointUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct DeliveryAttempt {
+            attempt: ::std::result::Result<
+                ::std::num::NonZeroU32,
+                ::std::string::String,
+            >,
+            copy: ::std::result::Result<bool, ::std::string::String>,
+            endpoint_id: ::std::result::Result<
+                super::DeliveryAttemptEndpointId,
+                ::std::string::String,
+            >,
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            event_id: ::std::result::Result<
+                super::DeliveryAttemptEventId,
+                ::std::string::String,
+            >,
+            event_type: ::std::result::Result<
+                super::DeliveryAttemptEventType,
+                ::std::string::String,
+            >,
+            faults: ::std::result::Result<
+                ::std::vec::Vec<super::DeliveryAttemptFaultsItem>,
+                ::std::string::String,
+            >,
+            next_attempt_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            outcome: ::std::result::Result<
+                super::DeliveryAttemptOutcome,
+                ::std::string::String,
+            >,
+            payout_id: ::std::result::Result<
+                super::DeliveryAttemptPayoutId,
+                ::std::string::String,
+            >,
+            sent_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            seq: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            status: ::std::result::Result<
+                ::std::option::Option<u16>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<super::DeliveryAttemptUrl, ::std::string::String>,
+        }
+        impl ::std::default::Default for DeliveryAttempt {
+            fn default() -> Self {
+                Self {
+                    attempt: Err("no value supplied for attempt".to_string()),
+                    copy: Err("no value supplied for copy".to_string()),
+                    endpoint_id: Err("no value supplied for endpoint_id".to_string()),
+                    error: Ok(Default::default()),
+                    event_id: Err("no value supplied for event_id".to_string()),
+                    event_type: Err("no value supplied for event_type".to_string()),
+                    faults: Err("no value supplied for faults".to_string()),
+                    next_attempt_at: Ok(Default::default()),
+                    outcome: Err("no value supplied for outcome".to_string()),
+                    payout_id: Err("no value supplied for payout_id".to_string()),
+                    sent_at: Err("no value supplied for sent_at".to_string()),
+                    seq: Err("no value supplied for seq".to_string()),
+                    status: Ok(Default::default()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl DeliveryAttempt {
+            pub fn attempt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attempt: {e}")
+                    });
+                self
+            }
+            pub fn copy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.copy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for copy: {e}")
+                    });
+                self
+            }
+            pub fn endpoint_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeliveryAttemptEndpointId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.endpoint_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for endpoint_id: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn event_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeliveryAttemptEventId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_id: {e}")
+                    });
+                self
+            }
+            pub fn event_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeliveryAttemptEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_type: {e}")
+                    });
+                self
+            }
+            pub fn faults<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::DeliveryAttemptFaultsItem>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.faults = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for faults: {e}")
+                    });
+                self
+            }
+            pub fn next_attempt_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_attempt_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_attempt_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn outcome<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeliveryAttemptOutcome>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.outcome = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for outcome: {e}")
+                    });
+                self
+            }
+            pub fn payout_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeliveryAttemptPayoutId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payout_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payout_id: {e}")
+                    });
+                self
+            }
+            pub fn sent_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sent_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sent_at: {e}")
+                    });
+                self
+            }
+            pub fn seq<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seq = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seq: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u16>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeliveryAttemptUrl>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeliveryAttempt> for super::DeliveryAttempt {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeliveryAttempt,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attempt: value.attempt?,
+                    copy: value.copy?,
+                    endpoint_id: value.endpoint_id?,
+                    error: value.error?,
+                    event_id: value.event_id?,
+                    event_type: value.event_type?,
+                    faults: value.faults?,
+                    next_attempt_at: value.next_attempt_at?,
+                    outcome: value.outcome?,
+                    payout_id: value.payout_id?,
+                    sent_at: value.sent_at?,
+                    seq: value.seq?,
+                    status: value.status?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeliveryAttempt> for DeliveryAttempt {
+            fn from(value: super::DeliveryAttempt) -> Self {
+                Self {
+                    attempt: Ok(value.attempt),
+                    copy: Ok(value.copy),
+                    endpoint_id: Ok(value.endpoint_id),
+                    error: Ok(value.error),
+                    event_id: Ok(value.event_id),
+                    event_type: Ok(value.event_type),
+                    faults: Ok(value.faults),
+                    next_attempt_at: Ok(value.next_attempt_at),
+                    outcome: Ok(value.outcome),
+                    payout_id: Ok(value.payout_id),
+                    sent_at: Ok(value.sent_at),
+                    seq: Ok(value.seq),
+                    status: Ok(value.status),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeliveryAttemptFaultsItem {
+            fault: ::std::result::Result<::std::string::String, ::std::string::String>,
+            rule: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for DeliveryAttemptFaultsItem {
+            fn default() -> Self {
+                Self {
+                    fault: Err("no value supplied for fault".to_string()),
+                    rule: Err("no value supplied for rule".to_string()),
+                }
+            }
+        }
+        impl DeliveryAttemptFaultsItem {
+            pub fn fault<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fault = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for fault: {e}")
+                    });
+                self
+            }
+            pub fn rule<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rule = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rule: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeliveryAttemptFaultsItem>
+        for super::DeliveryAttemptFaultsItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeliveryAttemptFaultsItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    fault: value.fault?,
+                    rule: value.rule?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeliveryAttemptFaultsItem>
+        for DeliveryAttemptFaultsItem {
+            fn from(value: super::DeliveryAttemptFaultsItem) -> Self {
+                Self {
+                    fault: Ok(value.fault),
+                    rule: Ok(value.rule),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeliveryJournal {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::DeliveryAttempt>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<super::JournalMeta, ::std::string::String>,
+        }
+        impl ::std::default::Default for DeliveryJournal {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    meta: Err("no value supplied for meta".to_string()),
+                }
+            }
+        }
+        impl DeliveryJournal {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::DeliveryAttempt>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JournalMeta>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeliveryJournal> for super::DeliveryJournal {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeliveryJournal,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    meta: value.meta?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeliveryJournal> for DeliveryJournal {
+            fn from(value: super::DeliveryJournal) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    meta: Ok(value.meta),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct Error {
             code: ::std::result::Result<super::ErrorCode, ::std::string::String>,
@@ -1740,6 +3619,121 @@ away first).
             }
         }
         #[derive(Clone, Debug)]
+        pub struct IdempotencyRecord {
+            key: ::std::result::Result<
+                super::IdempotencyRecordKey,
+                ::std::string::String,
+            >,
+            request: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            response: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<u16, ::std::string::String>,
+            stored_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for IdempotencyRecord {
+            fn default() -> Self {
+                Self {
+                    key: Err("no value supplied for key".to_string()),
+                    request: Err("no value supplied for request".to_string()),
+                    response: Err("no value supplied for response".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    stored_at: Err("no value supplied for stored_at".to_string()),
+                }
+            }
+        }
+        impl IdempotencyRecord {
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::IdempotencyRecordKey>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn request<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request: {e}")
+                    });
+                self
+            }
+            pub fn response<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for response: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u16>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn stored_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stored_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for stored_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<IdempotencyRecord> for super::IdempotencyRecord {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: IdempotencyRecord,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    key: value.key?,
+                    request: value.request?,
+                    response: value.response?,
+                    status: value.status?,
+                    stored_at: value.stored_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::IdempotencyRecord> for IdempotencyRecord {
+            fn from(value: super::IdempotencyRecord) -> Self {
+                Self {
+                    key: Ok(value.key),
+                    request: Ok(value.request),
+                    response: Ok(value.response),
+                    status: Ok(value.status),
+                    stored_at: Ok(value.stored_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct JournalEntry {
             body: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -2069,6 +4063,96 @@ away first).
             }
         }
         #[derive(Clone, Debug)]
+        pub struct JournalMeta {
+            capacity: ::std::result::Result<u64, ::std::string::String>,
+            dropped: ::std::result::Result<u64, ::std::string::String>,
+            matched: ::std::result::Result<u64, ::std::string::String>,
+            total: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for JournalMeta {
+            fn default() -> Self {
+                Self {
+                    capacity: Err("no value supplied for capacity".to_string()),
+                    dropped: Err("no value supplied for dropped".to_string()),
+                    matched: Err("no value supplied for matched".to_string()),
+                    total: Err("no value supplied for total".to_string()),
+                }
+            }
+        }
+        impl JournalMeta {
+            pub fn capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.capacity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for capacity: {e}")
+                    });
+                self
+            }
+            pub fn dropped<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dropped = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dropped: {e}")
+                    });
+                self
+            }
+            pub fn matched<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.matched = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for matched: {e}")
+                    });
+                self
+            }
+            pub fn total<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JournalMeta> for super::JournalMeta {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JournalMeta,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    capacity: value.capacity?,
+                    dropped: value.dropped?,
+                    matched: value.matched?,
+                    total: value.total?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::JournalMeta> for JournalMeta {
+            fn from(value: super::JournalMeta) -> Self {
+                Self {
+                    capacity: Ok(value.capacity),
+                    dropped: Ok(value.dropped),
+                    matched: Ok(value.matched),
+                    total: Ok(value.total),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Money {
             currency: ::std::result::Result<super::MoneyCurrency, ::std::string::String>,
             value: ::std::result::Result<::rust_decimal::Decimal, ::std::string::String>,
@@ -2123,6 +4207,373 @@ away first).
                 Self {
                     currency: Ok(value.currency),
                     value: Ok(value.value),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentAccount {
+            bank_account: ::std::result::Result<
+                ::std::option::Option<super::PaymentAccountBankAccount>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                super::PaymentAccountCountry,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            holder: ::std::result::Result<
+                super::PaymentAccountHolder,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<super::PaymentAccountId, ::std::string::String>,
+            mobile_money: ::std::result::Result<
+                ::std::option::Option<super::PaymentAccountMobileMoney>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                super::PaymentAccountType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentAccount {
+            fn default() -> Self {
+                Self {
+                    bank_account: Ok(Default::default()),
+                    country: Err("no value supplied for country".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    holder: Err("no value supplied for holder".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    mobile_money: Ok(Default::default()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl PaymentAccount {
+            pub fn bank_account<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PaymentAccountBankAccount>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bank_account = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for bank_account: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PaymentAccountCountry>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn holder<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PaymentAccountHolder>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.holder = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for holder: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PaymentAccountId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn mobile_money<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PaymentAccountMobileMoney>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mobile_money = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mobile_money: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PaymentAccountType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentAccount> for super::PaymentAccount {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentAccount,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    bank_account: value.bank_account?,
+                    country: value.country?,
+                    created_at: value.created_at?,
+                    holder: value.holder?,
+                    id: value.id?,
+                    mobile_money: value.mobile_money?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentAccount> for PaymentAccount {
+            fn from(value: super::PaymentAccount) -> Self {
+                Self {
+                    bank_account: Ok(value.bank_account),
+                    country: Ok(value.country),
+                    created_at: Ok(value.created_at),
+                    holder: Ok(value.holder),
+                    id: Ok(value.id),
+                    mobile_money: Ok(value.mobile_money),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentAccountBankAccount {
+            bank_id: ::std::result::Result<
+                super::PaymentAccountBankAccountBankId,
+                ::std::string::String,
+            >,
+            branch_id: ::std::result::Result<
+                ::std::option::Option<super::PaymentAccountBankAccountBranchId>,
+                ::std::string::String,
+            >,
+            number: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PaymentAccountBankAccount {
+            fn default() -> Self {
+                Self {
+                    bank_id: Err("no value supplied for bank_id".to_string()),
+                    branch_id: Ok(Default::default()),
+                    number: Err("no value supplied for number".to_string()),
+                }
+            }
+        }
+        impl PaymentAccountBankAccount {
+            pub fn bank_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PaymentAccountBankAccountBankId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bank_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for bank_id: {e}")
+                    });
+                self
+            }
+            pub fn branch_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PaymentAccountBankAccountBranchId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.branch_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for branch_id: {e}")
+                    });
+                self
+            }
+            pub fn number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for number: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentAccountBankAccount>
+        for super::PaymentAccountBankAccount {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentAccountBankAccount,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    bank_id: value.bank_id?,
+                    branch_id: value.branch_id?,
+                    number: value.number?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentAccountBankAccount>
+        for PaymentAccountBankAccount {
+            fn from(value: super::PaymentAccountBankAccount) -> Self {
+                Self {
+                    bank_id: Ok(value.bank_id),
+                    branch_id: Ok(value.branch_id),
+                    number: Ok(value.number),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentAccountHolder {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<
+                super::PaymentAccountHolderType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentAccountHolder {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl PaymentAccountHolder {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PaymentAccountHolderType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentAccountHolder>
+        for super::PaymentAccountHolder {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentAccountHolder,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentAccountHolder> for PaymentAccountHolder {
+            fn from(value: super::PaymentAccountHolder) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentAccountMobileMoney {
+            number: ::std::result::Result<::std::string::String, ::std::string::String>,
+            operator: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentAccountMobileMoney {
+            fn default() -> Self {
+                Self {
+                    number: Err("no value supplied for number".to_string()),
+                    operator: Err("no value supplied for operator".to_string()),
+                }
+            }
+        }
+        impl PaymentAccountMobileMoney {
+            pub fn number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for number: {e}")
+                    });
+                self
+            }
+            pub fn operator<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.operator = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for operator: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentAccountMobileMoney>
+        for super::PaymentAccountMobileMoney {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentAccountMobileMoney,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    number: value.number?,
+                    operator: value.operator?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentAccountMobileMoney>
+        for PaymentAccountMobileMoney {
+            fn from(value: super::PaymentAccountMobileMoney) -> Self {
+                Self {
+                    number: Ok(value.number),
+                    operator: Ok(value.operator),
                 }
             }
         }
@@ -2404,10 +4855,7 @@ away first).
                 ::std::vec::Vec<super::JournalEntry>,
                 ::std::string::String,
             >,
-            meta: ::std::result::Result<
-                super::RequestJournalMeta,
-                ::std::string::String,
-            >,
+            meta: ::std::result::Result<super::JournalMeta, ::std::string::String>,
         }
         impl ::std::default::Default for RequestJournal {
             fn default() -> Self {
@@ -2432,7 +4880,7 @@ away first).
             }
             pub fn meta<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::RequestJournalMeta>,
+                T: ::std::convert::TryInto<super::JournalMeta>,
                 T::Error: ::std::fmt::Display,
             {
                 self.meta = value
@@ -2463,92 +4911,502 @@ away first).
             }
         }
         #[derive(Clone, Debug)]
-        pub struct RequestJournalMeta {
-            capacity: ::std::result::Result<u64, ::std::string::String>,
-            dropped: ::std::result::Result<u64, ::std::string::String>,
-            matched: ::std::result::Result<u64, ::std::string::String>,
-            total: ::std::result::Result<u64, ::std::string::String>,
+        pub struct Snapshot {
+            idempotency: ::std::result::Result<
+                ::std::vec::Vec<super::IdempotencyRecord>,
+                ::std::string::String,
+            >,
+            payment_accounts: ::std::result::Result<
+                ::std::vec::Vec<super::PaymentAccount>,
+                ::std::string::String,
+            >,
+            payouts: ::std::result::Result<
+                ::std::vec::Vec<super::SnapshotPayout>,
+                ::std::string::String,
+            >,
+            version: ::std::result::Result<
+                super::SnapshotVersion,
+                ::std::string::String,
+            >,
+            wallets: ::std::result::Result<
+                ::std::vec::Vec<super::SnapshotWallet>,
+                ::std::string::String,
+            >,
         }
-        impl ::std::default::Default for RequestJournalMeta {
+        impl ::std::default::Default for Snapshot {
             fn default() -> Self {
                 Self {
-                    capacity: Err("no value supplied for capacity".to_string()),
-                    dropped: Err("no value supplied for dropped".to_string()),
-                    matched: Err("no value supplied for matched".to_string()),
-                    total: Err("no value supplied for total".to_string()),
+                    idempotency: Err("no value supplied for idempotency".to_string()),
+                    payment_accounts: Err(
+                        "no value supplied for payment_accounts".to_string(),
+                    ),
+                    payouts: Err("no value supplied for payouts".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                    wallets: Err("no value supplied for wallets".to_string()),
                 }
             }
         }
-        impl RequestJournalMeta {
-            pub fn capacity<T>(mut self, value: T) -> Self
+        impl Snapshot {
+            pub fn idempotency<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<u64>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::IdempotencyRecord>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.capacity = value
+                self.idempotency = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for capacity: {e}")
+                        format!("error converting supplied value for idempotency: {e}")
                     });
                 self
             }
-            pub fn dropped<T>(mut self, value: T) -> Self
+            pub fn payment_accounts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<u64>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PaymentAccount>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dropped = value
+                self.payment_accounts = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for dropped: {e}")
+                        format!(
+                            "error converting supplied value for payment_accounts: {e}"
+                        )
                     });
                 self
             }
-            pub fn matched<T>(mut self, value: T) -> Self
+            pub fn payouts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<u64>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SnapshotPayout>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.matched = value
+                self.payouts = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for matched: {e}")
+                        format!("error converting supplied value for payouts: {e}")
                     });
                 self
             }
-            pub fn total<T>(mut self, value: T) -> Self
+            pub fn version<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<u64>,
+                T: ::std::convert::TryInto<super::SnapshotVersion>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total = value
+                self.version = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for total: {e}")
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+            pub fn wallets<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SnapshotWallet>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.wallets = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for wallets: {e}")
                     });
                 self
             }
         }
-        impl ::std::convert::TryFrom<RequestJournalMeta> for super::RequestJournalMeta {
+        impl ::std::convert::TryFrom<Snapshot> for super::Snapshot {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: RequestJournalMeta,
+                value: Snapshot,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
-                    capacity: value.capacity?,
-                    dropped: value.dropped?,
-                    matched: value.matched?,
-                    total: value.total?,
+                    idempotency: value.idempotency?,
+                    payment_accounts: value.payment_accounts?,
+                    payouts: value.payouts?,
+                    version: value.version?,
+                    wallets: value.wallets?,
                 })
             }
         }
-        impl ::std::convert::From<super::RequestJournalMeta> for RequestJournalMeta {
-            fn from(value: super::RequestJournalMeta) -> Self {
+        impl ::std::convert::From<super::Snapshot> for Snapshot {
+            fn from(value: super::Snapshot) -> Self {
                 Self {
-                    capacity: Ok(value.capacity),
-                    dropped: Ok(value.dropped),
-                    matched: Ok(value.matched),
-                    total: Ok(value.total),
+                    idempotency: Ok(value.idempotency),
+                    payment_accounts: Ok(value.payment_accounts),
+                    payouts: Ok(value.payouts),
+                    version: Ok(value.version),
+                    wallets: Ok(value.wallets),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SnapshotPayout {
+            amount: ::std::result::Result<super::Money, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            due_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<super::SnapshotPayoutId, ::std::string::String>,
+            payment_account_id: ::std::result::Result<
+                super::SnapshotPayoutPaymentAccountId,
+                ::std::string::String,
+            >,
+            receipt: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                super::SnapshotPayoutState,
+                ::std::string::String,
+            >,
+            wallet_id: ::std::result::Result<
+                super::SnapshotPayoutWalletId,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SnapshotPayout {
+            fn default() -> Self {
+                Self {
+                    amount: Err("no value supplied for amount".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    due_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    payment_account_id: Err(
+                        "no value supplied for payment_account_id".to_string(),
+                    ),
+                    receipt: Ok(Default::default()),
+                    sender: Ok(Default::default()),
+                    state: Err("no value supplied for state".to_string()),
+                    wallet_id: Err("no value supplied for wallet_id".to_string()),
+                }
+            }
+        }
+        impl SnapshotPayout {
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Money>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn due_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.due_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for due_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SnapshotPayoutId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payment_account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SnapshotPayoutPaymentAccountId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payment_account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for payment_account_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn receipt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receipt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for receipt: {e}")
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SnapshotPayoutState>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn wallet_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SnapshotPayoutWalletId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.wallet_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for wallet_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SnapshotPayout> for super::SnapshotPayout {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SnapshotPayout,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount: value.amount?,
+                    created_at: value.created_at?,
+                    due_at: value.due_at?,
+                    id: value.id?,
+                    payment_account_id: value.payment_account_id?,
+                    receipt: value.receipt?,
+                    sender: value.sender?,
+                    state: value.state?,
+                    wallet_id: value.wallet_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SnapshotPayout> for SnapshotPayout {
+            fn from(value: super::SnapshotPayout) -> Self {
+                Self {
+                    amount: Ok(value.amount),
+                    created_at: Ok(value.created_at),
+                    due_at: Ok(value.due_at),
+                    id: Ok(value.id),
+                    payment_account_id: Ok(value.payment_account_id),
+                    receipt: Ok(value.receipt),
+                    sender: Ok(value.sender),
+                    state: Ok(value.state),
+                    wallet_id: Ok(value.wallet_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SnapshotPayoutState {
+            code: ::std::result::Result<super::PayoutStateCode, ::std::string::String>,
+            context: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SnapshotPayoutState {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    context: Ok(Default::default()),
+                }
+            }
+        }
+        impl SnapshotPayoutState {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PayoutStateCode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn context<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.context = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for context: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SnapshotPayoutState>
+        for super::SnapshotPayoutState {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SnapshotPayoutState,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    context: value.context?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SnapshotPayoutState> for SnapshotPayoutState {
+            fn from(value: super::SnapshotPayoutState) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    context: Ok(value.context),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SnapshotWallet {
+            available: ::std::result::Result<
+                ::rust_decimal::Decimal,
+                ::std::string::String,
+            >,
+            balance: ::std::result::Result<
+                ::rust_decimal::Decimal,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                super::SnapshotWalletCurrency,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<super::SnapshotWalletId, ::std::string::String>,
+            seed_balance: ::std::result::Result<
+                ::rust_decimal::Decimal,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SnapshotWallet {
+            fn default() -> Self {
+                Self {
+                    available: Err("no value supplied for available".to_string()),
+                    balance: Err("no value supplied for balance".to_string()),
+                    currency: Err("no value supplied for currency".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    seed_balance: Err("no value supplied for seed_balance".to_string()),
+                }
+            }
+        }
+        impl SnapshotWallet {
+            pub fn available<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::rust_decimal::Decimal>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.available = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for available: {e}")
+                    });
+                self
+            }
+            pub fn balance<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::rust_decimal::Decimal>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.balance = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for balance: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SnapshotWalletCurrency>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SnapshotWalletId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn seed_balance<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::rust_decimal::Decimal>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed_balance = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed_balance: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SnapshotWallet> for super::SnapshotWallet {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SnapshotWallet,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    available: value.available?,
+                    balance: value.balance?,
+                    currency: value.currency?,
+                    id: value.id?,
+                    seed_balance: value.seed_balance?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SnapshotWallet> for SnapshotWallet {
+            fn from(value: super::SnapshotWallet) -> Self {
+                Self {
+                    available: Ok(value.available),
+                    balance: Ok(value.balance),
+                    currency: Ok(value.currency),
+                    id: Ok(value.id),
+                    seed_balance: Ok(value.seed_balance),
                 }
             }
         }
@@ -2789,6 +5647,163 @@ away first).
                 Self { data: Ok(value.data) }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct WebhookEndpoint {
+            id: ::std::result::Result<super::WebhookEndpointId, ::std::string::String>,
+            signing_key: ::std::result::Result<
+                super::WebhookEndpointSigningKey,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<super::WebhookEndpointUrl, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookEndpoint {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    signing_key: Err("no value supplied for signing_key".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl WebhookEndpoint {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEndpointId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn signing_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEndpointSigningKey>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signing_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for signing_key: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebhookEndpointUrl>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookEndpoint> for super::WebhookEndpoint {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookEndpoint,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    signing_key: value.signing_key?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookEndpoint> for WebhookEndpoint {
+            fn from(value: super::WebhookEndpoint) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    signing_key: Ok(value.signing_key),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookEndpointList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::WebhookEndpoint>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookEndpointList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl WebhookEndpointList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::WebhookEndpoint>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookEndpointList>
+        for super::WebhookEndpointList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookEndpointList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::WebhookEndpointList> for WebhookEndpointList {
+            fn from(value: super::WebhookEndpointList) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookEndpointRequest {
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookEndpointRequest {
+            fn default() -> Self {
+                Self {
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl WebhookEndpointRequest {
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookEndpointRequest>
+        for super::WebhookEndpointRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookEndpointRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { url: value.url? })
+            }
+        }
+        impl ::std::convert::From<super::WebhookEndpointRequest>
+        for WebhookEndpointRequest {
+            fn from(value: super::WebhookEndpointRequest) -> Self {
+                Self { url: Ok(value.url) }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -2830,16 +5845,21 @@ The control API of `rafiki-mock` (crate `crates/mock`), the stateful
 sandbox of the Rafiki payouts API. It does what support staff or a test
 harness does and the public API cannot: force a payout's transition
 (CANCELLED, REVERSED, or an early SENT / FAILED), fund a wallet, reset
-an account, inject faults into the API's answers on purpose, and list
-the requests the API received. It lives beside the API, under
+an account, inject faults into the API's answers on purpose, list the
+requests the API received, manage the account's webhook endpoints and
+read the journal of their deliveries, and export or replace the
+account's whole state as a snapshot. It lives beside the API, under
 `/_sandbox` at the server's root (the API itself is under `/v1`).
 
 Every operation but `GET /_sandbox/health` needs
 `Authorization: Bearer <api key>` and acts on that key's account only:
-another account's payouts and wallets answer 404. Errors use the API's
-one `Error` body. Request bodies are JSON objects; unknown properties
-are ignored; an unreadable body (malformed JSON, wrong content type) is
-a 422 at field `body`.
+another account's payouts, wallets and webhook endpoints answer 404.
+Errors use the API's one `Error` body. Request bodies are JSON objects
+sent as `application/json` (another or no content type is a 400
+BAD_REQUEST, before the body is read); unknown properties are ignored;
+a body that is empty, not JSON or not an object is a 422 at field
+`body`; one over the server's limit (`--body-limit`, 64 KiB by
+default) is a 413 PAYLOAD_TOO_LARGE.
 
 
 Version: 1.0.0*/
@@ -3056,6 +6076,50 @@ let response = client.sandbox_reset_account()
     pub fn sandbox_reset_account(&self) -> builder::SandboxResetAccount<'_> {
         builder::SandboxResetAccount::new(self)
     }
+    /**The account's state as JSON
+
+Its wallets, payment accounts, payouts and idempotency records,
+each list oldest first (that order breaks ties of `created_at` in
+the API's lists). Not included: webhook endpoints, the fault plan
+and the journals.
+
+
+Sends a `GET` request to `/_sandbox/snapshot`
+
+```ignore
+let response = client.sandbox_get_snapshot()
+    .send()
+    .await;
+```*/
+    pub fn sandbox_get_snapshot(&self) -> builder::SandboxGetSnapshot<'_> {
+        builder::SandboxGetSnapshot::new(self)
+    }
+    /**Replace the account's state with a snapshot
+
+Takes what `GET` answered (from this mock or another) or one
+written by hand. The snapshot is checked whole before anything
+changes: every problem is a 422 at its JSON path, e.g.
+`payouts[3].wallet_id` (a wallet the snapshot does not have) or
+`wallets[0].available` (not the balance less what the PENDING
+payouts hold). Also taken, though answers always have them:
+no `version` (read as 1) and wallets without `seed_balance` (read
+as `balance`). A PENDING payout without `due_at` is due one
+processing delay after its `created_at`. Imported payouts send no
+webhook events; the endpoints, fault plan and journals stay. The
+body limit here is 256 MiB, not `--body-limit`.
+
+
+Sends a `PUT` request to `/_sandbox/snapshot`
+
+```ignore
+let response = client.sandbox_replace_snapshot()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn sandbox_replace_snapshot(&self) -> builder::SandboxReplaceSnapshot<'_> {
+        builder::SandboxReplaceSnapshot::new(self)
+    }
     /**Add money to a wallet (`balance` and `available`)
 
 Sends a `POST` request to `/_sandbox/wallets/{id}/fund`
@@ -3069,6 +6133,101 @@ let response = client.sandbox_fund_wallet()
 ```*/
     pub fn sandbox_fund_wallet(&self) -> builder::SandboxFundWallet<'_> {
         builder::SandboxFundWallet::new(self)
+    }
+    /**The account's webhook endpoints, oldest first, keys included
+
+Every endpoint the account delivers to: those it was started with
+(`rafiki-mock --webhook-url`) and those added here. Each signing
+key is shown in full, as the provider's portal shows one on
+demand; the mock never writes one to its logs.
+
+
+Sends a `GET` request to `/_sandbox/webhooks`
+
+```ignore
+let response = client.sandbox_list_webhooks()
+    .send()
+    .await;
+```*/
+    pub fn sandbox_list_webhooks(&self) -> builder::SandboxListWebhooks<'_> {
+        builder::SandboxListWebhooks::new(self)
+    }
+    /**Add a webhook endpoint; the mock generates its signing key
+
+From now on every change of state of the account's payouts is
+also delivered to `url` (earlier changes are not). The URL must be
+absolute `http://` with a host: the mock delivers over plain HTTP
+only. A URL already added may be added again (another endpoint).
+An account has at most 5 endpoints, its configured ones included.
+
+
+Sends a `POST` request to `/_sandbox/webhooks`
+
+```ignore
+let response = client.sandbox_add_webhook()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn sandbox_add_webhook(&self) -> builder::SandboxAddWebhook<'_> {
+        builder::SandboxAddWebhook::new(self)
+    }
+    /**Every attempt to deliver the account's events, oldest first
+
+The account's deliveries journal: one entry per attempt, recorded
+once it has its answer or its error. It keeps as many entries as
+the request journal (`rafiki-mock --journal-capacity`), dropping
+the oldest. Every filter given must hold.
+
+
+Sends a `GET` request to `/_sandbox/webhooks/deliveries`
+
+Arguments:
+- `endpoint_id`: The endpoint it was sent to, exactly.
+- `event_id`: The event's `id`, exactly.
+- `limit`: Only the latest `limit` of the attempts selected.
+- `payout_id`: The payout the event is about, exactly.
+```ignore
+let response = client.sandbox_list_deliveries()
+    .endpoint_id(endpoint_id)
+    .event_id(event_id)
+    .limit(limit)
+    .payout_id(payout_id)
+    .send()
+    .await;
+```*/
+    pub fn sandbox_list_deliveries(&self) -> builder::SandboxListDeliveries<'_> {
+        builder::SandboxListDeliveries::new(self)
+    }
+    /**Empty the account's deliveries journal (numbering goes on)
+
+Sends a `DELETE` request to `/_sandbox/webhooks/deliveries`
+
+```ignore
+let response = client.sandbox_clear_deliveries()
+    .send()
+    .await;
+```*/
+    pub fn sandbox_clear_deliveries(&self) -> builder::SandboxClearDeliveries<'_> {
+        builder::SandboxClearDeliveries::new(self)
+    }
+    /**Delete a webhook endpoint and what it had queued
+
+Any endpoint of the account, a configured one too. Deliveries
+waiting for it are dropped; an attempt already on its way is still
+recorded in the deliveries journal.
+
+
+Sends a `DELETE` request to `/_sandbox/webhooks/{id}`
+
+```ignore
+let response = client.sandbox_delete_webhook()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn sandbox_delete_webhook(&self) -> builder::SandboxDeleteWebhook<'_> {
+        builder::SandboxDeleteWebhook::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -3207,7 +6366,21 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -3422,6 +6595,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -3437,6 +6617,13 @@ pub mod builder {
                     )
                 }
                 409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -3757,6 +6944,163 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::sandbox_get_snapshot`]
+
+[`Client::sandbox_get_snapshot`]: super::Client::sandbox_get_snapshot*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxGetSnapshot<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SandboxGetSnapshot<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/_sandbox/snapshot`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Snapshot>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/_sandbox/snapshot", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_get_snapshot",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_replace_snapshot`]
+
+[`Client::sandbox_replace_snapshot`]: super::Client::sandbox_replace_snapshot*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxReplaceSnapshot<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::Snapshot, String>,
+    }
+    impl<'a> SandboxReplaceSnapshot<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Snapshot>,
+            <V as std::convert::TryInto<types::Snapshot>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `Snapshot` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::Snapshot) -> types::builder::Snapshot,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/_sandbox/snapshot`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Snapshot>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::Snapshot::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_sandbox/snapshot", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_replace_snapshot",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::sandbox_fund_wallet`]
 
 [`Client::sandbox_fund_wallet`]: super::Client::sandbox_fund_wallet*/
@@ -3849,6 +7193,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -3863,7 +7214,447 @@ pub mod builder {
                         ),
                     )
                 }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_list_webhooks`]
+
+[`Client::sandbox_list_webhooks`]: super::Client::sandbox_list_webhooks*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxListWebhooks<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SandboxListWebhooks<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/_sandbox/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookEndpointList>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/_sandbox/webhooks", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_list_webhooks",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_add_webhook`]
+
+[`Client::sandbox_add_webhook`]: super::Client::sandbox_add_webhook*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxAddWebhook<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::WebhookEndpointRequest, String>,
+    }
+    impl<'a> SandboxAddWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::WebhookEndpointRequest>,
+            <V as std::convert::TryInto<
+                types::WebhookEndpointRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `WebhookEndpointRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::WebhookEndpointRequest,
+            ) -> types::builder::WebhookEndpointRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/_sandbox/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookEndpoint>, Error<types::Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::WebhookEndpointRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_sandbox/webhooks", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_add_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_list_deliveries`]
+
+[`Client::sandbox_list_deliveries`]: super::Client::sandbox_list_deliveries*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxListDeliveries<'a> {
+        client: &'a super::Client,
+        endpoint_id: Result<Option<::std::string::String>, String>,
+        event_id: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        payout_id: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> SandboxListDeliveries<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                endpoint_id: Ok(None),
+                event_id: Ok(None),
+                limit: Ok(None),
+                payout_id: Ok(None),
+            }
+        }
+        pub fn endpoint_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.endpoint_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for endpoint_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn event_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.event_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for event_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn payout_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.payout_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for payout_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/_sandbox/webhooks/deliveries`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::DeliveryJournal>, Error<types::Error>> {
+            let Self { client, endpoint_id, event_id, limit, payout_id } = self;
+            let endpoint_id = endpoint_id.map_err(Error::InvalidRequest)?;
+            let event_id = event_id.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let payout_id = payout_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_sandbox/webhooks/deliveries", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("endpoint_id", &endpoint_id))
+                .query(&progenitor_client::QueryParam::new("event_id", &event_id))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("payout_id", &payout_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_list_deliveries",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_clear_deliveries`]
+
+[`Client::sandbox_clear_deliveries`]: super::Client::sandbox_clear_deliveries*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxClearDeliveries<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> SandboxClearDeliveries<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `DELETE` request to `/_sandbox/webhooks/deliveries`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::DeliveryJournal>, Error<types::Error>> {
+            let Self { client } = self;
+            let url = format!("{}/_sandbox/webhooks/deliveries", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_clear_deliveries",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::sandbox_delete_webhook`]
+
+[`Client::sandbox_delete_webhook`]: super::Client::sandbox_delete_webhook*/
+    #[derive(Debug, Clone)]
+    pub struct SandboxDeleteWebhook<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> SandboxDeleteWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/_sandbox/webhooks/{id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/_sandbox/webhooks/{}", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "sandbox_delete_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
