@@ -5,15 +5,20 @@ mod common;
 
 use common::{Captured, KEY, OTHER_KEY, start};
 
-#[tokio::test]
-async fn logs_carry_the_redacted_key_only() {
+/// This thread's log lines at `level` and above, while the guard lives.
+fn capture(level: tracing::Level) -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
         .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
+        .with_max_level(level)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn logs_carry_the_redacted_key_only() {
+    let (captured, _guard) = capture(tracing::Level::DEBUG);
 
     let env = start().await;
     let payout = env.create("+254712345678", "150.00").await;
@@ -68,13 +73,7 @@ async fn logs_carry_the_redacted_key_only() {
 /// (`request_log`): a sandbox under load writes no line per GET.
 #[tokio::test]
 async fn the_default_level_logs_refusals_only() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(tracing::Level::INFO);
 
     let env = start().await;
     let payout = env.create("+254712345678", "150.00").await;
