@@ -6,8 +6,10 @@
 //! the connection without writing a byte of the response.
 //!
 //! These two run here, around the router, rather than as axum middleware:
-//! they see every request either way, and as layers they cost about a
-//! fifth of the mock's GET throughput (`docs/performance.md`).
+//! they see every request either way, and as two `from_fn` layers they
+//! cost about a quarter of the mock's GET throughput (`docs/performance.md`).
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -15,8 +17,6 @@ use axum::extract::Request;
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use std::sync::Arc;
-
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
