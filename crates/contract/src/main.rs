@@ -436,7 +436,17 @@ async fn proxy(args: ProxyArgs) -> Result<u8, String> {
     let report = proxy.finish().await;
     print!("{}", report.render());
     write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
-    Ok(if report.failed() { 1 } else { command_code })
+    if report.failed() {
+        return Ok(1);
+    }
+    if command_code != 0 {
+        // Otherwise "0 failed" and a red job would leave the reader guessing.
+        eprintln!(
+            "rafiki-contract proxy: no check failed; exit code {command_code} is the wrapped command's (`{}` failed)",
+            args.command[0]
+        );
+    }
+    Ok(command_code)
 }
 
 async fn webhooks(args: WebhooksArgs) -> Result<u8, String> {

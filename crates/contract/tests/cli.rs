@@ -292,6 +292,11 @@ fn the_proxy_wraps_a_command_and_reports_when_it_ends() {
         "{}",
         String::from_utf8_lossy(&held.stdout)
     );
+    let said = String::from_utf8_lossy(&held.stderr);
+    assert!(
+        said.contains("no check failed; exit code 3 is the wrapped command's (`sh` failed)"),
+        "{said}"
+    );
 }
 
 #[test]
