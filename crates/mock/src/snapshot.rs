@@ -26,6 +26,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
 use rafiki_rules::codes::is_currency_code;
+use rafiki_rules::format::{IdKind, is_id};
 use rafiki_rules::idempotency::validate_key;
 use rafiki_rules::lifecycle::StateCode;
 use rafiki_rules::violations::BODY_PATH;
@@ -175,6 +176,7 @@ pub(crate) fn import(
         let Some(wallet) = parse::<WalletJson>(item, &path, &mut problems) else {
             continue;
         };
+        check_id(IdKind::Wallet, &wallet.id, &path, &mut problems);
         if wallet_ids.insert(wallet.id.clone(), i).is_some() {
             problems.add(
                 format!("{path}.id"),
@@ -236,6 +238,7 @@ pub(crate) fn import(
                 );
             }
         }
+        check_id(IdKind::PaymentAccount, &account.id, &path, &mut problems);
         if !account_ids.insert(account.id.clone()) {
             problems.add(
                 format!("{path}.id"),
@@ -280,6 +283,7 @@ pub(crate) fn import(
                 }
             },
         };
+        check_id(IdKind::Payout, &payout.id, &path, &mut problems);
         if !payout_ids.insert(payout.id.clone()) {
             problems.add(
                 format!("{path}.id"),
@@ -433,6 +437,18 @@ fn items<'v>(object: &'v Map<String, Value>, name: &str, problems: &mut Violatio
 
 /// `item` read as a `T`, or a violation at `path` (at the property serde
 /// names, when it names one).
+/// An id of the shape the API gives (its kind's prefix, then letters and
+/// digits): clients and the contract suite hold answers to it.
+fn check_id(kind: IdKind, id: &str, path: &str, problems: &mut Violations) {
+    if !is_id(kind, id) {
+        problems.add(
+            format!("{path}.id"),
+            Rule::IdPrefix,
+            format!("must be `{}` followed by letters or digits", kind.prefix()),
+        );
+    }
+}
+
 fn parse<T: for<'de> Deserialize<'de>>(
     item: &Value,
     path: &str,
@@ -554,6 +570,25 @@ mod tests {
                 .map(|(p, _)| p)
                 .collect::<Vec<_>>(),
             ["payment_accounts[0].mobile_money.number"]
+        );
+    }
+
+    #[test]
+    fn ids_must_have_the_apis_shape() {
+        let mut bad = snapshot();
+        bad["wallets"][0]["id"] = json!("wallet-1");
+        bad["payouts"][0]["wallet_id"] = json!("wallet-1");
+        bad["payment_accounts"][0]["id"] = json!("pac-");
+        bad["payouts"][0]["payment_account_id"] = json!("pac-");
+        bad["payouts"][0]["id"] = json!("pyt-1 2");
+        let error = import(&bad, delay(), ComplianceTable::builtin()).unwrap_err();
+        assert_eq!(
+            error.path_rules(),
+            [
+                ("payment_accounts[0].id".to_owned(), Rule::IdPrefix),
+                ("payouts[0].id".to_owned(), Rule::IdPrefix),
+                ("wallets[0].id".to_owned(), Rule::IdPrefix),
+            ]
         );
     }
 }
