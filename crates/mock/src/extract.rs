@@ -86,6 +86,11 @@ fn credentials(headers: &HeaderMap) -> Credentials<'_> {
 /// A parsed JSON request body.
 pub struct JsonBody(pub Value);
 
+/// A route's own body limit, set beside axum's `DefaultBodyLimit` where it
+/// is not `--body-limit` (the snapshot import): the figure its 413 names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteBodyLimit(pub usize);
+
 impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
@@ -100,7 +105,10 @@ impl FromRequest<AppState> for JsonBody {
         if !json_type {
             return Err(ApiError::NotJson);
         }
-        let limit = state.body_limit;
+        let limit = request
+            .extensions()
+            .get::<RouteBodyLimit>()
+            .map_or(state.body_limit, |own| own.0);
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {

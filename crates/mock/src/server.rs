@@ -6,11 +6,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,7 +20,7 @@ use crate::commit::WriteFailed;
 use crate::config::{Config, ConfigError, OtherBody, UpperBound};
 use crate::durable::{self, StateError, StateFile};
 use crate::errors::ApiError;
-use crate::extract::account_of;
+use crate::extract::{RouteBodyLimit, account_of};
 use crate::faults::FaultPlan;
 use crate::operation::Operation;
 use crate::store::{Persistence, Store};
@@ -229,7 +229,10 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
             "/_sandbox/snapshot",
             get(control::snapshot)
                 .put(control::replace_snapshot)
-                .layer(DefaultBodyLimit::max(SNAPSHOT_BODY_LIMIT)),
+                .layer((
+                    DefaultBodyLimit::max(SNAPSHOT_BODY_LIMIT),
+                    Extension(RouteBodyLimit(SNAPSHOT_BODY_LIMIT)),
+                )),
         );
     if panic_route {
         sandbox = sandbox.route("/_sandbox/debug/panic", get(control::panic));

@@ -209,11 +209,24 @@ async fn oversized_bodies_routes_methods_and_ids_get_envelopes() {
         "PAYLOAD_TOO_LARGE",
     )
     .await;
-    expect(
+    let refused = expect(
         &env,
-        Raw::new(Method::POST, "/v1/payment-accounts").body(huge),
+        Raw::new(Method::POST, "/v1/payment-accounts").body(huge.clone()),
         413,
         "PAYLOAD_TOO_LARGE",
+    )
+    .await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("65536 bytes"),
+        "the 413 names the limit that refused it: {refused}"
+    );
+    // The snapshot import has a limit of its own (256 MiB, which its 413
+    // names): the same body is read, and refused for its shape.
+    expect(
+        &env,
+        Raw::new(Method::PUT, "/_sandbox/snapshot").body(huge),
+        422,
+        "VALIDATION_FAILED",
     )
     .await;
     for path in [
