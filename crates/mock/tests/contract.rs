@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use axum::http::StatusCode;
 use common::{KEY, payout_json, start};
@@ -544,21 +543,14 @@ async fn closed_port_url() -> String {
 /// `count` attempts: they are made in the background, after the request
 /// whose change they tell of has been answered.
 async fn await_attempts(env: &common::Env, count: u64) {
-    let patience = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let journal = || async {
         let (status, journal) = env
             .call(Method::GET, "/_sandbox/webhooks/deliveries", None)
             .await;
         assert_eq!(status, 200, "{journal}");
-        if journal["meta"]["total"].as_u64() >= Some(count) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < patience,
-            "still {journal} after 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        journal
+    };
+    common::wait_until(journal, |j| j["meta"]["total"].as_u64() >= Some(count)).await;
 }
 
 /// Every operation of `spec/sandbox.yaml` is served: its request answers

@@ -20,7 +20,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use chrono::{DateTime, TimeDelta, Utc};
-use common::{Captured, Env, KEY, OTHER_KEY, error_fields, start_configured, to};
+use common::{
+    Captured, Env, KEY, OTHER_KEY, PATIENCE, error_fields, start_configured, to, wait_until,
+};
 use hmac::{Hmac, Mac};
 use rafiki_client::sandbox::types::PayoutStateCode as Control;
 use rafiki_mock::webhooks::OUT_OF_ORDER_HOLD;
@@ -33,8 +35,6 @@ use tokio::sync::watch;
 
 /// The signing key the tests fix.
 const SIGNING_KEY: &str = "whsk_test_fixed_for_the_mock_suite";
-/// How long a test waits for a delivery before it fails.
-const PATIENCE: Duration = Duration::from_secs(10);
 /// A number the sandbox sends to.
 const SENDS: &str = "+254712345678";
 /// A number the sandbox fails (PAYMENT_ACCOUNT_INVALID_ACCOUNT_NUMBER).
@@ -500,25 +500,6 @@ async fn an_endpoint_that_never_answers_holds_up_only_itself() {
         .collect();
     assert_eq!(states, ["PENDING", "CANCELLED"]);
     env.mock.shutdown().await;
-}
-
-/// Polls `read` until `done` holds (bounded wait); answers what it read.
-async fn wait_until<T: std::fmt::Debug, F: Future<Output = T>>(
-    read: impl Fn() -> F,
-    done: impl Fn(&T) -> bool,
-) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let value = read().await;
-        if done(&value) {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still {value:?} after {PATIENCE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]

@@ -378,3 +378,27 @@ pub fn run_binary<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) 
         .to_owned();
     Running { child, base_url }
 }
+
+/// How long [`wait_until`] waits for what happens in the background
+/// (webhook attempts are made after the answer that caused them).
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Polls `read` until `done` holds, at most [`PATIENCE`]; answers what it
+/// read last.
+pub async fn wait_until<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
+    read: impl Fn() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let value = read().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {value:?} after {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
