@@ -377,3 +377,53 @@ fn the_printed_replay_line_reproduces_the_failure() {
     assert_eq!(again.status.code(), Some(1), "{replayed}");
     assert!(replayed.contains(&format!("✗ {check} — ")), "{replayed}");
 }
+
+/// `--api-key-2` is for a second account: the same key, a key the server
+/// refuses, or another key of the same account (an account may have
+/// several) would fail the checks that compare two accounts for a reason
+/// of the run's own making, so the run refuses to start, naming it.
+#[test]
+fn a_second_key_of_no_second_account_is_refused_before_the_checks() {
+    use axum::http::{HeaderMap, StatusCode};
+    let wallet = |id: &str| serde_json::json!({"data": [{"id": id, "currency": "KES", "balance": "10.00", "available": "10.00"}]});
+    let one_account = serve(Router::new().route(
+        "/v1/wallets",
+        get(move || async move { axum::Json(wallet("wlt-1")) }),
+    ));
+    let refuses_the_second = serve(Router::new().route(
+        "/v1/wallets",
+        get(move |headers: HeaderMap| async move {
+            match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+                Some("Bearer k") => Ok(axum::Json(wallet("wlt-1"))),
+                _ => Err(StatusCode::UNAUTHORIZED),
+            }
+        }),
+    ));
+    let cases = [
+        (
+            &one_account,
+            "k",
+            "--api-key-2 is the same key as --api-key",
+        ),
+        (
+            &one_account,
+            "sk_second_secret",
+            "it lists wallet wlt-1, as --api-key does: the two are keys of one account",
+        ),
+        (
+            &refuses_the_second,
+            "sk_second_secret",
+            "refused it (HTTP 401)",
+        ),
+    ];
+    for (base_url, second, said) in cases {
+        let output = quick_run(base_url, &["--api-key-2", second]);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let line = stderr_line(&output);
+        assert!(line.contains(said), "{line}");
+        assert!(
+            !line.contains("k2") || said.contains("k2"),
+            "no key in: {line}"
+        );
+    }
+}

@@ -182,6 +182,9 @@ impl RunConfig {
         if self.api_key.trim().is_empty() {
             return Err(ConfigError::NoKey);
         }
+        if self.api_key_2.as_deref().map(str::trim) == Some(self.api_key.trim()) {
+            return Err(ConfigError::SameKeys);
+        }
         Ok(())
     }
 }
@@ -227,6 +230,10 @@ pub enum ConfigError {
     SandboxValuesOnProduction(String),
     #[error("no API key: pass --api-key or set RAFIKI_API_KEY")]
     NoKey,
+    #[error(
+        "--api-key-2 is the same key as --api-key: it must be a key of a second account (for tenant_isolation and the money checks); leave it out to skip those"
+    )]
+    SameKeys,
     #[error("--spec {0}: {1}")]
     Spec(String, String),
 }

@@ -35,7 +35,7 @@ use crate::http::{Client, Keys, Operation, Probe};
 use crate::judge::conformance::Conformance;
 use crate::report::{FailureNotice, Recorder, Report};
 use fixtures::create_fixtures;
-use preflight::{has_control_api, preflight, sandbox_values};
+use preflight::{has_control_api, preflight, sandbox_values, second_account};
 use spending::{SPENDING_CURRENCY, Spending, plan_spending};
 
 /// Why a run could not happen at all (exit code 2 in the CLI).
@@ -49,6 +49,8 @@ pub enum RunError {
     NotThisApi { url: String, reason: String },
     #[error("the API key was refused by {url} (HTTP 401)")]
     KeyRefused { url: String },
+    #[error("--api-key-2 cannot be used: {0}")]
+    SecondKey(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -109,6 +111,10 @@ pub async fn run(
     )
     .until(deadline);
     let first_answer = preflight(&client).await?;
+    let second_answer = match config.api_key_2 {
+        Some(_) => Some(second_account(&client, &first_answer).await?),
+        None => None,
+    };
     let spec = config.spec()?;
     let paging_limit = spec.parameter_bounds("paging_limit").ok_or_else(|| {
         RunError::Internal("the spec gives paging_limit no minimum and maximum".into())
@@ -141,7 +147,9 @@ pub async fn run(
     };
     let money = plan_spending(&mut ctx.spending, config, &first_answer);
     observe(Event::Money(money.line()));
-    ctx.conformance.observe(&first_answer, &ctx.recorder);
+    for answer in std::iter::once(&first_answer).chain(&second_answer) {
+        ctx.conformance.observe(answer, &ctx.recorder);
+    }
     ctx.control_api = has_control_api(&ctx.client).await;
     ctx.banks = Banks::from_body(ctx.send(Probe::get("list_banks", "/banks")).await.json());
     ctx.sandbox_values = sandbox_values(&ctx, config).await;

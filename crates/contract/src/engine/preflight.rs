@@ -8,7 +8,7 @@ use super::fixtures::fixture_payout;
 use super::polling::poll_outcome;
 use super::{Ctx, RunError};
 use crate::engine::{RunConfig, SandboxValues};
-use crate::http::{Client, Exchange, Probe};
+use crate::http::{Client, Exchange, KeySlot, Probe};
 use crate::judge::recognise::{self, Recognised};
 
 /// One `GET /wallets`: tells "down", "not this API" and "bad key" apart
@@ -46,6 +46,45 @@ pub(super) async fn preflight(client: &Client) -> Result<Exchange, RunError> {
             reason: why.to_string(),
         }),
     }
+}
+
+/// With `--api-key-2`: one `GET /wallets` with it. Its key must work, and
+/// be another account's: an account may have several keys (the provider's
+/// authentication page), and two keys of one account see each other's
+/// payouts, so every check that compares two accounts would fail for a
+/// reason of the run's own making. Two keys that list a wallet id in
+/// common are one account's (ids are the server's, one per wallet). Any
+/// other answer is left to the checks. The answer is judged with the others.
+pub(super) async fn second_account(
+    client: &Client,
+    first: &Exchange,
+) -> Result<Exchange, RunError> {
+    let exchange = client
+        .send(Probe::get(recognise::OPERATION, recognise::PATH).key(KeySlot::Secondary))
+        .await;
+    if exchange.status() == 401 {
+        return Err(RunError::SecondKey(format!(
+            "{} refused it (HTTP 401)",
+            exchange.url
+        )));
+    }
+    let wallet_ids = |answer: &Exchange| -> Vec<String> {
+        let data = answer.json().and_then(|j| j["data"].as_array().cloned());
+        data.unwrap_or_default()
+            .iter()
+            .filter_map(|w| w["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let mine = wallet_ids(first);
+    if let Some(shared) = wallet_ids(&exchange)
+        .into_iter()
+        .find(|id| mine.contains(id))
+    {
+        return Err(RunError::SecondKey(format!(
+            "it lists wallet {shared}, as --api-key does: the two are keys of one account (an account may have several); give a key of another account, or leave --api-key-2 out"
+        )));
+    }
+    Ok(exchange)
 }
 
 /// Whether `/_sandbox/health` answers like the mock's control API.
