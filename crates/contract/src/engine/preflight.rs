@@ -69,9 +69,10 @@ pub(super) async fn second_account(
         )));
     }
     let wallet_ids = |answer: &Exchange| -> Vec<String> {
-        let data = answer.json().and_then(|j| j["data"].as_array().cloned());
-        data.unwrap_or_default()
-            .iter()
+        let wallets = answer.json().and_then(|j| j["data"].as_array());
+        wallets
+            .into_iter()
+            .flatten()
             .filter_map(|w| w["id"].as_str().map(str::to_owned))
             .collect()
     };
