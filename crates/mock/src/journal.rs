@@ -110,6 +110,21 @@ impl<T> Ring<T> {
     }
 }
 
+/// The `limit` query parameter of a ring's page (both journals take it):
+/// a whole number of at least 1, else a violation at `limit`.
+pub(crate) fn parse_limit(text: Option<&str>, violations: &mut Violations) -> Option<usize> {
+    let text = text?;
+    let limit = text.parse::<usize>().ok().filter(|l| *l >= 1);
+    if limit.is_none() {
+        violations.add(
+            "limit",
+            Rule::WrongType,
+            "must be a whole number of at least 1",
+        );
+    }
+    limit
+}
+
 /// One request.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Entry {
@@ -365,17 +380,7 @@ impl Filter {
             }
             since
         });
-        let limit = limit.and_then(|text| {
-            let limit = text.parse::<usize>().ok().filter(|l| *l >= 1);
-            if limit.is_none() {
-                violations.add(
-                    "limit",
-                    Rule::WrongType,
-                    "must be a whole number of at least 1",
-                );
-            }
-            limit
-        });
+        let limit = parse_limit(limit, &mut violations);
         violations.into_result(Filter {
             method,
             path,

@@ -4,12 +4,12 @@
 //! its answer (or its error).
 
 use chrono::{DateTime, Utc};
-use rafiki_rules::{Rule, Violations};
+use rafiki_rules::Violations;
 use serde::Serialize;
 
 use super::faults::Applied;
 use crate::extract::Params;
-use crate::journal::{Ring, RingPage};
+use crate::journal::{Ring, RingPage, parse_limit};
 
 /// One account's attempts.
 #[derive(Debug)]
@@ -149,17 +149,8 @@ impl DeliveryFilter {
         let event_id = get("event_id").map(str::to_owned);
         let payout_id = get("payout_id").map(str::to_owned);
         let endpoint_id = get("endpoint_id").map(str::to_owned);
-        let limit = get("limit").and_then(|text| {
-            let limit = text.parse::<usize>().ok().filter(|l| *l >= 1);
-            if limit.is_none() {
-                violations.add(
-                    "limit",
-                    Rule::WrongType,
-                    "must be a whole number of at least 1",
-                );
-            }
-            limit
-        });
+        let limit = get("limit");
+        let limit = parse_limit(limit, &mut violations);
         violations.into_result(DeliveryFilter {
             event_id,
             payout_id,
