@@ -91,12 +91,8 @@ struct WebhooksArgs {
     /// Seconds an acknowledged event may take to show in the view.
     #[arg(long, value_name = "S", default_value_t = WebhookConfig::DEFAULT_SETTLE.as_secs())]
     settle: u64,
-    /// Write a JUnit XML report here.
-    #[arg(long)]
-    junit: Option<PathBuf>,
-    /// Write a JSON report here.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    reports: ReportFiles,
     /// Fail on warnings too (verdicts that rest only on our conventions,
     /// such as the timestamp tolerance).
     #[arg(long)]
@@ -131,12 +127,8 @@ struct ProxyArgs {
     /// The shortest gap, in milliseconds, between two reads of a PENDING payout.
     #[arg(long, default_value_t = rafiki_contract::DEFAULT_POLL_FLOOR.as_millis() as u64)]
     poll_floor_ms: u64,
-    /// Write a JUnit XML report here on exit.
-    #[arg(long)]
-    junit: Option<PathBuf>,
-    /// Write a JSON report here on exit.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    reports: ReportFiles,
     /// Fail on warnings too (verdicts that rest only on our stricter spec).
     #[arg(long)]
     strict: bool,
@@ -185,12 +177,8 @@ struct RunArgs {
     /// Replay a run (printed at the end of every run).
     #[arg(long)]
     seed: Option<u64>,
-    /// Write a JUnit XML report here.
-    #[arg(long)]
-    junit: Option<PathBuf>,
-    /// Write a JSON report here.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    reports: ReportFiles,
     /// Allow a production host (payouts there move real money).
     #[arg(long)]
     allow_production: bool,
@@ -306,9 +294,7 @@ fn runtime(mut builder: Builder) -> Runtime {
 }
 
 async fn run(args: RunArgs) -> Result<i32, String> {
-    // A report that cannot be written is found out before a payout is made.
-    writable("--junit", args.junit.as_ref())?;
-    writable("--json", args.json.as_ref())?;
+    args.reports.check_writable()?;
     // The embedded mock lives as long as the run.
     let (mut config, _mock) = match &args.base_url {
         Some(url) => {
@@ -345,7 +331,7 @@ async fn run(args: RunArgs) -> Result<i32, String> {
     // so that stdout holds the report alone.
     let progress = progress(&config.base_url);
     let bar = progress.clone();
-    let full_report = report_place(args.json.as_ref(), args.junit.as_ref());
+    let full_report = args.reports.place();
     let result = rafiki_contract::run_observed(&config, move |event| {
         let line = match event {
             Event::Progress(p) if !bar.is_hidden() => {
@@ -389,13 +375,12 @@ async fn run(args: RunArgs) -> Result<i32, String> {
         report.base_url = None;
     }
     print!("{}", report.render());
-    write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
+    args.reports.write(&report)?;
     Ok(if report.failed() { 1 } else { 0 })
 }
 
 async fn proxy(args: ProxyArgs) -> Result<u8, String> {
-    writable("--junit", args.junit.as_ref())?;
-    writable("--json", args.json.as_ref())?;
+    args.reports.check_writable()?;
     writable("--record", args.record.as_ref())?;
     let mut config = ProxyConfig::new(&args.upstream);
     config.listen = SocketAddr::new(args.host, args.port);
@@ -404,7 +389,7 @@ async fn proxy(args: ProxyArgs) -> Result<u8, String> {
     config.record = args.record.clone();
     config.strict = args.strict;
     config.spec = args.spec.clone();
-    let full_report = report_place(args.json.as_ref(), args.junit.as_ref());
+    let full_report = args.reports.place();
     let proxy = Proxy::start(
         config,
         Box::new(move |finding: FailureNotice| {
@@ -435,7 +420,7 @@ async fn proxy(args: ProxyArgs) -> Result<u8, String> {
     };
     let report = proxy.finish().await;
     print!("{}", report.render());
-    write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
+    args.reports.write(&report)?;
     if report.failed() {
         return Ok(1);
     }
@@ -450,8 +435,7 @@ async fn proxy(args: ProxyArgs) -> Result<u8, String> {
 }
 
 async fn webhooks(args: WebhooksArgs) -> Result<u8, String> {
-    writable("--junit", args.junit.as_ref())?;
-    writable("--json", args.json.as_ref())?;
+    args.reports.check_writable()?;
     let key = args
         .signing_key
         .ok_or("no signing key: pass --signing-key or set RAFIKI_WEBHOOK_SIGNING_KEY")?;
@@ -467,7 +451,7 @@ async fn webhooks(args: WebhooksArgs) -> Result<u8, String> {
         .await
         .map_err(|e| e.to_string())?;
     print!("{}", report.render());
-    write_reports(&report, args.junit.as_ref(), args.json.as_ref())?;
+    args.reports.write(&report)?;
     Ok(if report.failed() { 1 } else { 0 })
 }
 
@@ -509,14 +493,6 @@ async fn stop_signal() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
 }
 
-/// Where the full report goes, in words.
-fn report_place(json: Option<&PathBuf>, junit: Option<&PathBuf>) -> String {
-    match (json, junit) {
-        (Some(path), _) | (None, Some(path)) => format!("in {} and at the end", path.display()),
-        (None, None) => "at the end".to_string(),
-    }
-}
-
 /// `text` on one line, cut to `limit` characters.
 fn one_line(text: &str, limit: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -546,6 +522,46 @@ fn progress(base_url: &str) -> indicatif::ProgressBar {
     }
 }
 
+/// The report files every command can write at its end.
+#[derive(clap::Args)]
+struct ReportFiles {
+    /// Write a JUnit XML report here at the end.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write a JSON report here at the end.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+impl ReportFiles {
+    /// A report that cannot be written is found out before anything is sent.
+    fn check_writable(&self) -> Result<(), String> {
+        writable("--junit", self.junit.as_ref())?;
+        writable("--json", self.json.as_ref())
+    }
+
+    /// Where the full report goes, in words.
+    fn place(&self) -> String {
+        match (&self.json, &self.junit) {
+            (Some(path), _) | (None, Some(path)) => format!("in {} and at the end", path.display()),
+            (None, None) => "at the end".to_string(),
+        }
+    }
+
+    fn write(&self, report: &Report) -> Result<(), String> {
+        // Each is rendered only when asked for (JUnit's costs about what a
+        // dozen requests do).
+        let junit_text: fn(&Report) -> String = Report::junit;
+        for (path, render) in [(&self.junit, junit_text), (&self.json, Report::json)] {
+            if let Some(path) = path {
+                std::fs::write(path, render(report))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Whether the report file at `path` (given with `flag`) can be written:
 /// opened (created if need be, and then removed again) before the run
 /// sends anything.
@@ -566,23 +582,6 @@ fn writable(flag: &str, path: Option<&PathBuf>) -> Result<(), String> {
         })?;
     if !existed {
         let _ = std::fs::remove_file(path);
-    }
-    Ok(())
-}
-
-fn write_reports(
-    report: &Report,
-    junit: Option<&PathBuf>,
-    json: Option<&PathBuf>,
-) -> Result<(), String> {
-    // Each is rendered only when asked for (JUnit's costs about what a
-    // dozen requests do).
-    let junit_text: fn(&Report) -> String = Report::junit;
-    for (path, render) in [(junit, junit_text), (json, Report::json)] {
-        if let Some(path) = path {
-            std::fs::write(path, render(report))
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        }
     }
     Ok(())
 }
