@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::extract::account_of;
 use crate::request_log::RequestLine;
 use crate::store::Store;
 use crate::traffic::traffic;
@@ -59,8 +60,9 @@ async fn answer(
     request: Request<Incoming>,
 ) -> Result<Response, DroppedOnPurpose> {
     let request = request.map(Body::new);
-    let line = RequestLine::start(&request, &store);
-    let response = traffic(&store, request, |request| async move {
+    let account = account_of(request.headers(), &store).cloned();
+    let line = RequestLine::start(&request, account.as_deref());
+    let response = traffic(&store, account, request, |request| async move {
         app.oneshot(request)
             .await
             .unwrap_or_else(|never| match never {})

@@ -18,8 +18,7 @@ use axum::http::{Method, StatusCode};
 use tokio::time::Instant;
 use tracing::Level;
 
-use crate::extract::account_of;
-use crate::store::Store;
+use crate::store::AccountCell;
 
 /// A request being answered, until its line is written.
 pub(crate) struct RequestLine {
@@ -30,9 +29,9 @@ pub(crate) struct RequestLine {
 }
 
 impl RequestLine {
-    /// Notes `request` as it arrives; `None` when the log filter would
-    /// write no line for it whatever its answer.
-    pub fn start(request: &Request, store: &Store) -> Option<RequestLine> {
+    /// Notes `request` of `account` as it arrives; `None` when the log
+    /// filter would write no line for it whatever its answer.
+    pub fn start(request: &Request, account: Option<&AccountCell>) -> Option<RequestLine> {
         if !tracing::enabled!(Level::INFO) {
             return None;
         }
@@ -40,7 +39,7 @@ impl RequestLine {
             started: Instant::now(),
             method: request.method().clone(),
             path: request.uri().path().to_owned(),
-            account: account_of(request.headers(), store).map(|cell| cell.label().to_owned()),
+            account: account.map(|cell| cell.label().to_owned()),
         })
     }
 

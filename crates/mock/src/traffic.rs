@@ -8,6 +8,7 @@
 //! untouched.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -17,16 +18,21 @@ use tokio::time::Instant;
 
 use crate::conn::DropConnection;
 use crate::errors::ApiError;
-use crate::extract::account_of;
 use crate::faults::{self, Fault, Injected};
 use crate::journal::{self, Entry, Outcome};
 use crate::operation::{API_PREFIX, Operation};
 use crate::rate_limit::retry_after_seconds;
 use crate::store::{AccountCell, Store};
 
-/// Answers `request` (see the module docs), handing it to `handle` (the
-/// router) unless the rate limit or an injected answer comes first.
-pub(crate) async fn traffic<H, F>(store: &Store, request: Request, handle: H) -> Response
+/// Answers `request` of `account` (the one its key names, if any; see the
+/// module docs), handing it to `handle` (the router) unless the rate limit
+/// or an injected answer comes first.
+pub(crate) async fn traffic<H, F>(
+    store: &Store,
+    account: Option<Arc<AccountCell>>,
+    request: Request,
+    handle: H,
+) -> Response
 where
     H: FnOnce(Request) -> F,
     F: Future<Output = Response>,
@@ -35,13 +41,9 @@ where
     let is_api = path
         .strip_prefix(API_PREFIX)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    let Some(cell) = account_of(request.headers(), store) else {
+    let Some(cell) = account.filter(|_| is_api) else {
         return handle(request).await;
     };
-    if !is_api {
-        return handle(request).await;
-    }
-    let cell = cell.clone();
     let operation = Operation::of(request.method(), path);
     let limited = over_limit(&cell);
     // A refused request is not drawn: the faults the plan gives the n-th
