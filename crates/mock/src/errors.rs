@@ -32,6 +32,15 @@ pub enum ApiError {
     NotJson,
     #[error("not found")]
     NotFound,
+    /// No route has this path: a typo, a missing `/v1`, or the control API
+    /// switched off. The same 404 and code as an unknown id, with a message
+    /// that says which.
+    #[error("no operation at {method} {path}")]
+    NoSuchPath {
+        method: String,
+        path: String,
+        control_api: bool,
+    },
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("request body over {limit} bytes")]
@@ -68,6 +77,18 @@ pub enum ApiError {
         /// Whole seconds until the key is served again (`Retry-After`).
         retry_after: u32,
     },
+}
+
+/// The message of a 404 for a path no route has, with the likely reason.
+fn no_such_path(method: &str, path: &str, control_api: bool) -> String {
+    let hint = if path.starts_with("/_sandbox") && !control_api {
+        "the control API is off (--no-control-api)"
+    } else if path.starts_with("/_sandbox") || path.starts_with("/v1") {
+        "see spec/openapi.yaml and spec/sandbox.yaml for the paths served"
+    } else {
+        "the API's paths start with /v1 (e.g. /v1/payouts)"
+    };
+    format!("No operation at {method} {path}: {hint}.")
 }
 
 /// Where an error's status and code come from.
@@ -124,7 +145,7 @@ impl ApiError {
     fn kind(&self) -> Kind {
         match self {
             ApiError::Unauthorized | ApiError::NotBearer => Kind::Api(ErrorCode::Unauthorized),
-            ApiError::NotFound => Kind::Api(ErrorCode::NotFound),
+            ApiError::NotFound | ApiError::NoSuchPath { .. } => Kind::Api(ErrorCode::NotFound),
             ApiError::Validation(_) => Kind::Api(ErrorCode::ValidationFailed),
             ApiError::InsufficientBalance { .. } => Kind::Api(ErrorCode::WalletInsufficientBalance),
             ApiError::IdempotencyKeyAlreadyUsed => Kind::Api(ErrorCode::IdempotencyKeyAlreadyUsed),
@@ -177,6 +198,11 @@ impl ApiError {
                     .to_owned()
             }
             ApiError::NotFound => "The resource you are looking for cannot be found.".to_owned(),
+            ApiError::NoSuchPath {
+                method,
+                path,
+                control_api,
+            } => no_such_path(method, path, *control_api),
             ApiError::MethodNotAllowed => "This method is not allowed on this resource.".to_owned(),
             ApiError::NotJson => {
                 "The request body must be sent with `Content-Type: application/json`.".to_owned()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Method, Uri};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -239,7 +240,13 @@ fn router(state: AppState, control_api: bool, panic_route: bool) -> Router {
     }
     let router = if control_api { api.merge(sandbox) } else { api };
     let mut router = router
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(move |method: Method, uri: Uri| async move {
+            ApiError::NoSuchPath {
+                method: method.to_string(),
+                path: uri.path().to_owned(),
+                control_api,
+            }
+        })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panic_response));

@@ -100,6 +100,13 @@ async fn flags_select_the_variations_and_the_compliance_table() {
     let root = mock.base_url.trim_end_matches("/v1");
     let (status, body) = get(&http, &format!("{root}/_sandbox/health")).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("--no-control-api"),
+        "{body}"
+    );
     let (status, body) = post(&http, &mock.base_url, &payout("550000.00"), "wide").await;
     assert_eq!(status, 202, "the file's limit: {body}");
     let (status, body) = post(&http, &mock.base_url, &payout("0150"), "lenient").await;

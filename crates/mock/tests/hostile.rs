@@ -229,15 +229,23 @@ async fn oversized_bodies_routes_methods_and_ids_get_envelopes() {
         "VALIDATION_FAILED",
     )
     .await;
-    for path in [
-        "/v1/nothing",
-        "/v2/payouts",
-        "/",
-        "/v1/payouts/pyt-1/extra",
-        "/v1/payouts/",
-        "/_sandbox/nothing",
+    // A path no route has says so, and a path without /v1 says where the
+    // API lives; an unknown id (below) keeps the API's own message.
+    for (path, hint) in [
+        ("/v1/nothing", "spec/openapi.yaml"),
+        ("/v2/payouts", "start with /v1"),
+        ("/", "start with /v1"),
+        ("/payouts", "start with /v1"),
+        ("/v1/payouts/pyt-1/extra", "spec/openapi.yaml"),
+        ("/v1/payouts/", "spec/openapi.yaml"),
+        ("/_sandbox/nothing", "spec/sandbox.yaml"),
     ] {
-        expect(&env, Raw::new(Method::GET, path), 404, "NOT_FOUND").await;
+        let body = expect(&env, Raw::new(Method::GET, path), 404, "NOT_FOUND").await;
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("GET {path}:")) && message.contains(hint),
+            "{path}: {message}"
+        );
     }
     for (method, path) in [
         (Method::DELETE, "/v1/payouts"),
@@ -253,13 +261,17 @@ async fn oversized_bodies_routes_methods_and_ids_get_envelopes() {
         "wlt-2WLXb8bP6sS7QRvA6AFGp7NhGs7",
         "..%2F..%2Fetc",
     ] {
-        expect(
+        let body = expect(
             &env,
             Raw::new(Method::GET, &format!("/v1/payouts/{id}")),
             404,
             "NOT_FOUND",
         )
         .await;
+        assert!(
+            !body["message"].as_str().unwrap().contains("No operation"),
+            "{id}: {body}"
+        );
     }
 }
 
