@@ -702,6 +702,37 @@ async fn endpoints_are_added_listed_and_deleted_through_the_control_api() {
     assert_eq!(other.json::<Value>().await.unwrap()["data"], json!([]));
 }
 
+#[tokio::test]
+async fn one_url_added_twice_is_two_endpoints_each_signing_with_its_own_key() {
+    let receiver = receiver().await;
+    let env = common::start().await;
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let (status, added) = env
+            .call(
+                Method::POST,
+                "/_sandbox/webhooks",
+                Some(json!({"url": receiver.url})),
+            )
+            .await;
+        assert_eq!(status, 201, "{added}");
+        keys.push(added["signing_key"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(keys[0], keys[1]);
+
+    env.create(SENDS, "150.00").await;
+    let received = receiver.wait_for(2).await;
+    assert_eq!(received[0].id(), received[1].id(), "one event, twice");
+    // One copy verifies with each key (the two are sent concurrently).
+    for key in &keys {
+        let verifying = received
+            .iter()
+            .filter(|r| r.signature().1 == digest(key, r.signature().0, &r.body))
+            .count();
+        assert_eq!(verifying, 1, "copies signed with one endpoint's key");
+    }
+}
+
 /// `GET /_sandbox/webhooks`'s list.
 async fn endpoints(env: &Env) -> Vec<Value> {
     let (status, body) = env.call(Method::GET, "/_sandbox/webhooks", None).await;
