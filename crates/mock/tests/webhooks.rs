@@ -609,13 +609,7 @@ async fn endpoints_are_added_listed_and_deleted_through_the_control_api() {
     let env = common::start().await;
     assert!(endpoints(&env).await.is_empty());
 
-    let (status, added) = env
-        .call(
-            Method::POST,
-            "/_sandbox/webhooks",
-            Some(json!({"url": receiver.url})),
-        )
-        .await;
+    let (status, added) = add_endpoint(&env, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{added}");
     let key = added["signing_key"].as_str().unwrap().to_owned();
     assert!(key.starts_with("whsk_") && key.len() > 20, "{key}");
@@ -633,19 +627,11 @@ async fn endpoints_are_added_listed_and_deleted_through_the_control_api() {
 
     for n in 2..=5 {
         let url = format!("http://127.0.0.1:9/hooks/{n}");
-        let (status, _) = env
-            .call(
-                Method::POST,
-                "/_sandbox/webhooks",
-                Some(json!({"url": url})),
-            )
-            .await;
+        let (status, _) = add_endpoint(&env, json!({"url": url})).await;
         assert_eq!(status, 201);
     }
     let sixth = json!({"url": "http://127.0.0.1:9/hooks/6"});
-    let (status, refused) = env
-        .call(Method::POST, "/_sandbox/webhooks", Some(sixth.clone()))
-        .await;
+    let (status, refused) = add_endpoint(&env, sixth.clone()).await;
     assert_eq!(status, 422);
     assert_eq!(refused["code"], "WEBHOOK_ENDPOINT_LIMIT_REACHED");
     assert!(
@@ -662,9 +648,7 @@ async fn endpoints_are_added_listed_and_deleted_through_the_control_api() {
         json!({"url": "https://example.com/hooks"}),
         json!({"url": "/webhooks"}),
     ] {
-        let (status, body) = env
-            .call(Method::POST, "/_sandbox/webhooks", Some(bad.clone()))
-            .await;
+        let (status, body) = add_endpoint(&env, bad.clone()).await;
         assert_eq!(
             (status, error_fields(&body)),
             (422, vec!["url".to_owned()]),
@@ -684,9 +668,7 @@ async fn endpoints_are_added_listed_and_deleted_through_the_control_api() {
     assert_eq!(endpoints(&env).await.len(), 4);
     let (status, _) = env.call(Method::DELETE, &path, None).await;
     assert_eq!(status, 404, "already deleted");
-    let (status, _) = env
-        .call(Method::POST, "/_sandbox/webhooks", Some(sixth))
-        .await;
+    let (status, _) = add_endpoint(&env, sixth).await;
     assert_eq!(status, 201, "room again");
 
     // Each account sees its own endpoints only.
@@ -708,13 +690,7 @@ async fn one_url_added_twice_is_two_endpoints_each_signing_with_its_own_key() {
     let env = common::start().await;
     let mut keys = Vec::new();
     for _ in 0..2 {
-        let (status, added) = env
-            .call(
-                Method::POST,
-                "/_sandbox/webhooks",
-                Some(json!({"url": receiver.url})),
-            )
-            .await;
+        let (status, added) = add_endpoint(&env, json!({"url": receiver.url})).await;
         assert_eq!(status, 201, "{added}");
         keys.push(added["signing_key"].as_str().unwrap().to_owned());
     }
@@ -731,6 +707,12 @@ async fn one_url_added_twice_is_two_endpoints_each_signing_with_its_own_key() {
             .count();
         assert_eq!(verifying, 1, "copies signed with one endpoint's key");
     }
+}
+
+/// `POST /_sandbox/webhooks` with `body`: the status and the answer.
+async fn add_endpoint(env: &Env, body: Value) -> (u16, Value) {
+    env.call(Method::POST, "/_sandbox/webhooks", Some(body))
+        .await
 }
 
 /// `GET /_sandbox/webhooks`'s list.
@@ -763,13 +745,7 @@ async fn signing_keys_stay_out_of_debug_output_and_logs() {
     let config = Config::default().with_webhook(endpoint(&receiver.url));
     assert!(!format!("{config:?}").contains(SIGNING_KEY));
     let env = start_delivering(&receiver, |_| {}).await;
-    let (status, added) = env
-        .call(
-            Method::POST,
-            "/_sandbox/webhooks",
-            Some(json!({"url": receiver.url})),
-        )
-        .await;
+    let (status, added) = add_endpoint(&env, json!({"url": receiver.url})).await;
     assert_eq!(status, 201);
     let generated = added["signing_key"].as_str().unwrap();
     env.call(Method::GET, "/_sandbox/webhooks", None).await;
