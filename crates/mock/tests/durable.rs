@@ -502,20 +502,10 @@ async fn control(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let root = mock.base_url().trim_end_matches("/v1");
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{root}{path}"))
+    let request = reqwest::Client::new()
+        .request(method, format!("{}{path}", common::root(mock)))
         .bearer_auth(KEY);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    common::send_json(request, body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

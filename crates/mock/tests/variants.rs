@@ -180,7 +180,18 @@ async fn without_the_control_api_every_sandbox_route_is_an_unknown_route() {
     ];
     for (method, path, body) in requests {
         let (status, answer) = env.call(method.clone(), &path, body).await;
-        assert_eq!((status, &answer), (404, &unknown), "{method} {path}");
+        assert_eq!(
+            (status, &answer["code"]),
+            (404, &unknown["code"]),
+            "{method} {path}"
+        );
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("--no-control-api"),
+            "{method} {path}: {answer}"
+        );
     }
     let (status, _) = env
         .get_v1(&format!("/payouts/{}", created.id.as_str()))

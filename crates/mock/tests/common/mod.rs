@@ -182,21 +182,11 @@ impl Env {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = self
+        let request = self
             .http
             .request(method, format!("{}{path}", self.root()))
             .bearer_auth(KEY);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await.unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))),
-        )
+        send_json(request, body).await
     }
 
     /// `POST /v1/payouts` with a raw JSON body and the idempotency key
@@ -401,4 +391,24 @@ pub async fn wait_until<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Sends `request` with `body` (as JSON, if any); answers the status and
+/// the JSON body (`null` for an empty one; a body that is not JSON panics,
+/// naming it).
+pub async fn send_json(mut request: reqwest::RequestBuilder, body: Option<Value>) -> (u16, Value) {
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    if bytes.is_empty() {
+        return (status, Value::Null);
+    }
+    (
+        status,
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes))),
+    )
 }
