@@ -408,7 +408,7 @@ fn a_second_key_of_no_second_account_is_refused_before_the_checks() {
         (
             &one_account,
             "sk_second_secret",
-            "it lists wallet wlt-1, as --api-key does: the two are keys of one account",
+            "it lists wallet wlt-1, as --api-key does: either the two are keys of one account",
         ),
         (
             &refuses_the_second,

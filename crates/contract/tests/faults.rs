@@ -202,6 +202,9 @@ faults! {
     /// The second account paying with a payment account that is not its
     /// own gets 500, not a refusal.
     ForeignAccountCrashes => "tenant_isolation";
+    /// The second account paying from a wallet that is not its own is
+    /// served as the wallet's owner: the payout is made, from that wallet.
+    ForeignWalletUsable => "tenant_isolation";
     /// Lists never end: the last page, and every page after it, has a
     /// `next` to one more empty page.
     EndlessPages => "pagination_walk" as Unjudged;
@@ -608,6 +611,20 @@ async fn break_statefully(
         {
             *status = StatusCode::INTERNAL_SERVER_ERROR;
             *body = json!({"code": "INTERNAL_SERVER_ERROR", "message": "An internal error has occurred."});
+        }
+        Some(Fault::ForeignWalletUsable)
+            if request.method == Method::POST
+                && path.ends_with("/payouts")
+                && key(1)
+                && sent.get("wallet_id").is_some()
+                && status.is_client_error() =>
+        {
+            let mut headers = request.headers.clone();
+            let owner = HeaderValue::from_str(&format!("Bearer {}", KEYS[0])).unwrap();
+            headers.insert("authorization", owner);
+            (*status, *body) = proxy
+                .send(&Method::POST, path, headers, request.body.clone())
+                .await;
         }
         Some(Fault::EndlessPages) if is_list => {
             let after = query_value(&request.uri, "paging_after");

@@ -1,5 +1,6 @@
 //! `tenant_isolation`: a second API key sees none of the first key's
-//! payouts or payment accounts, and cannot pay with them.
+//! payouts or payment accounts, and cannot pay with them or from its
+//! wallet (docs/contract.md, "Authentication": tenancy).
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use serde_json::json;
 use super::listing::walk;
 use super::{CheckInfo, TENANT_ISOLATION};
 use crate::engine::{Ctx, fixture_payout};
-use crate::http::{KeySlot, Probe};
+use crate::http::{Exchange, KeySlot, Probe};
 
 pub const CHECKS: &[&CheckInfo] = &[&TENANT_ISOLATION];
 
@@ -120,8 +121,8 @@ pub async fn run(ctx: Arc<Ctx>) {
             ),
         }
     }
-    // Paying with the other account's payment account must be refused: a
-    // 4xx. A 5xx (the server failed) or no answer is no refusal.
+    // Paying with the other account's payment account, or from its wallet,
+    // must be refused.
     if let Some(account) = their_accounts.first() {
         let mut body = fixture_payout(7);
         body.as_object_mut()
@@ -131,27 +132,33 @@ pub async fn run(ctx: Arc<Ctx>) {
         let exchange = ctx
             .send(Probe::create_payout(body).key(KeySlot::Secondary))
             .await;
-        let expected = format!("a 4xx refusal: {account} belongs to another account");
-        match exchange.status() {
-            400..=499 => ctx.recorder.pass(&TENANT_ISOLATION),
-            0 => ctx.recorder.fail(
-                &TENANT_ISOLATION,
-                format!("{expected}; there was no answer"),
-                Some(&exchange),
-                None,
-            ),
-            status @ 500..=599 => ctx.recorder.fail(
-                &TENANT_ISOLATION,
-                format!("{expected}; HTTP {status} is the server failing, not refusing"),
-                Some(&exchange),
-                None,
-            ),
-            status => ctx.recorder.fail(
-                &TENANT_ISOLATION,
-                format!("{expected}; got HTTP {status}"),
-                Some(&exchange),
-                None,
-            ),
-        }
+        expect_refusal(&ctx, &exchange, account);
     }
+    if let Some(wallet) = fixtures.payouts[0]["wallet_id"].as_str() {
+        let mut body = fixture_payout(8);
+        body["wallet_id"] = json!(wallet);
+        let exchange = ctx
+            .send(Probe::create_payout(body).key(KeySlot::Secondary))
+            .await;
+        expect_refusal(&ctx, &exchange, wallet);
+    }
+}
+
+/// A create naming `theirs` (the other account's payment account or
+/// wallet) must get a 4xx. A 5xx (the server failed) or no answer is no
+/// refusal; a 202 paid with what is not the key's (or, for a wallet, from
+/// another wallet than the one named, which the create's `wallet_id`
+/// forbids).
+fn expect_refusal(ctx: &Ctx, exchange: &Exchange, theirs: &str) {
+    let expected = format!("a 4xx refusal: {theirs} belongs to another account");
+    let why = match exchange.status() {
+        400..=499 => return ctx.recorder.pass(&TENANT_ISOLATION),
+        0 => format!("{expected}; there was no answer"),
+        status @ 500..=599 => {
+            format!("{expected}; HTTP {status} is the server failing, not refusing")
+        }
+        status => format!("{expected}; got HTTP {status}"),
+    };
+    ctx.recorder
+        .fail(&TENANT_ISOLATION, why, Some(exchange), None);
 }

@@ -82,7 +82,7 @@ pub(super) async fn second_account(
         .find(|id| mine.contains(id))
     {
         return Err(RunError::SecondKey(format!(
-            "it lists wallet {shared}, as --api-key does: the two are keys of one account (an account may have several); give a key of another account, or leave --api-key-2 out"
+            "it lists wallet {shared}, as --api-key does: either the two are keys of one account (an account may have several; give a key of another account, or leave --api-key-2 out), or the server shows one account's wallet to another (a tenancy leak)"
         )));
     }
     Ok(exchange)
