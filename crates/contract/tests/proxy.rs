@@ -300,6 +300,15 @@ async fn the_application_is_judged_by_what_it_sends() {
     let mut blank_city = payout(json!("310.00"));
     blank_city["sender"]["address"]["city"] = json!("  ");
     app.post(&blank_city, Some("key-5")).await;
+    // A business sender without a date of birth: valid as the mock reads
+    // the Kenya table, refused by its other row: a warning.
+    let mut business = payout(json!("320.00"));
+    business["sender"]["type"] = json!("BUSINESS");
+    business["sender"]
+        .as_object_mut()
+        .unwrap()
+        .remove("individual");
+    assert_eq!(app.post(&business, Some("key-6")).await.status(), 202);
     // Three quick reads of a PENDING payout: one finding.
     for _ in 0..3 {
         app.get(&format!("/payouts/{id}")).await;
@@ -327,12 +336,13 @@ async fn the_application_is_judged_by_what_it_sends() {
     let report = proxy.finish().await;
     let render = report.render();
 
-    assert_eq!(counts(&report, "app_retry_same_key"), (5, 1, 0), "{render}");
+    assert_eq!(counts(&report, "app_retry_same_key"), (6, 1, 0), "{render}");
     assert_eq!(counts(&report, "app_idempotency_key").1, 1, "{render}");
     assert_eq!(counts(&report, "app_amounts_as_strings").1, 1, "{render}");
     // The number is the amounts check's finding, not app_request_valid's
-    // too; the missing sender fails; the blank city only warns.
-    assert_eq!(counts(&report, "app_request_valid"), (5, 1, 1), "{render}");
+    // too; the missing sender fails; the blank city and the business
+    // without a date of birth only warn.
+    assert_eq!(counts(&report, "app_request_valid"), (5, 1, 2), "{render}");
     assert_eq!(counts(&report, "app_polling_floor").1, 1, "{render}");
     assert_eq!(counts(&report, "app_pages_complete"), (1, 1, 0), "{render}");
     assert_eq!(counts(&report, "idempotency_replay"), (1, 0, 0), "{render}");
@@ -353,6 +363,10 @@ async fn the_application_is_judged_by_what_it_sends() {
         (
             "app_request_valid",
             "sent `sender.address.city` \"  \"; expected",
+        ),
+        (
+            "app_request_valid",
+            "sent no `sender.individual.dob`; expected (stricter than documented) a payout every reading of the documentation accepts",
         ),
         ("app_polling_floor", &id),
         ("app_pages_complete", "created_at_from="),

@@ -86,7 +86,8 @@ struct Args {
     /// A legal variation to show (repeatable): leading_zero_amounts,
     /// slow_settlement, autonomous_support, page_size_7, key_reuse_refused,
     /// created_at_to_exclusive, recipient_outages, branches_unchecked,
-    /// rate_limited. Explicit flags win over what a variant sets.
+    /// rate_limited, dob_for_every_sender. Explicit flags win over what a
+    /// variant sets (dob_for_every_sender applies to the --compliance table).
     #[arg(long = "variant", value_name = "NAME")]
     variants: Vec<Variant>,
     /// At most N requests per second per API key to /v1 (a burst of N,
@@ -178,6 +179,17 @@ async fn start(args: Args) -> Result<(MockHandle, StopSignal), Problem> {
         args.wallets
     };
     let mut config = Config::with_keys(keys, &wallets);
+    // Before the variants: `dob_for_every_sender` reads the table it is given.
+    if let Some(path) = args.compliance {
+        let yaml =
+            std::fs::read_to_string(&path).map_err(|source| Problem::ComplianceUnreadable {
+                path: path.clone(),
+                source,
+            })?;
+        let table = ComplianceTable::from_yaml_str(&yaml)
+            .map_err(|source| Problem::ComplianceInvalid { path, source })?;
+        config.compliance = Arc::new(table);
+    }
     for variant in &args.variants {
         variant.apply(&mut config);
     }
@@ -207,16 +219,6 @@ async fn start(args: Args) -> Result<(MockHandle, StopSignal), Problem> {
         seed: args.fault_seed,
         rules: args.webhook_faults,
     };
-    if let Some(path) = args.compliance {
-        let yaml =
-            std::fs::read_to_string(&path).map_err(|source| Problem::ComplianceUnreadable {
-                path: path.clone(),
-                source,
-            })?;
-        let table = ComplianceTable::from_yaml_str(&yaml)
-            .map_err(|source| Problem::ComplianceInvalid { path, source })?;
-        config.compliance = Arc::new(table);
-    }
     config.state_file = args.state;
     // Before the port is taken, so that a failure here is a start-up error
     // too and not one after "serving" was printed.

@@ -15,6 +15,7 @@
 use std::fmt;
 use std::num::NonZeroU32;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, OtherBody, UpperBound};
@@ -54,6 +55,11 @@ pub enum Variant {
     /// requests a second (a burst of as many); past that, 429
     /// RATE_LIMITED with `Retry-After` ([`Config::rate_limit_per_key`]).
     RateLimited,
+    /// `dob_for_every_sender`: every sender to a country whose table lists
+    /// `required_fields_in_one_reading` needs them, a BUSINESS sender's
+    /// `individual.dob` in Kenya too: the unconditional row of the
+    /// provider's Kenya table ([`rafiki_rules::ComplianceTable::every_reading_required`]).
+    DobForEverySender,
 }
 
 /// The limit [`Variant::RateLimited`] sets, per second and per key: low
@@ -63,7 +69,7 @@ pub const RATE_LIMITED_PER_SECOND: NonZeroU32 = NonZeroU32::new(10).expect("not 
 
 impl Variant {
     /// Every variant, in a stable order.
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 10] = [
         Variant::LeadingZeroAmounts,
         Variant::SlowSettlement,
         Variant::AutonomousSupport,
@@ -73,6 +79,7 @@ impl Variant {
         Variant::RecipientOutages,
         Variant::BranchesUnchecked,
         Variant::RateLimited,
+        Variant::DobForEverySender,
     ];
 
     /// Its stable name (as `--variant` takes it).
@@ -87,6 +94,7 @@ impl Variant {
             Variant::RecipientOutages => "recipient_outages",
             Variant::BranchesUnchecked => "branches_unchecked",
             Variant::RateLimited => "rate_limited",
+            Variant::DobForEverySender => "dob_for_every_sender",
         }
     }
 
@@ -118,6 +126,9 @@ impl Variant {
             Variant::RateLimited => {
                 "each API key may send 10 requests per second; past that 429 RATE_LIMITED with Retry-After, not handled"
             }
+            Variant::DobForEverySender => {
+                "a Kenyan payout's sender needs individual.dob whatever its type (BUSINESS too), as one row of the provider's Kenya table says"
+            }
         }
     }
 
@@ -136,6 +147,9 @@ impl Variant {
             Variant::RecipientOutages => config.recipient_outages = true,
             Variant::BranchesUnchecked => config.check_branches = false,
             Variant::RateLimited => config.rate_limit_per_key = Some(RATE_LIMITED_PER_SECOND),
+            Variant::DobForEverySender => {
+                config.compliance = Arc::new(config.compliance.every_reading_required());
+            }
         }
     }
 }
@@ -183,6 +197,7 @@ pub fn legal_variants() -> Vec<(&'static str, ApplyVariant)> {
                 Variant::RecipientOutages => |c| Variant::RecipientOutages.apply(c),
                 Variant::BranchesUnchecked => |c| Variant::BranchesUnchecked.apply(c),
                 Variant::RateLimited => |c| Variant::RateLimited.apply(c),
+                Variant::DobForEverySender => |c| Variant::DobForEverySender.apply(c),
             };
             (variant.name(), apply)
         })

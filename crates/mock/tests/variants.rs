@@ -405,6 +405,40 @@ async fn the_mock_validates_with_the_configured_compliance_table() {
     assert_eq!(status, 202, "{body}");
 }
 
+// ---- a date of birth for every sender -------------------------------------
+
+#[tokio::test]
+async fn dob_for_every_sender_refuses_a_business_sender_without_one() {
+    let default = start().await;
+    let (status, body) = default.post_payout(&payout("1000.00"), "business").await;
+    assert_eq!(status, 202, "the default reading: {body}");
+
+    let strict = start_configured("10000000.00", |c| {
+        Variant::DobForEverySender.apply(c);
+    })
+    .await;
+    let (status, body) = strict.post_payout(&payout("1000.00"), "business").await;
+    assert_eq!(
+        (status, error_fields(&body)),
+        (422, vec!["sender.individual.dob".to_owned()]),
+        "{body}"
+    );
+    let mut with_dob = payout("1000.00");
+    with_dob["sender"]["individual"] = json!({"dob": "1980-02-29"});
+    let (status, body) = strict.post_payout(&with_dob, "business-dob").await;
+    assert_eq!(status, 202, "{body}");
+    // An individual needs one in either reading.
+    let mut individual = payout("1000.00");
+    individual["sender"]["type"] = json!("INDIVIDUAL");
+    for env in [&default, &strict] {
+        let (status, body) = env.post_payout(&individual, "individual").await;
+        assert_eq!(
+            (status, error_fields(&body)),
+            (422, vec!["sender.individual.dob".to_owned()])
+        );
+    }
+}
+
 // ---- the list of variants -------------------------------------------------
 
 #[test]
@@ -420,6 +454,7 @@ fn the_variants_are_listed_by_name() {
         "recipient_outages",
         "branches_unchecked",
         "rate_limited",
+        "dob_for_every_sender",
     ] {
         assert!(names.contains(&wanted), "{wanted} in {names:?}");
     }
@@ -437,7 +472,10 @@ async fn every_variant_serves_the_api() {
             .map(|i| format!("{name}-{i}"))
             .find(|key| !support::is_outage(key))
             .unwrap();
-        let (status, body) = env.post_payout(&payout("150.00"), &key).await;
+        // A sender with a date of birth: valid in every reading.
+        let mut body = payout("150.00");
+        body["sender"]["individual"] = json!({"dob": "1980-02-29"});
+        let (status, body) = env.post_payout(&body, &key).await;
         assert_eq!(status, 202, "{name}: {body}");
         let (status, list) = env.get_v1("/payouts").await;
         assert_eq!(status, 200, "{name}");

@@ -123,6 +123,14 @@ pub struct SenderRules {
     /// Also required when `sender.type` is INDIVIDUAL.
     #[serde(default)]
     pub required_fields_if_individual: Vec<SenderField>,
+    /// Required of every sender by one documented reading, not by the one
+    /// validation follows (the provider's table contradicts itself:
+    /// `docs/contract.md`, "Compliance"). A request the suite calls valid
+    /// carries them, and no verdict rests on their absence; the mock's
+    /// `dob_for_every_sender` variant requires them
+    /// ([`ComplianceTable::every_reading_required`]).
+    #[serde(default)]
+    pub required_fields_in_one_reading: Vec<SenderField>,
     /// Required inside `sender.individual.identity_document` when one is given.
     #[serde(default)]
     pub required_fields_in_identity_document: Vec<DocumentField>,
@@ -274,6 +282,22 @@ impl ComplianceTable {
     pub fn postal_code_countries(&self) -> impl Iterator<Item = &str> {
         self.postal_codes.keys().map(String::as_str)
     }
+
+    /// The same table read the other way where the documentation allows
+    /// two readings: each country's `required_fields_in_one_reading` are
+    /// required of every sender.
+    pub fn every_reading_required(&self) -> ComplianceTable {
+        let mut table = self.clone();
+        for country in table.countries.values_mut() {
+            let sender = &mut country.sender;
+            for field in std::mem::take(&mut sender.required_fields_in_one_reading) {
+                if !sender.required_fields.contains(&field) {
+                    sender.required_fields.push(field);
+                }
+            }
+        }
+        table
+    }
 }
 
 fn check_country(code: &str, raw: CountryYaml) -> Result<CountryRules, ComplianceError> {
@@ -363,6 +387,27 @@ fn check_limit(entry: &str, raw: LimitYaml) -> Result<AmountLimit, ComplianceErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reading_required_adds_the_one_reading_fields_to_every_sender() {
+        let table = ComplianceTable::builtin();
+        let kenya = &table.country("KE").unwrap().sender;
+        assert!(!kenya.required_fields.contains(&SenderField::IndividualDob));
+        assert_eq!(
+            kenya.required_fields_in_one_reading,
+            [SenderField::IndividualDob]
+        );
+        let strict = table.every_reading_required();
+        let kenya = &strict.country("KE").unwrap().sender;
+        assert!(kenya.required_fields.contains(&SenderField::IndividualDob));
+        assert!(kenya.required_fields_in_one_reading.is_empty());
+        // Applying it twice changes nothing more.
+        let twice = strict.every_reading_required();
+        assert_eq!(
+            twice.country("KE").unwrap().sender,
+            strict.country("KE").unwrap().sender
+        );
+    }
 
     #[test]
     fn builtin_table_has_kenya_as_documented() {

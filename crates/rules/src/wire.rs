@@ -329,11 +329,14 @@ impl ErrorCode {
     }
 }
 
-/// `errors` of a 422 body.
+/// `errors` of an error body. A 422 names the properties that failed in
+/// `fields`; other errors may carry an empty `errors: {}` (the transport
+/// page gives every error body key/value pairs, `docs/contract.md`, "Errors").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorDetails {
     /// Property path to reasons.
+    #[serde(default)]
     pub fields: BTreeMap<String, Vec<String>>,
 }
 

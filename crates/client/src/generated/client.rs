@@ -827,9 +827,9 @@ pub mod types {
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^\\+[1-9][0-9]{7,14}$").unwrap() });
+            { ::regress::Regex::new("^\\+[1-9][0-9]{1,14}$").unwrap() });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^\\+[1-9][0-9]{7,14}$\"".into());
+                return Err("doesn't match pattern \"^\\+[1-9][0-9]{1,14}$\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -1997,10 +1997,18 @@ parts are required depends on the destination country (see
             value.parse()
         }
     }
-    ///`ValidationErrors`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    /**The transport page gives every error body an `errors` object of
+key/value pairs; only a 422 is documented to name the properties
+that failed in `fields`, so `fields` is not required here (an
+`errors: {}` on a 404 is as documented).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ValidationErrors {
         ///Each key is a property path (e.g. `amount.value`); each value lists why it failed.
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
         pub fields: ::std::collections::HashMap<
             ::std::string::String,
             ::std::vec::Vec<::std::string::String>,
@@ -4240,7 +4248,7 @@ event, to be acknowledged. A delivery sent again carries the same
         impl ::std::default::Default for ValidationErrors {
             fn default() -> Self {
                 Self {
-                    fields: Err("no value supplied for fields".to_string()),
+                    fields: Ok(Default::default()),
                 }
             }
         }

@@ -71,6 +71,8 @@ pub fn valid_body(id: &str) -> Value {
 }
 
 /// A small valid Kenyan payout (not one of the sandbox's failing numbers).
+/// Its sender has a date of birth, which one reading of the provider's
+/// Kenya table requires of every sender (`docs/contract.md`, "Compliance").
 pub fn fixture_payout(i: u32) -> Value {
     json!({
         "amount": {"value": format!("{}.00", 140 + i), "currency": "KES"},
@@ -80,8 +82,9 @@ pub fn fixture_payout(i: u32) -> Value {
             "mobile_money": {"number": format!("+25471234{:04}", 5670 + i), "operator": "SAFARICOM"}
         },
         "sender": {
-            "type": "BUSINESS", "name": "Rafiki Contract Suite",
-            "address": {"line_1": "1 Test Road", "city": "Nairobi", "postal_code": "00100", "country": "KE"}
+            "type": "INDIVIDUAL", "name": "Wanjiru Contract",
+            "address": {"line_1": "1 Test Road", "city": "Nairobi", "postal_code": "00100", "country": "KE"},
+            "individual": {"dob": "1985-04-12"}
         }
     })
 }

@@ -434,6 +434,40 @@ mod tests {
         assert_eq!(verdict, Verdict::Pass);
     }
 
+    /// Found by an implementation written from the provider's pages alone
+    /// (session 15): both bodies are as documented, and were failed.
+    #[test]
+    fn an_empty_errors_object_and_a_short_e164_number_are_documented() {
+        let conformance = Conformance::new(Spec::embedded()).unwrap();
+        // The transport page: every error body has `errors`, key/value
+        // pairs; `fields` is documented for a 422 only.
+        let not_found = &conformance.validators["get_payout"][&404];
+        let decoders = client_decodes::for_operation("get_payout").unwrap();
+        let body = json!({"code": "NOT_FOUND", "message": "m", "errors": {}});
+        assert_eq!(not_found.judge(&body, format_args!("x")), Verdict::Pass);
+        assert_eq!(
+            not_found.judge_decoding(decoders, 404, &body, "get_payout"),
+            Verdict::Pass
+        );
+        // "Formatted as E.164": up to 15 digits, no least number; our
+        // eight is an opinion.
+        let account = &conformance.validators["get_or_create_payment_account"][&201];
+        let mut body = json!({"data": {"id": "pac-1", "type": "MOBILE_MONEY", "country": "KE",
+            "holder": {"type": "INDIVIDUAL", "name": "A"},
+            "mobile_money": {"number": "+1234567", "operator": "SAFARICOM"},
+            "created_at": "2026-01-01T00:00:00Z"}});
+        assert!(
+            matches!(account.judge(&body, format_args!("x")), Verdict::Warn(_)),
+            "{:?}",
+            account.judge(&body, format_args!("x"))
+        );
+        body["data"]["mobile_money"]["number"] = json!("+1234567890123456");
+        assert!(matches!(
+            account.judge(&body, format_args!("x")),
+            Verdict::Fail(_)
+        ));
+    }
+
     #[test]
     fn error_codes_must_fit_their_status() {
         assert_eq!(

@@ -43,6 +43,10 @@ const TRACKED: usize = 10_000;
 /// What the application has sent so far.
 pub struct ApplicationChecks {
     table: &'static ComplianceTable,
+    /// The table with what one documented reading also requires (the
+    /// Kenya table's date of birth for every sender): a request only it
+    /// refuses warns, as a server of that reading would refuse it.
+    every_reading: ComplianceTable,
     retry_window: Duration,
     poll_floor: Duration,
     /// Where each payment account seen in an answer sends money (for the
@@ -170,6 +174,7 @@ impl ApplicationChecks {
     ) -> Self {
         ApplicationChecks {
             table,
+            every_reading: table.every_reading_required(),
             retry_window,
             poll_floor,
             destinations: HashMap::new(),
@@ -333,17 +338,19 @@ impl ApplicationChecks {
     /// them (what only it can know is left to it).
     fn request_valid(&mut self, sent: &Sent, body: &Value, recorder: &Recorder) {
         let exchange = sent.exchange;
-        let (found, what) = match exchange.probe.operation {
-            Some("create_payout") => (
-                validate_payout_create(body, self.table, &self.destinations).map(|_| ()),
-                "a payout",
-            ),
-            _ => (
-                validate_payment_account(body, self.table).map(|_| ()),
-                "a payment account",
-            ),
+        let validate = |table: &ComplianceTable| match exchange.probe.operation {
+            Some("create_payout") => validate_payout_create(body, table, &self.destinations)
+                .err()
+                .unwrap_or_default(),
+            _ => validate_payment_account(body, table)
+                .err()
+                .unwrap_or_default(),
         };
-        let found = found.err().unwrap_or_default();
+        let what = match exchange.probe.operation {
+            Some("create_payout") => "a payout",
+            _ => "a payment account",
+        };
+        let found = validate(self.table);
         let (mut documented, mut ours) = (Vec::new(), Vec::new());
         for violation in &found {
             if violation.rule.depends_on_server_state() || is_amount_number(violation, body) {
@@ -354,9 +361,22 @@ impl ApplicationChecks {
                 false => ours.push(violation),
             }
         }
+        // Valid by the reading validation follows, refused by the other.
+        let by_one_reading: Vec<Violation> = match (documented.is_empty(), ours.is_empty()) {
+            (true, true) => validate(&self.every_reading)
+                .into_iter()
+                .filter(|v| !found.iter().any(|f| f.path == v.path))
+                .collect(),
+            _ => Vec::new(),
+        };
         let (violations, warning, reading) = match (documented.is_empty(), ours.is_empty()) {
             (false, _) => (documented, false, "the documented contract"),
             (true, false) => (ours, true, "our stricter reading"),
+            (true, true) if !by_one_reading.is_empty() => (
+                by_one_reading.iter().collect(),
+                true,
+                "every reading of the documentation",
+            ),
             (true, true) => return recorder.pass(&APP_REQUEST_VALID),
         };
         // The same fields broken the same way are the same mistake.

@@ -456,7 +456,8 @@ fn sender_parts() -> impl Strategy<Value = SenderParts> {
         )
 }
 
-/// Builds a sender that satisfies `rules`: every required part is present,
+/// Builds a sender that satisfies `rules` under every documented reading:
+/// every required part is present (those only one reading requires too),
 /// optional parts come and go with `parts.included`; the address is one of
 /// `addresses` (see [`postal_addresses`]).
 fn build_sender(
@@ -473,6 +474,7 @@ fn build_sender(
     let needs = |field: SenderField| {
         rules.required_fields.contains(&field)
             || (individual && rules.required_fields_if_individual.contains(&field))
+            || rules.required_fields_in_one_reading.contains(&field)
             || parts.includes(OptionalPart::Field(field))
     };
     let mut sender = Map::new();
