@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use rafiki_rules::ComplianceTable;
+use rust_decimal::Decimal;
 use serde_json::Value;
 use tokio::runtime::Handle;
 
@@ -58,10 +59,25 @@ impl Ctx {
     /// After the run's deadline nothing is sent: the exchange carries the
     /// reason instead of an answer, and no check records it.
     pub async fn send(&self, probe: Probe) -> Exchange {
+        self.send_held(probe, Spending::hold).await
+    }
+
+    /// [`Ctx::send`] for a create above the available its wallet showed
+    /// just before, which a conforming server refuses: held against
+    /// `--max-spend` only ([`Spending::hold_beyond_funds`]).
+    pub async fn send_beyond_funds(&self, probe: Probe) -> Exchange {
+        self.send_held(probe, Spending::hold_beyond_funds).await
+    }
+
+    async fn send_held(
+        &self,
+        probe: Probe,
+        hold: fn(&Spending, &Probe) -> Result<Option<Decimal>, String>,
+    ) -> Exchange {
         if self.out_of_time() {
             return Exchange::not_sent(probe, RUN_OVER);
         }
-        let held = match self.spending.hold(&probe) {
+        let held = match hold(&self.spending, &probe) {
             Ok(held) => held,
             Err(why) => return Exchange::not_sent(probe, why),
         };

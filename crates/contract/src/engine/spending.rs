@@ -12,6 +12,12 @@
 //! or a reused key pays nothing twice); any other answer frees the hold.
 //! Payouts that later fail are still counted: what is spent is an upper
 //! bound of what left the wallet.
+//!
+//! A create above the available its own wallet showed just before (the
+//! overdraw a sequence sends to see the documented 402) is held against
+//! `--max-spend` only, not against the wallet: a conforming server refuses
+//! it, so the wallet cannot pay it, and without it the 402 would never be
+//! tried against a finite wallet. Accepted all the same, it is counted.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -30,6 +36,8 @@ pub struct Spending {
     limits: Vec<(String, Decimal, Decimal)>,
     /// The most the run may spend (`None`: no cap).
     cap: Option<Decimal>,
+    /// `--max-spend`, the cap of a create above its wallet's available.
+    max_spend: Option<Decimal>,
     /// Why the cap is what it is (`--max-spend`, a short wallet).
     cap_reason: String,
     state: Mutex<State>,
@@ -66,6 +74,7 @@ impl Spending {
         Spending {
             limits,
             cap: None,
+            max_spend: None,
             cap_reason: String::new(),
             state: Mutex::default(),
         }
@@ -75,6 +84,13 @@ impl Spending {
     pub fn cap_at(&mut self, cap: Decimal, reason: String) {
         self.cap = Some(cap);
         self.cap_reason = reason;
+    }
+
+    /// Caps the run's spending at `--max-spend`, which also caps creates
+    /// above their wallet's available.
+    pub fn cap_at_max_spend(&mut self, max: Decimal) {
+        self.cap_at(max, format!("--max-spend {max}"));
+        self.max_spend = Some(max);
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -98,17 +114,32 @@ impl Spending {
 
     /// Holds what `probe` may spend; `Err` says why it must not be sent.
     pub fn hold(&self, probe: &Probe) -> Result<Option<Decimal>, String> {
+        self.hold_under(probe, self.cap, &self.cap_reason)
+    }
+
+    /// [`Spending::hold`] for a create above the available its wallet
+    /// showed just before: under `--max-spend` only (see the module docs).
+    pub fn hold_beyond_funds(&self, probe: &Probe) -> Result<Option<Decimal>, String> {
+        self.hold_under(probe, self.max_spend, "--max-spend")
+    }
+
+    fn hold_under(
+        &self,
+        probe: &Probe,
+        cap: Option<Decimal>,
+        reason: &str,
+    ) -> Result<Option<Decimal>, String> {
         let Some(amount) = self.amount_of(probe) else {
             return Ok(None);
         };
         let mut state = self.state();
-        if let Some(cap) = self.cap
+        if let Some(cap) = cap
             && state.spent + state.held + amount > cap
         {
             state.skipped += 1;
             return Err(format!(
-                "not sent: a payout of {amount} would take the run past {cap} ({}; {} spent so far)",
-                self.cap_reason, state.spent
+                "not sent: a payout of {amount} would take the run past {cap} ({reason}; {} spent so far)",
+                state.spent
             ));
         }
         state.held += amount;
@@ -208,7 +239,7 @@ pub(super) fn plan_spending(
     let planned = expected_spend(config);
     let mut cap = config.max_spend;
     if let Some(max) = config.max_spend {
-        spending.cap_at(max, format!("--max-spend {max}"));
+        spending.cap_at_max_spend(max);
     }
     if let Some(available) = available
         && available < planned
@@ -278,6 +309,27 @@ mod tests {
             unjudged: false,
             ..Exchange::not_sent(create("1"), "")
         }
+    }
+
+    #[test]
+    fn a_create_beyond_its_wallets_funds_is_capped_by_max_spend_only() {
+        let mut spending = Spending::new(ComplianceTable::builtin());
+        spending.cap_at(Decimal::from(3000), "the wallet held 3000".into());
+        let overdraw = create("3000.01");
+        assert!(spending.hold(&overdraw).is_err());
+        let held = spending.hold_beyond_funds(&overdraw).unwrap();
+        assert_eq!(held, Some(Decimal::new(300001, 2)));
+        // Refused, as a conforming server does: nothing spent.
+        spending.settle(held, &Exchange::not_sent(create("1"), "402"));
+        // Accepted all the same: counted.
+        let held = spending.hold_beyond_funds(&overdraw).unwrap();
+        spending.settle(held, &accepted("pyt-over"));
+        assert_eq!(spending.state().spent, Decimal::new(300001, 2));
+
+        let mut capped = Spending::new(ComplianceTable::builtin());
+        capped.cap_at_max_spend(Decimal::from(1000));
+        let why = capped.hold_beyond_funds(&overdraw).unwrap_err();
+        assert!(why.contains("past 1000 (--max-spend;"), "{why}");
     }
 
     #[test]

@@ -31,7 +31,12 @@ impl Sequence<'_> {
             .idempotency_key
             .clone()
             .expect("create_payout sets a key");
-        let exchange = self.send(probe).await;
+        // Above what the wallet showed, a conforming server refuses it: the
+        // wallet does not cap it (`engine::spending`), `--max-spend` does.
+        let exchange = match &funds {
+            Some(funds) if amount > funds.available => self.send_beyond_funds(probe).await,
+            _ => self.send(probe).await,
+        };
         self.note_account(account, &exchange);
         let mut tracked = Tracked::new(idempotency_key, body, amount, exchange.status());
         match exchange.status() {

@@ -210,15 +210,27 @@ impl<'a> Sequence<'a> {
     }
 
     pub(super) async fn send(&mut self, probe: Probe) -> Exchange {
-        let exchange = self
-            .ctx
-            .send(Probe {
-                key: self.key.clone(),
-                ..probe
-            })
-            .await;
+        let probe = self.as_lane(probe);
+        let exchange = self.ctx.send(probe).await;
         self.note_sent(&exchange);
         exchange
+    }
+
+    /// [`Sequence::send`] for a create above the available the lane's
+    /// wallet showed just before ([`crate::engine::Ctx::send_beyond_funds`]).
+    pub(super) async fn send_beyond_funds(&mut self, probe: Probe) -> Exchange {
+        let probe = self.as_lane(probe);
+        let exchange = self.ctx.send_beyond_funds(probe).await;
+        self.note_sent(&exchange);
+        exchange
+    }
+
+    /// `probe` sent with the lane's key.
+    fn as_lane(&self, probe: Probe) -> Probe {
+        Probe {
+            key: self.key.clone(),
+            ..probe
+        }
     }
 
     /// Keeps a sent request for the script (its answer is not kept: a
