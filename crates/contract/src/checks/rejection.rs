@@ -141,9 +141,11 @@ pub struct Fault {
 
 impl Fault {
     /// A fault from the rules crate's catalogue, classified, with its bank
-    /// account (at `pointer`) moved to a bank the server lists unless the
-    /// fault is in the bank account itself: only the fault may be wrong.
-    /// `None` when the server lists no bank for the account's country.
+    /// account (at `pointer`) moved to a bank the server lists, so that
+    /// only the fault is wrong (a server may name the first problem only):
+    /// a fault in `bank_id` keeps the body's bank, one in `branch_id` its
+    /// branch. `None` when the server lists no bank for the account's
+    /// country.
     pub fn with_listed_bank(
         banks: &Banks,
         pointer: &str,
@@ -151,8 +153,23 @@ impl Fault {
         path: String,
         rule: Rule,
     ) -> Option<Self> {
-        if !path.contains("bank_account") && !banks.assign(&mut body, pointer) {
-            return None;
+        if !path.ends_with("bank_account.bank_id") {
+            let broken_branch = path
+                .ends_with("bank_account.branch_id")
+                .then(|| value_at(&body, &path).cloned());
+            if !banks.assign(&mut body, pointer) {
+                return None;
+            }
+            if let Some(branch) = broken_branch {
+                let details = body
+                    .pointer_mut(&format!("{pointer}/bank_account"))
+                    .and_then(Value::as_object_mut)
+                    .expect("a branch fault is inside a bank account object");
+                match branch {
+                    Some(branch) => details.insert("branch_id".into(), branch),
+                    None => details.remove("branch_id"),
+                };
+            }
         }
         let documented = is_documented_refusal(rule, value_at(&body, &path));
         Some(Fault {
@@ -201,5 +218,37 @@ mod tests {
         );
         assert_eq!(naming(&keys(&["request"]), "amount.value"), Naming::Missing);
         assert_eq!(naming(&keys(&[]), "amount.value"), Naming::Missing);
+    }
+
+    /// Found by an implementation written from the provider's pages: a
+    /// fault in the bank account kept the generator's invented bank, so the
+    /// case broke two rules, and a server naming the first problem only
+    /// named the bank.
+    #[test]
+    fn a_fault_in_a_bank_account_has_a_listed_bank_but_keeps_the_fault() {
+        let banks = Banks::from_body(Some(&serde_json::json!({"data": [
+            {"id": "bnk-a", "name": "A", "country": "KE", "branches": [{"id": "brn-a1", "name": "x"}]}
+        ]})));
+        let body = |branch: &str| {
+            serde_json::json!({"type": "BANK_ACCOUNT", "country": "KE",
+                "holder": {"type": "INDIVIDUAL", "name": "N"},
+                "bank_account": {"bank_id": "bnk-invented", "branch_id": branch, "number": "12-34"}})
+        };
+        let fault = |body: Value, path: &str, rule: Rule| {
+            let fault = Fault::with_listed_bank(&banks, "", body, path.into(), rule).unwrap();
+            fault.body["bank_account"].clone()
+        };
+        let number = fault(body("brn-x"), "bank_account.number", Rule::AlphaNumeric);
+        assert_eq!(
+            number,
+            serde_json::json!({"bank_id": "bnk-a", "branch_id": "brn-a1", "number": "12-34"})
+        );
+        let branch = fault(body("brn-"), "bank_account.branch_id", Rule::IdPrefix);
+        assert_eq!(
+            (&branch["bank_id"], &branch["branch_id"]),
+            (&"bnk-a".into(), &"brn-".into())
+        );
+        let bank = fault(body("brn-x"), "bank_account.bank_id", Rule::IdPrefix);
+        assert_eq!(bank["bank_id"], "bnk-invented");
     }
 }
