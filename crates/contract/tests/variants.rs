@@ -4,7 +4,8 @@
 //! slow settlement, support acting on its own with no control API, another
 //! default page size, API.md's 409 for a reused key, the strict reading of
 //! `created_at_to`, recipient outages, branches not checked, a rate limit
-//! of 10 requests a second per key). Each must pass with 0 failures; those
+//! of 10 requests a second per key, a date of birth for every Kenyan
+//! sender). Each must pass with 0 failures; those
 //! that take a documented alternative also with 0 warnings (a warning is
 //! for our stricter opinions only); the rate-limited one within its
 //! `--max-duration`, its waits in the report.
