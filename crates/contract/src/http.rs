@@ -176,6 +176,13 @@ impl Exchange {
         self.answer.as_ref().map_or(0, |a| a.status)
     }
 
+    /// Whether no whole answer came within the client's timeout.
+    pub fn timed_out(&self) -> bool {
+        self.answer
+            .as_ref()
+            .is_err_and(|why| why.starts_with(client::NO_ANSWER_IN_TIME))
+    }
+
     /// The JSON body, if any.
     pub fn json(&self) -> Option<&Value> {
         self.answer.as_ref().ok().and_then(|a| a.json.as_deref())

@@ -1,11 +1,14 @@
 //! `rafiki-contract webhooks` on the example application's receiver
 //! (`examples/payout-app`, started in-process on an ephemeral port): the
 //! clean receiver passes every check; each planted bug alone is reported
-//! by the check named for it, once, and by no other. Two made-up
-//! receivers show that a receiver taking everything fails every refusal
-//! check, and that against one refusing everything the refusal checks are
-//! skipped, never passed. One case of each exit code goes through the
-//! binary, which never prints the signing key.
+//! by the check named for it, once, and by no other. Made-up receivers
+//! show that a receiver taking everything is warned by every refusal check
+//! (the provider names no answer for a forgery: what it did is judged in
+//! the view), that against one refusing everything the refusal checks are
+//! skipped, never passed, and that one verifying another reading of the
+//! signature header is warned once and then checked its way. One case of
+//! each exit code goes through the binary, which never prints the signing
+//! key.
 
 use std::time::Duration;
 
@@ -14,6 +17,7 @@ use axum::http::StatusCode;
 use payout_app::receiver::{Receiver, ReceiverBugs, ReceiverConfig};
 use rafiki_client::webhooks::SigningKey;
 use rafiki_contract::{Report, WEBHOOK_CHECKS, WebhookConfig, check_receiver};
+use rafiki_rules::webhooks::SignedText;
 
 const KEY: &str = "whsk_test_contract_webhooks";
 
@@ -95,10 +99,14 @@ async fn each_planted_bug_is_reported_by_its_check_alone() {
         bugs
     };
     let cases = [
+        // Acknowledging an unsigned event only warns; applying it fails.
         (
             "no-signature-check",
             bug(|b| b.no_signature_check = true),
-            vec![failed("webhook_signature_missing_refused")],
+            vec![
+                failed("webhook_refused_no_effect"),
+                warned("webhook_signature_missing_refused"),
+            ],
         ),
         // Both directions of the one unchecked timestamp, in its one check. The
         // tolerance, the ids of redeliveries and the order of events are
@@ -152,7 +160,7 @@ async fn serve(app: Router) -> String {
 }
 
 #[tokio::test]
-async fn a_receiver_that_takes_everything_fails_every_refusal() {
+async fn a_receiver_that_takes_everything_is_warned_by_every_refusal() {
     // It shows no payout, so the effect checks are skipped, saying why;
     // and it echoes its key, which the report must not repeat.
     let url = serve(
@@ -174,16 +182,16 @@ async fn a_receiver_that_takes_everything_fails_every_refusal() {
         [
             Finding {
                 check: "webhook_signature_missing_refused",
-                failed: 2,
-                warned: 0,
+                failed: 0,
+                warned: 2,
             },
-            failed("webhook_tampered_refused"),
+            warned("webhook_tampered_refused"),
             Finding {
                 check: "webhook_untimely_refused",
                 failed: 0,
                 warned: 2,
             },
-            failed("webhook_wrong_key_refused"),
+            warned("webhook_wrong_key_refused"),
         ],
         "{render}"
     );
@@ -197,8 +205,8 @@ async fn a_receiver_that_takes_everything_fails_every_refusal() {
         let reason = check.skip_reason.as_deref().unwrap();
         assert!(reason.contains("did not show SENT"), "{reason}");
     }
-    // Each failure can be sent again; the key is named, never written.
-    let failure = &report.check("webhook_tampered_refused").unwrap().failures[0];
+    // Each finding can be sent again; the key is named, never written.
+    let failure = &report.check("webhook_tampered_refused").unwrap().warnings[0];
     let curl = failure.curl.as_deref().unwrap();
     assert!(curl.contains("$RAFIKI_WEBHOOK_SIGNING_KEY"), "{curl}");
     assert!(
@@ -272,10 +280,7 @@ async fn the_binary_exits_1_on_a_bug_0_when_clean_2_when_nothing_listens() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("✗ webhook_signature_missing_refused"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("✗ webhook_refused_no_effect"), "{stdout}");
     let json_text = std::fs::read_to_string(&json).unwrap();
     let junit_text = std::fs::read_to_string(&junit).unwrap();
     for (what, text) in [
@@ -320,4 +325,92 @@ async fn the_binary_exits_1_on_a_bug_0_when_clean_2_when_nothing_listens() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// A receiver that verifies the signature over `over` (with the test
+/// key, no tolerance), answers a verified event after `delay`, and
+/// refuses with 409 an event older than one it has seen for the payout.
+async fn reading_receiver(over: SignedText, delay: Duration) -> String {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let newest: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let app = Router::new().fallback(
+        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let newest = newest.clone();
+            async move {
+                let header = headers
+                    .get("x-rafiki-webhook-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let t = header
+                    .strip_prefix("t=")
+                    .and_then(|rest| rest.split(',').next())
+                    .and_then(|t| t.parse::<i64>().ok());
+                let genuine = t.is_some_and(|t| over.header(KEY, t, &body) == header);
+                if !genuine {
+                    return StatusCode::UNAUTHORIZED;
+                }
+                tokio::time::sleep(delay).await;
+                let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let payout = event["data"]["id"].as_str().unwrap_or_default().to_string();
+                let at = event["created_at"].as_str().unwrap_or_default().to_string();
+                let mut newest = newest.lock().unwrap();
+                match newest.get(&payout) {
+                    Some(seen) if *seen > at => StatusCode::CONFLICT,
+                    _ => {
+                        newest.insert(payout, at);
+                        StatusCode::OK
+                    }
+                }
+            }
+        },
+    );
+    format!("{}/hook", serve(app).await)
+}
+
+/// The provider does not say what the digest is made over: a receiver of
+/// another reading is warned once, then checked its way (its forgeries
+/// refused pass); a late event refused and an answer after --timeout warn.
+#[tokio::test]
+async fn another_reading_of_the_signature_a_late_refusal_and_a_slow_answer_only_warn() {
+    let url = reading_receiver(SignedText::Body, Duration::ZERO).await;
+    let report = check_receiver(&WebhookConfig::new(url, KEY)).await.unwrap();
+    let render = report.render();
+    let accepted = report.check("webhook_signed_accepted").unwrap();
+    assert_eq!((accepted.failed, accepted.warned), (0, 2), "{render}");
+    assert!(
+        accepted.warnings[0].expected.contains("the raw body alone"),
+        "{render}"
+    );
+    assert!(
+        accepted.warnings[1].expected.contains("comes late"),
+        "{render}"
+    );
+    for name in [
+        "webhook_tampered_refused",
+        "webhook_wrong_key_refused",
+        "webhook_signature_missing_refused",
+    ] {
+        let check = report.check(name).unwrap();
+        assert_eq!(check.verdict(), "passed", "{name}: {render}");
+    }
+    assert!(!report.failed(), "{render}");
+
+    // Our own reading, answered after the timeout: a warning, not a failure.
+    let slow = reading_receiver(SignedText::TimestampDotBody, Duration::from_millis(600)).await;
+    let mut config = WebhookConfig::new(slow, KEY);
+    config.timeout = Duration::from_millis(300);
+    let report = check_receiver(&config).await.unwrap();
+    let accepted = report.check("webhook_signed_accepted").unwrap();
+    assert!(
+        accepted.warned > 0 && accepted.failed == 0,
+        "{}",
+        report.render()
+    );
+    assert!(
+        accepted.warnings[0].expected.contains("names no time"),
+        "{}",
+        report.render()
+    );
 }

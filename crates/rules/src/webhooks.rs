@@ -30,22 +30,67 @@ pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The MAC of one event, before its bytes are added.
-fn mac(key: &str, timestamp: i64) -> HmacSha256 {
-    let mut mac =
-        HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac
+/// What the `v1` digest is made over. Ours is [`SignedText::TimestampDotBody`]
+/// (the mock signs with it, [`verify_signature`] checks it); the others
+/// are readings a receiver written from the same page may have taken,
+/// which the contract suite tries before it calls a receiver's refusal of
+/// a genuine event a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedText {
+    /// `"<t>.<raw body>"`: ours.
+    TimestampDotBody,
+    /// The raw body alone.
+    Body,
+    /// `"<t><raw body>"`, nothing between.
+    TimestampBody,
+}
+
+impl SignedText {
+    /// Ours first.
+    pub const ALL: [SignedText; 3] = [
+        SignedText::TimestampDotBody,
+        SignedText::Body,
+        SignedText::TimestampBody,
+    ];
+
+    /// What is signed, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SignedText::TimestampDotBody => "\"<t>.<raw body>\"",
+            SignedText::Body => "the raw body alone",
+            SignedText::TimestampBody => "\"<t><raw body>\" (no dot)",
+        }
+    }
+
+    /// The MAC of one event, before its bytes are added.
+    fn mac(self, key: &str, timestamp: i64) -> HmacSha256 {
+        let mut mac =
+            HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes a key of any length");
+        match self {
+            SignedText::TimestampDotBody => {
+                mac.update(timestamp.to_string().as_bytes());
+                mac.update(b".");
+            }
+            SignedText::TimestampBody => mac.update(timestamp.to_string().as_bytes()),
+            SignedText::Body => {}
+        }
+        mac
+    }
+
+    /// The `X-Rafiki-Webhook-Signature` value for `body` sent at
+    /// `timestamp` (unix seconds), signed with `key` over this text.
+    pub fn header(self, key: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = self.mac(key, timestamp);
+        mac.update(body);
+        let digest = mac.finalize().into_bytes();
+        format!("t={timestamp}, v1={}", hex::encode(digest))
+    }
 }
 
 /// The `X-Rafiki-Webhook-Signature` value for `body` sent at `timestamp`
-/// (unix seconds), signed with `key`.
+/// (unix seconds), signed with `key` (ours: over `"<t>.<raw body>"`).
 pub fn signature_header(key: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = mac(key, timestamp);
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    format!("t={timestamp}, v1={}", hex::encode(digest))
+    SignedText::TimestampDotBody.header(key, timestamp, body)
 }
 
 /// Why a signature was refused. The messages name the problem, never the
@@ -136,7 +181,7 @@ pub fn verify_signature(
             tolerance: tolerance_secs,
         });
     }
-    let mut expected = mac(key, signature.timestamp);
+    let mut expected = SignedText::TimestampDotBody.mac(key, signature.timestamp);
     expected.update(body);
     // Each candidate is checked by `verify_slice`, in constant time.
     let matches = signature
@@ -168,6 +213,29 @@ mod tests {
         for (body, key) in [(&tampered[..], KEY), (BODY, "whsk_other")] {
             assert_eq!(
                 verify_signature(Some(&header), body, key, 300, 1_700_000_000),
+                Err(SignatureError::Mismatch)
+            );
+        }
+    }
+
+    #[test]
+    fn each_reading_signs_its_own_text_and_only_ours_verifies() {
+        let t = 1_700_000_000;
+        let headers: Vec<String> = SignedText::ALL
+            .iter()
+            .map(|text| text.header(KEY, t, BODY))
+            .collect();
+        assert_eq!(headers[0], signature_header(KEY, t, BODY));
+        assert!(headers[1] != headers[0] && headers[2] != headers[0] && headers[1] != headers[2]);
+        // Over the raw body alone, the digest does not depend on `t`.
+        let v1 = |header: &str| header.split_once("v1=").unwrap().1.to_owned();
+        assert_eq!(
+            v1(&headers[1]),
+            v1(&SignedText::Body.header(KEY, t + 1, BODY))
+        );
+        for other in &headers[1..] {
+            assert_eq!(
+                verify_signature(Some(other), BODY, KEY, 300, t),
                 Err(SignatureError::Mismatch)
             );
         }

@@ -46,9 +46,13 @@ enum ExchangeError {
     Send(#[from] SendError),
     /// The timeout, with the option that sets it, so that a slow server's
     /// user knows what to raise.
-    #[error("no whole answer within {} s ({}; raise it for a slow server)", .0.as_secs_f64(), .1)]
+    #[error("{NO_ANSWER_IN_TIME} {} s ({}; raise it for a slow server)", .0.as_secs_f64(), .1)]
     TimedOut(Duration, &'static str),
 }
+
+/// How a request that ran out of its timeout is described: the start of
+/// its exchange's error ([`crate::http::Exchange::timed_out`]).
+pub(crate) const NO_ANSWER_IN_TIME: &str = "no whole answer within";
 
 /// Sends probes to one server: at most `in_flight` requests at a time, on
 /// at most that many connections, and at most `rate` per second.

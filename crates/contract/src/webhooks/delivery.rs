@@ -2,14 +2,14 @@
 //! (`rafiki_rules::webhooks`, with the documented headers), or broken in
 //! one way, each as a [`Probe`] whose reproduction is a shell script that
 //! signs again when it is run (a signature is only good near its
-//! timestamp) and names the key as `$RAFIKI_WEBHOOK_SIGNING_KEY`.
+//! timestamp) and names the key as `$RAFIKI_WEBHOOK_SIGNING_KEY`. What the
+//! digest is made over is ours until the receiver is found to verify
+//! another reading of the documented header ([`Signer::adopt`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hyper::Method;
-use rafiki_rules::webhooks::{
-    PAYOUT_STATE_UPDATED, SIGNATURE_HEADER, TYPE_HEADER, signature_header,
-};
+use rafiki_rules::webhooks::{PAYOUT_STATE_UPDATED, SIGNATURE_HEADER, SignedText, TYPE_HEADER};
 use serde_json::Value;
 
 use super::event::Event;
@@ -72,6 +72,9 @@ pub(super) struct Signer {
     /// Another key, made up for this run (never the receiver's).
     wrong_key: String,
     tolerance: u64,
+    /// The receiver's reading of what is signed, once found to be another
+    /// than ours.
+    adopted: OnceLock<SignedText>,
 }
 
 impl Signer {
@@ -81,17 +84,36 @@ impl Signer {
             key: key.to_string(),
             wrong_key: format!("whsk_not_the_receivers_{}", uuid::Uuid::new_v4().simple()),
             tolerance,
+            adopted: OnceLock::new(),
         }
+    }
+
+    /// What the digests are made over: ours, or the receiver's once adopted.
+    pub(super) fn signed_text(&self) -> SignedText {
+        self.adopted
+            .get()
+            .copied()
+            .unwrap_or(SignedText::TimestampDotBody)
+    }
+
+    /// Signs over `text` from now on (once; a second call changes nothing).
+    pub(super) fn adopt(&self, text: SignedText) {
+        let _ = self.adopted.set(text);
     }
 
     /// `event` delivered as `delivery` says, signed now.
     pub(super) fn probe(&self, event: &Event, delivery: Delivery) -> Probe {
+        self.probe_as(event, delivery, self.signed_text())
+    }
+
+    /// [`Signer::probe`], the digest made over `text`.
+    pub(super) fn probe_as(&self, event: &Event, delivery: Delivery, text: SignedText) -> Probe {
         let signed = &event.body;
         let sent = match delivery {
             Delivery::Tampered => event.tampered(),
             _ => signed.clone(),
         };
-        let reproduction = self.reproduction(event, delivery);
+        let reproduction = self.script(delivery, &event.body, &sent, text);
         let t = chrono::Utc::now().timestamp() + self.offset(delivery);
         let key = match delivery {
             Delivery::WrongKey => &self.wrong_key,
@@ -100,7 +122,7 @@ impl Signer {
         let signature = match delivery {
             Delivery::Unsigned => None,
             Delivery::Malformed => Some(format!("t={t}")),
-            _ => Some(signature_header(key, t, &body_bytes(signed))),
+            _ => Some(text.header(key, t, &body_bytes(signed))),
         };
         let mut headers = vec![
             ("User-Agent", USER_AGENT.to_string()),
@@ -126,7 +148,7 @@ impl Signer {
             Delivery::Tampered => event.tampered(),
             _ => event.body.clone(),
         };
-        self.script(delivery, &event.body, &sent)
+        self.script(delivery, &event.body, &sent, self.signed_text())
     }
 
     /// Seconds the timestamp is moved from now.
@@ -141,7 +163,7 @@ impl Signer {
 
     /// A shell script that delivers the same way again, signing at the
     /// time it is run (with openssl), the key read from the environment.
-    fn script(&self, delivery: Delivery, signed: &Value, sent: &Value) -> String {
+    fn script(&self, delivery: Delivery, signed: &Value, sent: &Value, over: SignedText) -> String {
         let text = |json: &Value| String::from_utf8(body_bytes(json)).expect("JSON is UTF-8");
         let mut lines = vec![format!("body={}", shell_quote(&text(sent)))];
         let off = self.tolerance + MARGIN_SECS;
@@ -162,9 +184,13 @@ impl Signer {
             Delivery::WrongKey => shell_quote(&self.wrong_key),
             _ => "\"$RAFIKI_WEBHOOK_SIGNING_KEY\"".to_string(),
         };
-        let digest = format!(
-            "$(printf '%s.%s' \"$t\" \"{signed_variable}\" | openssl dgst -sha256 -hmac {key} | sed 's/^.*= //')"
-        );
+        let printed = match over {
+            SignedText::TimestampDotBody => format!("'%s.%s' \"$t\" \"{signed_variable}\""),
+            SignedText::TimestampBody => format!("'%s%s' \"$t\" \"{signed_variable}\""),
+            SignedText::Body => format!("'%s' \"{signed_variable}\""),
+        };
+        let digest =
+            format!("$(printf {printed} | openssl dgst -sha256 -hmac {key} | sed 's/^.*= //')");
         let signature = match delivery {
             Delivery::Unsigned => String::new(),
             Delivery::Malformed => format!(" -H \"{SIGNATURE_HEADER}: t=$t\""),
