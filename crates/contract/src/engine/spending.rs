@@ -6,7 +6,8 @@
 //! A create counts when a server keeping to the documented contract may
 //! accept it: its amount is within the limits the compliance data gives
 //! its currency (an amount above the maximum is refused, so it spends
-//! nothing). It is held before it is sent, and a create that does not fit
+//! nothing), and it has a key and a content type (without either, it gets
+//! a documented 401 or 400). It is held before it is sent, and a create that does not fit
 //! under the cap is not sent at all: its checks skip it, saying why. It
 //! is spent once answered 202 with a payout id not seen before (a replay
 //! or a reused key pays nothing twice); any other answer frees the hold.
@@ -23,7 +24,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use crate::engine::RunConfig;
-use crate::http::{Exchange, Probe, decimal_at, wallet_in};
+use crate::http::{Exchange, KeySlot, Probe, decimal_at, wallet_in};
 use crate::report::Spent;
 use rafiki_rules::ComplianceTable;
 use rust_decimal::Decimal;
@@ -98,9 +99,15 @@ impl Spending {
     }
 
     /// What a create may spend: its amount, when a conforming server may
-    /// accept it.
+    /// accept it. Without a key, or with one that is no key, it gets the
+    /// documented 401 (docs/contract.md, "Authentication"); without a
+    /// `Content-Type`, the documented 400 ("Transport"): whatever the
+    /// wallet holds, those are tried.
     fn amount_of(&self, probe: &Probe) -> Option<Decimal> {
-        if probe.operation != Some("create_payout") {
+        if probe.operation != Some("create_payout")
+            || matches!(probe.key, KeySlot::None | KeySlot::Literal(_))
+            || probe.body_type.is_none()
+        {
             return None;
         }
         let amount = &probe.body.as_deref()?["amount"];
@@ -352,6 +359,16 @@ mod tests {
         // Outside Kenya's limits: refused by any conforming server, free.
         assert_eq!(spending.hold(&create("600000")), Ok(None));
         assert_eq!(spending.hold(&create("abc")), Ok(None));
+        // Without a key, or with a made-up one: a 401, free (the 401 is
+        // tried however short the wallet).
+        assert_eq!(spending.hold(&create("140").key(KeySlot::None)), Ok(None));
+        let wrong = KeySlot::Literal("Bearer sk_wrong".into());
+        assert_eq!(spending.hold(&create("140").key(wrong)), Ok(None));
+        let untyped = Probe {
+            body_type: None,
+            ..create("140")
+        };
+        assert_eq!(spending.hold(&untyped), Ok(None));
         let first = spending.hold(&create("140.00")).unwrap();
         assert_eq!(first, Some(Decimal::new(14000, 2)));
         spending.settle(first, &accepted("pyt-1"));
