@@ -121,6 +121,13 @@ async fn refusals_are_tried_on_a_small_wallet_without_a_control_api() {
     // the provider documents neither answer, so those are held.)
     let auth = report.check("auth_required").unwrap();
     assert_eq!((auth.failed, auth.skipped), (0, 1), "{render}");
+    // Refused as documented, a payout is sent however spent the wallet.
+    for check in ["invalid_payout_rejected", "idempotency_key_required"] {
+        let result = report.check(check).unwrap();
+        assert!(result.passed > 0 && result.failed == 0, "{check}: {render}");
+    }
+    let idempotency = report.check("idempotency_key_required").unwrap();
+    assert_eq!(idempotency.passed, 2, "the two refusals: {render}");
     assert!(
         report.check("content_type_required").unwrap().passed > 0,
         "{render}"

@@ -56,7 +56,13 @@ pub async fn run(ctx: Arc<Ctx>) {
             let strategy = fault_cases(&ctx);
             let cases = property_cases(&ctx, &INVALID_PAYOUT_REJECTED, strategy);
             run_property(&ctx, cases, |ctx, fault| async move {
-                let exchange = ctx.send(Probe::create_payout(fault.body.clone())).await;
+                // Refused as documented, it spends nothing: a spent wallet
+                // does not hold it back (`engine::spending`).
+                let probe = Probe::create_payout(fault.body.clone());
+                let exchange = match fault.documented {
+                    true => ctx.send_to_be_refused(probe).await,
+                    false => ctx.send(probe).await,
+                };
                 judge_case(&ctx, &INVALID_PAYOUT_REJECTED, exchange, &fault)
             })
             .await;
@@ -387,7 +393,12 @@ async fn idempotency_key_required(ctx: &Ctx) {
     for (key, accepted) in cases {
         let mut probe = Probe::create_payout(fixture_payout(9));
         probe.idempotency_key = key.clone();
-        let exchange = ctx.send(probe).await;
+        // Without a usable key it is refused (the key is required, 255
+        // characters at most): a spent wallet does not hold it back.
+        let exchange = match accepted {
+            true => ctx.send(probe).await,
+            false => ctx.send_to_be_refused(probe).await,
+        };
         let described = key.map_or("no X-Idempotency-Key".to_string(), |k| {
             format!("a {}-character key", k.len())
         });

@@ -62,11 +62,11 @@ impl Ctx {
         self.send_held(probe, Spending::hold).await
     }
 
-    /// [`Ctx::send`] for a create above the available its wallet showed
-    /// just before, which a conforming server refuses: held against
-    /// `--max-spend` only ([`Spending::hold_beyond_funds`]).
-    pub async fn send_beyond_funds(&self, probe: Probe) -> Exchange {
-        self.send_held(probe, Spending::hold_beyond_funds).await
+    /// [`Ctx::send`] for a create the documented contract refuses (above
+    /// its wallet's available, or breaking a documented rule): held against
+    /// `--max-spend` only ([`Spending::hold_to_be_refused`]).
+    pub async fn send_to_be_refused(&self, probe: Probe) -> Exchange {
+        self.send_held(probe, Spending::hold_to_be_refused).await
     }
 
     async fn send_held(

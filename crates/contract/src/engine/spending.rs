@@ -7,18 +7,21 @@
 //! accept it: its amount is within the limits the compliance data gives
 //! its currency (an amount above the maximum is refused, so it spends
 //! nothing), and it has a key and a content type (without either, it gets
-//! a documented 401 or 400). It is held before it is sent, and a create that does not fit
-//! under the cap is not sent at all: its checks skip it, saying why. It
+//! a documented 401 or 400). It is held before it is sent, and a create
+//! that does not fit under the cap is not sent at all: its checks skip
+//! it, saying why. It
 //! is spent once answered 202 with a payout id not seen before (a replay
 //! or a reused key pays nothing twice); any other answer frees the hold.
 //! Payouts that later fail are still counted: what is spent is an upper
 //! bound of what left the wallet.
 //!
-//! A create above the available its own wallet showed just before (the
-//! overdraw a sequence sends to see the documented 402) is held against
+//! A create the documented contract refuses (the overdraw a sequence sends
+//! to see the 402: above the available its wallet showed just before; a
+//! payout breaking a documented rule, to see the 422) is held against
 //! `--max-spend` only, not against the wallet: a conforming server refuses
-//! it, so the wallet cannot pay it, and without it the 402 would never be
-//! tried against a finite wallet. Accepted all the same, it is counted.
+//! it, so the wallet cannot pay it, and without this those refusals would
+//! not be tried once a finite wallet is spent. Accepted all the same, it
+//! is counted.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -124,9 +127,9 @@ impl Spending {
         self.hold_under(probe, self.cap, &self.cap_reason)
     }
 
-    /// [`Spending::hold`] for a create above the available its wallet
-    /// showed just before: under `--max-spend` only (see the module docs).
-    pub fn hold_beyond_funds(&self, probe: &Probe) -> Result<Option<Decimal>, String> {
+    /// [`Spending::hold`] for a create the documented contract refuses:
+    /// under `--max-spend` only (see the module docs).
+    pub fn hold_to_be_refused(&self, probe: &Probe) -> Result<Option<Decimal>, String> {
         self.hold_under(probe, self.max_spend, "--max-spend")
     }
 
@@ -324,18 +327,18 @@ mod tests {
         spending.cap_at(Decimal::from(3000), "the wallet held 3000".into());
         let overdraw = create("3000.01");
         assert!(spending.hold(&overdraw).is_err());
-        let held = spending.hold_beyond_funds(&overdraw).unwrap();
+        let held = spending.hold_to_be_refused(&overdraw).unwrap();
         assert_eq!(held, Some(Decimal::new(300001, 2)));
         // Refused, as a conforming server does: nothing spent.
         spending.settle(held, &Exchange::not_sent(create("1"), "402"));
         // Accepted all the same: counted.
-        let held = spending.hold_beyond_funds(&overdraw).unwrap();
+        let held = spending.hold_to_be_refused(&overdraw).unwrap();
         spending.settle(held, &accepted("pyt-over"));
         assert_eq!(spending.state().spent, Decimal::new(300001, 2));
 
         let mut capped = Spending::new(ComplianceTable::builtin());
         capped.cap_at_max_spend(Decimal::from(1000));
-        let why = capped.hold_beyond_funds(&overdraw).unwrap_err();
+        let why = capped.hold_to_be_refused(&overdraw).unwrap_err();
         assert!(why.contains("past 1000 (--max-spend;"), "{why}");
     }
 

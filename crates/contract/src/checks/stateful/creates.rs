@@ -34,7 +34,7 @@ impl Sequence<'_> {
         // Above what the wallet showed, a conforming server refuses it: the
         // wallet does not cap it (`engine::spending`), `--max-spend` does.
         let exchange = match &funds {
-            Some(funds) if amount > funds.available => self.send_beyond_funds(probe).await,
+            Some(funds) if amount > funds.available => self.send_to_be_refused(probe).await,
             _ => self.send(probe).await,
         };
         self.note_account(account, &exchange);

@@ -217,10 +217,10 @@ impl<'a> Sequence<'a> {
     }
 
     /// [`Sequence::send`] for a create above the available the lane's
-    /// wallet showed just before ([`crate::engine::Ctx::send_beyond_funds`]).
-    pub(super) async fn send_beyond_funds(&mut self, probe: Probe) -> Exchange {
+    /// wallet showed just before ([`crate::engine::Ctx::send_to_be_refused`]).
+    pub(super) async fn send_to_be_refused(&mut self, probe: Probe) -> Exchange {
         let probe = self.as_lane(probe);
-        let exchange = self.ctx.send_beyond_funds(probe).await;
+        let exchange = self.ctx.send_to_be_refused(probe).await;
         self.note_sent(&exchange);
         exchange
     }
