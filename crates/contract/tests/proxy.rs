@@ -267,6 +267,8 @@ async fn the_application_is_judged_by_what_it_sends() {
         &[rafiki_mock::WalletSeed::default_kes()],
     );
     config.processing_delay = Duration::from_secs(600);
+    // The first create gets a 500: whether it was made is unknown.
+    config.faults = rafiki_mock::FaultPlan::new(0).with("create_payout=500#1".parse().unwrap());
     let mock = rafiki_mock::spawn(config).await.unwrap();
     let mut proxy_config = ProxyConfig::new(mock.base_url());
     proxy_config.poll_floor = Duration::from_secs(60);
@@ -276,6 +278,14 @@ async fn the_application_is_judged_by_what_it_sends() {
         base_url: proxy.base_url().to_string(),
     };
 
+    // After a 500, the same payout under a new key: the duplicate-payout bug.
+    assert_eq!(
+        app.post(&payout(json!("170.00")), Some("key-0"))
+            .await
+            .status(),
+        500
+    );
+    app.post(&payout(json!("170.00")), Some("key-0b")).await;
     let first = app.post(&payout(json!("150.00")), Some("key-1")).await;
     assert_eq!(first.status(), 202);
     let id = first.json::<Value>().await.unwrap()["data"]["id"]
@@ -289,8 +299,30 @@ async fn the_application_is_judged_by_what_it_sends() {
             .status(),
         202
     );
-    // The same payout under a new key: the duplicate-payout bug.
+    // The same payout under a new key after it was accepted: maybe meant
+    // (a warning); then the first again under its own key (a retry).
     app.post(&payout(json!("150.00")), Some("key-2")).await;
+    app.post(&payout(json!("150.00")), Some("key-1")).await;
+    // A payout the application saw CANCELLED, sent again under a new key:
+    // a new attempt, not a duplicate.
+    let cancelled = app.post(&payout(json!("180.00")), Some("key-8")).await;
+    let cancelled = cancelled.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let root = mock.base_url().trim_end_matches("/v1").to_string();
+    let moved = app
+        .http
+        .post(format!("{root}/_sandbox/payouts/{cancelled}/transition"))
+        .bearer_auth(KEY)
+        .json(&json!({"to": "CANCELLED"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 200);
+    let seen = app.get(&format!("/payouts/{cancelled}")).await;
+    assert_eq!(seen["data"]["state"]["code"], "CANCELLED");
+    app.post(&payout(json!("180.00")), Some("key-9")).await;
     // No key; an amount as a number; a missing sender; a blank city (ours only).
     app.post(&payout(json!("200.00")), None).await;
     app.post(&payout(json!(250.5)), Some("key-3")).await;
@@ -336,17 +368,22 @@ async fn the_application_is_judged_by_what_it_sends() {
     let report = proxy.finish().await;
     let render = report.render();
 
-    assert_eq!(counts(&report, "app_retry_same_key"), (6, 1, 0), "{render}");
+    assert_eq!(
+        counts(&report, "app_retry_same_key"),
+        (10, 1, 1),
+        "{render}"
+    );
     assert_eq!(counts(&report, "app_idempotency_key").1, 1, "{render}");
     assert_eq!(counts(&report, "app_amounts_as_strings").1, 1, "{render}");
     // The number is the amounts check's finding, not app_request_valid's
     // too; the missing sender fails; the blank city and the business
     // without a date of birth only warn.
-    assert_eq!(counts(&report, "app_request_valid"), (5, 1, 2), "{render}");
-    assert_eq!(counts(&report, "app_polling_floor").1, 1, "{render}");
-    assert_eq!(counts(&report, "app_pages_complete"), (1, 1, 0), "{render}");
-    assert_eq!(counts(&report, "idempotency_replay"), (1, 0, 0), "{render}");
-    assert_eq!(report.totals().failed, 6, "{render}");
+    assert_eq!(counts(&report, "app_request_valid"), (10, 1, 2), "{render}");
+    // Both floors are ours: warnings.
+    assert_eq!(counts(&report, "app_polling_floor").2, 1, "{render}");
+    assert_eq!(counts(&report, "app_pages_complete"), (1, 0, 1), "{render}");
+    assert_eq!(counts(&report, "idempotency_replay"), (2, 0, 0), "{render}");
+    assert_eq!(report.totals().failed, 4, "{render}");
     assert_eq!(
         counts(&report, "app_authorization").1,
         0,
@@ -355,8 +392,8 @@ async fn the_application_is_judged_by_what_it_sends() {
     assert_eq!(counts(&report, "traffic_judged"), (1, 0, 0), "{render}");
     let told = told.lock().unwrap().join("\n");
     for (check, shows) in [
-        ("app_retry_same_key", "`key-1`"),
-        ("app_retry_same_key", "new key `key-2`"),
+        ("app_retry_same_key", "`key-0` (answered 500"),
+        ("app_retry_same_key", "new key `key-0b`"),
         ("app_amounts_as_strings", "as the JSON number 250.5;"),
         ("app_request_valid", "sent no `sender`; expected"),
         ("app_request_valid", "(`sender`: is required)"),

@@ -76,6 +76,10 @@ pub fn is_documented_refusal(rule: Rule, value: Option<&Value>) -> bool {
         Rule::Operator => text.is_none_or(|t| t == t.to_ascii_uppercase()),
         // "pac-" with nothing after the prefix: the prefix is documented, the rest is ours.
         Rule::IdPrefix => !text.is_some_and(|t| t.ends_with('-') && t.len() == 4),
+        // Neither recipient is refused as documented (each is "required if
+        // the other is empty"); both at once only by API.md's "exactly
+        // one", which the provider's pages do not say.
+        Rule::ExactlyOneOf => value.is_none(),
         // E.164 allows up to 15 digits; our lower bound of 8 is ours.
         Rule::E164 => !text.is_some_and(|t| {
             let digits = t.strip_prefix('+').unwrap_or("");
@@ -143,6 +147,9 @@ mod tests {
         assert!(documented(Rule::E164, json!("0712345678")));
         assert!(!documented(Rule::Blank, json!(" ")));
         assert!(is_documented_refusal(Rule::Required, None));
+        // Neither recipient: documented; both (an id is there): API.md's.
+        assert!(is_documented_refusal(Rule::ExactlyOneOf, None));
+        assert!(!documented(Rule::ExactlyOneOf, json!("pac-1")));
         assert!(documented(Rule::UnknownBank, json!("bnk-x")));
         assert!(!documented(Rule::PostalCode, json!("GIR 0AA")));
         for nowhere in ["!!", "0", "ABCDEFGHIJKLMNOP"] {

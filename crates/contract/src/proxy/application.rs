@@ -71,8 +71,11 @@ struct Attempt {
     /// A digest of `body`, compared first (most bodies differ).
     fingerprint: u64,
     /// Whether a payout may have been created (so that sending it again
-    /// under another key may create a second one).
+    /// under another key may create a second one); false once the payout
+    /// it made is seen FAILED, CANCELLED or REVERSED.
     may_have_gone_through: bool,
+    /// The payout a 2xx answer named: the application knew it was made.
+    accepted: Option<String>,
     /// What the application got, in words.
     outcome: String,
 }
@@ -297,14 +300,8 @@ impl ApplicationChecks {
                 ),
                 expected: "the list read to its last page, the one without a next cursor: the items after the pages read are missed (a `next` link that points past the proxy is not seen here)".into(),
             };
-            self.finding(
-                &APP_PAGES_COMPLETE,
-                cause,
-                false,
-                said,
-                Some(last),
-                recorder,
-            );
+            // Ours: the pages let a client read "as necessary".
+            self.finding(&APP_PAGES_COMPLETE, cause, true, said, Some(last), recorder);
         }
     }
 
@@ -425,22 +422,27 @@ impl ApplicationChecks {
             self.attempts.pop_front();
         }
         let fingerprint = fingerprint(body);
-        let earlier = self.attempts.iter().find(|a| {
+        let same = |a: &&Attempt| {
             a.fingerprint == fingerprint
                 && a.account == account
-                && a.may_have_gone_through
-                && a.key != key
                 && a.timing.before(&timing)
                 && a.body == *body
-        });
+        };
+        // Sent before under this very key: a retry as the idempotency page
+        // asks, whatever else was sent meanwhile.
+        let own_key = self.attempts.iter().filter(same).any(|a| a.key == key);
+        let earlier = self
+            .attempts
+            .iter()
+            .filter(same)
+            .find(|a| a.may_have_gone_through && a.key != key);
         match earlier {
-            Some(first) => recorder.fail_sent(
-                &APP_RETRY_SAME_KEY,
-                format!(
+            Some(first) if !own_key => {
+                let expected = format!(
                     "the same payout sent again under its first key `{}`: under a new key, a payout that went through the first time is made twice",
                     first.key
-                ),
-                format!(
+                );
+                let sent = format!(
                     "{}: the payout first sent under {IDEMPOTENCY_HEADER} `{}` ({}, {:.1} s before) was sent again under a new key `{key}`",
                     request_line(exchange),
                     first.key,
@@ -449,13 +451,34 @@ impl ApplicationChecks {
                         .started
                         .saturating_duration_since(first.timing.finished)
                         .as_secs_f64()
-                ),
-                Some(exchange),
-            ),
-            None => recorder.pass(&APP_RETRY_SAME_KEY),
+                );
+                match first.accepted {
+                    // The application knew the first was made: a second
+                    // payout of the same may be meant (nothing documented
+                    // forbids it), so only our reading calls it a retry.
+                    Some(_) => recorder.warn_sent(
+                        &APP_RETRY_SAME_KEY,
+                        format!("{expected} (if it was meant once)"),
+                        sent,
+                        Some(exchange),
+                    ),
+                    None => recorder.fail_sent(&APP_RETRY_SAME_KEY, expected, sent, Some(exchange)),
+                }
+            }
+            _ => recorder.pass(&APP_RETRY_SAME_KEY),
         }
         if self.attempts.len() < TRACKED {
             let (may_have_gone_through, outcome) = went_through(exchange, sent.reached_server);
+            let accepted = (200..300)
+                .contains(&exchange.status())
+                .then(|| {
+                    exchange
+                        .json()?
+                        .pointer("/data/id")?
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .flatten();
             self.attempts.push_back(Attempt {
                 account,
                 timing,
@@ -463,6 +486,7 @@ impl ApplicationChecks {
                 body: body.clone(),
                 fingerprint,
                 may_have_gone_through,
+                accepted,
                 outcome,
             });
         }
@@ -534,6 +558,7 @@ impl ApplicationChecks {
             return;
         };
         let pending = exchange.payout_state() == Some("PENDING");
+        self.undone(account, id, exchange.payout_state());
         let key = (account, id.to_string());
         let Some(last) = self.polls.get_mut(&key) else {
             if pending && self.polls.len() < TRACKED {
@@ -574,15 +599,31 @@ impl ApplicationChecks {
                     self.poll_floor.as_millis()
                 ),
             };
-            // Polling too fast is one habit, however many payouts it reads.
+            // Polling too fast is one habit, however many payouts it reads;
+            // the floor is ours (the pages say only to poll at intervals).
             self.finding(
                 &APP_POLLING_FLOOR,
                 account.to_string(),
-                false,
+                true,
                 said,
                 Some(exchange),
                 recorder,
             );
+        }
+    }
+
+    /// A payout read FAILED, CANCELLED or REVERSED: the money did not go
+    /// (or came back), so the attempt that made it is one the application
+    /// may make again under a new key.
+    fn undone(&mut self, account: Account, id: &str, state: Option<&str>) {
+        let Some(state @ ("FAILED" | "CANCELLED" | "REVERSED")) = state else {
+            return;
+        };
+        for attempt in self.attempts.iter_mut() {
+            if attempt.account == account && attempt.accepted.as_deref() == Some(id) {
+                attempt.may_have_gone_through = false;
+                attempt.outcome = format!("{}, then {state}", attempt.outcome);
+            }
         }
     }
 

@@ -48,13 +48,13 @@ check_list! { APPLICATION_CHECKS;
     APP_IDEMPOTENCY_KEY = "app_idempotency_key": "every POST /payouts carries a usable X-Idempotency-Key",
         basis: "the header is required (1 to 255 characters): without it the server refuses the payout, and no retry of it can be safe";
     APP_RETRY_SAME_KEY = "app_retry_same_key": "a payout sent again is sent under its first idempotency key",
-        basis: "only the same key makes a retry safe: the same body under a new key, within --retry-window of an attempt that may have gone through (accepted, no answer, 5xx, 409 IDEMPOTENCY_RACE), can create a second payout";
+        basis: "the idempotency page: a request re-attempted after an unknown or unsafe error reuses its key, and only the same key makes a retry safe: the same body under a new key, within --retry-window of an attempt whose outcome the application could not know (no answer, 5xx, 409 IDEMPOTENCY_RACE), fails; after one answered 2xx it only warns (a second payout of the same may be meant); a payout since seen FAILED, CANCELLED or REVERSED may be sent again under a new key, and a body sent again under a key it was sent with before is a retry";
     APP_AMOUNTS_AS_STRINGS = "app_amounts_as_strings": "amounts are sent as decimal strings, never JSON numbers",
         basis: "amount.value is a decimal string (\"150.50\"); a JSON number is refused by the server, and a float loses cents on the way";
     APP_PAGES_COMPLETE = "app_pages_complete": "a list the application reads in full is followed to its last page",
-        basis: "a list read with a date filter, or paged at all, is read to the page without a next cursor; stopping before it misses items (judged when the proxy stops)";
+        basis: "ours, so it warns: the pages let a client read pages \"as necessary\"; a list read with a date filter, or paged at all, is taken to be wanted whole, and stopping before the page without a next cursor misses items (judged when the proxy stops)";
     APP_POLLING_FLOOR = "app_polling_floor": "a PENDING payout is polled no more often than --poll-floor",
-        basis: "the floor is the integrator's own (default 1 s): payouts settle in seconds to minutes, and polling faster only spends the rate limit";
+        basis: "ours, so it warns: the pages say only to poll at intervals; the floor is the integrator's own (default 1 s): payouts settle in seconds to minutes, and polling faster only spends the rate limit";
     APP_AUTHORIZATION = "app_authorization": "every request to the API carries `Authorization: Bearer <key>`",
         basis: "every operation needs `Authorization: Bearer <api key>`; without the scheme (the key alone, as the provider's generated samples send it), with another scheme or with no header, the server answers 401";
     APP_BASE_URL = "app_base_url": "every request to the API goes below its base URL (`/v1`)",
