@@ -3,7 +3,7 @@
 //! [`Pool`] that never holds more than that many.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,6 +21,9 @@ use super::{Answer, Exchange, KeySlot, Keys, Probe, body_bytes, describe};
 
 /// The most times one request is sent while the server answers 429.
 pub const RATE_LIMITED_TRIES: u32 = 8;
+/// How often a request answered by a gateway (502, 504, or a 503 that is
+/// not the API's outage) is sent again before the answer is judged.
+pub const GATEWAY_RETRIES: u32 = 2;
 /// The longest `Retry-After` the run waits out; a server that asks for
 /// more has the request given up on.
 const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -72,6 +75,12 @@ pub struct Client {
     in_flight: Semaphore,
     max_in_flight: usize,
     sent: AtomicU64,
+    /// Whether a gateway's failure is sent again ([`GATEWAY_RETRIES`]):
+    /// for the API, not for an application's pages.
+    retries_gateway: bool,
+    /// Set once a gateway failure outlasted its retries: it is the
+    /// server's state, not a blip, and later ones are judged at once.
+    gateway_down: AtomicBool,
 }
 
 impl Client {
@@ -102,6 +111,8 @@ impl Client {
             in_flight: Semaphore::new(in_flight),
             max_in_flight: in_flight,
             sent: AtomicU64::new(0),
+            retries_gateway: true,
+            gateway_down: AtomicBool::new(false),
         }
     }
 
@@ -117,6 +128,7 @@ impl Client {
         let client = Client::new("", keys, timeout, None, in_flight);
         Client {
             timeout_option,
+            retries_gateway: false,
             ..client
         }
     }
@@ -210,6 +222,9 @@ impl Client {
 
     /// What follows `exchange`, the `tries`-th of its probe.
     fn after_limit(&self, exchange: Exchange, tries: u32) -> AfterLimit {
+        if let Some(wait) = self.gateway_retry(&exchange, tries) {
+            return AfterLimit::Again(wait, exchange.probe);
+        }
         let Some(retry_after) = exchange
             .answer
             .as_ref()
@@ -243,6 +258,31 @@ impl Client {
             unjudged: true,
             ..exchange
         })
+    }
+
+    /// How long to wait before sending again a request a gateway failed
+    /// (502, 504, a 503 without the API's outage code): a real sandbox's
+    /// load balancer fails a request now and then, and any server or
+    /// gateway may (docs/contract.md, "Errors"). Sent again with its
+    /// idempotency key, at most [`GATEWAY_RETRIES`] times; one that still
+    /// fails is judged, and so is every gateway failure after it.
+    fn gateway_retry(&self, exchange: &Exchange, tries: u32) -> Option<Duration> {
+        let status = exchange.status();
+        let gateway =
+            matches!(status, 502 | 504) || (status == 503 && !exchange.is_recipient_unavailable());
+        if !gateway || !self.retries_gateway || self.gateway_down.load(Ordering::Relaxed) {
+            return None;
+        }
+        if tries > GATEWAY_RETRIES {
+            self.gateway_down.store(true, Ordering::Relaxed);
+            return None;
+        }
+        let retry_after = exchange.answer.as_ref().ok().and_then(|a| a.retry_after);
+        let wait = retry_after
+            .unwrap_or_else(|| pace::backoff(tries))
+            .min(LONGEST_RETRY_AFTER);
+        let past_deadline = self.deadline.is_some_and(|d| Instant::now() + wait >= d);
+        (!past_deadline).then_some(wait)
     }
 
     /// Sends `probes` at the same moment: they wait until that many
