@@ -4,23 +4,21 @@
 //! spec) is listed as not exercised in the JSON and JUnit (the table,
 //! after a partial run, calls nothing missing).
 
+mod common;
+
 use rafiki_contract::{Report, RunConfig, Seen};
 
 const KEYS: [&str; 2] = ["sk_test_coverage_a", "sk_test_coverage_b"];
 
 async fn run(spec: Option<std::path::PathBuf>, checks: &[&str]) -> Report {
-    let mock = rafiki_mock::spawn(rafiki_mock::Config::for_contract_suite(KEYS))
-        .await
-        .unwrap();
-    let mut config = RunConfig::new(mock.base_url(), KEYS[0]);
-    config.api_key_2 = Some(KEYS[1].into());
-    config.checks = checks.iter().map(|c| c.to_string()).collect();
-    config.max_examples = 20;
-    config.seed = Some(11);
-    config.spec = spec;
-    let report = rafiki_contract::run(&config).await.unwrap();
-    mock.shutdown().await;
-    report
+    let mock = rafiki_mock::Config::for_contract_suite(KEYS);
+    common::run_against(mock, KEYS, |run| {
+        run.checks = checks.iter().map(|c| c.to_string()).collect();
+        run.max_examples = 20;
+        run.seed = Some(11);
+        run.spec = spec;
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

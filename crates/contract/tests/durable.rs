@@ -3,21 +3,20 @@
 //! same file: what the first run left is loaded, and the second run meets
 //! the same API.
 
-use rafiki_contract::{Report, RunConfig};
+mod common;
+
+use rafiki_contract::Report;
 
 const KEYS: [&str; 2] = ["sk_test_durable_suite_a", "sk_test_durable_suite_b"];
 
 async fn run_on(state: &std::path::Path) -> Report {
     let mut mock_config = rafiki_mock::Config::for_contract_suite(KEYS);
     mock_config.state_file = Some(state.to_path_buf());
-    let mock = rafiki_mock::spawn(mock_config).await.unwrap();
-    let mut config = RunConfig::new(mock.base_url(), KEYS[0]);
-    config.api_key_2 = Some(KEYS[1].into());
-    config.max_examples = 20;
-    config.seed = Some(30);
-    let report = rafiki_contract::run(&config).await.unwrap();
-    mock.shutdown().await;
-    report
+    common::run_against(mock_config, KEYS, |run| {
+        run.max_examples = 20;
+        run.seed = Some(30);
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

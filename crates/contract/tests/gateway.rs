@@ -3,7 +3,8 @@
 //! under its idempotency key, so a blip is no verdict; a gateway failure
 //! that outlasts its retries is judged, and so is every one after it.
 
-use rafiki_contract::RunConfig;
+mod common;
+
 use rafiki_mock::FaultPlan;
 
 const KEYS: [&str; 2] = ["sk_test_gateway_a", "sk_test_gateway_b"];
@@ -13,14 +14,11 @@ async fn run_with_faults(rules: &[&str]) -> rafiki_contract::Report {
     config.faults = rules.iter().fold(FaultPlan::new(0), |plan, rule| {
         plan.with(rule.parse().unwrap())
     });
-    let mock = rafiki_mock::spawn(config).await.unwrap();
-    let mut run = RunConfig::new(mock.base_url(), KEYS[0]);
-    run.api_key_2 = Some(KEYS[1].into());
-    run.max_examples = 10;
-    run.seed = Some(5);
-    let report = rafiki_contract::run(&run).await.unwrap();
-    mock.shutdown().await;
-    report
+    common::run_against(config, KEYS, |run| {
+        run.max_examples = 10;
+        run.seed = Some(5);
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

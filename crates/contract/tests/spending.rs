@@ -2,6 +2,8 @@
 //! a wallet holding exactly that passes, and one holding half of it gets
 //! one line and skips, never a cascade of 402 failures.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use rafiki_contract::Event;
@@ -83,15 +85,12 @@ async fn run_without_control_api(first: &str, max_spend: Option<Decimal>) -> Rep
     config.control_api = false;
     config.accounts[0].wallets[0].balance = decimal(first);
     config.accounts[1].wallets[0].balance = decimal("20000.00");
-    let mock = rafiki_mock::spawn(config).await.unwrap();
-    let mut run = RunConfig::new(mock.base_url(), KEYS[0]);
-    run.api_key_2 = Some(KEYS[1].into());
-    run.max_examples = 40;
-    run.seed = Some(11);
-    run.max_spend = max_spend;
-    let report = rafiki_contract::run(&run).await.unwrap();
-    mock.shutdown().await;
-    report
+    common::run_against(config, KEYS, |run| {
+        run.max_examples = 40;
+        run.seed = Some(11);
+        run.max_spend = max_spend;
+    })
+    .await
 }
 
 /// The documented 402 is still tried on a finite wallet: the sequences'

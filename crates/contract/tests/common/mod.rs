@@ -1,6 +1,7 @@
 //! Shared by the tests that run the `rafiki-contract` binary: running it
 //! with a clean environment, serving a throwaway server, and a server that
-//! fails almost every check.
+//! fails almost every check; and by those that run the suite in-process
+//! against a mock of their making ([`run_against`]).
 #![allow(dead_code)]
 
 use std::process::{Command, Output};
@@ -53,4 +54,20 @@ pub fn failing_server() -> String {
 pub fn quick_run(base_url: &str, extra: &[&str]) -> Output {
     let args = ["run", "--base-url", base_url, "--api-key", "k"];
     contract(&[&args[..], &["--max-examples", "5"], extra].concat())
+}
+
+/// The suite run in-process, with both keys of `keys`, against a mock made
+/// from `mock` (shut down after), `adjust` setting the run's options.
+pub async fn run_against(
+    mock: rafiki_mock::Config,
+    keys: [&str; 2],
+    adjust: impl FnOnce(&mut rafiki_contract::RunConfig),
+) -> rafiki_contract::Report {
+    let mock = rafiki_mock::spawn(mock).await.unwrap();
+    let mut run = rafiki_contract::RunConfig::new(mock.base_url(), keys[0]);
+    run.api_key_2 = Some(keys[1].into());
+    adjust(&mut run);
+    let report = rafiki_contract::run(&run).await.unwrap();
+    mock.shutdown().await;
+    report
 }
