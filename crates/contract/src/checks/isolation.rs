@@ -129,17 +129,13 @@ pub async fn run(ctx: Arc<Ctx>) {
             .expect("object")
             .remove("payment_account");
         body["payment_account_id"] = json!(account);
-        let exchange = ctx
-            .send(Probe::create_payout(body).key(KeySlot::Secondary))
-            .await;
+        let exchange = ctx.create_payout_as(body, KeySlot::Secondary).await;
         expect_refusal(&ctx, &exchange, account);
     }
     if let Some(wallet) = fixtures.payouts[0]["wallet_id"].as_str() {
         let mut body = fixture_payout(8);
         body["wallet_id"] = json!(wallet);
-        let exchange = ctx
-            .send(Probe::create_payout(body).key(KeySlot::Secondary))
-            .await;
+        let exchange = ctx.create_payout_as(body, KeySlot::Secondary).await;
         expect_refusal(&ctx, &exchange, wallet);
     }
 }
@@ -150,6 +146,12 @@ pub async fn run(ctx: Arc<Ctx>) {
 /// another wallet than the one named, which the create's `wallet_id`
 /// forbids).
 fn expect_refusal(ctx: &Ctx, exchange: &Exchange, theirs: &str) {
+    if exchange.is_recipient_unavailable() {
+        let why = format!(
+            "a payout naming {theirs}, of another account, met a documented outage of its recipient's bank or operator (503) each time it was sent: neither taken nor refused"
+        );
+        return ctx.recorder.skip(&TENANT_ISOLATION, why);
+    }
     let expected = format!("a 4xx refusal: {theirs} belongs to another account");
     let why = match exchange.status() {
         400..=499 => return ctx.recorder.pass(&TENANT_ISOLATION),

@@ -13,7 +13,7 @@ use super::banks::Banks;
 use super::fixtures::Fixtures;
 use super::spending::Spending;
 use crate::catalogue::CheckInfo;
-use crate::http::{Client, Exchange, Operation, Probe};
+use crate::http::{Client, Exchange, KeySlot, Operation, Probe};
 use crate::judge::conformance::Conformance;
 use crate::report::Recorder;
 
@@ -120,10 +120,16 @@ impl Ctx {
     /// [`OUTAGE_ATTEMPTS`] times. For one-shot creates only: steps that
     /// resend a key on purpose use [`Ctx::send`].
     pub async fn create_payout(&self, body: impl Into<Arc<Value>>) -> Exchange {
+        self.create_payout_as(body, KeySlot::Primary).await
+    }
+
+    /// [`Ctx::create_payout`] with the key in `key`.
+    pub async fn create_payout_as(&self, body: impl Into<Arc<Value>>, key: KeySlot) -> Exchange {
         let body = body.into();
         let mut attempts = 1;
         loop {
-            let exchange = self.send(Probe::create_payout(body.clone())).await;
+            let probe = Probe::create_payout(body.clone()).key(key.clone());
+            let exchange = self.send(probe).await;
             if !exchange.is_recipient_unavailable() || attempts >= OUTAGE_ATTEMPTS {
                 return exchange;
             }
