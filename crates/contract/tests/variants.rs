@@ -13,7 +13,8 @@
 //! `RAFIKI_TEST_SEEDS=20 cargo test -p rafiki-contract --test variants`
 //! runs 20 seeds per variant (CI runs one).
 
-use rafiki_contract::RunConfig;
+mod common;
+
 use rafiki_mock::Variant;
 
 /// Whether `variant` takes a choice the documented contract allows, where
@@ -40,20 +41,17 @@ fn seeds() -> Vec<u64> {
 
 async fn run_variant(variant: Variant, seed: u64) -> rafiki_contract::Report {
     let config = rafiki_mock::Config::for_contract_suite(KEYS).variant(variant);
-    let mock = rafiki_mock::spawn(config).await.unwrap();
-    let mut run = RunConfig::new(mock.base_url(), KEYS[0]);
-    run.api_key_2 = Some(KEYS[1].into());
-    // The rate-limited variant paces the run at 10 requests a second:
-    // fewer cases keep CI's run of it short (the 5-seed runs in
-    // `docs/performance.md` use 40, with RAFIKI_TEST_SEEDS set).
-    run.max_examples = match (variant, std::env::var("RAFIKI_TEST_SEEDS")) {
-        (Variant::RateLimited, Err(_)) => 6,
-        _ => 40,
-    };
-    run.seed = Some(seed);
-    let report = rafiki_contract::run(&run).await.unwrap();
-    mock.shutdown().await;
-    report
+    common::run_against(config, KEYS, |run| {
+        // The rate-limited variant paces the run at 10 requests a second:
+        // fewer cases keep CI's run of it short (the 5-seed runs in
+        // `docs/performance.md` use 40, with RAFIKI_TEST_SEEDS set).
+        run.max_examples = match (variant, std::env::var("RAFIKI_TEST_SEEDS")) {
+            (Variant::RateLimited, Err(_)) => 6,
+            _ => 40,
+        };
+        run.seed = Some(seed);
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
