@@ -23,7 +23,7 @@ use super::{Answer, Exchange, KeySlot, Keys, Probe, body_bytes, describe};
 pub const RATE_LIMITED_TRIES: u32 = 8;
 /// How often a request answered by a gateway (502, 504, or a 503 that is
 /// not the API's outage) is sent again before the answer is judged.
-pub const GATEWAY_RETRIES: u32 = 2;
+const GATEWAY_RETRIES: u32 = 2;
 /// The longest `Retry-After` the run waits out; a server that asks for
 /// more has the request given up on.
 const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -56,6 +56,13 @@ enum ExchangeError {
 /// How a request that ran out of its timeout is described: the start of
 /// its exchange's error ([`crate::http::Exchange::timed_out`]).
 pub(crate) const NO_ANSWER_IN_TIME: &str = "no whole answer within";
+
+/// Whether a gateway failed the request: 502, 504, or a 503 that is not
+/// the API's documented outage of a recipient's bank or operator.
+fn failed_at_gateway(exchange: &Exchange) -> bool {
+    let status = exchange.status();
+    matches!(status, 502 | 504) || (status == 503 && !exchange.is_recipient_unavailable())
+}
 
 /// Sends probes to one server: at most `in_flight` requests at a time, on
 /// at most that many connections, and at most `rate` per second.
@@ -201,7 +208,7 @@ impl Client {
     /// Dropping the future cancels the exchange; its connection is closed,
     /// not reused.
     pub async fn send(&self, mut probe: Probe) -> Exchange {
-        let mut tries = 0;
+        let (mut tries, mut at_gateway) = (0, 0);
         loop {
             let exchange = {
                 let _slot = self.in_flight.acquire().await.expect("never closed");
@@ -210,7 +217,8 @@ impl Client {
                 Box::pin(self.send_in_slot(probe)).await
             };
             tries += 1;
-            match self.after_limit(exchange, tries) {
+            at_gateway += u32::from(failed_at_gateway(&exchange));
+            match self.after_limit(exchange, tries, at_gateway) {
                 AfterLimit::Done(exchange) => return exchange,
                 AfterLimit::Again(wait, again) => {
                     tokio::time::sleep(wait).await;
@@ -220,9 +228,10 @@ impl Client {
         }
     }
 
-    /// What follows `exchange`, the `tries`-th of its probe.
-    fn after_limit(&self, exchange: Exchange, tries: u32) -> AfterLimit {
-        if let Some(wait) = self.gateway_retry(&exchange, tries) {
+    /// What follows `exchange`, the `tries`-th of its probe, of which
+    /// `at_gateway` a gateway failed.
+    fn after_limit(&self, exchange: Exchange, tries: u32, at_gateway: u32) -> AfterLimit {
+        if let Some(wait) = self.gateway_retry(&exchange, at_gateway) {
             return AfterLimit::Again(wait, exchange.probe);
         }
         let Some(retry_after) = exchange
@@ -264,22 +273,23 @@ impl Client {
     /// (502, 504, a 503 without the API's outage code): a real sandbox's
     /// load balancer fails a request now and then, and any server or
     /// gateway may (docs/contract.md, "Errors"). Sent again with its
-    /// idempotency key, at most [`GATEWAY_RETRIES`] times; one that still
+    /// idempotency key, at most [`GATEWAY_RETRIES`] times (`at_gateway`
+    /// counts the probe's gateway failures, not its 429s); one that still
     /// fails is judged, and so is every gateway failure after it.
-    fn gateway_retry(&self, exchange: &Exchange, tries: u32) -> Option<Duration> {
-        let status = exchange.status();
-        let gateway =
-            matches!(status, 502 | 504) || (status == 503 && !exchange.is_recipient_unavailable());
-        if !gateway || !self.retries_gateway || self.gateway_down.load(Ordering::Relaxed) {
+    fn gateway_retry(&self, exchange: &Exchange, at_gateway: u32) -> Option<Duration> {
+        if !failed_at_gateway(exchange)
+            || !self.retries_gateway
+            || self.gateway_down.load(Ordering::Relaxed)
+        {
             return None;
         }
-        if tries > GATEWAY_RETRIES {
+        if at_gateway > GATEWAY_RETRIES {
             self.gateway_down.store(true, Ordering::Relaxed);
             return None;
         }
         let retry_after = exchange.answer.as_ref().ok().and_then(|a| a.retry_after);
         let wait = retry_after
-            .unwrap_or_else(|| pace::backoff(tries))
+            .unwrap_or_else(|| pace::backoff(at_gateway))
             .min(LONGEST_RETRY_AFTER);
         let past_deadline = self.deadline.is_some_and(|d| Instant::now() + wait >= d);
         (!past_deadline).then_some(wait)
@@ -302,7 +312,8 @@ impl Client {
         };
         let mut exchanges = Vec::with_capacity(first.len());
         for exchange in first {
-            exchanges.push(match self.after_limit(exchange, 1) {
+            let at_gateway = u32::from(failed_at_gateway(&exchange));
+            exchanges.push(match self.after_limit(exchange, 1, at_gateway) {
                 AfterLimit::Done(exchange) => exchange,
                 AfterLimit::Again(wait, probe) => {
                     tokio::time::sleep(wait).await;

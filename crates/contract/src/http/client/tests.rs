@@ -28,6 +28,8 @@ enum Answering {
     ProxyAuthRequired,
     /// 429 with `Retry-After: 0` to the first `n` requests, then 200.
     LimitedFirst(u32),
+    /// As `LimitedFirst(n)`, then one 502 (`Retry-After: 0`), then 200.
+    LimitedThenGateway(u32),
 }
 
 /// A server on `127.0.0.1:0`; its base URL (`http://127.0.0.1:port`), and
@@ -57,10 +59,13 @@ async fn serve(answering: Answering) -> (String, mpsc::UnboundedReceiver<Seen>) 
                             Answering::ProxyAuthRequired => 407,
                             Answering::LimitedFirst(n) if earlier < n => 429,
                             Answering::LimitedFirst(_) => 200,
+                            Answering::LimitedThenGateway(n) if earlier < n => 429,
+                            Answering::LimitedThenGateway(n) if earlier == n => 502,
+                            Answering::LimitedThenGateway(_) => 200,
                         };
                         let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
                         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                        if status == 429 {
+                        if matches!(status, 429 | 502) {
                             response
                                 .headers_mut()
                                 .insert("retry-after", HeaderValue::from_static("0"));
@@ -153,6 +158,18 @@ async fn a_429_is_sent_again_unchanged_and_counted_not_answered() {
     let limited = client.limited();
     assert_eq!((limited.answers, limited.gave_up), (2, 0));
     assert!(limited.slowest_rate.is_some());
+}
+
+/// A gateway's blip is sent again however often the request was rate
+/// limited before: the 429s do not use up its gateway retries.
+#[tokio::test]
+async fn a_gateway_blip_after_429s_is_sent_again() {
+    let (url, mut seen) = serve(Answering::LimitedThenGateway(3)).await;
+    let client = client(&format!("{url}/v1"), 2, no_proxies());
+    let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+    assert_eq!(exchange.status(), 200, "{}", exchange.summary());
+    let (requests, _, _) = tally(&mut seen);
+    assert_eq!(requests.len(), 5);
 }
 
 #[tokio::test]
