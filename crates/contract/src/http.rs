@@ -197,6 +197,13 @@ impl Exchange {
             .unwrap_or_default()
     }
 
+    /// An answer's `data.id` (the payout or payment account it names).
+    pub fn data_id(&self) -> Option<&str> {
+        self.json()
+            .and_then(|j| j.pointer("/data/id"))
+            .and_then(Value::as_str)
+    }
+
     /// A payout answer's `data.state.code`.
     pub fn payout_state(&self) -> Option<&str> {
         self.json()

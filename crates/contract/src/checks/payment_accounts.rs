@@ -16,7 +16,7 @@ use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
 use crate::engine::{CaseFailure, CaseResult, Json, property_cases, run_property};
 use crate::engine::{Ctx, fixture_payout};
-use crate::http::{Exchange, Probe};
+use crate::http::Probe;
 
 pub const CHECKS: &[&CheckInfo] = &[
     &VALID_PAYMENT_ACCOUNT_ACCEPTED,
@@ -82,14 +82,6 @@ fn post(body: impl Into<Arc<Value>>) -> Probe {
     Probe::post("get_or_create_payment_account", "/payment-accounts", body)
 }
 
-/// The `data.id` of an answer, if it has one.
-fn id_of(exchange: &Exchange) -> Option<&str> {
-    exchange
-        .json()
-        .and_then(|j| j.pointer("/data/id"))
-        .and_then(Value::as_str)
-}
-
 /// The account the first fixture payout named inline, posted on its own:
 /// the same account, so 200 with the id the payout answered with.
 /// docs/contract.md#payouts: an inline `payment_account` is "got or created
@@ -109,7 +101,7 @@ async fn inline_account_found(ctx: &Ctx) {
         .await;
     ctx.recorder.expect(
         &VALID_PAYMENT_ACCOUNT_ACCEPTED,
-        exchange.status() == 200 && id_of(&exchange) == Some(known),
+        exchange.status() == 200 && exchange.data_id() == Some(known),
         || {
             format!(
                 "200 with the existing account {known}: a payout's inline account is got or created as by POST /payment-accounts"
@@ -129,14 +121,14 @@ async fn get_or_create_is_idempotent(ctx: Arc<Ctx>, Json(body): Json) -> CaseRes
         ));
     }
     // Without an id there is no "same account" to compare.
-    let Some(id) = id_of(&first).map(str::to_string) else {
+    let Some(id) = first.data_id().map(str::to_string) else {
         return Err(CaseFailure::new(
             "201 (or 200) with the account, its id (data.id) included",
             first,
         ));
     };
     let again = ctx.send(probe).await;
-    if again.status() == 200 && id_of(&again) == Some(id.as_str()) {
+    if again.status() == 200 && again.data_id() == Some(id.as_str()) {
         Ok(())
     } else {
         Err(CaseFailure::new(

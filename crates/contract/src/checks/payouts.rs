@@ -665,10 +665,7 @@ impl Wallets {
 /// reproduction), once per run.
 async fn payout_without_id(ctx: &Ctx, unnamed: usize) {
     let exchange = ctx.create_payout(fixture_payout(5)).await;
-    let named = exchange
-        .json()
-        .and_then(|j| j.pointer("/data/id"))
-        .is_some_and(Value::is_string);
+    let named = exchange.data_id().is_some();
     let expected = format!(
         "202 with the payout's id (data.id), to read it back; {unnamed} fixture payout(s) came without one"
     );

@@ -58,12 +58,7 @@ async fn judge(ctx: &Ctx, account: Value, code: StateCode, context: Option<Strin
     let mut body = fixture_payout(3);
     body["payment_account"] = account;
     let created = ctx.create_payout(body).await;
-    let Some(id) = created
-        .json()
-        .and_then(|j| j.pointer("/data/id"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
+    let Some(id) = created.data_id().map(str::to_string) else {
         if created.is_recipient_unavailable() {
             // A documented outage each time it was sent: nothing made.
             let why = "the recipient's bank or operator was down (503) each time a test-value payout was sent";

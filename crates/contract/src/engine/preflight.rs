@@ -2,7 +2,7 @@
 //! does the server have our mock's control API, and does it honour the
 //! sandbox test values.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::fixtures::fixture_payout;
 use super::polling::poll_outcome;
@@ -111,11 +111,7 @@ pub(super) async fn sandbox_values(ctx: &Ctx, config: &RunConfig) -> Result<(), 
     let mut body = fixture_payout(0);
     body["payment_account"]["mobile_money"]["number"] = json!(format!("+254712{suffix}"));
     let created = ctx.create_payout(body).await;
-    let Some(id) = created
-        .json()
-        .and_then(|j| j.pointer("/data/id"))
-        .and_then(Value::as_str)
-    else {
+    let Some(id) = created.data_id() else {
         return Err(format!(
             "a payout to the test number …{suffix} was not accepted ({})",
             created.summary()

@@ -182,7 +182,7 @@ impl Spending {
         let mut state = self.state();
         state.held -= amount;
         let new_payout = (exchange.status() == 202)
-            .then(|| exchange.json()?["data"]["id"].as_str().map(str::to_string))
+            .then(|| exchange.data_id().map(str::to_string))
             .flatten();
         if let Some(id) = new_payout
             && state.paid.insert(id)

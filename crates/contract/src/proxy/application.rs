@@ -471,13 +471,7 @@ impl ApplicationChecks {
             let (may_have_gone_through, outcome) = went_through(exchange, sent.reached_server);
             let accepted = (200..300)
                 .contains(&exchange.status())
-                .then(|| {
-                    exchange
-                        .json()?
-                        .pointer("/data/id")?
-                        .as_str()
-                        .map(str::to_owned)
-                })
+                .then(|| exchange.data_id().map(str::to_owned))
                 .flatten();
             self.attempts.push_back(Attempt {
                 account,
@@ -550,11 +544,7 @@ impl ApplicationChecks {
         if exchange.status() != 200 {
             return;
         }
-        let Some(id) = exchange
-            .json()
-            .and_then(|j| j.pointer("/data/id"))
-            .and_then(Value::as_str)
-        else {
+        let Some(id) = exchange.data_id() else {
             return;
         };
         let pending = exchange.payout_state() == Some("PENDING");

@@ -136,10 +136,7 @@ impl ServerChecks {
         else {
             return;
         };
-        let payout_id = exchange
-            .json()
-            .and_then(|j| j.pointer("/data/id"))
-            .and_then(Value::as_str);
+        let payout_id = exchange.data_id();
         let status = exchange.status();
         let slot = (account, key.clone());
         let Some(first) = self.keys.get(&slot) else {
