@@ -472,6 +472,20 @@ mod tests {
         TimeDelta::milliseconds(300)
     }
 
+    /// Why importing `body` is refused (it must be).
+    fn refusal(body: &Value) -> Violations {
+        import(body, delay(), ComplianceTable::builtin()).unwrap_err()
+    }
+
+    /// The paths [`refusal`] names, sorted.
+    fn refused_paths(body: &Value) -> Vec<String> {
+        refusal(body)
+            .path_rules()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
+    }
+
     fn snapshot() -> Value {
         json!({
             "version": 1,
@@ -511,14 +525,8 @@ mod tests {
         bad["idempotency"][0]["status"] = json!(42);
         bad["idempotency"][0]["response"] = json!("not json");
         bad["version"] = json!(2);
-        let paths: Vec<String> = import(&bad, delay(), ComplianceTable::builtin())
-            .unwrap_err()
-            .path_rules()
-            .into_iter()
-            .map(|(path, _)| path)
-            .collect();
         assert_eq!(
-            paths,
+            refused_paths(&bad),
             [
                 "idempotency[0].response",
                 "idempotency[0].status",
@@ -529,8 +537,7 @@ mod tests {
                 "wallets[0].currency",
             ]
         );
-        let missing =
-            import(&json!({"wallets": []}), delay(), ComplianceTable::builtin()).unwrap_err();
+        let missing = refusal(&json!({"wallets": []}));
         assert_eq!(
             missing.path_rules(),
             [
@@ -541,7 +548,7 @@ mod tests {
         );
         let mut drift = snapshot();
         drift["wallets"][0]["available"] = json!("900.00");
-        let error = import(&drift, delay(), ComplianceTable::builtin()).unwrap_err();
+        let error = refusal(&drift);
         assert_eq!(
             error.path_rules(),
             [("wallets[0].available".to_owned(), Rule::AmountFormat)]
@@ -554,21 +561,15 @@ mod tests {
         let mut bad = snapshot();
         bad["payment_accounts"][0]["country"] = json!("ZZ");
         bad["payment_accounts"][0]["mobile_money"]["number"] = json!("12");
-        let error = import(&bad, delay(), ComplianceTable::builtin()).unwrap_err();
-        let paths: Vec<String> = error.path_rules().into_iter().map(|(p, _)| p).collect();
+        let paths = refused_paths(&bad);
         assert!(
             paths.iter().any(|p| p == "payment_accounts[0].country"),
             "{paths:?}"
         );
         let mut number = snapshot();
         number["payment_accounts"][0]["mobile_money"]["number"] = json!("12");
-        let error = import(&number, delay(), ComplianceTable::builtin()).unwrap_err();
         assert_eq!(
-            error
-                .path_rules()
-                .into_iter()
-                .map(|(p, _)| p)
-                .collect::<Vec<_>>(),
+            refused_paths(&number),
             ["payment_accounts[0].mobile_money.number"]
         );
     }
@@ -581,9 +582,8 @@ mod tests {
         bad["payment_accounts"][0]["id"] = json!("pac-");
         bad["payouts"][0]["payment_account_id"] = json!("pac-");
         bad["payouts"][0]["id"] = json!("pyt-1 2");
-        let error = import(&bad, delay(), ComplianceTable::builtin()).unwrap_err();
         assert_eq!(
-            error.path_rules(),
+            refusal(&bad).path_rules(),
             [
                 ("payment_accounts[0].id".to_owned(), Rule::IdPrefix),
                 ("payouts[0].id".to_owned(), Rule::IdPrefix),
