@@ -247,6 +247,14 @@ impl App {
         request.send().await.unwrap()
     }
 
+    /// Posts `body` under `key`, which must be accepted: the payout's id.
+    async fn accepted(&self, body: &Value, key: &str) -> String {
+        let response = self.post(body, Some(key)).await;
+        assert_eq!(response.status(), 202, "{key}");
+        let answer: Value = response.json().await.unwrap();
+        answer["data"]["id"].as_str().unwrap().to_string()
+    }
+
     async fn get(&self, path: &str) -> Value {
         let response = self
             .http
@@ -286,12 +294,7 @@ async fn the_application_is_judged_by_what_it_sends() {
         500
     );
     app.post(&payout(json!("170.00")), Some("key-0b")).await;
-    let first = app.post(&payout(json!("150.00")), Some("key-1")).await;
-    assert_eq!(first.status(), 202);
-    let id = first.json::<Value>().await.unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.accepted(&payout(json!("150.00")), "key-1").await;
     // The same payout again under its own key: a safe retry.
     assert_eq!(
         app.post(&payout(json!("150.00")), Some("key-1"))
@@ -305,11 +308,7 @@ async fn the_application_is_judged_by_what_it_sends() {
     app.post(&payout(json!("150.00")), Some("key-1")).await;
     // A payout the application saw CANCELLED, sent again under a new key:
     // a new attempt, not a duplicate.
-    let cancelled = app.post(&payout(json!("180.00")), Some("key-8")).await;
-    let cancelled = cancelled.json::<Value>().await.unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cancelled = app.accepted(&payout(json!("180.00")), "key-8").await;
     let root = mock.base_url().trim_end_matches("/v1").to_string();
     let moved = app
         .http
