@@ -415,6 +415,56 @@ async fn the_application_is_judged_by_what_it_sends() {
     mock.shutdown().await;
 }
 
+/// After a create whose outcome it could not know, an application that
+/// reads the payout list and finds no such payout may send it again under
+/// a new key; where the list shows the payout made, the new key is still
+/// the duplicate-payout bug.
+#[tokio::test]
+async fn a_list_read_showing_no_payout_reconciles_an_unknown_outcome() {
+    // (the fault on the first create, whether it was made, the verdicts
+    // on the payout sent again under a new key after the list read)
+    for (fault, made, verdicts) in [
+        ("create_payout=500#1", false, (3, 0, 0)),
+        ("create_payout=drop-after-handling#1", true, (2, 1, 0)),
+    ] {
+        let mut config = rafiki_mock::Config::with_keys(
+            [KEY.to_string()],
+            &[rafiki_mock::WalletSeed::default_kes()],
+        );
+        config.faults = rafiki_mock::FaultPlan::new(0).with(fault.parse().unwrap());
+        let mock = rafiki_mock::spawn(config).await.unwrap();
+        let (proxy, _) = proxy(ProxyConfig::new(mock.base_url())).await;
+        let app = App {
+            http: reqwest::Client::new(),
+            base_url: proxy.base_url().to_string(),
+        };
+        let first = app
+            .http
+            .post(format!("{}/payouts", app.base_url))
+            .bearer_auth(KEY)
+            .header("x-idempotency-key", "unknown")
+            .json(&payout(json!("170.00")))
+            .send()
+            .await;
+        assert!(first.is_err() || first.unwrap().status() == 500, "{fault}");
+        // Another payout meanwhile: the list shows it either way.
+        app.accepted(&payout(json!("140.00")), "other").await;
+        let page = app.get("/payouts").await;
+        let listed = page["data"].as_array().unwrap().len();
+        assert_eq!(listed, if made { 2 } else { 1 }, "{fault}: {page}");
+        app.post(&payout(json!("170.00")), Some("after-looking"))
+            .await;
+        let report = proxy.finish().await;
+        assert_eq!(
+            counts(&report, "app_retry_same_key"),
+            verdicts,
+            "{fault}: {}",
+            report.render()
+        );
+        mock.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn the_server_is_judged_across_reads_and_replays() {
     // Reads a payout SENT, then PENDING; makes a new payout for every POST.

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use rafiki_rules::documented::{is_documented, value_at};
 use rafiki_rules::idempotency::{HEADER as IDEMPOTENCY_HEADER, MAX_KEY_LEN};
 use rafiki_rules::wire::{AccountType, ErrorCode};
@@ -39,6 +40,11 @@ use crate::report::Recorder;
 
 /// The most payouts, walks, polled payouts and accounts followed at once.
 const TRACKED: usize = 10_000;
+
+/// How far the proxy's clock and the server's may differ when a list
+/// read is taken to show that an attempt made no payout
+/// ([`ApplicationChecks::reconcile`]).
+const CLOCK_MARGIN: TimeDelta = TimeDelta::seconds(60);
 
 /// What the application has sent so far.
 pub struct ApplicationChecks {
@@ -72,7 +78,8 @@ struct Attempt {
     fingerprint: u64,
     /// Whether a payout may have been created (so that sending it again
     /// under another key may create a second one); false once the payout
-    /// it made is seen FAILED, CANCELLED or REVERSED.
+    /// it made is seen FAILED, CANCELLED or REVERSED, or a list read
+    /// since shows it was not made ([`ApplicationChecks::reconcile`]).
     may_have_gone_through: bool,
     /// The payout a 2xx answer named: the application knew it was made.
     accepted: Option<String>,
@@ -218,6 +225,9 @@ impl ApplicationChecks {
                     for account in accounts.and_then(Value::as_array).into_iter().flatten() {
                         self.learn_destination(account);
                     }
+                }
+                if operation == "list_payouts" {
+                    self.reconcile(exchange, sent.account, sent.timing);
                 }
                 self.walk(exchange, operation, sent.account, recorder);
             }
@@ -602,6 +612,60 @@ impl ApplicationChecks {
         }
     }
 
+    /// A first page of the payout list, unfiltered, read after attempts
+    /// whose outcome the application could not know (no answer, 5xx, 409
+    /// race): an attempt the page reaches back past (an item created
+    /// before it, or no next page) and shows no payout of its amount
+    /// created since was not made, so the application, having looked, may
+    /// send it again under a new key. The proxy's and the server's clocks
+    /// are compared with [`CLOCK_MARGIN`] either way, so a doubtful page
+    /// reconciles nothing.
+    fn reconcile(&mut self, exchange: &Exchange, account: Account, timing: Timing) {
+        let unfiltered = query_of(&exchange.url)
+            .iter()
+            .all(|(name, _)| name == "paging_limit");
+        let Some(page) = exchange
+            .json()
+            .filter(|_| exchange.status() == 200 && unfiltered)
+        else {
+            return;
+        };
+        let Some(items) = page.get("data").and_then(Value::as_array) else {
+            return;
+        };
+        let listed: Vec<(DateTime<Utc>, Option<&Value>)> = items
+            .iter()
+            .filter_map(|item| {
+                let created = item.get("created_at")?.as_str()?;
+                let created = DateTime::parse_from_rfc3339(created).ok()?.to_utc();
+                Some((created, item.get("amount")))
+            })
+            .collect();
+        if listed.len() != items.len() {
+            return;
+        }
+        let last_page = next_cursor(page).is_none();
+        for attempt in self.attempts.iter_mut() {
+            let unknown = attempt.may_have_gone_through && attempt.accepted.is_none();
+            if attempt.account != account || !unknown || !attempt.timing.before(&timing) {
+                continue;
+            }
+            let since = DateTime::<Utc>::from(attempt.timing.at) - CLOCK_MARGIN;
+            let reaches_back = last_page || listed.iter().any(|(created, _)| *created < since);
+            let amount = attempt.body.get("amount");
+            let made = listed
+                .iter()
+                .any(|(created, listed)| *created >= since && same_amount(*listed, amount));
+            if reaches_back && !made {
+                attempt.may_have_gone_through = false;
+                attempt.outcome = format!(
+                    "{}, then a list read showed no payout of its amount made since",
+                    attempt.outcome
+                );
+            }
+        }
+    }
+
     /// A payout read FAILED, CANCELLED or REVERSED: the money did not go
     /// (or came back), so the attempt that made it is one the application
     /// may make again under a new key.
@@ -819,6 +883,20 @@ fn query_of(url: &str) -> Vec<(String, String)> {
     url::Url::parse(url)
         .map(|u| u.query_pairs().into_owned().collect())
         .unwrap_or_default()
+}
+
+/// Whether two `amount` objects are the same money (`"150.0"` is
+/// `"150.00"`); an amount that cannot be read is taken to be the same.
+fn same_amount(listed: Option<&Value>, sent: Option<&Value>) -> bool {
+    let money = |amount: Option<&Value>| {
+        let amount = amount?;
+        let value = amount.get("value")?.as_str()?.parse::<Decimal>().ok()?;
+        Some((value, amount.get("currency")?.as_str()?.to_owned()))
+    };
+    match (money(listed), money(sent)) {
+        (Some(listed), Some(sent)) => listed == sent,
+        _ => true,
+    }
 }
 
 /// A page's next cursor: `cursors.after`, or `paging_after` of `next`.

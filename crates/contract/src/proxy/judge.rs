@@ -7,7 +7,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use rafiki_rules::ComplianceTable;
@@ -36,6 +36,9 @@ pub type Account = u64;
 pub struct Timing {
     pub started: Instant,
     pub finished: Instant,
+    /// When it arrived, by the wall clock (to compare with the server's
+    /// `created_at`s).
+    pub at: SystemTime,
 }
 
 impl Timing {
@@ -217,6 +220,7 @@ impl Judge {
         let timing = Timing {
             started: captured.started,
             finished: captured.finished,
+            at: captured.at,
         };
         let reached_server = !matches!(captured.outcome, Outcome::Unreachable(_));
         self.traffic.to_api += 1;
