@@ -5,10 +5,10 @@
 //! default page size, API.md's 409 for a reused key, the strict reading of
 //! `created_at_to`, recipient outages, branches not checked, a rate limit
 //! of 10 requests a second per key, a date of birth for every Kenyan
-//! sender). Each must pass with 0 failures; those
-//! that take a documented alternative also with 0 warnings (a warning is
-//! for our stricter opinions only); the rate-limited one within its
-//! `--max-duration`, its waits in the report.
+//! sender, a branch required at a bank with branches). Each must pass with
+//! 0 failures; those that take a documented alternative also with 0
+//! warnings (a warning is for our stricter opinions only); the
+//! rate-limited one within its `--max-duration`, its waits in the report.
 //!
 //! `RAFIKI_TEST_SEEDS=20 cargo test -p rafiki-contract --test variants`
 //! runs 20 seeds per variant (CI runs one).

@@ -177,6 +177,11 @@ pub struct Config {
     /// branches (default `true`). When `false`, any well-formed branch id
     /// is accepted with a listed bank; the bank itself is still checked.
     pub check_branches: bool,
+    /// Refuse a bank account without `branch_id` at a bank that has
+    /// branches (default `false`): one reading of the provider's v1
+    /// document says the branch is required when the bank has several, the
+    /// payment-accounts page no longer mentions branches (fidelity U-3).
+    pub branch_required: bool,
     /// At most this many requests per second per API key to the API under
     /// `/v1` (default `None`: no limit), as a token bucket of this size
     /// refilled at this rate, on the monotonic clock. A request past it
@@ -238,6 +243,7 @@ impl Config {
             created_at_to: UpperBound::default(),
             recipient_outages: false,
             check_branches: true,
+            branch_required: false,
             rate_limit_per_key: None,
             faults: FaultPlan::default(),
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,

@@ -86,8 +86,9 @@ struct Args {
     /// A legal variation to show (repeatable): leading_zero_amounts,
     /// slow_settlement, autonomous_support, page_size_7, key_reuse_refused,
     /// created_at_to_exclusive, recipient_outages, branches_unchecked,
-    /// rate_limited, dob_for_every_sender. Explicit flags win over what a
-    /// variant sets (dob_for_every_sender applies to the --compliance table).
+    /// rate_limited, dob_for_every_sender, branch_required. Explicit flags
+    /// win over what a variant sets (dob_for_every_sender applies to the
+    /// --compliance table).
     #[arg(long = "variant", value_name = "NAME")]
     variants: Vec<Variant>,
     /// At most N requests per second per API key to /v1 (a burst of N,

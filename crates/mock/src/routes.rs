@@ -78,7 +78,7 @@ pub async fn create_payment_account(
     let request = with_bank_check(
         validate_payment_account(&body, app.store.compliance()),
         check_bank_account(&body, "", crate::banks::all()),
-        app.check_branches,
+        &app,
     )?;
     let now = app.store.now();
     let mut account = cell.lock();
@@ -122,7 +122,7 @@ pub async fn create_payout(
     let validated = with_bank_check(
         validate_payout_create(&checked, app.store.compliance(), cell.as_ref()),
         check_payout_bank_account(&checked, crate::banks::all()),
-        app.check_branches,
+        &app,
     );
     let accept = app.store.accept(now, amount_text);
     let mut wake = false;
@@ -151,13 +151,14 @@ pub async fn create_payout(
 }
 
 /// The validator's verdict with the bank list's violations added: one 422
-/// naming every fault. Without `check_branches` the rules' branch verdict
-/// is dropped ([`crate::Config::check_branches`]): `rafiki-rules` judges
-/// the bank and its branch together, this server only the bank.
+/// naming every fault. `rafiki-rules` judges the bank and its branch
+/// together, and a missing branch at a bank with branches; this server
+/// drops the branch verdicts its configuration does not hold
+/// ([`crate::Config::check_branches`], [`crate::Config::branch_required`]).
 fn with_bank_check<T>(
     validated: Result<T, Violations>,
     banks: Violations,
-    check_branches: bool,
+    app: &AppState,
 ) -> Result<T, Violations> {
     let (request, mut violations) = match validated {
         Ok(request) => (Some(request), Violations::new()),
@@ -165,7 +166,11 @@ fn with_bank_check<T>(
     };
     banks
         .into_iter()
-        .filter(|v| check_branches || v.rule != Rule::UnknownBranch)
+        .filter(|v| match v.rule {
+            Rule::UnknownBranch => app.check_branches,
+            Rule::BranchRequired => app.branch_required,
+            _ => true,
+        })
         .for_each(|v| violations.push(v));
     match request {
         Some(request) => violations.into_result(request),

@@ -51,6 +51,8 @@ pub struct AppState {
     pub(crate) recipient_outages: bool,
     /// [`Config::check_branches`].
     pub(crate) check_branches: bool,
+    /// [`Config::branch_required`].
+    pub(crate) branch_required: bool,
 }
 
 /// Why the server did not start.
@@ -138,6 +140,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         created_at_to: config.created_at_to,
         recipient_outages: config.recipient_outages,
         check_branches: config.check_branches,
+        branch_required: config.branch_required,
         default_page_size: config.default_page_size,
     };
     let app = router(state, config.control_api, config.panic_route);
@@ -165,6 +168,7 @@ pub async fn spawn_on(config: Config, addr: SocketAddr) -> Result<MockHandle, St
         created_at_to = ?config.created_at_to,
         recipient_outages = config.recipient_outages,
         check_branches = config.check_branches,
+        branch_required = config.branch_required,
         rate_limit_per_key = config.rate_limit_per_key.map(NonZeroU32::get),
         faults = %config.faults,
         journal_capacity = config.journal_capacity,

@@ -60,6 +60,9 @@ pub enum Variant {
     /// `individual.dob` in Kenya too: the unconditional row of the
     /// provider's Kenya table ([`rafiki_rules::ComplianceTable::every_reading_required`]).
     DobForEverySender,
+    /// `branch_required`: a bank account at a bank that has branches needs
+    /// its `branch_id` ([`Config::branch_required`]).
+    BranchRequired,
 }
 
 /// The limit [`Variant::RateLimited`] sets, per second and per key: low
@@ -69,7 +72,7 @@ pub const RATE_LIMITED_PER_SECOND: NonZeroU32 = NonZeroU32::new(10).expect("not 
 
 impl Variant {
     /// Every variant, in a stable order.
-    pub const ALL: [Variant; 10] = [
+    pub const ALL: [Variant; 11] = [
         Variant::LeadingZeroAmounts,
         Variant::SlowSettlement,
         Variant::AutonomousSupport,
@@ -80,6 +83,7 @@ impl Variant {
         Variant::BranchesUnchecked,
         Variant::RateLimited,
         Variant::DobForEverySender,
+        Variant::BranchRequired,
     ];
 
     /// Its stable name (as `--variant` takes it).
@@ -95,6 +99,7 @@ impl Variant {
             Variant::BranchesUnchecked => "branches_unchecked",
             Variant::RateLimited => "rate_limited",
             Variant::DobForEverySender => "dob_for_every_sender",
+            Variant::BranchRequired => "branch_required",
         }
     }
 
@@ -129,6 +134,9 @@ impl Variant {
             Variant::DobForEverySender => {
                 "a Kenyan payout's sender needs individual.dob whatever its type (BUSINESS too), as one row of the provider's Kenya table says"
             }
+            Variant::BranchRequired => {
+                "a bank account at a bank with branches needs its branch_id, as one reading of the provider's v1 document says"
+            }
         }
     }
 
@@ -150,6 +158,7 @@ impl Variant {
             Variant::DobForEverySender => {
                 config.compliance = Arc::new(config.compliance.every_reading_required());
             }
+            Variant::BranchRequired => config.branch_required = true,
         }
     }
 }
@@ -198,6 +207,7 @@ pub fn legal_variants() -> Vec<(&'static str, ApplyVariant)> {
                 Variant::BranchesUnchecked => |c| Variant::BranchesUnchecked.apply(c),
                 Variant::RateLimited => |c| Variant::RateLimited.apply(c),
                 Variant::DobForEverySender => |c| Variant::DobForEverySender.apply(c),
+                Variant::BranchRequired => |c| Variant::BranchRequired.apply(c),
             };
             (variant.name(), apply)
         })
@@ -264,6 +274,8 @@ mod tests {
         assert!(with(Variant::RecipientOutages).recipient_outages);
         assert!(Config::default().check_branches);
         assert!(!with(Variant::BranchesUnchecked).check_branches);
+        assert!(!Config::default().branch_required);
+        assert!(with(Variant::BranchRequired).branch_required);
         assert_eq!(Config::default().rate_limit_per_key, None);
         assert_eq!(
             with(Variant::RateLimited)

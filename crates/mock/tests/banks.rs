@@ -236,3 +236,31 @@ async fn bank_faults_are_merged_with_the_other_violations() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_branch_required_variant_refuses_a_bank_with_branches_without_one() {
+    let env = common::start_configured("10000000.00", |config| {
+        config.branch_required = true;
+    })
+    .await;
+    let banks = listed(&env).await;
+    let (status, body) = post_account(&env, bank_account(&banks.bank, None, "0123456789")).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(error_fields(&body), ["bank_account.branch_id"]);
+    let message = body["errors"]["fields"]["bank_account.branch_id"][0]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("GET /banks"), "{message}");
+    let inline = payout_to(bank_account(&banks.bank, None, "0123456789"));
+    let (status, body) = env.post_payout(&inline, "no-branch").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        error_fields(&body),
+        ["payment_account.bank_account.branch_id"]
+    );
+    // With its branch, and a bank without branches without one: accepted.
+    let with_branch = bank_account(&banks.bank, Some(&banks.branch), "0123456789");
+    assert_eq!(post_account(&env, with_branch).await.0, 201);
+    let branchless = payout_to(bank_account(&banks.branchless, None, "0123456789"));
+    assert_eq!(env.post_payout(&branchless, "branchless").await.0, 202);
+}

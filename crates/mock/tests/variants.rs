@@ -455,6 +455,7 @@ fn the_variants_are_listed_by_name() {
         "branches_unchecked",
         "rate_limited",
         "dob_for_every_sender",
+        "branch_required",
     ] {
         assert!(names.contains(&wanted), "{wanted} in {names:?}");
     }

@@ -16,7 +16,11 @@
 //!   its branch is then not judged (there is no branch list to judge it by);
 //! - a branch that is not one of the listed bank's branches (a branch of
 //!   another bank included) is [`Rule::UnknownBranch`] at
-//!   `…bank_account.branch_id`.
+//!   `…bank_account.branch_id`;
+//! - no `branch_id` (or `null`) for a listed bank that has branches is
+//!   [`Rule::BranchRequired`] there: one reading of the provider's v1
+//!   document only (fidelity U-3), so a server of the other reading (the
+//!   mock by default) drops it.
 
 use serde_json::Value;
 
@@ -62,16 +66,23 @@ pub fn check_bank_account(account: &Value, prefix: &str, banks: &[Bank]) -> Viol
         );
         return violations;
     };
-    if let Some(branch_id) = well_formed("branch_id", IdKind::Branch) {
-        let branches = bank.branches.as_deref().unwrap_or_default();
-        if !branches.iter().any(|branch| branch.id == branch_id) {
-            let message = if branches.is_empty() {
-                format!("bank `{bank_id}` has no branches; `{branch_id}` is not one of them")
-            } else {
-                format!("`{branch_id}` is not a branch of bank `{bank_id}`")
-            };
-            violations.add(path("branch_id"), Rule::UnknownBranch, message);
-        }
+    let branches = bank.branches.as_deref().unwrap_or_default();
+    if block.get("branch_id").is_none_or(Value::is_null) && !branches.is_empty() {
+        let message = format!(
+            "bank `{bank_id}` has {} branches: name one of them (GET /banks lists them)",
+            branches.len()
+        );
+        violations.add(path("branch_id"), Rule::BranchRequired, message);
+    }
+    if let Some(branch_id) = well_formed("branch_id", IdKind::Branch)
+        && !branches.iter().any(|branch| branch.id == branch_id)
+    {
+        let message = if branches.is_empty() {
+            format!("bank `{bank_id}` has no branches; `{branch_id}` is not one of them")
+        } else {
+            format!("`{branch_id}` is not a branch of bank `{bank_id}`")
+        };
+        violations.add(path("branch_id"), Rule::UnknownBranch, message);
     }
     violations
 }
@@ -138,15 +149,26 @@ mod tests {
     }
 
     #[test]
-    fn listed_banks_with_or_without_their_branches_pass() {
+    fn listed_banks_with_their_branches_pass() {
         for (bank, branch) in [
-            (EQUITY, None),
             (EQUITY, Some(EQUITY_MAIN)),
             (KCB, Some(KCB_MOI)),
             (NCBA, None),
         ] {
             assert!(faults(&account(json!(bank), branch), "").is_empty());
         }
+    }
+
+    #[test]
+    fn a_bank_with_branches_and_no_branch_id_is_named_by_its_own_rule() {
+        let mut without = account(json!(EQUITY), None);
+        let expected = [(
+            "payment_account.bank_account.branch_id".to_owned(),
+            Rule::BranchRequired,
+        )];
+        assert_eq!(faults(&without, "payment_account"), expected);
+        without["bank_account"]["branch_id"] = Value::Null;
+        assert_eq!(faults(&without, "payment_account"), expected);
     }
 
     #[test]

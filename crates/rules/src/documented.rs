@@ -40,6 +40,7 @@ pub fn fidelity_row(rule: Rule) -> Option<&'static str> {
         | Rule::UnsupportedCountry
         | Rule::UnsupportedCurrency
         | Rule::UnknownBranch
+        | Rule::BranchRequired
         | Rule::WalletCurrencyMismatch
         | Rule::NoWalletForCurrency => return None,
         Rule::Required => "VAL-1",

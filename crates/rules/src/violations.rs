@@ -76,11 +76,15 @@ pub enum Rule {
     /// A well-formed `branch_id` that is not a branch of the account's bank
     /// (a branch of another bank included); see [`crate::banks`].
     UnknownBranch,
+    /// No `branch_id` for a bank that has branches: required by one reading
+    /// of the provider's v1 document only (`docs/contract.md`, fidelity
+    /// U-3); see [`crate::banks`].
+    BranchRequired,
 }
 
 impl Rule {
     /// Every rule (for tests that walk them all).
-    pub const ALL: [Rule; 28] = [
+    pub const ALL: [Rule; 29] = [
         Rule::Required,
         Rule::WrongType,
         Rule::Blank,
@@ -109,6 +113,7 @@ impl Rule {
         Rule::PagingLimit,
         Rule::UnknownBank,
         Rule::UnknownBranch,
+        Rule::BranchRequired,
     ];
 
     /// Whether the verdict depends on the server's state (the caller's
@@ -159,6 +164,7 @@ impl fmt::Display for Rule {
             Rule::PagingLimit => "paging limit",
             Rule::UnknownBank => "unknown bank",
             Rule::UnknownBranch => "unknown branch",
+            Rule::BranchRequired => "branch required at a bank with branches",
         })
     }
 }
