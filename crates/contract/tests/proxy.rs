@@ -465,6 +465,57 @@ async fn a_list_read_showing_no_payout_reconciles_an_unknown_outcome() {
     }
 }
 
+/// A bank account at a bank the application was listed with branches,
+/// sent without `branch_id`: the default mock takes it, one reading of the
+/// provider's document refuses it, so the proxy warns; with the branch it
+/// passes.
+#[tokio::test]
+async fn a_bank_account_without_the_branch_its_bank_has_warns() {
+    let config = rafiki_mock::Config::with_keys(
+        [KEY.to_string()],
+        &[rafiki_mock::WalletSeed::default_kes()],
+    );
+    let mock = rafiki_mock::spawn(config).await.unwrap();
+    let (proxy, told) = proxy(ProxyConfig::new(mock.base_url())).await;
+    let app = App {
+        http: reqwest::Client::new(),
+        base_url: proxy.base_url().to_string(),
+    };
+    let banks = app.get("/banks").await;
+    let bank = banks["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|bank| bank["branches"].is_array())
+        .unwrap();
+    let mut account = json!({"type": "BANK_ACCOUNT", "country": "KE",
+        "holder": {"type": "BUSINESS", "name": "Duka Ltd"},
+        "bank_account": {"bank_id": bank["id"], "number": "0123456789"}});
+    let post = |account: Value| {
+        app.http
+            .post(format!("{}/payment-accounts", app.base_url))
+            .bearer_auth(KEY)
+            .json(&account)
+            .send()
+    };
+    assert_eq!(post(account.clone()).await.unwrap().status(), 201);
+    account["bank_account"]["branch_id"] = bank["branches"][0]["id"].clone();
+    assert_eq!(post(account).await.unwrap().status(), 201);
+    let report = proxy.finish().await;
+    assert_eq!(
+        counts(&report, "app_request_valid"),
+        (1, 0, 1),
+        "{}",
+        report.render()
+    );
+    let told = told.lock().unwrap().join("\n");
+    assert!(
+        told.contains("no `bank_account.branch_id`") && told.contains("name one of them"),
+        "{told}"
+    );
+    mock.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_server_is_judged_across_reads_and_replays() {
     // Reads a payout SENT, then PENDING; makes a new payout for every POST.

@@ -21,9 +21,10 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use rafiki_rules::documented::{is_documented, value_at};
 use rafiki_rules::idempotency::{HEADER as IDEMPOTENCY_HEADER, MAX_KEY_LEN};
-use rafiki_rules::wire::{AccountType, ErrorCode};
+use rafiki_rules::wire::{AccountType, Bank, ErrorCode};
 use rafiki_rules::{
-    ComplianceTable, Destination, Violation, validate_payment_account, validate_payout_create,
+    ComplianceTable, Destination, Rule, Violation, check_bank_account, check_payout_bank_account,
+    validate_payment_account, validate_payout_create,
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -53,6 +54,10 @@ pub struct ApplicationChecks {
     /// Kenya table's date of birth for every sender): a request only it
     /// refuses warns, as a server of that reading would refuse it.
     every_reading: ComplianceTable,
+    /// The banks the server listed to the application (`GET /banks`): a
+    /// bank account at one with branches and no `branch_id` warns, as
+    /// one reading of the provider's document requires the branch.
+    banks: Vec<Bank>,
     retry_window: Duration,
     poll_floor: Duration,
     /// Where each payment account seen in an answer sends money (for the
@@ -185,6 +190,7 @@ impl ApplicationChecks {
         ApplicationChecks {
             table,
             every_reading: table.every_reading_required(),
+            banks: Vec::new(),
             retry_window,
             poll_floor,
             destinations: HashMap::new(),
@@ -232,6 +238,12 @@ impl ApplicationChecks {
                 self.walk(exchange, operation, sent.account, recorder);
             }
             "get_payout" => self.poll(exchange, sent.account, sent.timing, recorder),
+            "list_banks" => {
+                let listed = exchange.json().and_then(|j| j.get("data")).cloned();
+                if let Some(Ok(banks)) = listed.map(serde_json::from_value::<Vec<Bank>>) {
+                    self.banks = banks;
+                }
+            }
             _ => {}
         }
     }
@@ -368,12 +380,21 @@ impl ApplicationChecks {
                 false => ours.push(violation),
             }
         }
-        // Valid by the reading validation follows, refused by the other.
+        // Valid by the reading validation follows, refused by the other
+        // (the Kenya table's other row; a bank's branch, by the banks the
+        // application was listed).
         let by_one_reading: Vec<Violation> = match (documented.is_empty(), ours.is_empty()) {
-            (true, true) => validate(&self.every_reading)
-                .into_iter()
-                .filter(|v| !found.iter().any(|f| f.path == v.path))
-                .collect(),
+            (true, true) => {
+                let banks = match exchange.probe.operation {
+                    Some("create_payout") => check_payout_bank_account(body, &self.banks),
+                    _ => check_bank_account(body, "", &self.banks),
+                };
+                validate(&self.every_reading)
+                    .into_iter()
+                    .filter(|v| !found.iter().any(|f| f.path == v.path))
+                    .chain(banks.into_iter().filter(|v| v.rule == Rule::BranchRequired))
+                    .collect()
+            }
             _ => Vec::new(),
         };
         let (violations, warning, reading) = match (documented.is_empty(), ours.is_empty()) {

@@ -44,7 +44,7 @@ use crate::report::{FailureListener, Report};
 
 check_list! { APPLICATION_CHECKS;
     APP_REQUEST_VALID = "app_request_valid": "every payout and payment account the application sends keeps the documented contract and the compliance rules",
-        basis: "what the documented contract refuses (shape, types, enums, E.164, ISO codes, compliance limits and sender fields) fails, named by field and rule as the server's 422 names it; what only our stricter reading refuses warns; what only the server can judge (unknown accounts, balances) is left to it";
+        basis: "what the documented contract refuses (shape, types, enums, E.164, ISO codes, compliance limits and sender fields) fails, named by field and rule as the server's 422 names it; what only our stricter reading refuses warns, and so does what one reading of unclear pages refuses (a Kenyan business sender without a date of birth; a bank account without the branch of a bank GET /banks listed with branches); what only the server can judge (unknown accounts, balances) is left to it";
     APP_IDEMPOTENCY_KEY = "app_idempotency_key": "every POST /payouts carries a usable X-Idempotency-Key",
         basis: "the header is required (1 to 255 characters): without it the server refuses the payout, and no retry of it can be safe";
     APP_RETRY_SAME_KEY = "app_retry_same_key": "a payout sent again is sent under its first idempotency key",
