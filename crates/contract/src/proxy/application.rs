@@ -83,11 +83,13 @@ struct Attempt {
     fingerprint: u64,
     /// Whether a payout may have been created (so that sending it again
     /// under another key may create a second one); false once the payout
-    /// it made is seen FAILED, CANCELLED or REVERSED, or a list read
-    /// since shows it was not made ([`ApplicationChecks::reconcile`]).
+    /// it made is seen FAILED, CANCELLED or REVERSED.
     may_have_gone_through: bool,
     /// The payout a 2xx answer named: the application knew it was made.
     accepted: Option<String>,
+    /// A list read since showed no such payout made
+    /// ([`ApplicationChecks::reconcile`]): the application looked.
+    looked_for: bool,
     /// What the application got, in words.
     outcome: String,
 }
@@ -483,17 +485,32 @@ impl ApplicationChecks {
                         .saturating_duration_since(first.timing.finished)
                         .as_secs_f64()
                 );
-                match first.accepted {
+                match (&first.accepted, first.looked_for) {
                     // The application knew the first was made: a second
                     // payout of the same may be meant (nothing documented
                     // forbids it), so only our reading calls it a retry.
-                    Some(_) => recorder.warn_sent(
+                    (Some(_), _) => recorder.warn_sent(
                         &APP_RETRY_SAME_KEY,
                         format!("{expected} (if it was meant once)"),
                         sent,
                         Some(exchange),
                     ),
-                    None => recorder.fail_sent(&APP_RETRY_SAME_KEY, expected, sent, Some(exchange)),
+                    // It looked, and the first was not there: likely not
+                    // made, but a request whose outcome was unknown may
+                    // still complete (a backend slower than its gateway).
+                    (None, true) => recorder.warn_sent(
+                        &APP_RETRY_SAME_KEY,
+                        format!(
+                            "{expected}; a list read showed it not made, but a request whose \
+                             outcome was unknown may still complete: only its first key can \
+                             never pay twice"
+                        ),
+                        sent,
+                        Some(exchange),
+                    ),
+                    (None, false) => {
+                        recorder.fail_sent(&APP_RETRY_SAME_KEY, expected, sent, Some(exchange))
+                    }
                 }
             }
             _ => recorder.pass(&APP_RETRY_SAME_KEY),
@@ -512,6 +529,7 @@ impl ApplicationChecks {
                 fingerprint,
                 may_have_gone_through,
                 accepted,
+                looked_for: false,
                 outcome,
             });
         }
@@ -637,8 +655,10 @@ impl ApplicationChecks {
     /// whose outcome the application could not know (no answer, 5xx, 409
     /// race): an attempt the page reaches back past (an item created
     /// before it, or no next page) and shows no payout of its amount
-    /// created since was not made, so the application, having looked, may
-    /// send it again under a new key. The proxy's and the server's clocks
+    /// created since was likely not made, so the application, having
+    /// looked, only gets a warning for sending it again under a new key
+    /// (the request may still complete: only the first key is sure). The
+    /// proxy's and the server's clocks
     /// are compared with [`CLOCK_MARGIN`] either way, so a doubtful page
     /// reconciles nothing.
     fn reconcile(&mut self, exchange: &Exchange, account: Account, timing: Timing) {
@@ -668,7 +688,8 @@ impl ApplicationChecks {
         let last_page = next_cursor(page).is_none();
         for attempt in self.attempts.iter_mut() {
             let unknown = attempt.may_have_gone_through && attempt.accepted.is_none();
-            if attempt.account != account || !unknown || !attempt.timing.before(&timing) {
+            let open = unknown && !attempt.looked_for;
+            if attempt.account != account || !open || !attempt.timing.before(&timing) {
                 continue;
             }
             let since = DateTime::<Utc>::from(attempt.timing.at) - CLOCK_MARGIN;
@@ -678,7 +699,7 @@ impl ApplicationChecks {
                 .iter()
                 .any(|(created, listed)| *created >= since && same_amount(*listed, amount));
             if reaches_back && !made {
-                attempt.may_have_gone_through = false;
+                attempt.looked_for = true;
                 attempt.outcome = format!(
                     "{}, then a list read showed no payout of its amount made since",
                     attempt.outcome
