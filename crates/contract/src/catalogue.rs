@@ -42,9 +42,9 @@ check_list! { ALL;
     ERROR_ENVELOPE = "error_envelope": "every error has {code, message} and a code that fits its status",
         basis: "the error body {code, message} and the documented status/code pairs";
     CONTENT_TYPE_REQUIRED = "content_type_required": "a POST body sent without Content-Type gets 400, before any validation",
-        basis: "the provider's transport page: a POST with a body but without the Content-Type application/json header is refused at once with HTTP 400 (the body's code is not documented, so any code passes); a non-JSON type refused the same way is our reading and only warns";
+        basis: "the provider's transport page: a POST with a body but without the Content-Type application/json header is refused at once with HTTP 400 (the body's code is not documented, so any code passes), whether its body is valid or not (an invalid one answered 422 was judged first); a non-JSON type refused the same way is our reading and only warns, as does refusing `application/json; charset=utf-8`";
     AUTH_REQUIRED = "auth_required": "every operation answers 401 UNAUTHORIZED without a key or with a wrong key",
-        basis: "a Bearer key on every operation; a missing or unknown key is refused with 401";
+        basis: "a Bearer key on every operation; a missing or unknown key is refused with 401: no key, a made-up key, the real key with a character added, `Bearer` alone; keyless also for an unknown payout id and an invalid body (the key is asked for before anything else)";
     VALID_PAYOUT_ACCEPTED = "valid_payout_accepted": "a valid payout is accepted: 202 PENDING (402 only when the wallet is short)",
         basis: "a payout within the compliance rules is accepted PENDING with 202, or refused 402 when the wallet's available does not cover it; the recipient may be named by `payment_account_id` and the wallet by `wallet_id`, and the 202 names the ones sent";
     INVALID_PAYOUT_REJECTED = "invalid_payout_rejected": "a payout breaking one rule gets 422 naming the broken field",
@@ -58,7 +58,7 @@ check_list! { ALL;
     PAYOUT_RETRIEVABLE = "payout_retrievable": "a created payout is returned by GET /payouts/{id} unchanged and is listed, its sender as sent and its wallet one in the amount's currency",
         basis: "an accepted payout can be read back and is listed; id, amount, accounts and created_at never change; `sender` reads back as sent; without `wallet_id` the payout is paid from a wallet whose currency is the amount's";
     UNKNOWN_PAYOUT_NOT_FOUND = "unknown_payout_not_found": "GET /payouts/{id} of an unknown id gets 404 NOT_FOUND",
-        basis: "an unknown payout id gets 404 NOT_FOUND";
+        basis: "an unknown payout id gets 404 NOT_FOUND, the one error the operation documents: a malformed id (`abc`, another resource's `pac-1`) too";
     PAGINATION_WALK = "pagination_walk": "walking `next` visits every item once, newest first, pages within paging_limit",
         basis: "lists are newest first; walking `next` visits every item exactly once; `next` and cursors.after come together";
     PAGING_LIMIT_BOUNDS = "paging_limit_bounds": "paging_limit 1 and 50 are served; 0, 51 and non-integers get 422",
@@ -70,7 +70,7 @@ check_list! { ALL;
     BAD_DATE_REJECTED = "bad_date_rejected": "created_at_from/to that are neither a date nor RFC 3339 get 422",
         basis: "created_at_from/to other than YYYY-MM-DD or RFC 3339 get 422";
     TENANT_ISOLATION = "tenant_isolation": "a second API key can neither read nor list nor use the first key's resources",
-        basis: "every resource belongs to the account of the key that created it";
+        basis: "every resource belongs to the account of the key that created it, idempotency keys too (API.md: a key's scope is the account, the URL and the key)";
     IDEMPOTENCY_REPLAY = "idempotency_replay": "the same key and body replay the first answer (same payout) and create nothing",
         basis: "the same key and body replay the first answer (same status, same payout) and create nothing";
     IDEMPOTENCY_KEY_REUSE = "idempotency_key_reuse": "the same key with another body gets the first answer again (or 409), never a second payout",

@@ -36,11 +36,17 @@ pub enum KeySlot {
     /// The main key without the `Bearer ` scheme, as the provider's
     /// generated examples send it.
     PrimaryWithoutScheme,
+    /// The main key with characters added: a key that begins with a real
+    /// one is not it.
+    PrimaryExtended,
     /// No `Authorization` header at all.
     None,
     /// This literal header value (for wrong-key probes; never a real key).
     Literal(String),
 }
+
+/// What [`KeySlot::PrimaryExtended`] adds to the main key.
+pub(crate) const EXTENSION: &str = "x";
 
 impl KeySlot {
     fn curl_header(&self) -> Option<String> {
@@ -48,6 +54,9 @@ impl KeySlot {
             KeySlot::Primary => Some("\"Authorization: Bearer $RAFIKI_API_KEY\"".into()),
             KeySlot::Secondary => Some("\"Authorization: Bearer $RAFIKI_API_KEY_2\"".into()),
             KeySlot::PrimaryWithoutScheme => Some("\"Authorization: $RAFIKI_API_KEY\"".into()),
+            KeySlot::PrimaryExtended => Some(format!(
+                "\"Authorization: Bearer ${{RAFIKI_API_KEY}}{EXTENSION}\""
+            )),
             KeySlot::None => None,
             KeySlot::Literal(value) => Some(shell_quote(&format!("Authorization: {value}"))),
         }

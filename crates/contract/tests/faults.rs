@@ -102,6 +102,29 @@ faults! {
     ];
     /// A missing or unknown key is replaced by a good one.
     AuthOptional => "auth_required";
+    /// A key that begins with the first account's, or `Bearer` with no
+    /// key at all, is served as the first account.
+    LooseKeyMatch => "auth_required";
+    /// A keyless read of an unknown payout answers 404, and a keyless POST
+    /// of `{}` answers 422: the request is judged before its key.
+    KeyAskedLast => "auth_required";
+    /// A POST of `{}` without a Content-Type gets 422, not 400: the body is
+    /// judged before its type.
+    ContentTypeAfterValidation => "content_type_required";
+    /// `GET /payouts/{id}` of an id no payout can have (not `pyt-`)
+    /// answers 422, a status the operation does not document.
+    MalformedIdRefused => "unknown_payout_not_found", partners: [
+        "status_documented": "422 is not documented for GET /payouts/{id}",
+    ];
+    /// A create sent again under its key is answered with the payout as
+    /// it is now, not the stored answer.
+    ReplayShowsLiveState => "idempotency_replay", partners: [
+        "idempotency_key_reuse": "the key with another body gets the payout as it is now too, not the stored answer",
+        "idempotency_concurrent": "a copy arriving after the first answer is a replay, answered as the payout is now",
+    ];
+    /// The second account's create under a key the first account used is
+    /// answered with the first account's payout.
+    IdempotencyKeysShared => "tenant_isolation";
     /// Payouts above 1,000 get 402 whatever the wallet holds.
     SpuriousInsufficientBalance => "valid_payout_accepted", partners: [
         "insufficient_balance": "the sequences see a 402 for amounts the wallet covers",
@@ -284,6 +307,11 @@ struct Proxy {
     failed_seen: std::sync::Mutex<std::collections::HashSet<String>>,
     /// SENT answers per payout (StateGoesBack).
     sent_reads: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// Idempotency keys of creates answered 202 (ReplayShowsLiveState).
+    keys_seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The first account's 202 answers by idempotency key
+    /// (IdempotencyKeysShared).
+    first_account_answers: std::sync::Mutex<std::collections::HashMap<String, Value>>,
     /// Hide the control API, as a real server would not have it.
     hide_control: bool,
 }
@@ -336,6 +364,16 @@ fn break_request(
                     .to_str()
                     .unwrap()
                     .contains("sk_test_faults") =>
+        {
+            headers.insert("authorization", bearer(KEYS[0]));
+        }
+        Fault::LooseKeyMatch
+            if headers.get("authorization").is_some_and(|a| {
+                let a = a.to_str().unwrap_or_default();
+                a == "Bearer"
+                    || (a.starts_with(&format!("Bearer {}", KEYS[0]))
+                        && a != format!("Bearer {}", KEYS[0]))
+            }) =>
         {
             headers.insert("authorization", bearer(KEYS[0]));
         }
@@ -419,6 +457,14 @@ fn break_response(
     match fault {
         Fault::UndocumentedStatus if is_get_payout && *status == StatusCode::NOT_FOUND => {
             *status = StatusCode::BAD_REQUEST
+        }
+        Fault::MalformedIdRefused
+            if is_get_payout
+                && *status == StatusCode::NOT_FOUND
+                && !path.trim_start_matches("/v1/payouts/").starts_with("pyt-") =>
+        {
+            *status = StatusCode::UNPROCESSABLE_ENTITY;
+            *body = validation_failed("id", "must be a payout id (pyt-...)");
         }
         Fault::SchemaBreakingBody if is_get_payout => {
             body["data"].as_object_mut().map(|d| d.remove("wallet_id"));
@@ -576,7 +622,69 @@ async fn break_statefully(
     let sent: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let is_list = request.method == Method::GET
         && (path.ends_with("/payouts") || path.ends_with("/payment-accounts"));
+    let is_create = request.method == Method::POST && path == "/v1/payouts";
+    let keyless = !request.headers.contains_key("authorization");
+    let idempotency_key = request
+        .headers
+        .get("x-idempotency-key")
+        .and_then(|k| k.to_str().ok())
+        .map(str::to_string);
     match proxy.fault {
+        Some(Fault::KeyAskedLast) if keyless && *status == StatusCode::UNAUTHORIZED => {
+            let mut headers = request.headers.clone();
+            headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {}", KEYS[0])).unwrap(),
+            );
+            if request.method == Method::GET && path.starts_with("/v1/payouts/") {
+                let id = path.trim_start_matches("/v1/payouts/");
+                let (got_status, got) = proxy.read_payout(id, &headers).await;
+                if got_status == StatusCode::NOT_FOUND {
+                    (*status, *body) = (got_status, got);
+                }
+            } else if request.method == Method::POST && sent == json!({}) {
+                *status = StatusCode::UNPROCESSABLE_ENTITY;
+                *body = validation_failed("amount", "is required");
+            }
+        }
+        Some(Fault::ContentTypeAfterValidation)
+            if request.method == Method::POST
+                && !request.headers.contains_key("content-type")
+                && sent == json!({})
+                && *status == StatusCode::BAD_REQUEST =>
+        {
+            *status = StatusCode::UNPROCESSABLE_ENTITY;
+            *body = validation_failed("amount", "is required");
+        }
+        Some(Fault::ReplayShowsLiveState) if is_create && *status == StatusCode::ACCEPTED => {
+            let Some(key) = idempotency_key else { return };
+            let seen = !proxy.keys_seen.lock().unwrap().insert(key);
+            if let (true, Some(id)) = (seen, body.pointer("/data/id").and_then(Value::as_str)) {
+                let id = id.to_string();
+                let (_, now) = proxy.read_payout(&id, &request.headers).await;
+                body["data"] = now["data"].clone();
+            }
+        }
+        Some(Fault::IdempotencyKeysShared) if is_create => {
+            let Some(used) = idempotency_key else { return };
+            if key(0) && *status == StatusCode::ACCEPTED {
+                proxy
+                    .first_account_answers
+                    .lock()
+                    .unwrap()
+                    .insert(used, body.clone());
+            } else if key(1) {
+                let theirs = proxy
+                    .first_account_answers
+                    .lock()
+                    .unwrap()
+                    .get(&used)
+                    .cloned();
+                if let Some(theirs) = theirs {
+                    (*status, *body) = (StatusCode::ACCEPTED, theirs);
+                }
+            }
+        }
         Some(Fault::PayoutWithoutId)
             if request.method == Method::POST
                 && path.ends_with("/payouts")
@@ -881,6 +989,12 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
     response
 }
 
+/// A 422 VALIDATION_FAILED naming `field`.
+fn validation_failed(field: &str, reason: &str) -> Value {
+    json!({"code": "VALIDATION_FAILED", "message": "Validation failed.",
+        "errors": {"fields": {field: [reason]}}})
+}
+
 /// Whether a payout request is one of the suite's fixtures (or made like
 /// one): the holder and mobile numbers of `runner::fixture_payout`.
 fn is_fixture(sent: &Value) -> bool {
@@ -1037,6 +1151,8 @@ async fn faulty_server(
         unnamed: Default::default(),
         failed_seen: Default::default(),
         sent_reads: Default::default(),
+        keys_seen: Default::default(),
+        first_account_answers: Default::default(),
         hide_control,
     });
     let app = Router::new().fallback(forward).with_state(proxy);

@@ -1,6 +1,7 @@
 //! `tenant_isolation`: a second API key sees none of the first key's
-//! payouts or payment accounts, and cannot pay with them or from its
-//! wallet (docs/contract.md, "Authentication": tenancy).
+//! payouts or payment accounts, cannot pay with them or from its wallet,
+//! and does not share its idempotency keys (docs/contract.md,
+//! "Authentication": tenancy).
 
 use std::sync::Arc;
 
@@ -137,6 +138,47 @@ pub async fn run(ctx: Arc<Ctx>) {
         body["wallet_id"] = json!(wallet);
         let exchange = ctx.create_payout_as(body, KeySlot::Secondary).await;
         expect_refusal(&ctx, &exchange, wallet);
+    }
+    one_idempotency_key_in_two_accounts(&ctx).await;
+}
+
+/// Both accounts send a payout under one idempotency key: a key belongs
+/// to its account (API.md: the scope is the account, the URL and the key),
+/// so the second never gets the first's payout back. The second's payout
+/// is below Kenya's minimum, so that its own answer is a refusal (other
+/// checks judge it) and moves none of its money, which the stateful
+/// sequences on that account are counting.
+async fn one_idempotency_key_in_two_accounts(ctx: &Ctx) {
+    let key = format!("contract-tenancy-{}", uuid::Uuid::new_v4().simple());
+    let under_key = |body, slot| Probe {
+        idempotency_key: Some(key.clone()),
+        ..Probe::create_payout(body).key(slot)
+    };
+    let first = ctx
+        .send(under_key(fixture_payout(9), KeySlot::Primary))
+        .await;
+    let Some(theirs) = first.data_id().filter(|_| first.status() == 202) else {
+        return ctx.recorder.skip(
+            &TENANT_ISOLATION,
+            format!(
+                "one idempotency key in two accounts: the first account's payout was not accepted (HTTP {})",
+                first.status()
+            ),
+        );
+    };
+    let mut below_minimum = fixture_payout(10);
+    below_minimum["amount"]["value"] = json!("1.00");
+    let second = ctx
+        .send_to_be_refused(under_key(below_minimum, KeySlot::Secondary))
+        .await;
+    if second.data_id() == Some(theirs) {
+        let expected = format!(
+            "the second account's own answer under idempotency key `{key}`, never the other account's payout {theirs}: a key belongs to the account that sent it"
+        );
+        ctx.recorder
+            .fail(&TENANT_ISOLATION, expected, Some(&second), None);
+    } else {
+        ctx.recorder.pass(&TENANT_ISOLATION);
     }
 }
 

@@ -76,8 +76,10 @@ pub async fn run(ctx: Arc<Ctx>) {
             payout_retrievable(&ctx).await;
         }
         if ctx.is_selected(&UNKNOWN_PAYOUT_NOT_FOUND) {
-            for _ in 0..3 {
-                let id = format!("pyt-{}", uuid::Uuid::new_v4().simple());
+            // Well-formed ids no server made, and ids no payout can have:
+            // 404 is the one error the operation documents for either.
+            let made_up = (0..3).map(|_| format!("pyt-{}", uuid::Uuid::new_v4().simple()));
+            for id in made_up.chain(["abc".to_string(), "pac-1".to_string()]) {
                 let exchange = ctx
                     .send(Probe::get("get_payout", format!("/payouts/{id}")))
                     .await;

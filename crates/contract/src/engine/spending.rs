@@ -108,7 +108,10 @@ impl Spending {
     /// wallet holds, those are tried.
     fn amount_of(&self, probe: &Probe) -> Option<Decimal> {
         if probe.operation != Some("create_payout")
-            || matches!(probe.key, KeySlot::None | KeySlot::Literal(_))
+            || matches!(
+                probe.key,
+                KeySlot::None | KeySlot::Literal(_) | KeySlot::PrimaryExtended
+            )
             || probe.body_type.is_none()
         {
             return None;

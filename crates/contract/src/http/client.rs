@@ -420,6 +420,7 @@ impl Client {
             KeySlot::Primary => Some(self.bearers.primary.clone()),
             KeySlot::Secondary => self.bearers.secondary.clone(),
             KeySlot::PrimaryWithoutScheme => Some(self.bearers.primary_without_scheme.clone()),
+            KeySlot::PrimaryExtended => Some(self.bearers.primary_extended.clone()),
             KeySlot::None => None,
             KeySlot::Literal(value) => Some(HeaderValue::try_from(value.as_str()).ok()),
         };
@@ -476,6 +477,7 @@ fn is_absolute(target: &str) -> bool {
 struct Bearers {
     primary: Option<HeaderValue>,
     primary_without_scheme: Option<HeaderValue>,
+    primary_extended: Option<HeaderValue>,
     secondary: Option<Option<HeaderValue>>,
 }
 
@@ -489,6 +491,7 @@ impl Bearers {
         Bearers {
             primary: header(format!("Bearer {}", keys.primary)),
             primary_without_scheme: header(keys.primary.clone()),
+            primary_extended: header(format!("Bearer {}{}", keys.primary, super::EXTENSION)),
             secondary: keys
                 .secondary
                 .as_ref()

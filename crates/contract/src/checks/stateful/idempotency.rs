@@ -28,11 +28,18 @@ fn judged_first(original: &Tracked) -> bool {
 }
 
 /// Whether `exchange` is `original`'s first answer again: 202 with the same
-/// (present) payout id, or the same 402. `Err` says what was expected.
+/// (present) payout id in the state that answer gave (the stored answer,
+/// not the payout as it is now), or the same 402. `Err` says what was
+/// expected.
 fn first_answer_again(original: &Tracked, exchange: &Exchange) -> Result<(), String> {
     let id = id_at(exchange, "/data/id");
+    let stored_state = original.history.first().map(|p| p.state.code.as_str());
     let same = match original.id.as_deref() {
-        Some(original_id) => exchange.status() == 202 && id == Some(original_id),
+        Some(original_id) => {
+            exchange.status() == 202
+                && id == Some(original_id)
+                && (stored_state.is_none() || exchange.payout_state() == stored_state)
+        }
         None => {
             exchange.status() == original.status
                 && exchange.is_error(ErrorCode::WalletInsufficientBalance)
@@ -47,6 +54,11 @@ fn first_answer_again(original: &Tracked, exchange: &Exchange) -> Result<(), Str
                 "the first answer again (202 with {original_id}), got a 202 without a payout id"
             )
         }
+        (Some(original_id), 202, Some(replayed)) if replayed == original_id => format!(
+            "the first answer again (202 with {original_id} {}): the provider's idempotency page \
+             gives back the stored answer, not the payout as it is now",
+            stored_state.unwrap_or("as first answered")
+        ),
         (Some(original_id), _, _) => format!("the first answer again (202 with {original_id})"),
         (None, _, _) => format!("the first answer again (HTTP {})", original.status),
     })
