@@ -68,7 +68,7 @@ check_list! { ALL;
     DATE_FILTER_BOUNDARIES = "date_filter_boundaries": "created_at_from/to include and exclude around the exact boundaries",
         basis: "created_at_from is inclusive (a date from 00:00:00 UTC); RFC 3339 with any offset; created_at_to at the payout's own instant or day is contested (API.md: inclusive, up to 23:59:59; the provider's page: created before), so either answer passes there";
     BAD_DATE_REJECTED = "bad_date_rejected": "created_at_from/to that are neither a date nor RFC 3339 get 422",
-        basis: "created_at_from/to other than YYYY-MM-DD or RFC 3339 get 422";
+        basis: "created_at_from/to other than YYYY-MM-DD or RFC 3339 get 422; a date-time without an offset only warns (the provider's page asks for \"time and/or offset\")";
     TENANT_ISOLATION = "tenant_isolation": "a second API key can neither read nor list nor use the first key's resources",
         basis: "every resource belongs to the account of the key that created it, idempotency keys too (API.md: a key's scope is the account, the URL and the key)";
     IDEMPOTENCY_REPLAY = "idempotency_replay": "the same key and body replay the first answer (same payout) and create nothing",

@@ -206,6 +206,34 @@ impl Exchange {
             .unwrap_or_default()
     }
 
+    /// A list page's `meta.paging.next`, as a full URL: a relative link
+    /// is resolved against the URL this page was read at (RFC 3986), and
+    /// an empty one is no link (a last page written by a server that
+    /// gives every string field).
+    pub fn next_page(&self) -> Option<String> {
+        let next = self.paging("/next")?;
+        let base = url::Url::parse(&self.url).ok()?;
+        Some(
+            base.join(next)
+                .map_or_else(|_| next.to_string(), String::from),
+        )
+    }
+
+    /// A list page's `meta.paging.cursors.after`; an empty one is none.
+    pub fn next_cursor(&self) -> Option<&str> {
+        self.paging("/cursors/after")
+    }
+
+    /// A non-empty text at `pointer` below the page's `meta.paging`.
+    fn paging(&self, pointer: &str) -> Option<&str> {
+        self.json()?
+            .get("meta")?
+            .get("paging")?
+            .pointer(pointer)?
+            .as_str()
+            .filter(|text| !text.is_empty())
+    }
+
     /// An answer's `data.id` (the payout or payment account it names).
     pub fn data_id(&self) -> Option<&str> {
         self.json()

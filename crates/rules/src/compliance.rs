@@ -93,6 +93,8 @@ struct CountryYaml {
     #[serde(default)]
     mobile_money_operators: Vec<String>,
     #[serde(default)]
+    mobile_number_shape: Option<String>,
+    #[serde(default)]
     sender: SenderRules,
 }
 
@@ -153,6 +155,11 @@ pub struct CountryRules {
     pub name: String,
     pub limits: Vec<AmountLimit>,
     pub mobile_money_operators: Vec<String>,
+    /// The shape of the country's own mobile numbers, `#` for any digit
+    /// (`+2547########`): the numbers valid requests of the suite use for
+    /// MOBILE_MONEY accounts there, since a server may refuse another
+    /// country's number. Not a rule: validation accepts any E.164 number.
+    pub mobile_number_shape: Option<String>,
     pub sender: SenderRules,
 }
 
@@ -337,11 +344,24 @@ fn check_country(code: &str, raw: CountryYaml) -> Result<CountryRules, Complianc
             return Err(invalid(entry, format!("operator {operator} listed twice")));
         }
     }
+    if let Some(shape) = &raw.mobile_number_shape {
+        let digits = shape.strip_prefix('+').unwrap_or_default();
+        let e164 = (8..=15).contains(&digits.len())
+            && !digits.starts_with(['0', '#'])
+            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'#');
+        if !e164 {
+            return Err(invalid(
+                at(".mobile_number_shape"),
+                format!("`{shape}` is not an E.164 number with `#` for digits"),
+            ));
+        }
+    }
     Ok(CountryRules {
         code: code.to_owned(),
         name: raw.name,
         limits,
         mobile_money_operators: raw.mobile_money_operators,
+        mobile_number_shape: raw.mobile_number_shape,
         sender: raw.sender,
     })
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use rafiki_rules::ComplianceTable;
 use tokio::runtime::Handle;
 
-pub use banks::Banks;
+pub use banks::{Banks, ListedBank};
 pub use config::{ConfigError, DEFAULT_MAX_DURATION, RunConfig, SandboxValues};
 pub use ctx::Ctx;
 pub use fixtures::{fixture_payout, just_after, valid_body};

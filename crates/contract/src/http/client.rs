@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
-use hyper::{Request, Response};
+use hyper::header::{
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT,
+};
+use hyper::{Method, Request, Response};
 use hyper_util::client::proxy::matcher::Matcher;
 use tokio::sync::Semaphore;
 
@@ -370,16 +372,35 @@ impl Client {
         url
     }
 
+    /// Sends `probe` once. A connection taken from the pool may have been
+    /// closed by the server as it was taken (its keep-alive ran out, which
+    /// HTTP allows at any time): a request it ends before the server could
+    /// act on it goes once more, on a new connection.
     async fn try_send(&self, probe: &Probe, url: &str) -> Result<Answer, ExchangeError> {
-        let (origin, request) = self.request(probe, url)?;
-        let mut lease = self
-            .pool
-            .lease(&origin)
-            .await
-            .map_err(|e| ExchangeError::Connect(origin, e))?;
-        let response = lease.connection().send(request).await?;
-        lease.give_back();
-        Ok(self.answer(response))
+        let mut again = true;
+        loop {
+            let (origin, request) = self.request(probe, url)?;
+            let mut lease = self
+                .pool
+                .lease(&origin)
+                .await
+                .map_err(|e| ExchangeError::Connect(origin, e))?;
+            let reused = lease.is_reused();
+            match lease.connection().send(request).await {
+                Ok(response) => {
+                    lease.give_back();
+                    return Ok(self.answer(response));
+                }
+                Err(error)
+                    if reused
+                        && again
+                        && error.ended_before_answer(probe.method == Method::GET) =>
+                {
+                    again = false;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     fn answer(&self, response: Response<Bytes>) -> Answer {
@@ -434,7 +455,10 @@ impl Client {
             .header(HOST, authority)
             .header(USER_AGENT, USER_AGENT_VALUE)
             // As reqwest sent it, so servers see the requests they saw.
-            .header(ACCEPT, "*/*");
+            .header(ACCEPT, "*/*")
+            // Bodies are judged as sent: without this header a server may
+            // compress them (RFC 9110, 12.5.3), which the checks do not undo.
+            .header(ACCEPT_ENCODING, "identity");
         if let Some(bearer) = bearer {
             request = request.header(AUTHORIZATION, bearer.ok_or(ExchangeError::KeyNotAHeader)?);
         }

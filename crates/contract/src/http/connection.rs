@@ -32,6 +32,22 @@ pub(super) enum SendError {
     Body(#[source] hyper::Error),
 }
 
+impl SendError {
+    /// Whether the connection ended under the request before the server
+    /// could have acted on it: the request was not sent at all, or (for a
+    /// read, which changes nothing) no byte of an answer came. What a
+    /// server's closing an idle keep-alive connection looks like when the
+    /// request meets it.
+    pub(super) fn ended_before_answer(&self, is_read: bool) -> bool {
+        match self {
+            SendError::Request(error) => {
+                error.is_canceled() || (is_read && error.is_incomplete_message())
+            }
+            SendError::Body(_) => false,
+        }
+    }
+}
+
 /// A connection to a forwarding proxy (a plain-http origin behind
 /// `HTTP_PROXY`): each request names its full URL, and carries the
 /// proxy's credentials if it has any.

@@ -94,6 +94,7 @@ impl Pool {
         Lease {
             pool: self,
             origin: origin.clone(),
+            reused: connection.is_some(),
             connection,
             counted: true,
         }
@@ -114,11 +115,18 @@ pub(super) struct Lease<'pool> {
     pool: &'pool Pool,
     origin: Origin,
     connection: Option<Connection>,
+    /// Whether the connection served an exchange before (it was idle).
+    reused: bool,
     /// Whether the pool still counts the connection as this lease's.
     counted: bool,
 }
 
 impl Lease<'_> {
+    /// Whether the connection served an exchange before this one.
+    pub(super) fn is_reused(&self) -> bool {
+        self.reused
+    }
+
     pub(super) fn connection(&mut self) -> &mut Connection {
         self.connection
             .as_mut()

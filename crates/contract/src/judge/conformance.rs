@@ -142,23 +142,40 @@ impl Conformance {
             .statuses
             .get(operation)
             .is_some_and(|s| s.contains(&status));
-        recorder.expect(
-            &STATUS_DOCUMENTED,
-            documented,
-            || {
-                let listed = self.statuses.get(operation).map(|statuses| {
-                    let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
-                    statuses.join(", ")
-                });
-                match listed {
-                    Some(listed) => {
-                        format!("a status documented for {operation} ({listed}), got {status}")
+        // A body sent as another type than JSON is a request the pages say
+        // nothing of (only a missing type is refused, with 400): HTTP's
+        // 415 for it only warns.
+        let other_type = exchange
+            .probe
+            .body_type
+            .is_some_and(|t| !t.starts_with("application/json"));
+        if status == 415 && other_type {
+            let expected = format!(
+                "a status documented for {operation}; 415 answers a body sent as {}, a type the pages say nothing of",
+                exchange.probe.body_type.unwrap_or_default()
+            );
+            recorder.warn(&STATUS_DOCUMENTED, expected, Some(exchange), None);
+        } else {
+            recorder.expect(
+                &STATUS_DOCUMENTED,
+                documented,
+                || {
+                    let listed = self.statuses.get(operation).map(|statuses| {
+                        let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
+                        statuses.join(", ")
+                    });
+                    match listed {
+                        Some(listed) => {
+                            format!("a status documented for {operation} ({listed}), got {status}")
+                        }
+                        None => {
+                            format!("an operation the spec documents, got {operation} {status}")
+                        }
                     }
-                    None => format!("an operation the spec documents, got {operation} {status}"),
-                }
-            },
-            exchange,
-        );
+                },
+                exchange,
+            );
+        }
         let json_type = answer.content_type.as_deref().is_some_and(|t| {
             let t = t.to_ascii_lowercase();
             t.starts_with("application/json")

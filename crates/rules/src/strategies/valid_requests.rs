@@ -245,6 +245,21 @@ fn name_text() -> impl Strategy<Value = String> {
         .prop_map(|(first, more)| iter::once(first).chain(more).collect::<Vec<_>>().join(" "))
 }
 
+/// `shape` (`+2547########`) with its `#`s filled by the last digits of
+/// `number` (an E.164 number of at least 8 digits), in order.
+fn in_shape(shape: &str, number: &str) -> String {
+    let wanted = shape.bytes().filter(|b| *b == b'#').count();
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    let mut fill = digits[digits.len().saturating_sub(wanted)..].iter();
+    shape
+        .chars()
+        .map(|c| match c {
+            '#' => fill.next().copied().unwrap_or('0'),
+            other => other,
+        })
+        .collect()
+}
+
 /// An E.164 number (`\+[1-9][0-9]{7,14}`).
 fn phone_text() -> impl Strategy<Value = String> {
     (text(&DIGITS[1..], 1..=1), text(DIGITS, 7..=14))
@@ -284,12 +299,13 @@ fn build_account(table: &ComplianceTable, route: &Route, parts: &AccountParts) -
     });
     match route.kind {
         AccountType::MobileMoney => {
-            let operators = &table
-                .country(&route.country)
-                .expect("route country")
-                .mobile_money_operators;
-            account["mobile_money"] =
-                json!({"number": parts.number, "operator": parts.operator.get(operators)});
+            let country = table.country(&route.country).expect("route country");
+            let number = match &country.mobile_number_shape {
+                Some(shape) => in_shape(shape, &parts.number),
+                None => parts.number.clone(),
+            };
+            let operator = parts.operator.get(&country.mobile_money_operators);
+            account["mobile_money"] = json!({"number": number, "operator": operator});
         }
         AccountType::BankAccount => {
             let mut bank = json!({"bank_id": parts.bank_id, "number": parts.bank_number});
@@ -427,7 +443,8 @@ fn sender_parts() -> impl Strategy<Value = SenderParts> {
             any::<Index>(),
             text(UPPER_DIGITS, 5..=12),
             date_text(2010..=2023),
-            date_text(2025..=2040),
+            // Not expired: a server may refuse an expired document.
+            date_text(2031..=2040),
         ),
         subsequence(parts, 0..=count),
     )
@@ -558,6 +575,9 @@ mod tests {
             prop_assert!(matches("\\+[1-9][0-9]{7,14}", &phone), "{phone}");
             prop_assert!(matches("[A-Za-z0-9 ]{0,10}", &line), "{line:?}");
             prop_assert!(matches("(19[3-9][0-9]|20[0-4][0-9])-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])", &date), "{date}");
+            let kenyan = in_shape("+2547########", &phone);
+            prop_assert!(matches("\\+2547[0-9]{8}", &kenyan), "{kenyan}");
+            prop_assert!(phone.ends_with(&kenyan[kenyan.len() - 7..]), "{phone} {kenyan}");
         }
     }
 }

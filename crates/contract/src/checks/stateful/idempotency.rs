@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rafiki_rules::wire::ErrorCode;
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::requests::{amount_text, payout_body, resend};
 use super::sequence::{Sequence, StepResult, Tracked, fail, id_at};
@@ -285,11 +285,7 @@ pub(super) async fn no_hidden_payouts(ctx: &Ctx, key: &KeySlot, edges: &[Tracked
                 hidden.push((check, format!("payout {id} to {recipient}"), page.clone()));
             }
         }
-        let next = page
-            .json()
-            .and_then(|j| j.pointer("/meta/paging/next"))
-            .and_then(Value::as_str);
-        match next {
+        match page.next_page() {
             Some(next) => probe = Probe::get("list_payouts", next).key(key.clone()),
             None => break,
         }

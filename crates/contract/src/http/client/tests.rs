@@ -1,7 +1,6 @@
 //! The client against tiny in-process servers on `127.0.0.1:0`: pacing,
 //! timeouts and cancellation, the cap across origins, and proxies.
 
-use std::convert::Infallible;
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -30,6 +29,10 @@ enum Answering {
     LimitedFirst(u32),
     /// As `LimitedFirst(n)`, then one 502 (`Retry-After: 0`), then 200.
     LimitedThenGateway(u32),
+    /// 200 to the first request of each connection; a later one on it has
+    /// the connection closed under it, unanswered: a server whose
+    /// keep-alive ran out as the request came.
+    OnePerConnection,
 }
 
 /// A server on `127.0.0.1:0`; its base URL (`http://127.0.0.1:port`), and
@@ -43,10 +46,13 @@ async fn serve(answering: Answering) -> (String, mpsc::UnboundedReceiver<Seen>) 
         while let Ok((stream, _)) = listener.accept().await {
             let seen = seen.clone();
             let _ = seen.send(Seen::Opened);
+            let on_connection = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
             let service = service_fn({
                 let (seen, answered) = (seen.clone(), answered.clone());
                 move |request: Request<Incoming>| {
                     let earlier = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let before_on_connection =
+                        on_connection.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let (parts, _) = request.into_parts();
                     let never = parts.uri.path() == "/never";
                     let _ = seen.send(Seen::Request(Box::new(parts)));
@@ -54,8 +60,13 @@ async fn serve(answering: Answering) -> (String, mpsc::UnboundedReceiver<Seen>) 
                         if never {
                             std::future::pending::<()>().await;
                         }
+                        if matches!(answering, Answering::OnePerConnection)
+                            && before_on_connection > 0
+                        {
+                            return Err(std::io::Error::other("keep-alive ran out"));
+                        }
                         let status = match answering {
-                            Answering::Ok => 200,
+                            Answering::Ok | Answering::OnePerConnection => 200,
                             Answering::ProxyAuthRequired => 407,
                             Answering::LimitedFirst(n) if earlier < n => 429,
                             Answering::LimitedFirst(_) => 200,
@@ -70,7 +81,7 @@ async fn serve(answering: Answering) -> (String, mpsc::UnboundedReceiver<Seen>) 
                                 .headers_mut()
                                 .insert("retry-after", HeaderValue::from_static("0"));
                         }
-                        Ok::<_, Infallible>(response)
+                        Ok::<_, std::io::Error>(response)
                     }
                 }
             });
@@ -265,6 +276,19 @@ async fn next_request(
             Seen::Closed => {}
         }
     }
+}
+
+#[tokio::test]
+async fn a_read_a_kept_alive_connection_ends_under_goes_again_on_a_new_one() {
+    let (url, mut seen) = serve(Answering::OnePerConnection).await;
+    let client = client(&format!("{url}/v1"), 1, no_proxies());
+    for _ in 0..3 {
+        let exchange = client.send(Probe::get("list_wallets", "/wallets")).await;
+        assert_eq!(exchange.status(), 200, "{}", exchange.summary());
+    }
+    // Each read after the first met its connection's end, and went again.
+    let (requests, opened, _) = tally(&mut seen);
+    assert_eq!((requests.len(), opened), (5, 3));
 }
 
 #[tokio::test]
