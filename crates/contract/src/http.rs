@@ -426,6 +426,33 @@ mod tests {
     }
 
     #[test]
+    fn a_next_link_is_resolved_against_its_page_and_an_empty_one_is_none() {
+        let page = |paging: Value| Exchange {
+            url: "https://api.example/v1/payouts?paging_limit=2".into(),
+            answer: Ok(Answer {
+                status: 200,
+                content_type: Some("application/json".into()),
+                json: Some(Arc::new(json!({"data": [], "meta": {"paging": paging}}))),
+                body: bytes::Bytes::new(),
+                retry_after: None,
+            }),
+            ..Exchange::not_sent(Probe::get("list_payouts", "/payouts"), "")
+        };
+        let full = "https://api.example/v1/payouts?paging_after=YQ";
+        for (next, resolved) in [
+            (full, full),
+            ("/v1/payouts?paging_after=YQ", full),
+            ("payouts?paging_after=YQ", full),
+        ] {
+            let exchange = page(json!({"next": next, "cursors": {"after": "YQ"}}));
+            assert_eq!(exchange.next_page().as_deref(), Some(resolved), "{next}");
+            assert_eq!(exchange.next_cursor(), Some("YQ"));
+        }
+        let last = page(json!({"next": "", "cursors": {"after": ""}}));
+        assert_eq!((last.next_page(), last.next_cursor()), (None, None));
+    }
+
+    #[test]
     fn curl_reproduction_names_the_key_variable_not_the_key() {
         let probe = Probe::create_payout(json!({"amount": {"value": "it's", "currency": "KES"}}));
         let exchange = Exchange {

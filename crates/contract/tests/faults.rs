@@ -513,7 +513,11 @@ fn break_response(
         Fault::AmountChangesOnRead if is_get_payout && *status == StatusCode::OK => {
             body["data"]["amount"]["value"] = json!("1.00")
         }
-        Fault::UnknownIdFound if is_get_payout && *status == StatusCode::NOT_FOUND => {
+        Fault::UnknownIdFound
+            if is_get_payout
+                && *status == StatusCode::NOT_FOUND
+                && path.trim_start_matches("/v1/payouts/").starts_with("pyt-") =>
+        {
             let id = path.rsplit('/').next().unwrap();
             *status = StatusCode::OK;
             *body = json!({"data": {"id": id, "amount": {"value": "140.00", "currency": "KES"}, "payment_account_id": "pac-x",

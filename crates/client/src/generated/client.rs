@@ -1239,7 +1239,11 @@ string, not an enum, so that a code added later still decodes.
     pub struct Paging {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cursors: ::std::option::Option<PagingCursors>,
-        ///The full URL of the next page.
+        /**The URL of the next page. The mock gives a full URL; the
+provider's document gives it no format, so a relative link
+(resolved against the page's own URL) or an empty one (no next
+page) is read too.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next: ::std::option::Option<::std::string::String>,
     }

@@ -35,9 +35,12 @@ pub async fn run(ctx: Arc<Ctx>) {
         .map(|ke| ke.mobile_money_operators.clone())
         .unwrap_or_default();
     let operator = |i: usize| operators.get(i % operators.len().max(1)).cloned();
+    // Another number per operator too: a server may know an account by
+    // its number alone, and would give the second operator the first's.
     let mobile = |suffix: &str, i: usize| {
         let mut account = fixture_payout(0)["payment_account"].clone();
-        account["mobile_money"]["number"] = json!(format!("+254712{suffix}"));
+        let operator_digit = 2 + i % operators.len().max(1);
+        account["mobile_money"]["number"] = json!(format!("+25471{operator_digit}{suffix}"));
         if let Some(operator) = operator(i) {
             account["mobile_money"]["operator"] = json!(operator);
         }

@@ -375,9 +375,10 @@ impl Client {
     /// Sends `probe` once. A connection taken from the pool may have been
     /// closed by the server as it was taken (its keep-alive ran out, which
     /// HTTP allows at any time): a request it ends before the server could
-    /// act on it goes once more, on a new connection.
+    /// act on it goes again, on the next idle connection or a new one (each
+    /// such connection is dropped, so this ends with the idle ones).
     async fn try_send(&self, probe: &Probe, url: &str) -> Result<Answer, ExchangeError> {
-        let mut again = true;
+        let is_read = probe.method == Method::GET;
         loop {
             let (origin, request) = self.request(probe, url)?;
             let mut lease = self
@@ -391,13 +392,7 @@ impl Client {
                     lease.give_back();
                     return Ok(self.answer(response));
                 }
-                Err(error)
-                    if reused
-                        && again
-                        && error.ended_before_answer(probe.method == Method::GET) =>
-                {
-                    again = false;
-                }
+                Err(error) if reused && error.ended_before_answer(is_read) => continue,
                 Err(error) => return Err(error.into()),
             }
         }

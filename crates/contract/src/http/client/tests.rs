@@ -1,7 +1,6 @@
 //! The client against tiny in-process servers on `127.0.0.1:0`: pacing,
 //! timeouts and cancellation, the cap across origins, and proxies.
 
-
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
