@@ -131,7 +131,8 @@ pub enum HistoryError {
 /// Decisions: a `context` on a state other than FAILED is not flagged
 /// (`docs/contract.md#payout-lifecycle` documents one for FAILED only); once a FAILED
 /// snapshot shows a context it must not change or disappear, but a context
-/// may appear on a later poll. `receipt` may appear at any time. An empty
+/// may appear on a later poll. `receipt` may appear at any time, and, once
+/// given, does not change while the state stays the same. An empty
 /// history is fine; the first snapshot may be in any state.
 pub fn check_history(snapshots: &[Payout]) -> Result<(), HistoryError> {
     for (index, pair) in snapshots.windows(2).enumerate() {
@@ -166,6 +167,15 @@ fn changed_immutable_field(before: &Payout, after: &Payout) -> Option<&'static s
         ("wallet_id", before.wallet_id == after.wallet_id),
         ("sender", before.sender == after.sender),
         ("created_at", before.created_at == after.created_at),
+        // The bank's or telco's reference for the payout it took: in one
+        // state, once given, it is that reference.
+        (
+            "receipt",
+            before.state.code != after.state.code
+                || before.receipt.is_none()
+                || after.receipt.is_none()
+                || before.receipt == after.receipt,
+        ),
     ]
     .into_iter()
     .find(|(_, same)| !same)

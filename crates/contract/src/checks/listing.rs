@@ -130,6 +130,8 @@ pub async fn walk_until(
         .iter()
         .find(|(k, _)| k == "paging_limit")
         .and_then(|(_, v)| v.parse().ok());
+    let window = window_of(&first.query);
+    let filters = query_text(&window_filters(&first.query));
     let mut walk = Walk::default();
     let mut probe = first;
     loop {
@@ -142,13 +144,28 @@ pub async fn walk_until(
             return Err(exchange);
         };
         for item in items {
-            walk.ids
-                .push(item["id"].as_str().unwrap_or_default().to_string());
-            walk.created.push(
-                item["created_at"]
-                    .as_str()
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok()),
-            );
+            let id = item["id"].as_str().unwrap_or_default().to_string();
+            let created = item["created_at"]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+            // `next` keeps the filters the first page was asked with.
+            // A time shown in whole seconds may stand for any instant of
+            // that second: a second of slack either way for it.
+            let slack = match created.map(|at| at.timestamp_subsec_nanos()) {
+                Some(0) => Duration::seconds(1),
+                _ => Duration::zero(),
+            };
+            if let (Some(at), Some((from, to))) = (created, &window)
+                && (from.is_some_and(|from| at < from - slack)
+                    || to.is_some_and(|to| at > to + slack))
+            {
+                walk.problems.push((
+                    format!("every item within the first page's filters ({filters}); {id} was created {at}"),
+                    exchange.clone(),
+                ));
+            }
+            walk.ids.push(id);
+            walk.created.push(created);
         }
         if let Some(limit) = limit.filter(|l| items.len() > *l) {
             walk.problems.push((
@@ -186,6 +203,41 @@ pub async fn walk_until(
         }
     }
     Ok(walk)
+}
+
+/// A list's date filters: from, to.
+type Window = (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>);
+
+/// The date filters of a list query as instants (an upper bound taken as
+/// inclusive, its more lenient reading); `None` without a filter. A date
+/// is the whole day.
+fn window_of(query: &[(String, String)]) -> Option<Window> {
+    let bound = |name: &str, day_end: bool| {
+        let (_, text) = query.iter().find(|(k, _)| k == name)?;
+        Some(match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(day) if day_end => day
+                .succ_opt()?
+                .and_hms_opt(0, 0, 0)?
+                .and_utc()
+                .fixed_offset(),
+            Ok(day) => day.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset(),
+            Err(_) => DateTime::parse_from_rfc3339(text).ok()?,
+        })
+    };
+    let window = (
+        bound("created_at_from", false),
+        bound("created_at_to", true),
+    );
+    (window.0.is_some() || window.1.is_some()).then_some(window)
+}
+
+/// The date filters among a query's parameters.
+fn window_filters(query: &[(String, String)]) -> Vec<(&str, String)> {
+    query
+        .iter()
+        .filter(|(k, _)| k.starts_with("created_at_"))
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect()
 }
 
 /// A list query as a person writes it: `?created_at_from=2026-12-04&...`.
@@ -287,13 +339,16 @@ fn record_walk(ctx: &Ctx, walk: &Walk, must_contain: &[String], bound: usize) {
 
 async fn pagination_walk(ctx: &Ctx) {
     if let Some(fixtures) = ctx.fixtures_or_skip(&[&PAGINATION_WALK]) {
+        // The window leaves the first fixture out, older than the rest: a
+        // `next` that dropped the window's filters would bring it in.
         let ids: Vec<String> = fixtures
             .payouts
             .iter()
+            .skip(1)
             .filter_map(|p| p["id"].as_str().map(str::to_string))
             .collect();
         let first = fixtures
-            .window(Probe::get("list_payouts", "/payouts"))
+            .window_from(Probe::get("list_payouts", "/payouts"), 1)
             .query("paging_limit", "2");
         match walk(ctx, first, 200).await {
             Ok(walk) => record_walk(ctx, &walk, &ids, 200),

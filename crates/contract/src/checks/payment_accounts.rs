@@ -1,6 +1,7 @@
 //! `POST /payment-accounts`: get-or-create of valid accounts (201, then 200
-//! with the same id, banks from the server's list; on every run, the
-//! account a fixture payout named inline is found with its id) and 422
+//! with the same id, the account sent, banks from the server's list; on
+//! every run, the account a fixture payout named inline is found with its
+//! id, and listed) and 422
 //! naming the field for single-fault ones (an unlisted bank and a foreign
 //! branch on every run).
 
@@ -11,6 +12,7 @@ use rafiki_rules::documented::is_documented_refusal;
 use rafiki_rules::strategies;
 use serde_json::{Value, json};
 
+use super::listing::{Walk, walk_until};
 use super::payouts::bank_faults;
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
@@ -96,9 +98,31 @@ async fn inline_account_found(ctx: &Ctx) {
         let why = "the inline account posted on its own: the first fixture payout came without its payment_account_id";
         return ctx.recorder.skip(&VALID_PAYMENT_ACCOUNT_ACCEPTED, why);
     };
-    let exchange = ctx
-        .send(post(fixture_payout(0)["payment_account"].clone()))
-        .await;
+    // Created, it is one of "all your payment accounts", newest first:
+    // looked for before it is posted on its own, which could list it.
+    let list = Probe::get("list_payment_accounts", "/payment-accounts").query("paging_limit", "50");
+    let found = |walk: &Walk| walk.ids.iter().any(|id| id == known);
+    match walk_until(ctx, list, LISTED_PAGES, found).await {
+        Ok(walk) if found(&walk) => ctx.recorder.pass(&VALID_PAYMENT_ACCOUNT_ACCEPTED),
+        Ok(walk) if walk.complete => {
+            let last = walk.last.expect("a walk has a page");
+            let expected = format!(
+                "GET /payment-accounts to list {known}, the account a payout created inline (the list is of all the account's payment accounts)"
+            );
+            ctx.recorder
+                .fail(&VALID_PAYMENT_ACCOUNT_ACCEPTED, expected, Some(&last), None);
+        }
+        Ok(_) => ctx.recorder.skip(
+            &VALID_PAYMENT_ACCOUNT_ACCEPTED,
+            format!(
+                "{known} listed: not within the first {LISTED_PAGES} pages of GET /payment-accounts"
+            ),
+        ),
+        // A page that is no list is pagination_walk's to judge.
+        Err(_) => {}
+    }
+    let account = fixture_payout(0)["payment_account"].clone();
+    let exchange = ctx.send(post(account.clone())).await;
     ctx.recorder.expect(
         &VALID_PAYMENT_ACCOUNT_ACCEPTED,
         exchange.status() == 200 && exchange.data_id() == Some(known),
@@ -109,10 +133,60 @@ async fn inline_account_found(ctx: &Ctx) {
         },
         &exchange,
     );
+    // The same number but for its country code: another recipient, which
+    // the server may refuse (not a Kenyan number) but never answer with
+    // the account it has.
+    let mut other = account;
+    let number = other["mobile_money"]["number"].as_str().unwrap_or_default();
+    other["mobile_money"]["number"] = json!(number.replacen("+254", "+255", 1));
+    let exchange = ctx.send(post(other.clone())).await;
+    if exchange.status() == 200 || exchange.status() == 201 {
+        let answered = exchange.json().and_then(|j| j.get("data"));
+        match another_account(&other, answered) {
+            Some(differs) => ctx.recorder.fail(
+                &VALID_PAYMENT_ACCOUNT_ACCEPTED,
+                format!("the account sent, or a refusal; the one answered has {differs}"),
+                Some(&exchange),
+                None,
+            ),
+            None => ctx.recorder.pass(&VALID_PAYMENT_ACCOUNT_ACCEPTED),
+        }
+    }
+}
+
+/// The most pages of GET /payment-accounts read to find one account.
+const LISTED_PAGES: usize = 10;
+
+/// What makes the answered account another than the one `sent`: the
+/// first of its type, country and recipient details (number, operator,
+/// bank, branch) that differs, as sent. An account that exists comes
+/// back as it was stored, so its holder may differ; what is not sent, or
+/// not answered, is not compared, nor is a number answered masked (with
+/// `*`, `X` or `•` in it).
+fn another_account(sent: &Value, answered: Option<&Value>) -> Option<String> {
+    let answered = answered?;
+    let fields = [
+        "/type",
+        "/country",
+        "/mobile_money/number",
+        "/mobile_money/operator",
+        "/bank_account/bank_id",
+        "/bank_account/branch_id",
+        "/bank_account/number",
+    ];
+    fields.into_iter().find_map(|pointer| {
+        let sent = sent.pointer(pointer).filter(|v| !v.is_null())?;
+        let got = answered.pointer(pointer).filter(|v| !v.is_null())?;
+        let masked = pointer.ends_with("/number")
+            && got
+                .as_str()
+                .is_some_and(|n| n.contains(['*', 'X', 'x', '•']));
+        (got != sent && !masked).then(|| format!("{got} at {pointer}, sent {sent}"))
+    })
 }
 
 async fn get_or_create_is_idempotent(ctx: Arc<Ctx>, Json(body): Json) -> CaseResult {
-    let probe = post(body);
+    let probe = post(body.clone());
     let first = ctx.send(probe.clone()).await;
     if !matches!(first.status(), 200 | 201) {
         return Err(CaseFailure::new(
@@ -127,6 +201,12 @@ async fn get_or_create_is_idempotent(ctx: Arc<Ctx>, Json(body): Json) -> CaseRes
             first,
         ));
     };
+    if let Some(differs) = another_account(&body, first.json().and_then(|j| j.get("data"))) {
+        return Err(CaseFailure::new(
+            format!("201 (or 200) with the account sent; the one answered has {differs}"),
+            first,
+        ));
+    }
     let again = ctx.send(probe).await;
     if again.status() == 200 && again.data_id() == Some(id.as_str()) {
         Ok(())

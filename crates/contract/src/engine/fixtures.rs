@@ -23,6 +23,12 @@ impl Fixtures {
 
     /// `probe` filtered to the fixtures' creation window.
     pub fn window(&self, probe: Probe) -> Probe {
+        self.window_from(probe, 0)
+    }
+
+    /// `probe` filtered to the creation window of the fixtures from the
+    /// `first`-th on (older payouts are outside it).
+    pub fn window_from(&self, probe: Probe, first: usize) -> Probe {
         let at = |p: Option<&Value>| {
             p.and_then(|p| p["created_at"].as_str())
                 .unwrap_or_default()
@@ -32,7 +38,7 @@ impl Fixtures {
         let to = chrono::DateTime::parse_from_rfc3339(&last)
             .map_or(last, |last| just_after(last.to_utc()));
         probe
-            .query("created_at_from", at(self.payouts.first()))
+            .query("created_at_from", at(self.payouts.get(first)))
             .query("created_at_to", to)
     }
 }
