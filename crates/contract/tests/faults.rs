@@ -256,6 +256,7 @@ faults! {
     /// Bank accounts at banks `GET /banks` does not list are accepted.
     UnknownBanksAccepted => "invalid_payment_account_rejected", partners: [
         "invalid_payout_rejected": "a payout's inline bank account at an unlisted bank is accepted too",
+        "valid_payment_account_accepted": "the proxy moves every account with a branch to one bank, so the account answered is not the one sent",
     ];
     /// The first account's payouts to a payment account named by its id
     /// are refused (the id is sent on as one the mock does not know).

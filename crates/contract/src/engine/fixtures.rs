@@ -45,9 +45,15 @@ impl Fixtures {
 
 /// A `created_at_to` that lists a payout created at `at` under either
 /// reading of the bound (inclusive in API.md, "created before" on the
-/// provider's payout page): a millisecond later.
+/// provider's payout page): a millisecond later, or a second later for a
+/// time shown in whole seconds (the server may have kept the fraction it
+/// does not show, and filter by it).
 pub fn just_after(at: chrono::DateTime<chrono::Utc>) -> String {
-    (at + chrono::TimeDelta::milliseconds(1)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    let step = match at.timestamp_subsec_nanos() {
+        0 => chrono::TimeDelta::seconds(1),
+        _ => chrono::TimeDelta::milliseconds(1),
+    };
+    (at + step).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// Creates a few small payouts, one at a time so their order is known.
