@@ -10,8 +10,9 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use rafiki_rules::documented::is_documented_refusal;
 use rafiki_rules::edges::EdgeExpect;
-use rafiki_rules::wire::ErrorCode;
+use rafiki_rules::wire::{AccountType, ErrorCode};
 use rafiki_rules::{Rule, strategies};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::control;
@@ -128,6 +129,7 @@ async fn documented_edges(ctx: &Ctx) {
         pay_from_named_wallet(ctx).await;
     }
     if ctx.is_selected(&INVALID_PAYOUT_REJECTED) {
+        rules_hold_by_account_id(ctx).await;
         for (body, path, rule) in
             bank_faults(ctx, fixture_bank_payout(), "payment_account.bank_account")
         {
@@ -141,6 +143,55 @@ async fn documented_edges(ctx: &Ctx) {
                 Some(body.to_string()),
             );
         }
+    }
+}
+
+/// The compliance rules hold for a payout that names its recipient by id
+/// as for one that gives it inline: the account's country and type set
+/// them. Kenya's amount limits and its required sender, paid to the Kenyan
+/// mobile-money account the first fixture payout created.
+async fn rules_hold_by_account_id(ctx: &Ctx) {
+    let Some(account) = ctx
+        .fixtures
+        .as_ref()
+        .ok()
+        .and_then(|f| f.first_account_id())
+    else {
+        return; // pay_by_account_id says why
+    };
+    let limit = ctx
+        .table
+        .country("KE")
+        .and_then(|ke| ke.limit_for("KES", AccountType::MobileMoney));
+    let cent = Decimal::new(1, 2);
+    let mut cases: Vec<(Option<Decimal>, &str, Rule)> = Vec::new();
+    if let Some(limit) = limit {
+        cases.extend(
+            limit
+                .min
+                .map(|min| (Some(min - cent), "amount.value", Rule::AmountBelowMin)),
+        );
+        cases.extend(
+            limit
+                .max
+                .map(|max| (Some(max + cent), "amount.value", Rule::AmountAboveMax)),
+        );
+    }
+    cases.push((None, "sender", Rule::Required));
+    for (amount, path, rule) in cases {
+        let mut body = without(fixture_payout(4), "payment_account");
+        body["payment_account_id"] = json!(account);
+        match amount {
+            Some(amount) => body["amount"]["value"] = json!(amount.to_string()),
+            None => body = without(body, "sender"),
+        }
+        let exchange = ctx
+            .send_to_be_refused(Probe::create_payout(body.clone()))
+            .await;
+        let verdict = rejection::judge(&exchange, path, rule, is_documented_refusal(rule, None));
+        let input = format!("by payment_account_id {account}: {body}");
+        ctx.recorder
+            .verdict(&INVALID_PAYOUT_REJECTED, verdict, &exchange, Some(input));
     }
 }
 
@@ -354,7 +405,7 @@ async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
 async fn covers(
     ctx: &Ctx,
     currency: &str,
-    amount: rust_decimal::Decimal,
+    amount: Decimal,
 ) -> Result<Option<rust_decimal::Decimal>, Verdict> {
     let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
     let available = wallet_in(&wallets, currency).and_then(|w| decimal_at(w, "/available"));
