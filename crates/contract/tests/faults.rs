@@ -260,7 +260,9 @@ faults! {
     ];
     /// The first account's payouts to a payment account named by its id
     /// are refused (the id is sent on as one the mock does not know).
-    PayByIdRefused => "valid_payout_accepted";
+    PayByIdRefused => "valid_payout_accepted", partners: [
+        "invalid_payout_rejected": "the payouts by id that break Kenya's rules are refused for an unknown account instead, naming payment_account_id",
+    ];
     /// A payment account posted on its own gets another id than the same
     /// account named inline in a payout.
     StandaloneAccountsApart => "valid_payment_account_accepted";
