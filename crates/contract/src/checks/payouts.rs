@@ -10,7 +10,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use rafiki_rules::documented::is_documented_refusal;
 use rafiki_rules::edges::EdgeExpect;
-use rafiki_rules::wire::{AccountType, ErrorCode};
+use rafiki_rules::lifecycle::check_history;
+use rafiki_rules::wire::{AccountType, ErrorCode, Payout};
 use rafiki_rules::{Rule, strategies};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -542,6 +543,8 @@ async fn payout_retrievable(ctx: &Ctx) {
         payout_without_id(ctx, unnamed).await;
     }
     let wallets = Wallets::read(ctx).await;
+    // Each fixture as GET showed it, for the list to agree with.
+    let mut read_back: Vec<Value> = Vec::new();
     // The fixtures were created in order: the i-th is `fixture_payout(i)`.
     let named = (0u32..)
         .zip(&fixtures.payouts)
@@ -574,6 +577,7 @@ async fn payout_retrievable(ctx: &Ctx) {
         if let Some(wallets) = &wallets {
             wallets.judge_implicit(ctx, created, &exchange);
         }
+        read_back.push(data.clone());
     }
     if ids.is_empty() {
         return; // nothing to look for in the list
@@ -590,6 +594,9 @@ async fn payout_retrievable(ctx: &Ctx) {
                 .filter(|id| !walk.ids.iter().any(|seen| seen == id))
                 .collect();
             let last = walk.last.as_ref().expect("a walk has pages");
+            if walk.pages == 1 {
+                list_agrees(ctx, &read_back, last);
+            }
             if missing.is_empty() {
                 // Seen, every one: proven even where the walk was cut.
                 ctx.recorder.pass(&PAYOUT_RETRIEVABLE);
@@ -616,6 +623,36 @@ async fn payout_retrievable(ctx: &Ctx) {
             Some(&exchange),
             None,
         ),
+    }
+}
+
+/// A list `page` read after the payouts `read` (as GET showed them) shows
+/// each of them as GET did, or later on its lifecycle: the same fixed
+/// fields, and a state the one read can move to (a list item is the
+/// payout, not an older copy of it).
+fn list_agrees(ctx: &Ctx, read: &[Value], page: &Exchange) {
+    let Some(items) = page.json().and_then(|j| j["data"].as_array()) else {
+        return;
+    };
+    let payout = |value: &Value| serde_json::from_value::<Payout>(value.clone()).ok();
+    for read in read {
+        let listed = items.iter().find(|item| item["id"] == read["id"]);
+        let (Some(mut before), Some(after)) = (payout(read), listed.and_then(payout)) else {
+            continue; // unlisted, or unreadable: judged elsewhere
+        };
+        // A list may show less of each payout: a sender it leaves out is
+        // not compared.
+        if after.sender.is_none() {
+            before.sender = None;
+        }
+        let id = before.id.clone();
+        if let Err(error) = check_history(&[before, after]) {
+            let expected = format!(
+                "GET /payouts to show payout {id} as GET /payouts/{id} did just before, or further on its lifecycle: {error}"
+            );
+            ctx.recorder
+                .fail(&PAYOUT_RETRIEVABLE, expected, Some(page), None);
+        }
     }
 }
 
