@@ -310,12 +310,23 @@ impl Exchange {
     }
 }
 
-/// The wallet in `currency` of a `GET /wallets` answer.
+/// The wallet in `currency` of a `GET /wallets` answer. With several in
+/// one currency, the one with the most `available` (the first of those):
+/// which one pays a payout that names none is not documented ("the one
+/// that matches"), and the suite's money goes furthest there.
 pub fn wallet_in<'a>(wallets: &'a Exchange, currency: &str) -> Option<&'a Value> {
-    wallets.json()?["data"]
+    let in_currency = wallets.json()?["data"]
         .as_array()?
         .iter()
-        .find(|w| w["currency"] == currency)
+        .filter(|w| w["currency"] == currency);
+    let mut best: Option<(&Value, Option<rust_decimal::Decimal>)> = None;
+    for wallet in in_currency {
+        let available = decimal_at(wallet, "/available");
+        if best.is_none_or(|(_, most)| available > most) {
+            best = Some((wallet, available));
+        }
+    }
+    best.map(|(wallet, _)| wallet)
 }
 
 /// The decimal string at `pointer` in `json` (amounts, balances).
@@ -425,18 +436,45 @@ mod tests {
         assert_eq!(retry_after("-1", now), None);
     }
 
-    #[test]
-    fn a_next_link_is_resolved_against_its_page_and_an_empty_one_is_none() {
-        let page = |paging: Value| Exchange {
-            url: "https://api.example/v1/payouts?paging_limit=2".into(),
+    /// A 200 answer with `body`, as read at `url`.
+    fn answered(url: &str, body: Value) -> Exchange {
+        Exchange {
+            url: url.into(),
             answer: Ok(Answer {
                 status: 200,
                 content_type: Some("application/json".into()),
-                json: Some(Arc::new(json!({"data": [], "meta": {"paging": paging}}))),
+                json: Some(Arc::new(body)),
                 body: bytes::Bytes::new(),
                 retry_after: None,
             }),
             ..Exchange::not_sent(Probe::get("list_payouts", "/payouts"), "")
+        }
+    }
+
+    #[test]
+    fn of_several_wallets_in_a_currency_the_one_with_most_available_is_taken() {
+        let wallet = |id: &str, currency: &str, available: &str| json!({"id": id, "currency": currency, "balance": available, "available": available});
+        let wallets = answered(
+            "https://api.example/v1/wallets",
+            json!({"data": [
+                wallet("wlt-empty", "KES", "0.00"),
+                wallet("wlt-usd", "USD", "900.00"),
+                wallet("wlt-rich", "KES", "500.00"),
+                wallet("wlt-also", "KES", "500.00"),
+            ]}),
+        );
+        assert_eq!(wallet_in(&wallets, "KES").unwrap()["id"], "wlt-rich");
+        assert_eq!(wallet_in(&wallets, "USD").unwrap()["id"], "wlt-usd");
+        assert!(wallet_in(&wallets, "EUR").is_none());
+    }
+
+    #[test]
+    fn a_next_link_is_resolved_against_its_page_and_an_empty_one_is_none() {
+        let page = |paging: Value| {
+            answered(
+                "https://api.example/v1/payouts?paging_limit=2",
+                json!({"data": [], "meta": {"paging": paging}}),
+            )
         };
         let full = "https://api.example/v1/payouts?paging_after=YQ";
         for (next, resolved) in [
