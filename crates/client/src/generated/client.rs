@@ -1224,6 +1224,66 @@ string, not an enum, so that a code added later still decodes.
             Default::default()
         }
     }
+    /**The cursor a page hands out for the next one (`paging_after`). An
+empty one, as a server that writes every string field may put on
+the last page, is no cursor: the provider's document gives the
+field no length.
+*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PageCursor(::std::string::String);
+    impl ::std::ops::Deref for PageCursor {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PageCursor> for ::std::string::String {
+        fn from(value: PageCursor) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PageCursor {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[\\s\\S]*$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[\\s\\S]*$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PageCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PageCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PageCursor {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`PageMeta`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PageMeta {
@@ -1256,7 +1316,7 @@ page) is read too.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct PagingCursors {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub after: ::std::option::Option<Cursor>,
+        pub after: ::std::option::Option<PageCursor>,
     }
     impl PagingCursors {
         pub fn builder() -> builder::PagingCursors {
@@ -3187,7 +3247,7 @@ event, to be acknowledged. A delivery sent again carries the same
         #[derive(Clone, Debug)]
         pub struct PagingCursors {
             after: ::std::result::Result<
-                ::std::option::Option<super::Cursor>,
+                ::std::option::Option<super::PageCursor>,
                 ::std::string::String,
             >,
         }
@@ -3201,7 +3261,7 @@ event, to be acknowledged. A delivery sent again carries the same
         impl PagingCursors {
             pub fn after<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Cursor>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::PageCursor>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.after = value
