@@ -329,6 +329,23 @@ pub fn wallet_in<'a>(wallets: &'a Exchange, currency: &str) -> Option<&'a Value>
     best.map(|(wallet, _)| wallet)
 }
 
+/// The least `available` of the wallets in `currency` of a `GET /wallets`
+/// answer, and how many there are: with several, a payout that names none
+/// may be paid from any of them (the provider says "the one that matches"),
+/// so only what the poorest covers is covered for sure.
+pub fn least_available(
+    wallets: &Exchange,
+    currency: &str,
+) -> Option<(rust_decimal::Decimal, usize)> {
+    let figures: Vec<rust_decimal::Decimal> = wallets.json()?["data"]
+        .as_array()?
+        .iter()
+        .filter(|w| w["currency"] == currency)
+        .map(|w| decimal_at(w, "/available"))
+        .collect::<Option<_>>()?;
+    Some((figures.iter().min().copied()?, figures.len()))
+}
+
 /// The decimal string at `pointer` in `json` (amounts, balances).
 pub fn decimal_at(json: &Value, pointer: &str) -> Option<rust_decimal::Decimal> {
     json.pointer(pointer)

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::engine::{CaseResult, Json, case_result, property_cases, run_property};
 use crate::engine::{Ctx, fixture_payout};
-use crate::http::{Exchange, Probe, decimal_at, wallet_in};
+use crate::http::{Exchange, Probe, decimal_at, least_available, wallet_in};
 use crate::report::Verdict;
 
 pub const CHECKS: &[&CheckInfo] = &[
@@ -402,14 +402,15 @@ async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
 
 /// The available of the `currency` wallet, read now, when it covers
 /// `amount` (`None` when it does not); a failing verdict when the wallet
-/// cannot be read.
+/// cannot be read. Of several wallets in the currency, the poorest: the
+/// server may pay from any.
 async fn covers(
     ctx: &Ctx,
     currency: &str,
     amount: Decimal,
 ) -> Result<Option<rust_decimal::Decimal>, Verdict> {
     let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
-    let available = wallet_in(&wallets, currency).and_then(|w| decimal_at(w, "/available"));
+    let available = least_available(&wallets, currency).map(|(least, _)| least);
     match available {
         Some(available) => Ok((available >= amount).then_some(available)),
         None => Err(Verdict::Fail(format!(
@@ -460,12 +461,14 @@ async fn idempotency_key_required(ctx: &Ctx) {
             format!("a {}-character key", k.len())
         });
         if accepted {
-            ctx.recorder.expect(
-                &IDEMPOTENCY_KEY_REQUIRED,
-                exchange.status() == 202,
-                || format!("202 with {described}"),
-                &exchange,
-            );
+            // Accepted as any valid payout is: 202, or 402 when the wallet
+            // that may pay it is short.
+            let verdict = match acceptance(ctx, &fixture_payout(9), &exchange).await {
+                Verdict::Fail(expected) => Verdict::Fail(format!("{expected}, with {described}")),
+                other => other,
+            };
+            ctx.recorder
+                .verdict(&IDEMPOTENCY_KEY_REQUIRED, verdict, &exchange, None);
         } else {
             ctx.recorder.expect(
                 &IDEMPOTENCY_KEY_REQUIRED,

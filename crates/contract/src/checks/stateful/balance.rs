@@ -30,6 +30,11 @@ impl Sequence<'_> {
         accepted: bool,
         exchange: &Exchange,
     ) -> StepResult {
+        // With several wallets in the currency, which one pays is the
+        // server's choice: nothing to judge a 202 or a 402 against.
+        if funds.shared {
+            return Ok(());
+        }
         let available = funds.available;
         if accepted && amount > available {
             // Only a release (FAILED, CANCELLED, REVERSED) can free money; SENT never does.

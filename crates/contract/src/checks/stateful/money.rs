@@ -13,7 +13,7 @@
 use super::requests::get_payout;
 use super::sequence::{Sequence, StepFailure, Tracked};
 use crate::checks::control::fund;
-use crate::http::{Exchange, Probe, decimal_at, wallet_in};
+use crate::http::{Exchange, Probe, decimal_at, least_available, wallet_in};
 use rafiki_rules::lifecycle::StateCode;
 use rust_decimal::Decimal;
 
@@ -41,6 +41,9 @@ pub(super) struct WalletRead {
     pub(super) available: Decimal,
     pub(super) balance: Decimal,
     pub(super) id: String,
+    /// Whether another wallet holds the same currency: a payout that names
+    /// none may then be paid from either.
+    pub(super) shared: bool,
 }
 
 impl WalletRead {
@@ -59,6 +62,7 @@ impl WalletRead {
                 available,
                 balance,
                 id,
+                shared: least_available(&exchange, currency).is_some_and(|(_, count)| count > 1),
                 exchange,
             }),
             None => Err(Box::new(exchange)),
@@ -70,6 +74,8 @@ impl WalletRead {
 /// and every payout's state then.
 pub(super) struct Funds {
     pub(super) available: Decimal,
+    /// Another wallet holds the currency too ([`WalletRead::shared`]).
+    pub(super) shared: bool,
     pub(super) states: Vec<Option<StateCode>>,
 }
 
@@ -93,6 +99,7 @@ impl Sequence<'_> {
         let states = self.payouts.iter().map(Tracked::state).collect();
         Ok(self.wallet(&currency).await.ok().map(|wallet| Funds {
             available: wallet.available,
+            shared: wallet.shared,
             states,
         }))
     }
