@@ -52,7 +52,7 @@ check_list! { ALL;
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required": "POST /payouts without a usable X-Idempotency-Key gets 422",
         basis: "X-Idempotency-Key is required and at most 255 characters";
     VALID_PAYMENT_ACCOUNT_ACCEPTED = "valid_payment_account_accepted": "a valid payment account gets 201, then 200 with the same id",
-        basis: "get-or-create: 201 when created, 200 with the same account when it existed, never another (its type, country and recipient details as sent); an account a payout named inline is the same account (200, same id) and is listed by GET /payment-accounts";
+        basis: "get-or-create: 201 when created, 200 with the same account when it existed (its created_at unchanged), never another (its type, country and recipient details as sent); an account a payout named inline is the same account (200, same id) and is listed by GET /payment-accounts";
     INVALID_PAYMENT_ACCOUNT_REJECTED = "invalid_payment_account_rejected": "a payment account breaking one rule gets 422 naming the broken field",
         basis: "as invalid_payout_rejected, for POST /payment-accounts";
     PAYOUT_RETRIEVABLE = "payout_retrievable": "a created payout is returned by GET /payouts/{id} unchanged and is listed, its sender as sent and its wallet one in the amount's currency",

@@ -208,7 +208,25 @@ async fn get_or_create_is_idempotent(ctx: Arc<Ctx>, Json(body): Json) -> CaseRes
         ));
     }
     let again = ctx.send(probe).await;
-    if again.status() == 200 && again.data_id() == Some(id.as_str()) {
+    // The same account: its created_at too (a server that stamps it again
+    // moves the account in the list being walked).
+    let created_at = |exchange: &crate::http::Exchange| {
+        exchange
+            .json()
+            .and_then(|j| j.pointer("/data/created_at"))
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let restamped = matches!(
+        (created_at(&first), created_at(&again)),
+        (Some(before), Some(after)) if before != after
+    );
+    if restamped {
+        Err(CaseFailure::new(
+            format!("200 with the same account {id}, created_at as first answered"),
+            again,
+        ))
+    } else if again.status() == 200 && again.data_id() == Some(id.as_str()) {
         Ok(())
     } else {
         Err(CaseFailure::new(
