@@ -252,6 +252,8 @@ faults! {
         "response_schema": "ON_HOLD is not one of the documented states",
         "lifecycle_legal": "ON_HOLD is not a state of the documented lifecycle",
         "valid_payout_accepted": "an accepted payout must be answered PENDING",
+        "idempotency_key_required": "the payout sent with a 255-character key is accepted ON_HOLD, not PENDING",
+        "wallet_accounting": "the sequences cannot follow payouts in a state they do not know, and the wallet's figures may then differ from the model's",
     ];
     /// Bank accounts at banks `GET /banks` does not list are accepted.
     UnknownBanksAccepted => "invalid_payment_account_rejected", partners: [
