@@ -235,6 +235,14 @@ struct App {
 }
 
 impl App {
+    /// An application whose base URL is `proxy`'s.
+    fn through(proxy: &Proxy) -> App {
+        App {
+            http: reqwest::Client::new(),
+            base_url: proxy.base_url().to_string(),
+        }
+    }
+
     async fn post(&self, body: &Value, key: Option<&str>) -> reqwest::Response {
         let mut request = self
             .http
@@ -270,10 +278,7 @@ impl App {
 
 #[tokio::test]
 async fn the_application_is_judged_by_what_it_sends() {
-    let mut config = rafiki_mock::Config::with_keys(
-        [KEY.to_string()],
-        &[rafiki_mock::WalletSeed::default_kes()],
-    );
+    let mut config = mock_config();
     config.processing_delay = Duration::from_secs(600);
     // The first create gets a 500: whether it was made is unknown.
     config.faults = rafiki_mock::FaultPlan::new(0).with("create_payout=500#1".parse().unwrap());
@@ -281,10 +286,7 @@ async fn the_application_is_judged_by_what_it_sends() {
     let mut proxy_config = ProxyConfig::new(mock.base_url());
     proxy_config.poll_floor = Duration::from_secs(60);
     let (proxy, told) = proxy(proxy_config).await;
-    let app = App {
-        http: reqwest::Client::new(),
-        base_url: proxy.base_url().to_string(),
-    };
+    let app = App::through(&proxy);
 
     // After a 500, the same payout under a new key: the duplicate-payout bug.
     assert_eq!(
@@ -428,17 +430,11 @@ async fn a_list_read_showing_no_payout_reconciles_an_unknown_outcome() {
         ("create_payout=500#1", false, (2, 0, 1)),
         ("create_payout=drop-after-handling#1", true, (2, 1, 0)),
     ] {
-        let mut config = rafiki_mock::Config::with_keys(
-            [KEY.to_string()],
-            &[rafiki_mock::WalletSeed::default_kes()],
-        );
+        let mut config = mock_config();
         config.faults = rafiki_mock::FaultPlan::new(0).with(fault.parse().unwrap());
         let mock = rafiki_mock::spawn(config).await.unwrap();
         let (proxy, _) = proxy(ProxyConfig::new(mock.base_url())).await;
-        let app = App {
-            http: reqwest::Client::new(),
-            base_url: proxy.base_url().to_string(),
-        };
+        let app = App::through(&proxy);
         let first = app
             .http
             .post(format!("{}/payouts", app.base_url))
@@ -472,16 +468,10 @@ async fn a_list_read_showing_no_payout_reconciles_an_unknown_outcome() {
 /// passes.
 #[tokio::test]
 async fn a_bank_account_without_the_branch_its_bank_has_warns() {
-    let config = rafiki_mock::Config::with_keys(
-        [KEY.to_string()],
-        &[rafiki_mock::WalletSeed::default_kes()],
-    );
+    let config = mock_config();
     let mock = rafiki_mock::spawn(config).await.unwrap();
     let (proxy, told) = proxy(ProxyConfig::new(mock.base_url())).await;
-    let app = App {
-        http: reqwest::Client::new(),
-        base_url: proxy.base_url().to_string(),
-    };
+    let app = App::through(&proxy);
     let banks = app.get("/banks").await;
     let bank = banks["data"]
         .as_array()
@@ -546,10 +536,7 @@ async fn the_server_is_judged_across_reads_and_replays() {
         );
     let upstream = serve(app).await;
     let (proxy, _) = proxy(ProxyConfig::new(&upstream)).await;
-    let app = App {
-        http: reqwest::Client::new(),
-        base_url: proxy.base_url().to_string(),
-    };
+    let app = App::through(&proxy);
     app.get("/payouts/pyt-1").await;
     app.get("/payouts/pyt-1").await;
     let body = payout(json!("150.00"));
@@ -583,10 +570,7 @@ async fn keys_never_reach_findings_reports_or_the_record() {
     let mut config = ProxyConfig::new(&upstream);
     config.record = Some(record.clone());
     let (proxy, told) = proxy(config).await;
-    let app = App {
-        http: reqwest::Client::new(),
-        base_url: proxy.base_url().to_string(),
-    };
+    let app = App::through(&proxy);
     app.post(&payout(json!("150.00")), Some("k")).await;
     let report = proxy.finish().await;
     assert!(report.failed(), "a 502 is not documented");
@@ -610,17 +594,9 @@ async fn keys_never_reach_findings_reports_or_the_record() {
 
 #[tokio::test]
 async fn the_same_mistake_again_is_counted_but_told_once() {
-    let mock = rafiki_mock::spawn(rafiki_mock::Config::with_keys(
-        [KEY],
-        &[rafiki_mock::WalletSeed::default_kes()],
-    ))
-    .await
-    .unwrap();
+    let mock = rafiki_mock::spawn(mock_config()).await.unwrap();
     let (proxy, told) = proxy(ProxyConfig::new(mock.base_url())).await;
-    let app = App {
-        http: reqwest::Client::new(),
-        base_url: proxy.base_url().to_string(),
-    };
+    let app = App::through(&proxy);
     for n in 0..3 {
         app.post(&payout(json!(150 + n)), Some(&format!("k-{n}")))
             .await;
@@ -654,11 +630,14 @@ fn stderr_line(output: &std::process::Output) -> String {
     text
 }
 
+/// The mock the application's traffic goes to: one account, `KEY`, with
+/// the default KES wallet.
+fn mock_config() -> rafiki_mock::Config {
+    rafiki_mock::Config::with_keys([KEY], &[rafiki_mock::WalletSeed::default_kes()])
+}
+
 async fn mock() -> rafiki_mock::MockHandle {
-    let mut config = rafiki_mock::Config::with_keys(
-        [KEY.to_string()],
-        &[rafiki_mock::WalletSeed::default_kes()],
-    );
+    let mut config = mock_config();
     config.processing_delay = Duration::from_secs(600);
     rafiki_mock::spawn(config).await.unwrap()
 }
