@@ -212,11 +212,8 @@ impl Exchange {
     /// gives every string field).
     pub fn next_page(&self) -> Option<String> {
         let next = self.paging("/next")?;
-        let base = url::Url::parse(&self.url).ok()?;
-        Some(
-            base.join(next)
-                .map_or_else(|_| next.to_string(), String::from),
-        )
+        let resolved = url::Url::parse(&self.url).and_then(|base| base.join(next));
+        Some(resolved.map_or_else(|_| next.to_string(), String::from))
     }
 
     /// A list page's `meta.paging.cursors.after`; an empty one is none.

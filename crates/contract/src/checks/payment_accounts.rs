@@ -13,12 +13,12 @@ use rafiki_rules::strategies;
 use serde_json::{Value, json};
 
 use super::listing::{Walk, walk_until};
-use super::payouts::bank_faults;
+use super::payouts::{bank_faults, instant};
 use super::rejection::{self, Fault, judge_case};
 use super::{CheckInfo, INVALID_PAYMENT_ACCOUNT_REJECTED, VALID_PAYMENT_ACCOUNT_ACCEPTED};
 use crate::engine::{CaseFailure, CaseResult, Json, property_cases, run_property};
 use crate::engine::{Ctx, fixture_payout};
-use crate::http::Probe;
+use crate::http::{Exchange, Probe};
 
 pub const CHECKS: &[&CheckInfo] = &[
     &VALID_PAYMENT_ACCOUNT_ACCEPTED,
@@ -210,13 +210,8 @@ async fn get_or_create_is_idempotent(ctx: Arc<Ctx>, Json(body): Json) -> CaseRes
     let again = ctx.send(probe).await;
     // The same account: its created_at too (a server that stamps it again
     // moves the account in the list being walked).
-    let created_at = |exchange: &crate::http::Exchange| {
-        exchange
-            .json()
-            .and_then(|j| j.pointer("/data/created_at"))
-            .and_then(Value::as_str)
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    };
+    let created_at =
+        |exchange: &Exchange| instant(exchange.json().and_then(|j| j.pointer("/data/created_at")));
     let restamped = matches!(
         (created_at(&first), created_at(&again)),
         (Some(before), Some(after)) if before != after

@@ -404,11 +404,7 @@ async fn acceptance(ctx: &Ctx, body: &Value, exchange: &Exchange) -> Verdict {
 /// `amount` (`None` when it does not); a failing verdict when the wallet
 /// cannot be read. Of several wallets in the currency, the poorest: the
 /// server may pay from any.
-async fn covers(
-    ctx: &Ctx,
-    currency: &str,
-    amount: Decimal,
-) -> Result<Option<rust_decimal::Decimal>, Verdict> {
+async fn covers(ctx: &Ctx, currency: &str, amount: Decimal) -> Result<Option<Decimal>, Verdict> {
     let wallets = ctx.send(Probe::get("list_wallets", "/wallets")).await;
     let available = least_available(&wallets, currency).map(|(least, _)| least);
     match available {
@@ -489,12 +485,15 @@ const STABLE_FIELDS: &[&str] = &[
     "/wallet_id",
 ];
 
+/// The RFC 3339 instant `value` holds (a `created_at`), if it holds one.
+pub(super) fn instant(value: Option<&Value>) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    value
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+}
+
 fn same_instant(a: Option<&Value>, b: Option<&Value>) -> bool {
-    let parse = |v: Option<&Value>| {
-        v.and_then(Value::as_str)
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-    };
-    matches!((parse(a), parse(b)), (Some(x), Some(y)) if x == y)
+    matches!((instant(a), instant(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// How `read` differs from `created`, field by field: a field absent from
@@ -641,10 +640,6 @@ fn list_agrees(ctx: &Ctx, read: &[Value], page: &Exchange) {
     }
 }
 
-/// Payout `created` (answered to `sent`, and read back as `read` by
-/// `exchange`) carries the `sender` as sent, in its 202 and when read:
-/// docs/contract.md#payouts, "`sender` (as sent)". Only the properties sent
-/// are compared: a null or an added property is ours to allow.
 /// A generated payout the server accepted, read back: as created, its
 /// sender as sent (every optional part the generator gave it, a bank
 /// account's amount, an AIRTEL recipient: what the fixtures never vary).
@@ -686,6 +681,10 @@ async fn read_as_created(ctx: &Ctx, id: &str, created: &Value) -> (Exchange, Opt
     (exchange, data)
 }
 
+/// Payout `created` (answered to `sent`, and read back as `read` by
+/// `exchange`) carries the `sender` as sent, in its 202 and when read:
+/// docs/contract.md#payouts, "`sender` (as sent)". Only the properties sent
+/// are compared: a null or an added property is ours to allow.
 fn sender_as_sent(ctx: &Ctx, sent: &Value, created: &Value, read: &Value, exchange: &Exchange) {
     let id = created["id"].as_str().unwrap_or_default();
     let mut found = Vec::new();

@@ -34,14 +34,13 @@ pub async fn run(ctx: Arc<Ctx>) {
         .country("KE")
         .map(|ke| ke.mobile_money_operators.clone())
         .unwrap_or_default();
-    let operator = |i: usize| operators.get(i % operators.len().max(1)).cloned();
     // Another number per operator too: a server may know an account by
     // its number alone, and would give the second operator the first's.
     let mobile = |suffix: &str, i: usize| {
+        let at = i % operators.len().max(1);
         let mut account = fixture_payout(0)["payment_account"].clone();
-        let operator_digit = 2 + i % operators.len().max(1);
-        account["mobile_money"]["number"] = json!(format!("+25471{operator_digit}{suffix}"));
-        if let Some(operator) = operator(i) {
+        account["mobile_money"]["number"] = json!(format!("+25471{}{suffix}", 2 + at));
+        if let Some(operator) = operators.get(at) {
             account["mobile_money"]["operator"] = json!(operator);
         }
         account

@@ -36,7 +36,7 @@ use super::{
     APP_PAGES_COMPLETE, APP_POLLING_FLOOR, APP_REQUEST_VALID, APP_RETRY_SAME_KEY,
 };
 use crate::catalogue::CheckInfo;
-use crate::http::Exchange;
+use crate::http::{Exchange, decimal_at};
 use crate::report::Recorder;
 
 /// The most payouts, walks, polled payouts and accounts followed at once.
@@ -576,7 +576,7 @@ impl ApplicationChecks {
             last: None,
         });
         walk.wants_all |= after.is_some();
-        match exchange.json().and_then(next_cursor) {
+        match next_cursor(exchange) {
             Some(next) if Some(&next) != after.as_ref() && self.walks.len() < TRACKED => {
                 // Only a page with a next cursor is kept: it is the evidence.
                 walk.last = Some(exchange.clone());
@@ -658,9 +658,8 @@ impl ApplicationChecks {
     /// created since was likely not made, so the application, having
     /// looked, only gets a warning for sending it again under a new key
     /// (the request may still complete: only the first key is sure). The
-    /// proxy's and the server's clocks
-    /// are compared with [`CLOCK_MARGIN`] either way, so a doubtful page
-    /// reconciles nothing.
+    /// proxy's and the server's clocks are compared with [`CLOCK_MARGIN`]
+    /// either way, so a doubtful page reconciles nothing.
     fn reconcile(&mut self, exchange: &Exchange, account: Account, timing: Timing) {
         let unfiltered = query_of(&exchange.url)
             .iter()
@@ -685,7 +684,7 @@ impl ApplicationChecks {
         if listed.len() != items.len() {
             return;
         }
-        let last_page = next_cursor(page).is_none();
+        let last_page = next_cursor(exchange).is_none();
         for attempt in self.attempts.iter_mut() {
             let unknown = attempt.may_have_gone_through && attempt.accepted.is_none();
             let open = unknown && !attempt.looked_for;
@@ -930,25 +929,24 @@ fn query_of(url: &str) -> Vec<(String, String)> {
 /// Whether two `amount` objects are the same money (`"150.0"` is
 /// `"150.00"`); an amount that cannot be read is taken to be the same.
 fn same_amount(listed: Option<&Value>, sent: Option<&Value>) -> bool {
-    let money = |amount: Option<&Value>| {
+    fn money(amount: Option<&Value>) -> Option<(Decimal, &str)> {
         let amount = amount?;
-        let value = amount.get("value")?.as_str()?.parse::<Decimal>().ok()?;
-        Some((value, amount.get("currency")?.as_str()?.to_owned()))
-    };
+        Some((decimal_at(amount, "/value")?, amount["currency"].as_str()?))
+    }
     match (money(listed), money(sent)) {
         (Some(listed), Some(sent)) => listed == sent,
         _ => true,
     }
 }
 
-/// A page's next cursor: `cursors.after`, or `paging_after` of `next`.
-fn next_cursor(page: &Value) -> Option<String> {
-    let paging = page.pointer("/meta/paging")?;
-    if let Some(after) = paging.pointer("/cursors/after").and_then(Value::as_str) {
-        return Some(after.to_string());
+/// A page's next cursor: `cursors.after`, or `paging_after` of `next`
+/// (read as the suite reads them: an empty one is none, a relative `next`
+/// is resolved against the page).
+fn next_cursor(page: &Exchange) -> Option<String> {
+    if let Some(after) = page.next_cursor() {
+        return Some(after.to_owned());
     }
-    let next = paging.get("next").and_then(Value::as_str)?;
-    query_of(next)
+    query_of(&page.next_page()?)
         .into_iter()
         .find(|(name, _)| name == "paging_after")
         .map(|(_, value)| value)

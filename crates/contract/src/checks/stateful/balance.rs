@@ -55,7 +55,6 @@ impl Sequence<'_> {
             }
             // A payout released meanwhile freed the money: the 202 is as
             // documented, and which came first is the server's timing.
-            self.pass(&INSUFFICIENT_BALANCE);
         } else if !accepted && amount <= available {
             let currency = self
                 .baseline
@@ -73,7 +72,6 @@ impl Sequence<'_> {
             }
             // The wallet no longer covers it (a payout settled meanwhile,
             // or it could not be read again): the 402 may be as documented.
-            self.pass(&INSUFFICIENT_BALANCE);
         }
         self.pass(&INSUFFICIENT_BALANCE);
         Ok(())
@@ -155,10 +153,9 @@ pub(super) async fn wallet_now(ctx: &Ctx, key: &KeySlot, currency: &str) -> Opti
 /// (the second account's; `funded`: what they added through the control
 /// API): from the lane's first wallet read (`start`) to a read once its
 /// payouts settled, `available` must have dropped by at least the amounts
-/// of its payouts that are SENT, `balance` should have dropped by at least the amounts
 /// of its payouts that are SENT (money that reached a recipient left the
-/// wallet; a warning, as one reading of `balance` is money still to
-/// settle), and the payouts accepted and not released (PENDING, SENT)
+/// wallet), `balance` should have too (a warning: one reading of `balance`
+/// is money still to settle), and the payouts accepted and not released (PENDING, SENT)
 /// must fit in the `available` it started with: a wallet cannot pay out
 /// money it never had (`docs/contract.md#wallet-accounting`). Payouts are
 /// read again after the wallet, so a reversal meanwhile (a credit) is not
